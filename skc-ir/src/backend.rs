@@ -1,0 +1,193 @@
+//! The backend contract: what a code generator implements, what it is
+//! given, and how it registers itself.
+//!
+//! A backend consumes verified items one at a time from an [`ItemSource`],
+//! writes whatever it produces (LLVM IR text, a wasm object) to files, and
+//! returns a [`LinkPlan`]: plain data saying which external tools to run
+//! afterwards. It never runs a tool itself; the driver executes the plan
+//! after every compile-phase allocation has been dropped.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use crate::ir::Item;
+use crate::plan::LinkPlan;
+use crate::types::TypeTable;
+
+/// Where a backend gets its input: verified items in input order.
+pub trait ItemSource {
+    /// The next item, `Ok(None)` at the end of the input. Items with errors
+    /// are reported to the user as they are found and skipped; at the end,
+    /// `Err` says how many errors there were, so the backend stops without
+    /// writing an output.
+    fn next_item(&mut self) -> Result<Option<Item>, InputErrors>;
+    /// The aggregate types defined so far (every [`crate::types::TypeId`]
+    /// in an item already handed out is valid here).
+    fn types(&self) -> &TypeTable;
+}
+
+/// The input had errors, already reported to the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputErrors {
+    /// How many errors were reported.
+    pub count: usize,
+}
+
+impl std::fmt::Display for InputErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = if self.count == 1 { "" } else { "s" };
+        write!(f, "{} error{s} in the input", self.count)
+    }
+}
+
+impl std::error::Error for InputErrors {}
+
+/// Optimisation level, as `-O<n>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OptLevel {
+    /// `-O0`
+    O0,
+    /// `-O1`
+    O1,
+    /// `-O2` (the default)
+    O2,
+    /// `-O3`
+    O3,
+    /// `-Os`
+    Os,
+}
+
+impl OptLevel {
+    /// The flag text, e.g. `-O2`.
+    pub fn flag(self) -> &'static str {
+        match self {
+            OptLevel::O0 => "-O0",
+            OptLevel::O1 => "-O1",
+            OptLevel::O2 => "-O2",
+            OptLevel::O3 => "-O3",
+            OptLevel::Os => "-Os",
+        }
+    }
+}
+
+/// What the user asked to produce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Emit {
+    /// A linked program (default): an ELF executable natively, a wasm
+    /// module for wasm32 (`--emit=wasm`).
+    Executable,
+    /// A relocatable object (`-c`, `--emit=obj`).
+    Object,
+    /// Assembly text (`-S`, `--emit=asm`); for wasm32 this is the object
+    /// as WebAssembly text.
+    Assembly,
+    /// LLVM IR text (`--emit=llvm`); native only.
+    Llvm,
+    /// The object as WebAssembly text (`--emit=wat`); wasm32 only.
+    Wat,
+}
+
+/// One argument for the link step, in command-line order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkInput {
+    /// A C source file, compiled for the target before linking.
+    CSource(PathBuf),
+    /// An object, archive or shared library.
+    File(PathBuf),
+    /// `-lNAME`
+    Lib(OsString),
+    /// `-LDIR`
+    LibDir(PathBuf),
+    /// `-Wl,ARG`: one argument for the linker.
+    LinkerArg(OsString),
+}
+
+/// External tools a backend may ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Tool {
+    /// clang (native compile and link; C compiles for wasm32).
+    Clang,
+    /// wasm-ld.
+    WasmLd,
+    /// wasm-opt (optional: `None` from [`Toolchain::optional_tool`]).
+    WasmOpt,
+}
+
+/// Locates tools and the wasi sysroot; implemented by the driver (command
+/// line flags, environment, `PATH`), so backends never search themselves.
+pub trait Toolchain {
+    /// The path of a required tool, or an error naming it and the package
+    /// that provides it.
+    fn tool(&self, tool: Tool) -> anyhow::Result<PathBuf>;
+    /// The path of an optional tool, if found.
+    fn optional_tool(&self, tool: Tool) -> Option<PathBuf>;
+    /// The wasi-libc sysroot (with `include/` and `lib/` for wasm32-wasi).
+    fn wasi_sysroot(&self) -> anyhow::Result<PathBuf>;
+    /// A per-user cache directory for built artifacts (created on demand).
+    fn cache_dir(&self) -> anyhow::Result<PathBuf>;
+    /// The release's resource directory (`lib/skc` beside `bin/skc`), if
+    /// this is an installed build.
+    fn resource_dir(&self) -> Option<PathBuf>;
+}
+
+/// Everything a backend needs besides the items.
+pub struct Options<'a> {
+    /// `-O` level.
+    pub opt_level: OptLevel,
+    /// `-g`: emit debug line tables.
+    pub debug_info: bool,
+    /// What to produce.
+    pub emit: Emit,
+    /// The output path (`-o`, or the default for the target and `emit`).
+    pub output: PathBuf,
+    /// Non-IL inputs and link flags, in command-line order.
+    pub link_inputs: Vec<LinkInput>,
+    /// Write intermediate files as real, kept files (for `-###`,
+    /// `--print-link-plan` and `--keep-temps`), so printed commands can be
+    /// run by hand.
+    pub keep_temps: bool,
+    /// Tool discovery.
+    pub toolchain: &'a dyn Toolchain,
+}
+
+/// A code generator for one target.
+pub trait Backend: Sync {
+    /// The canonical target name (`native`, `wasm32`).
+    fn name(&self) -> &'static str;
+    /// Other names accepted by `--target` (triples).
+    fn aliases(&self) -> Vec<String>;
+    /// The target triple produced.
+    fn triple(&self) -> String;
+    /// One line for `--print-targets`.
+    fn description(&self) -> &'static str;
+    /// The output file name when `-o` is absent and a program is linked.
+    fn default_output(&self) -> &'static str;
+    /// Compiles every item and returns the plan for what remains. Output
+    /// written by the backend itself must appear atomically (temporary name
+    /// then rename), so a failed compile leaves no partial file.
+    fn compile(&self, items: &mut dyn ItemSource, options: &Options<'_>)
+        -> anyhow::Result<LinkPlan>;
+}
+
+/// A backend's entry in the registry: each backend crate does
+/// `inventory::submit!(BackendRegistration(&MyBackend));`.
+pub struct BackendRegistration(pub &'static dyn Backend);
+
+inventory::collect!(BackendRegistration);
+
+/// Every registered backend, sorted by name.
+pub fn registered_backends() -> Vec<&'static dyn Backend> {
+    let mut all: Vec<&'static dyn Backend> = inventory::iter::<BackendRegistration>
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    all.sort_by_key(|b| b.name());
+    all
+}
+
+/// The backend whose name or alias is `target`.
+pub fn find_backend(target: &str) -> Option<&'static dyn Backend> {
+    registered_backends()
+        .into_iter()
+        .find(|b| b.name() == target || b.aliases().iter().any(|a| a == target))
+}

@@ -1,0 +1,771 @@
+//! The data model: module items, functions, blocks, instructions.
+//!
+//! Entities are `u32` ids into per-function arenas (`Function::blocks`,
+//! `Function::values`); nothing holds a pointer to anything else. An id's
+//! `Display` is its canonical text form where one exists.
+//!
+//! After [`crate::ssa`] and [`crate::cfg`] have run (which is what
+//! [`crate::reader::ItemReader`] hands out), a function is in SSA form: every
+//! value has exactly one definition (a parameter, a phi or an instruction),
+//! `blocks[0]` is the entry and is never a jump target, blocks are stored in
+//! reverse post-order, unreachable blocks are gone, and every block ends in a
+//! terminator.
+
+use std::fmt;
+
+use crate::types::TypeId;
+
+/// A position in the input: 1-based line and column, and byte offset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Pos {
+    /// 1-based line number.
+    pub line: u32,
+    /// 1-based column, counted in bytes.
+    pub col: u32,
+    /// Byte offset from the start of the input.
+    pub offset: u64,
+}
+
+/// The four base types every value has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BaseType {
+    /// 32-bit integer (`w`).
+    W,
+    /// 64-bit integer (`l`); addresses are `l`.
+    L,
+    /// 32-bit IEEE float (`s`).
+    S,
+    /// 64-bit IEEE float (`d`).
+    D,
+}
+
+impl BaseType {
+    /// Size in bytes.
+    pub fn size(self) -> u32 {
+        match self {
+            BaseType::W | BaseType::S => 4,
+            BaseType::L | BaseType::D => 8,
+        }
+    }
+    /// True for `s` and `d`.
+    pub fn is_float(self) -> bool {
+        matches!(self, BaseType::S | BaseType::D)
+    }
+    /// True for `w` and `l`.
+    pub fn is_int(self) -> bool {
+        !self.is_float()
+    }
+    /// The one-letter text form.
+    pub fn letter(self) -> char {
+        match self {
+            BaseType::W => 'w',
+            BaseType::L => 'l',
+            BaseType::S => 's',
+            BaseType::D => 'd',
+        }
+    }
+}
+
+impl fmt::Display for BaseType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.letter())
+    }
+}
+
+/// Sub-word integer types usable at call boundaries (parameters, returns,
+/// call arguments). Their value in a function body is a `w`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SubWord {
+    /// Signed byte (`sb`).
+    Sb,
+    /// Unsigned byte (`ub`).
+    Ub,
+    /// Signed half-word (`sh`).
+    Sh,
+    /// Unsigned half-word (`uh`).
+    Uh,
+}
+
+impl SubWord {
+    /// Size in bytes (1 or 2).
+    pub fn size(self) -> u32 {
+        match self {
+            SubWord::Sb | SubWord::Ub => 1,
+            SubWord::Sh | SubWord::Uh => 2,
+        }
+    }
+    /// True for the sign-extended kinds.
+    pub fn is_signed(self) -> bool {
+        matches!(self, SubWord::Sb | SubWord::Sh)
+    }
+}
+
+impl fmt::Display for SubWord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SubWord::Sb => "sb",
+            SubWord::Ub => "ub",
+            SubWord::Sh => "sh",
+            SubWord::Uh => "uh",
+        })
+    }
+}
+
+/// The type of a parameter, a return or a call argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AbiType {
+    /// A base type.
+    Base(BaseType),
+    /// A sub-word integer; the value inside the function is a `w`.
+    SubWord(SubWord),
+    /// An aggregate passed by value; the value inside the function is an
+    /// `l` holding its address.
+    Agg(TypeId),
+}
+
+impl AbiType {
+    /// The base type of the value that stands for this in a function body.
+    pub fn value_type(self) -> BaseType {
+        match self {
+            AbiType::Base(b) => b,
+            AbiType::SubWord(_) => BaseType::W,
+            AbiType::Agg(_) => BaseType::L,
+        }
+    }
+}
+
+/// Types of data items and aggregate fields: the base types plus `b`, `h`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExtType {
+    /// Byte.
+    B,
+    /// Half-word.
+    H,
+    /// Word.
+    W,
+    /// Long.
+    L,
+    /// Single.
+    S,
+    /// Double.
+    D,
+}
+
+impl ExtType {
+    /// Size in bytes, which is also the natural alignment.
+    pub fn size(self) -> u32 {
+        match self {
+            ExtType::B => 1,
+            ExtType::H => 2,
+            ExtType::W | ExtType::S => 4,
+            ExtType::L | ExtType::D => 8,
+        }
+    }
+    /// The one-letter text form.
+    pub fn letter(self) -> char {
+        match self {
+            ExtType::B => 'b',
+            ExtType::H => 'h',
+            ExtType::W => 'w',
+            ExtType::L => 'l',
+            ExtType::S => 's',
+            ExtType::D => 'd',
+        }
+    }
+}
+
+impl fmt::Display for ExtType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.letter())
+    }
+}
+
+/// Linkage of a data definition or function.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Linkage {
+    /// `export`: visible to other objects.
+    pub export: bool,
+    /// `thread`: thread-local storage.
+    pub thread: bool,
+    /// `common`: a common (tentative) definition.
+    pub common: bool,
+    /// `section "name" ["flags"]`.
+    pub section: Option<Section>,
+}
+
+/// An explicit output section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Section {
+    /// Section name, as written (escapes decoded).
+    pub name: String,
+    /// Optional flags string, passed to the assembler as is.
+    pub flags: Option<String>,
+}
+
+/// A global symbol name, without the `$` sigil.
+pub type Symbol = String;
+
+/// A constant operand.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Const {
+    /// An integer; its meaning as `w` is the low 32 bits.
+    Int(i64),
+    /// `s_…`: a single-precision literal.
+    Single(f32),
+    /// `d_…`: a double-precision literal.
+    Double(f64),
+    /// `$sym` or `$sym + N`: the address of a symbol plus an offset.
+    Addr {
+        /// The symbol.
+        sym: Symbol,
+        /// Byte offset added to the address.
+        offset: i64,
+    },
+    /// `thread $sym`: the address of this thread's instance of a TLS symbol.
+    Thread(Symbol),
+    /// `extern $sym`: the address of a symbol known to be defined in another
+    /// object (no local-binding assumptions).
+    Extern(Symbol),
+    /// `extern thread $sym`.
+    ExternThread(Symbol),
+}
+
+/// An SSA value (a temporary, `%name` in the text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Value(pub u32);
+
+impl Value {
+    /// The arena index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A basic block (`@name` in the text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Block(pub u32);
+
+impl Block {
+    /// The arena index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// An instruction operand.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Operand {
+    /// A temporary.
+    Value(Value),
+    /// A constant.
+    Const(Const),
+}
+
+/// Side data of a value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValueData {
+    /// The name as written (without `%`); values created by SSA construction
+    /// get a derived name that does not clash.
+    pub name: String,
+    /// The value's type.
+    pub ty: BaseType,
+}
+
+/// Integer and float arithmetic with two operands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    /// `add`
+    Add,
+    /// `sub`
+    Sub,
+    /// `mul`
+    Mul,
+    /// `div` (signed for integers)
+    Div,
+    /// `rem` (signed)
+    Rem,
+    /// `udiv`
+    Udiv,
+    /// `urem`
+    Urem,
+    /// `and`
+    And,
+    /// `or`
+    Or,
+    /// `xor`
+    Xor,
+    /// `sar`: arithmetic shift right, amount modulo the width.
+    Sar,
+    /// `shr`: logical shift right, amount modulo the width.
+    Shr,
+    /// `shl`: shift left, amount modulo the width.
+    Shl,
+}
+
+/// Comparison kinds. Integer kinds: `Eq Ne Sle Slt Sge Sgt Ule Ult Uge Ugt`.
+/// Float kinds: `Eq Ne Le Lt Ge Gt O Uo` (`Ne` is unordered-or-unequal, the
+/// others are ordered).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    /// `eq`
+    Eq,
+    /// `ne`
+    Ne,
+    /// `sle`
+    Sle,
+    /// `slt`
+    Slt,
+    /// `sge`
+    Sge,
+    /// `sgt`
+    Sgt,
+    /// `ule`
+    Ule,
+    /// `ult`
+    Ult,
+    /// `uge`
+    Uge,
+    /// `ugt`
+    Ugt,
+    /// `le` (float)
+    Le,
+    /// `lt` (float)
+    Lt,
+    /// `ge` (float)
+    Ge,
+    /// `gt` (float)
+    Gt,
+    /// `o`: ordered (neither is NaN).
+    O,
+    /// `uo`: unordered (either is NaN).
+    Uo,
+}
+
+/// One-operand operations: negation and conversions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnOp {
+    /// `neg`
+    Neg,
+    /// `extsb`
+    Extsb,
+    /// `extub`
+    Extub,
+    /// `extsh`
+    Extsh,
+    /// `extuh`
+    Extuh,
+    /// `extsw`
+    Extsw,
+    /// `extuw`
+    Extuw,
+    /// `exts`: single to double.
+    Exts,
+    /// `truncd`: double to single.
+    Truncd,
+    /// `stosi`: single to signed integer (saturating, NaN → 0).
+    Stosi,
+    /// `stoui`
+    Stoui,
+    /// `dtosi`
+    Dtosi,
+    /// `dtoui`
+    Dtoui,
+    /// `swtof`: signed word to float.
+    Swtof,
+    /// `uwtof`
+    Uwtof,
+    /// `sltof`
+    Sltof,
+    /// `ultof`
+    Ultof,
+    /// `cast`: reinterpret bits between int and float of the same size.
+    Cast,
+    /// `copy`
+    Copy,
+}
+
+/// What a load reads from memory and how it extends it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LoadKind {
+    /// `loadsb`
+    Sb,
+    /// `loadub`
+    Ub,
+    /// `loadsh`
+    Sh,
+    /// `loaduh`
+    Uh,
+    /// `loadsw` (also `loadw`, and `load` with a `w` result)
+    Sw,
+    /// `loaduw`
+    Uw,
+    /// `loadl`
+    L,
+    /// `loads`
+    S,
+    /// `loadd`
+    D,
+}
+
+impl LoadKind {
+    /// Bytes read from memory.
+    pub fn size(self) -> u32 {
+        match self {
+            LoadKind::Sb | LoadKind::Ub => 1,
+            LoadKind::Sh | LoadKind::Uh => 2,
+            LoadKind::Sw | LoadKind::Uw | LoadKind::S => 4,
+            LoadKind::L | LoadKind::D => 8,
+        }
+    }
+}
+
+/// What a store writes: `storeb storeh storew storel stores stored`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StoreKind {
+    /// `storeb`: low 8 bits of a `w`.
+    B,
+    /// `storeh`: low 16 bits of a `w`.
+    H,
+    /// `storew`
+    W,
+    /// `storel`
+    L,
+    /// `stores`
+    S,
+    /// `stored`
+    D,
+}
+
+impl StoreKind {
+    /// Bytes written.
+    pub fn size(self) -> u32 {
+        match self {
+            StoreKind::B => 1,
+            StoreKind::H => 2,
+            StoreKind::W | StoreKind::S => 4,
+            StoreKind::L | StoreKind::D => 8,
+        }
+    }
+    /// Type of the stored operand.
+    pub fn value_type(self) -> BaseType {
+        match self {
+            StoreKind::B | StoreKind::H | StoreKind::W => BaseType::W,
+            StoreKind::L => BaseType::L,
+            StoreKind::S => BaseType::S,
+            StoreKind::D => BaseType::D,
+        }
+    }
+}
+
+/// One argument of a call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallArg {
+    /// How it is passed.
+    pub ty: AbiType,
+    /// The value (for aggregates, the address of the bytes to pass).
+    pub value: Operand,
+}
+
+/// The operation of an instruction.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InstKind {
+    /// Two-operand arithmetic; operands and result have the result's type
+    /// (the shift amount of `sar shr shl` is a `w`).
+    Binary {
+        /// Operation.
+        op: BinOp,
+        /// Left operand.
+        lhs: Operand,
+        /// Right operand.
+        rhs: Operand,
+    },
+    /// Comparison of two operands of type `ty`; result 1 or 0.
+    Compare {
+        /// Comparison kind.
+        op: CmpOp,
+        /// Operand type.
+        ty: BaseType,
+        /// Left operand.
+        lhs: Operand,
+        /// Right operand.
+        rhs: Operand,
+    },
+    /// Negation and conversions.
+    Unary {
+        /// Operation.
+        op: UnOp,
+        /// Operand.
+        arg: Operand,
+    },
+    /// Memory read.
+    Load {
+        /// What is read.
+        kind: LoadKind,
+        /// Address.
+        addr: Operand,
+    },
+    /// Memory write.
+    Store {
+        /// What is written.
+        kind: StoreKind,
+        /// Value stored.
+        value: Operand,
+        /// Address.
+        addr: Operand,
+    },
+    /// Stack allocation (`alloc4/8/16`, `alloc1/2`); result is an `l`.
+    Alloc {
+        /// Alignment in bytes.
+        align: u32,
+        /// Size in bytes.
+        size: Operand,
+    },
+    /// Copy `size` bytes from `src` to `dst`.
+    Blit {
+        /// Source address.
+        src: Operand,
+        /// Destination address.
+        dst: Operand,
+        /// Byte count (a constant).
+        size: u64,
+    },
+    /// A call. The result, if any, has type `ret.value_type()`.
+    Call {
+        /// Callee: a symbol constant or a value holding a function address.
+        callee: Operand,
+        /// Return ABI type, if a result is bound.
+        ret: Option<AbiType>,
+        /// `env` argument.
+        env: Option<Operand>,
+        /// Fixed and variadic arguments in order.
+        args: Vec<CallArg>,
+        /// Index in `args` where `...` appears (the first variadic
+        /// argument), if the call is variadic.
+        variadic_from: Option<usize>,
+    },
+    /// `vastart %ap`: initialise the `va_list` at `ap`.
+    VaStart {
+        /// Address of the `va_list`.
+        ap: Operand,
+    },
+    /// `vaarg %ap`: fetch the next variadic argument of the result type.
+    VaArg {
+        /// Address of the `va_list`.
+        ap: Operand,
+    },
+    /// `dbgloc LINE[, COL]`: source position of what follows.
+    DbgLoc {
+        /// Line.
+        line: u32,
+        /// Column (0 when absent).
+        col: u32,
+    },
+}
+
+/// An instruction, with its result value if it has one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Inst {
+    /// The defined value, if any (its type is in `Function::values`).
+    pub result: Option<Value>,
+    /// The operation.
+    pub kind: InstKind,
+    /// Where it was written.
+    pub pos: Pos,
+}
+
+/// A phi: at the start of a block, picks an operand by predecessor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Phi {
+    /// Defined value.
+    pub result: Value,
+    /// One operand per predecessor.
+    pub args: Vec<(Block, Operand)>,
+    /// Where it was written.
+    pub pos: Pos,
+}
+
+/// The jump that ends a block.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Terminator {
+    /// `jmp @b`
+    Jmp(Block),
+    /// `jnz v, @nonzero, @zero` (the condition is a `w`).
+    Jnz {
+        /// Condition (only its low 32 bits are tested).
+        cond: Operand,
+        /// Taken when the condition is non-zero.
+        nonzero: Block,
+        /// Taken when it is zero.
+        zero: Block,
+    },
+    /// `ret [v]`
+    Ret(Option<Operand>),
+    /// `hlt`: traps.
+    Hlt,
+}
+
+impl Terminator {
+    /// Successor blocks, in order.
+    pub fn successors(&self) -> impl Iterator<Item = Block> + '_ {
+        let (a, b) = match *self {
+            Terminator::Jmp(b) => (Some(b), None),
+            Terminator::Jnz { nonzero, zero, .. } => (Some(nonzero), Some(zero)),
+            Terminator::Ret(_) | Terminator::Hlt => (None, None),
+        };
+        a.into_iter().chain(b)
+    }
+}
+
+/// A basic block.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockData {
+    /// The label as written (without `@`).
+    pub name: String,
+    /// Phis, all at the start.
+    pub phis: Vec<Phi>,
+    /// Instructions in order.
+    pub insts: Vec<Inst>,
+    /// The final jump.
+    pub term: Terminator,
+    /// Where the terminator was written (or the implicit one implied).
+    pub term_pos: Pos,
+    /// Where the label was written.
+    pub pos: Pos,
+}
+
+/// A function parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    /// How it is passed.
+    pub ty: AbiType,
+    /// The value standing for it in the body.
+    pub value: Value,
+}
+
+/// A function definition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Function {
+    /// Symbol name.
+    pub name: Symbol,
+    /// Linkage.
+    pub linkage: Linkage,
+    /// Return ABI type; `None` for a function that returns nothing.
+    pub ret: Option<AbiType>,
+    /// `env %e` parameter, if present (always a `l`).
+    pub env: Option<Value>,
+    /// Ordinary parameters.
+    pub params: Vec<Param>,
+    /// Whether the parameter list ends in `...`.
+    pub variadic: bool,
+    /// Blocks; `blocks[0]` is the entry. See the module doc for the order.
+    pub blocks: Vec<BlockData>,
+    /// Every value's name and type.
+    pub values: Vec<ValueData>,
+    /// Where `function` was written.
+    pub pos: Pos,
+}
+
+impl Function {
+    /// The type of a value.
+    pub fn value_type(&self, v: Value) -> BaseType {
+        self.values[v.index()].ty
+    }
+    /// The data of a block.
+    pub fn block(&self, b: Block) -> &BlockData {
+        &self.blocks[b.index()]
+    }
+    /// Ids of all blocks in storage order.
+    pub fn block_ids(&self) -> impl Iterator<Item = Block> {
+        (0..self.blocks.len() as u32).map(Block)
+    }
+    /// The type of an operand where it is used with expected type `ctx`
+    /// (constants take the type of their context).
+    pub fn operand_type(&self, op: &Operand, ctx: BaseType) -> BaseType {
+        match op {
+            Operand::Value(v) => self.value_type(*v),
+            Operand::Const(_) => ctx,
+        }
+    }
+}
+
+/// One value in a data item list.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DataValue {
+    /// Integer constant (truncated to the item's size).
+    Int(i64),
+    /// `s_` literal.
+    Single(f32),
+    /// `d_` literal.
+    Double(f64),
+    /// A string's bytes (escapes decoded), stored as is.
+    Str(Vec<u8>),
+    /// `$sym` or `$sym + N`.
+    Addr {
+        /// The symbol.
+        sym: Symbol,
+        /// Offset added to its address.
+        offset: i64,
+    },
+}
+
+/// One item inside a data definition's braces.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DataItem {
+    /// `TYPE v1 v2 ...`: values of one type laid out back to back.
+    Values {
+        /// Item type.
+        ty: ExtType,
+        /// The values.
+        values: Vec<DataValue>,
+    },
+    /// `z N`: N zero bytes.
+    Zero(u64),
+}
+
+/// A data definition. Items are packed: no padding is inserted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataDef {
+    /// Symbol name.
+    pub name: Symbol,
+    /// Linkage.
+    pub linkage: Linkage,
+    /// Explicit `align N`, if given.
+    pub align: Option<u32>,
+    /// Contents.
+    pub items: Vec<DataItem>,
+    /// Where `data` was written.
+    pub pos: Pos,
+}
+
+impl DataDef {
+    /// Total size in bytes.
+    pub fn size(&self) -> u64 {
+        self.items
+            .iter()
+            .map(|item| match item {
+                DataItem::Zero(n) => *n,
+                DataItem::Values { ty, values } => values
+                    .iter()
+                    .map(|v| match v {
+                        DataValue::Str(s) => s.len() as u64,
+                        _ => u64::from(ty.size()),
+                    })
+                    .sum(),
+            })
+            .sum()
+    }
+}
+
+/// A top-level item, as the reader hands them out in input order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    /// An aggregate type definition (already registered in the reader's
+    /// [`crate::types::TypeTable`] when handed out).
+    Type(TypeId),
+    /// A data definition.
+    Data(DataDef),
+    /// A function definition, verified and in SSA form.
+    Function(Function),
+    /// `dbgfile "name"`: the source file of the functions that follow.
+    DbgFile(String),
+}

@@ -1,0 +1,25 @@
+//! skc-ir: the skc intermediate language (compatible with QBE IL).
+//!
+//! Reading a file goes text → [`lexer`] → [`parser`] (one item at a time)
+//! → [`cfg`] (entry block, fall-through jumps, unreachable blocks, block
+//! order) → [`ssa`] (temps assigned more than once become SSA values) →
+//! [`verify`]. [`reader::ItemReader`] runs that pipeline and hands verified
+//! items to a backend through the [`backend::ItemSource`] trait, so only one
+//! function is in memory at a time. [`printer`] writes items back as text.
+//!
+//! The backend contract ([`backend::Backend`], [`plan::LinkPlan`]) lives
+//! here too, so backends depend on this crate and not on the driver.
+#![deny(missing_docs)]
+
+pub mod backend;
+pub mod cfg;
+pub mod diag;
+pub mod ir;
+pub mod lexer;
+pub mod parser;
+pub mod plan;
+pub mod printer;
+pub mod reader;
+pub mod ssa;
+pub mod types;
+pub mod verify;

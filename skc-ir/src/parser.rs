@@ -1,0 +1,1 @@
+//! Text to items, one at a time.

@@ -1,0 +1,1 @@
+//! Items to canonical text.

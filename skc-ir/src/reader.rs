@@ -1,0 +1,1 @@
+//! The reading pipeline: text → parsed item → normalised, SSA, verified.
