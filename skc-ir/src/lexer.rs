@@ -633,9 +633,19 @@ impl<'a> Lexer<'a> {
             }
             Some(b'0'..=b'9' | b'.') => self.decimal_tail(false),
             Some(b) if b.is_ascii_alphabetic() => {
-                self.take_while(|b| {
-                    b.is_ascii_alphanumeric() || b == b'_' || b == b'(' || b == b')'
-                });
+                let start = self.text.len();
+                self.take_while(|b| b.is_ascii_alphanumeric() || b == b'_');
+                // `nan(chars)` is one literal, as for strtod.
+                if self.text[start..].eq_ignore_ascii_case(b"nan") && self.peek_byte() == Some(b'(')
+                {
+                    self.pos += 1;
+                    self.text.push(b'(');
+                    self.take_while(|b| b.is_ascii_alphanumeric() || b == b'_');
+                    if self.peek_byte() == Some(b')') {
+                        self.pos += 1;
+                        self.text.push(b')');
+                    }
+                }
                 true
             }
             _ => false,
