@@ -45,7 +45,8 @@ pub fn normalize(f: &mut Function) {
         .into_iter()
         .map(Some)
         .collect();
-    let renumber = |b: Block| new_id[b.index()].expect("successor of a reachable block is reachable");
+    let renumber =
+        |b: Block| new_id[b.index()].expect("successor of a reachable block is reachable");
     f.blocks = order
         .iter()
         .map(|b| {
@@ -61,17 +62,18 @@ pub fn normalize(f: &mut Function) {
                 Terminator::Ret(_) | Terminator::Hlt => {}
             }
             for phi in &mut data.phis {
-                phi.args.retain_mut(|(pred, _)| match new_id.get(pred.index()) {
-                    Some(Some(n)) => {
-                        *pred = *n;
-                        true
-                    }
-                    // An operand from an unreachable block can never be
-                    // selected; an out-of-range label is left for the
-                    // verifier to report.
-                    Some(None) => false,
-                    None => true,
-                });
+                phi.args
+                    .retain_mut(|(pred, _)| match new_id.get(pred.index()) {
+                        Some(Some(n)) => {
+                            *pred = *n;
+                            true
+                        }
+                        // An operand from an unreachable block can never be
+                        // selected; an out-of-range label is left for the
+                        // verifier to report.
+                        Some(None) => false,
+                        None => true,
+                    });
             }
             data
         })
@@ -80,8 +82,7 @@ pub fn normalize(f: &mut Function) {
 
 fn entry_needs_fresh_block(f: &Function) -> bool {
     !f.blocks[0].phis.is_empty()
-        || f
-            .blocks
+        || f.blocks
             .iter()
             .any(|b| b.term.successors().any(|s| s.index() == 0))
 }
@@ -424,6 +425,8 @@ impl UnionFind {
 /// Building functions by hand in unit tests.
 #[cfg(test)]
 pub(crate) mod testing {
+    use std::collections::HashMap;
+
     use crate::ir::{
         BaseType, Block, BlockData, Function, Inst, InstKind, Linkage, Operand, Phi, Pos,
         Terminator, Value, ValueData,
@@ -434,6 +437,8 @@ pub(crate) mod testing {
     pub(crate) struct FnBuilder {
         pub(crate) f: Function,
         line: u32,
+        blocks: HashMap<String, Block>,
+        values: HashMap<String, Value>,
     }
 
     impl FnBuilder {
@@ -451,6 +456,8 @@ pub(crate) mod testing {
                     pos: Pos::default(),
                 },
                 line: 0,
+                blocks: HashMap::new(),
+                values: HashMap::new(),
             }
         }
 
@@ -465,14 +472,16 @@ pub(crate) mod testing {
 
         /// The value named `name`, created with type `ty` on first mention.
         pub(crate) fn val(&mut self, name: &str, ty: BaseType) -> Value {
-            if let Some(i) = self.f.values.iter().position(|v| v.name == name) {
-                return Value(i as u32);
+            if let Some(&v) = self.values.get(name) {
+                return v;
             }
             self.f.values.push(ValueData {
                 name: name.into(),
                 ty,
             });
-            Value(self.f.values.len() as u32 - 1)
+            let v = Value(self.f.values.len() as u32 - 1);
+            self.values.insert(name.into(), v);
+            v
         }
 
         pub(crate) fn w(&mut self, name: &str) -> Operand {
@@ -482,8 +491,8 @@ pub(crate) mod testing {
         /// The block labelled `name`, created (ending in `hlt`) on first
         /// mention.
         pub(crate) fn block(&mut self, name: &str) -> Block {
-            if let Some(i) = self.f.blocks.iter().position(|b| b.name == name) {
-                return Block(i as u32);
+            if let Some(&b) = self.blocks.get(name) {
+                return b;
             }
             let pos = self.next_pos();
             self.f.blocks.push(BlockData {
@@ -494,18 +503,24 @@ pub(crate) mod testing {
                 term_pos: pos,
                 pos,
             });
-            Block(self.f.blocks.len() as u32 - 1)
+            let b = Block(self.f.blocks.len() as u32 - 1);
+            self.blocks.insert(name.into(), b);
+            b
         }
 
         pub(crate) fn inst(&mut self, b: Block, result: Option<Value>, kind: InstKind) -> Pos {
             let pos = self.next_pos();
-            self.f.blocks[b.index()].insts.push(Inst { result, kind, pos });
+            self.f.blocks[b.index()]
+                .insts
+                .push(Inst { result, kind, pos });
             pos
         }
 
         pub(crate) fn phi(&mut self, b: Block, result: Value, args: Vec<(Block, Operand)>) -> Pos {
             let pos = self.next_pos();
-            self.f.blocks[b.index()].phis.push(Phi { result, args, pos });
+            self.f.blocks[b.index()]
+                .phis
+                .push(Phi { result, args, pos });
             pos
         }
 
@@ -533,5 +548,234 @@ pub(crate) mod testing {
                 },
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::testing::FnBuilder;
+    use super::*;
+    use crate::ir::{Const, Operand, Phi, Pos};
+
+    fn one() -> Operand {
+        Operand::Const(Const::Int(1))
+    }
+
+    fn names(f: &Function) -> Vec<&str> {
+        f.blocks.iter().map(|b| b.name.as_str()).collect()
+    }
+
+    fn id(f: &Function, name: &str) -> Block {
+        Block(f.blocks.iter().position(|b| b.name == name).unwrap() as u32)
+    }
+
+    fn ret(b: &mut FnBuilder, name: &str) {
+        let blk = b.block(name);
+        b.term(blk, Terminator::Ret(None));
+    }
+
+    #[test]
+    fn diamond_dominators_and_order() {
+        let mut b = FnBuilder::new();
+        b.jnz("a", one(), "l", "r");
+        b.jmp("r", "j");
+        b.jmp("l", "j");
+        ret(&mut b, "j");
+        let mut f = b.f;
+        normalize(&mut f);
+        assert_eq!(names(&f), ["a", "r", "l", "j"]);
+        let cf = ControlFlow::compute(&f);
+        let (a, l, r, j) = (id(&f, "a"), id(&f, "l"), id(&f, "r"), id(&f, "j"));
+        assert_eq!(cf.idom[j.index()], Some(a));
+        assert_eq!(cf.idom[l.index()], Some(a));
+        assert_eq!(cf.idom[a.index()], None);
+        assert_eq!(cf.preds[j.index()], vec![Block(1), Block(2)]);
+        assert!(cf.dominates(a, j) && cf.dominates(j, j));
+        assert!(!cf.dominates(l, j) && !cf.dominates(r, j) && !cf.dominates(j, a));
+        assert!(!cf.strictly_dominates(a, a));
+        assert_eq!(cf.dom_children[a.index()].len(), 3);
+        assert_eq!(cf.loop_depth, vec![0; 4]);
+        assert!(!cf.irreducible);
+    }
+
+    #[test]
+    fn jump_to_first_block_gets_fresh_entry_with_unclashing_name() {
+        let mut b = FnBuilder::new();
+        b.jnz("start", one(), "start", "start.1");
+        ret(&mut b, "start.1");
+        let mut f = b.f;
+        normalize(&mut f);
+        assert_eq!(names(&f), ["start.2", "start", "start.1"]);
+        assert_eq!(f.blocks[0].term, Terminator::Jmp(Block(1)));
+        let cf = ControlFlow::compute(&f);
+        assert!(cf.preds[0].is_empty());
+        assert!(cf.loop_header[1]);
+        assert_eq!(cf.loop_depth, vec![0, 1, 0]);
+    }
+
+    #[test]
+    fn phis_in_first_block_also_get_fresh_entry() {
+        let mut b = FnBuilder::new();
+        let x = b.val("x", crate::ir::BaseType::W);
+        let a = b.block("a");
+        b.f.blocks[0].phis.push(Phi {
+            result: x,
+            args: vec![],
+            pos: Pos::default(),
+        });
+        b.term(a, Terminator::Ret(None));
+        let mut f = b.f;
+        normalize(&mut f);
+        assert_eq!(names(&f), ["start", "a"]);
+    }
+
+    #[test]
+    fn unreachable_blocks_and_their_phi_operands_are_dropped() {
+        let mut b = FnBuilder::new();
+        let x = b.val("x", crate::ir::BaseType::W);
+        b.jmp("a", "j");
+        b.jmp("dead", "j");
+        b.jmp("dead2", "dead");
+        let j = b.block("j");
+        let (a, dead) = (b.block("a"), b.block("dead"));
+        b.phi(j, x, vec![(a, one()), (dead, one())]);
+        b.term(j, Terminator::Ret(None));
+        let mut f = b.f;
+        normalize(&mut f);
+        assert_eq!(names(&f), ["a", "j"]);
+        assert_eq!(f.blocks[1].phis[0].args, vec![(Block(0), one())]);
+        assert_eq!(f.blocks[0].term, Terminator::Jmp(Block(1)));
+    }
+
+    #[test]
+    fn nested_loops_get_depths_and_parents() {
+        // a -> h1 -> h2 -> body -> h2 ; h2 -> l1 -> h1 ; h1 -> out
+        let mut b = FnBuilder::new();
+        b.jmp("a", "h1");
+        b.jnz("h1", one(), "h2", "out");
+        b.jnz("h2", one(), "body", "l1");
+        b.jmp("body", "h2");
+        b.jmp("l1", "h1");
+        ret(&mut b, "out");
+        let mut f = b.f;
+        normalize(&mut f);
+        let cf = ControlFlow::compute(&f);
+        let depth = |n: &str| cf.loop_depth[id(&f, n).index()];
+        assert_eq!(
+            ["a", "h1", "h2", "body", "l1", "out"].map(depth),
+            [0, 1, 2, 2, 1, 0]
+        );
+        assert!(cf.loop_header[id(&f, "h1").index()] && cf.loop_header[id(&f, "h2").index()]);
+        assert_eq!(cf.loop_parent[id(&f, "h2").index()], Some(id(&f, "h1")));
+        assert_eq!(cf.loop_parent[id(&f, "body").index()], Some(id(&f, "h2")));
+        assert_eq!(cf.loop_parent[id(&f, "h1").index()], None);
+        assert!(!cf.irreducible);
+    }
+
+    #[test]
+    fn two_entry_cycle_is_irreducible() {
+        let mut b = FnBuilder::new();
+        b.jnz("a", one(), "x", "y");
+        b.jnz("x", one(), "y", "out");
+        b.jmp("y", "x");
+        ret(&mut b, "out");
+        let mut f = b.f;
+        normalize(&mut f);
+        let cf = ControlFlow::compute(&f);
+        assert!(cf.irreducible);
+        assert_eq!(cf.irreducible_entry.iter().filter(|&&e| e).count(), 1);
+        assert!(cf.loop_header.iter().all(|&h| !h));
+    }
+
+    #[test]
+    fn normalisation_is_deterministic_and_idempotent() {
+        let mut b = FnBuilder::new();
+        b.jnz("a", one(), "c", "b");
+        b.jmp("b", "c");
+        b.jnz("c", one(), "a", "d");
+        ret(&mut b, "d");
+        let mut f1 = b.f.clone();
+        let mut f2 = b.f;
+        normalize(&mut f1);
+        normalize(&mut f2);
+        assert_eq!(f1, f2);
+        let once = f1.clone();
+        normalize(&mut f1);
+        assert_eq!(f1, once);
+    }
+
+    fn timed(f: impl FnOnce()) -> Duration {
+        let t = Instant::now();
+        f();
+        t.elapsed()
+    }
+
+    #[test]
+    fn long_chain_is_fast() {
+        let n = 100_000;
+        let mut b = FnBuilder::new();
+        for i in 0..n {
+            b.block(&format!("b{i}"));
+        }
+        for i in 0..n - 1 {
+            b.term(Block(i), Terminator::Jmp(Block(i + 1)));
+        }
+        b.term(Block(n - 1), Terminator::Ret(None));
+        // Store the chain backwards so normalisation has to reorder it.
+        b.f.blocks[1..].reverse();
+        for (i, data) in b.f.blocks.iter_mut().enumerate() {
+            if let Terminator::Jmp(t) = &mut data.term {
+                *t = Block(if i == 0 { n - 1 } else { i as u32 - 1 });
+            }
+        }
+        let mut f = b.f;
+        let mut cf = ControlFlow::default();
+        let spent = timed(|| {
+            normalize(&mut f);
+            cf = ControlFlow::compute(&f);
+        });
+        assert_eq!(f.blocks[1].name, "b1");
+        assert_eq!(cf.idom[n as usize - 1], Some(Block(n - 2)));
+        assert!(cf.dominates(Block(0), Block(n - 1)));
+        assert!(spent < Duration::from_secs(2), "took {spent:?}");
+    }
+
+    #[test]
+    fn deep_loop_nest_is_fast() {
+        // h0 -> h1 -> ... -> h{d-1} -> inner; inner -> l{d-1} -> ... ; each
+        // l_i jumps back to h_i or exits to l_{i-1}.
+        let d = 20_000u32;
+        let mut b = FnBuilder::new();
+        b.jmp("entry", "h0");
+        for i in 0..d {
+            let next = if i + 1 < d {
+                format!("h{}", i + 1)
+            } else {
+                "inner".into()
+            };
+            b.jmp(&format!("h{i}"), &next);
+        }
+        b.jmp("inner", &format!("l{}", d - 1));
+        for i in (0..d).rev() {
+            let out = if i > 0 {
+                format!("l{}", i - 1)
+            } else {
+                "exit".into()
+            };
+            b.jnz(&format!("l{i}"), one(), &format!("h{i}"), &out);
+        }
+        ret(&mut b, "exit");
+        let mut f = b.f;
+        let mut cf = ControlFlow::default();
+        let spent = timed(|| {
+            normalize(&mut f);
+            cf = ControlFlow::compute(&f);
+        });
+        assert_eq!(cf.loop_depth[id(&f, "inner").index()], d);
+        assert_eq!(cf.loop_depth[id(&f, "l0").index()], 1);
+        assert_eq!(cf.loop_depth[id(&f, "exit").index()], 0);
+        assert!(spent < Duration::from_secs(3), "took {spent:?}");
     }
 }

@@ -37,8 +37,8 @@ pub fn construct(f: &mut Function, cf: &ControlFlow) -> Vec<Diagnostic> {
     let defs = DefSites::collect(f);
     let mut var_of = vec![NONE; f.values.len()];
     let mut vars: Vec<Value> = Vec::new();
-    for v in 0..f.values.len() {
-        if defs.count[v] > 1 {
+    for (v, &count) in defs.count.iter().enumerate() {
+        if count > 1 {
             var_of[v] = vars.len() as u32;
             vars.push(Value(v as u32));
         }
@@ -118,13 +118,11 @@ fn find_undominated_uses(
             return;
         }
         match defs.count[vi] {
-            0 => {
-                if reported.insert(vi) {
-                    diags.push(Diagnostic::error(
-                        pos,
-                        format!("temporary %{} is used but never defined", f.values[vi].name),
-                    ));
-                }
+            0 if reported.insert(vi) => {
+                diags.push(Diagnostic::error(
+                    pos,
+                    format!("temporary %{} is used but never defined", f.values[vi].name),
+                ));
             }
             1 => {
                 let db = defs.block[vi] as usize;
@@ -434,13 +432,7 @@ impl Renamer {
         }
     }
 
-    fn rewrite_use(
-        &self,
-        f: &Function,
-        op: &mut Operand,
-        pos: Pos,
-        diags: &mut Vec<Diagnostic>,
-    ) {
+    fn rewrite_use(&self, f: &Function, op: &mut Operand, pos: Pos, diags: &mut Vec<Diagnostic>) {
         let Operand::Value(v) = op else { return };
         let Some(k) = self.var(*v) else { return };
         match self.current[k] {
@@ -463,7 +455,8 @@ impl Renamer {
             return;
         }
         let base = self.phi_base;
-        let slot = |v: Value| (v.0 >= base && v.0 < base + count as u32).then(|| (v.0 - base) as usize);
+        let slot =
+            |v: Value| (v.0 >= base && v.0 < base + count as u32).then(|| (v.0 - base) as usize);
         // Location of each inserted phi, and which inserted phis read it.
         let mut location = vec![(0u32, 0u32); count];
         let mut readers: Vec<Vec<u32>> = vec![Vec::new(); count];
@@ -709,5 +702,410 @@ fn term_use_mut(term: &mut Terminator) -> Option<&mut Operand> {
         Terminator::Jnz { cond, .. } => Some(cond),
         Terminator::Ret(op) => op.as_mut(),
         Terminator::Jmp(_) | Terminator::Hlt => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::cfg::testing::FnBuilder;
+    use crate::cfg::{normalize, ControlFlow};
+    use crate::ir::{BinOp, CmpOp, Param, UnOp};
+    use crate::types::TypeTable;
+
+    fn int(i: i64) -> Operand {
+        Operand::Const(Const::Int(i))
+    }
+
+    fn add(lhs: Operand, rhs: Operand) -> InstKind {
+        InstKind::Binary {
+            op: BinOp::Add,
+            lhs,
+            rhs,
+        }
+    }
+
+    fn copy(arg: Operand) -> InstKind {
+        InstKind::Unary {
+            op: UnOp::Copy,
+            arg,
+        }
+    }
+
+    /// Normalises, builds SSA, and checks the verifier accepts the result.
+    fn to_ssa(mut f: Function) -> (Function, Vec<Diagnostic>) {
+        normalize(&mut f);
+        let cf = ControlFlow::compute(&f);
+        let diags = construct(&mut f, &cf);
+        if diags.is_empty() {
+            let errors = crate::verify::verify(&f, &cf, &TypeTable::new());
+            assert!(errors.is_empty(), "verifier: {errors:?}");
+        }
+        (f, diags)
+    }
+
+    /// Runs a function of `w` integer code with temporaries as mutable
+    /// registers (so it gives the meaning of non-SSA input too); unset
+    /// registers read as zero. Returns the returned value, or None when the
+    /// step budget runs out.
+    fn run(f: &Function, args: &[i64]) -> Option<i64> {
+        let mut regs = vec![0i64; f.values.len()];
+        for (p, a) in f.params.iter().zip(args) {
+            regs[p.value.index()] = *a;
+        }
+        let eval = |regs: &[i64], op: &Operand| match op {
+            Operand::Value(v) => regs[v.index()],
+            Operand::Const(Const::Int(i)) => *i as i32 as i64,
+            Operand::Const(_) => unreachable!("integer-only test programs"),
+        };
+        let mut b = 0usize;
+        let mut prev: Option<Block> = None;
+        for _ in 0..1000 {
+            let data = &f.blocks[b];
+            let incoming: Vec<(Value, i64)> = data
+                .phis
+                .iter()
+                .map(|phi| {
+                    let p = prev.expect("no phis in the entry");
+                    let (_, op) = phi.args.iter().find(|(from, _)| *from == p).unwrap();
+                    (phi.result, eval(&regs, op))
+                })
+                .collect();
+            for (v, x) in incoming {
+                regs[v.index()] = x;
+            }
+            for inst in &data.insts {
+                let x = match &inst.kind {
+                    InstKind::Binary { op, lhs, rhs } => {
+                        let (l, r) = (eval(&regs, lhs) as i32, eval(&regs, rhs) as i32);
+                        match op {
+                            BinOp::Add => l.wrapping_add(r),
+                            BinOp::Sub => l.wrapping_sub(r),
+                            BinOp::Mul => l.wrapping_mul(r),
+                            _ => unreachable!(),
+                        }
+                    }
+                    InstKind::Compare { lhs, rhs, .. } => {
+                        i32::from((eval(&regs, lhs) as i32) < (eval(&regs, rhs) as i32))
+                    }
+                    InstKind::Unary { arg, .. } => eval(&regs, arg) as i32,
+                    _ => unreachable!(),
+                };
+                regs[inst.result.unwrap().index()] = i64::from(x);
+            }
+            prev = Some(Block(b as u32));
+            match &data.term {
+                Terminator::Jmp(t) => b = t.index(),
+                Terminator::Jnz {
+                    cond,
+                    nonzero,
+                    zero,
+                } => {
+                    b = if eval(&regs, cond) as i32 != 0 {
+                        nonzero.index()
+                    } else {
+                        zero.index()
+                    }
+                }
+                Terminator::Ret(op) => return Some(op.as_ref().map_or(0, |op| eval(&regs, op))),
+                Terminator::Hlt => return None,
+            }
+        }
+        None
+    }
+
+    fn count_phis(f: &Function) -> usize {
+        f.blocks.iter().map(|b| b.phis.len()).sum()
+    }
+
+    #[test]
+    fn reassignment_in_one_block_gets_new_values() {
+        let mut b = FnBuilder::new();
+        let a = b.block("a");
+        let x = b.val("x", BaseType::W);
+        b.inst(a, Some(x), copy(int(1)));
+        let xo = b.w("x");
+        b.inst(a, Some(x), add(xo.clone(), int(2)));
+        b.inst(a, Some(x), add(xo.clone(), xo.clone()));
+        b.term(a, Terminator::Ret(Some(xo)));
+        b.f.ret = Some(crate::ir::AbiType::Base(BaseType::W));
+        let (f, diags) = to_ssa(b.f);
+        assert!(diags.is_empty());
+        assert_eq!(count_phis(&f), 0);
+        let results: Vec<&str> = f.blocks[0]
+            .insts
+            .iter()
+            .map(|i| f.values[i.result.unwrap().index()].name.as_str())
+            .collect();
+        assert_eq!(results, ["x", "x.1", "x.2"]);
+        assert_eq!(run(&f, &[]), Some(6));
+    }
+
+    #[test]
+    fn loop_counter_gets_a_phi_at_the_header() {
+        // i = 0; s = 0; while (i < n) { s = s + i; i = i + 1 } return s
+        let mut b = FnBuilder::new();
+        b.f.ret = Some(crate::ir::AbiType::Base(BaseType::W));
+        let n = b.val("n", BaseType::W);
+        b.f.params.push(Param {
+            ty: crate::ir::AbiType::Base(BaseType::W),
+            value: n,
+        });
+        let (i, s, c) = (
+            b.val("i", BaseType::W),
+            b.val("s", BaseType::W),
+            b.val("c", BaseType::W),
+        );
+        let start = b.block("start");
+        b.inst(start, Some(i), copy(int(0)));
+        b.inst(start, Some(s), copy(int(0)));
+        b.jmp("start", "head");
+        let head = b.block("head");
+        b.inst(
+            head,
+            Some(c),
+            InstKind::Compare {
+                op: CmpOp::Slt,
+                ty: BaseType::W,
+                lhs: Operand::Value(i),
+                rhs: Operand::Value(n),
+            },
+        );
+        b.jnz("head", Operand::Value(c), "body", "done");
+        let body = b.block("body");
+        b.inst(body, Some(s), add(Operand::Value(s), Operand::Value(i)));
+        b.inst(body, Some(i), add(Operand::Value(i), int(1)));
+        b.jmp("body", "head");
+        let done = b.block("done");
+        b.term(done, Terminator::Ret(Some(Operand::Value(s))));
+        let original = b.f.clone();
+        let (f, diags) = to_ssa(b.f);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(count_phis(&f), 2);
+        assert_eq!(f.blocks[1].phis.len(), 2, "both phis sit in the header");
+        for n in [0, 1, 5, 10] {
+            assert_eq!(run(&f, &[n]), run(&original, &[n]));
+        }
+        assert_eq!(run(&f, &[5]), Some(10));
+    }
+
+    #[test]
+    fn value_defined_on_one_path_only_reads_zero_on_the_other() {
+        let mut b = FnBuilder::new();
+        b.f.ret = Some(crate::ir::AbiType::Base(BaseType::W));
+        let p = b.val("p", BaseType::W);
+        b.f.params.push(Param {
+            ty: crate::ir::AbiType::Base(BaseType::W),
+            value: p,
+        });
+        b.jnz("a", Operand::Value(p), "set", "join");
+        let set = b.block("set");
+        let x = b.val("x", BaseType::W);
+        b.inst(set, Some(x), copy(int(7)));
+        b.jmp("set", "join");
+        let join = b.block("join");
+        b.term(join, Terminator::Ret(Some(Operand::Value(x))));
+        let (f, diags) = to_ssa(b.f);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(count_phis(&f), 1);
+        assert!(f.blocks[2].phis[0].args.contains(&(Block(0), int(0))));
+        assert_eq!(run(&f, &[1]), Some(7));
+        assert_eq!(run(&f, &[0]), Some(0));
+    }
+
+    #[test]
+    fn use_with_no_reaching_definition_is_an_error() {
+        let mut b = FnBuilder::new();
+        let a = b.block("a");
+        let x = b.val("x", BaseType::W);
+        let y = b.val("y", BaseType::W);
+        let use_pos = b.inst(a, Some(y), add(Operand::Value(x), int(1)));
+        b.inst(a, Some(x), copy(int(1)));
+        b.inst(a, Some(x), copy(int(2)));
+        b.term(a, Terminator::Ret(None));
+        let (_, diags) = to_ssa(b.f);
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].pos, use_pos);
+        assert!(diags[0].message.contains("%x"), "{}", diags[0].message);
+    }
+
+    #[test]
+    fn never_defined_temporary_is_an_error() {
+        let mut b = FnBuilder::new();
+        let a = b.block("a");
+        let ghost = b.w("ghost");
+        let pos = b.term(a, Terminator::Ret(Some(ghost)));
+        b.f.ret = Some(crate::ir::AbiType::Base(BaseType::W));
+        let (_, diags) = to_ssa(b.f);
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].pos, pos);
+        assert_eq!(
+            diags[0].message,
+            "temporary %ghost is used but never defined"
+        );
+    }
+
+    #[test]
+    fn derived_names_skip_names_already_taken() {
+        let mut b = FnBuilder::new();
+        let a = b.block("a");
+        let x = b.val("x", BaseType::W);
+        let taken = b.val("x.1", BaseType::W);
+        b.inst(a, Some(taken), copy(int(0)));
+        b.inst(a, Some(x), copy(int(1)));
+        b.inst(a, Some(x), copy(int(2)));
+        b.term(a, Terminator::Ret(None));
+        let (f, diags) = to_ssa(b.f);
+        assert!(diags.is_empty());
+        let r = f.blocks[0].insts[2].result.unwrap();
+        assert_eq!(f.values[r.index()].name, "x.2");
+    }
+
+    /// A small deterministic generator of random integer programs whose
+    /// temporaries are assigned many times.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) % n
+        }
+    }
+
+    fn random_program(seed: u64) -> Function {
+        let mut rng = Rng(seed);
+        let mut b = FnBuilder::new();
+        b.f.ret = Some(crate::ir::AbiType::Base(BaseType::W));
+        let p = b.val("p", BaseType::W);
+        b.f.params.push(Param {
+            ty: crate::ir::AbiType::Base(BaseType::W),
+            value: p,
+        });
+        let vars: Vec<Value> = (0..4)
+            .map(|i| b.val(&format!("v{i}"), BaseType::W))
+            .collect();
+        let nblocks = 2 + rng.next(7) as usize;
+        for i in 0..nblocks {
+            b.block(&format!("b{i}"));
+        }
+        // Every variable is set in the entry so no read is wholly undefined.
+        for &v in &vars {
+            let c = int(rng.next(5) as i64);
+            b.inst(Block(0), Some(v), copy(c));
+        }
+        for i in 0..nblocks {
+            let blk = Block(i as u32);
+            for _ in 0..rng.next(4) {
+                let operand = |rng: &mut Rng| match rng.next(6) {
+                    0 => Operand::Value(p),
+                    1 => int(rng.next(3) as i64),
+                    k => Operand::Value(vars[(k - 2) as usize]),
+                };
+                let (l, r) = (operand(&mut rng), operand(&mut rng));
+                let dst = vars[rng.next(4) as usize];
+                let op = [BinOp::Add, BinOp::Sub, BinOp::Mul][rng.next(3) as usize];
+                b.inst(blk, Some(dst), InstKind::Binary { op, lhs: l, rhs: r });
+            }
+            let cond = Operand::Value(vars[rng.next(4) as usize]);
+            let term = match rng.next(4) {
+                0 if i > 0 => Terminator::Ret(Some(Operand::Value(vars[rng.next(4) as usize]))),
+                0 | 1 => Terminator::Jmp(Block(rng.next(nblocks as u64) as u32)),
+                _ => Terminator::Jnz {
+                    cond,
+                    nonzero: Block(rng.next(nblocks as u64) as u32),
+                    zero: Block(rng.next(nblocks as u64) as u32),
+                },
+            };
+            b.term(blk, term);
+        }
+        b.f
+    }
+
+    #[test]
+    fn random_programs_keep_their_meaning() {
+        let mut compared = 0;
+        for seed in 0..3000 {
+            let original = random_program(seed);
+            let mut normalised = original.clone();
+            normalize(&mut normalised);
+            let (f, diags) = to_ssa(original);
+            assert!(diags.is_empty(), "seed {seed}: {diags:?}");
+            for p in [0, 1, 3] {
+                let before = run(&normalised, &[p]);
+                assert_eq!(run(&f, &[p]), before, "seed {seed}, p = {p}");
+                compared += usize::from(before.is_some());
+            }
+            // No phi survives that merges a single value.
+            for data in &f.blocks {
+                for phi in &data.phis {
+                    let first = &phi.args[0].1;
+                    let all_same = phi
+                        .args
+                        .iter()
+                        .all(|(_, op)| op == first || *op == Operand::Value(phi.result));
+                    assert!(
+                        !all_same || phi.args.len() < 2,
+                        "seed {seed}: trivial phi left"
+                    );
+                }
+            }
+        }
+        assert!(compared > 1000, "only {compared} runs terminated");
+    }
+
+    #[test]
+    fn large_function_with_many_reassigned_temporaries_is_fast() {
+        // 1000 loops in sequence, each with 20 variables reassigned in
+        // its body: about 100 000 instructions.
+        let mut b = FnBuilder::new();
+        let vars: Vec<Value> = (0..20)
+            .map(|i| b.val(&format!("v{i}"), BaseType::W))
+            .collect();
+        let c = b.val("c", BaseType::W);
+        let entry = b.block("entry");
+        for &v in &vars {
+            b.inst(entry, Some(v), copy(int(1)));
+        }
+        let mut prev = "entry".to_string();
+        for l in 0..1000 {
+            let (head, body) = (format!("h{l}"), format!("b{l}"));
+            b.jmp(&prev, &head);
+            let hb = b.block(&head);
+            b.inst(
+                hb,
+                Some(c),
+                InstKind::Compare {
+                    op: CmpOp::Slt,
+                    ty: BaseType::W,
+                    lhs: Operand::Value(vars[0]),
+                    rhs: int(10),
+                },
+            );
+            let exit = format!("x{l}");
+            b.jnz(&head, Operand::Value(c), &body, &exit);
+            let bb = b.block(&body);
+            for k in 0..vars.len() {
+                let (v, w) = (vars[k], vars[(k + 1) % vars.len()]);
+                b.inst(bb, Some(v), add(Operand::Value(v), Operand::Value(w)));
+                b.inst(bb, Some(v), add(Operand::Value(v), int(1)));
+                b.inst(bb, Some(v), add(Operand::Value(v), Operand::Value(v)));
+                b.inst(bb, Some(v), add(Operand::Value(v), int(3)));
+                b.inst(bb, Some(v), add(Operand::Value(v), Operand::Value(w)));
+            }
+            b.jmp(&body, &head);
+            prev = exit;
+        }
+        let last = b.block(&prev);
+        b.term(last, Terminator::Ret(None));
+        let t = Instant::now();
+        let (f, diags) = to_ssa(b.f);
+        let spent = t.elapsed();
+        assert!(diags.is_empty());
+        assert_eq!(count_phis(&f), 1000 * 20);
+        assert!(spent < Duration::from_secs(5), "took {spent:?}");
     }
 }

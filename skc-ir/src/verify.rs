@@ -125,7 +125,10 @@ impl Verifier<'_> {
     fn check_abi(&mut self, ty: AbiType, pos: Pos, what: &str) {
         if let AbiType::Agg(id) = ty {
             if id.index() >= self.types.len() {
-                self.error(pos, format!("{what} uses an undefined aggregate type (id {})", id.0));
+                self.error(
+                    pos,
+                    format!("{what} uses an undefined aggregate type (id {})", id.0),
+                );
             }
         }
     }
@@ -246,7 +249,10 @@ impl Verifier<'_> {
             if let Operand::Value(v) = op {
                 let have = self.f.value_type(*v);
                 let name = self.name(*v);
-                self.error(pos, format!("{what} {name} has type {have}, expected {want}"));
+                self.error(
+                    pos,
+                    format!("{what} {name} has type {have}, expected {want}"),
+                );
             }
         }
     }
@@ -257,7 +263,10 @@ impl Verifier<'_> {
         let preds = &self.cf.preds[b.index()];
         if b.0 == 0 {
             if !preds.is_empty() {
-                self.error(data.pos, format!("entry block @{} is a jump target", data.name));
+                self.error(
+                    data.pos,
+                    format!("entry block @{} is a jump target", data.name),
+                );
             }
             if !data.phis.is_empty() {
                 self.error(data.pos, format!("entry block @{} has phis", data.name));
@@ -291,7 +300,10 @@ impl Verifier<'_> {
                 .get(from.index())
                 .map_or_else(|| format!("#{}", from.0), |d| d.name.clone());
             if seen.contains(from) {
-                self.error(phi.pos, format!("phi {result} lists @{label} more than once"));
+                self.error(
+                    phi.pos,
+                    format!("phi {result} lists @{label} more than once"),
+                );
                 continue;
             }
             seen.push(*from);
@@ -302,7 +314,12 @@ impl Verifier<'_> {
                 );
                 continue;
             }
-            self.expect(op, ty, &format!("phi {result}: operand for @{label},"), phi.pos);
+            self.expect(
+                op,
+                ty,
+                &format!("phi {result}: operand for @{label},"),
+                phi.pos,
+            );
             self.check_use(op, *from, i64::MAX, phi.pos);
         }
         let mut missing: Vec<&Block> = preds.iter().filter(|p| !seen.contains(p)).collect();
@@ -313,7 +330,10 @@ impl Verifier<'_> {
                 let sep = if i == 0 { "" } else { ", " };
                 let _ = write!(list, "{sep}@{}", f.block(**p).name);
             }
-            self.error(phi.pos, format!("phi {result} has no operand for predecessor {list}"));
+            self.error(
+                phi.pos,
+                format!("phi {result} has no operand for predecessor {list}"),
+            );
         }
     }
 
@@ -337,7 +357,11 @@ impl Verifier<'_> {
                 ),
                 (Some(t), None) => self.error(
                     pos,
-                    format!("`ret` without a value in ${}, which returns {}", f.name, abi_name(t, self.types)),
+                    format!(
+                        "`ret` without a value in ${}, which returns {}",
+                        f.name,
+                        abi_name(t, self.types)
+                    ),
                 ),
                 (Some(t), Some(op)) => {
                     self.expect(op, t.value_type(), "returned value", pos);
@@ -362,7 +386,10 @@ impl Verifier<'_> {
     fn no_result(&mut self, inst: &Inst, op: &str) {
         if let Some(r) = inst.result {
             let name = self.name(r);
-            self.error(inst.pos, format!("`{op}` does not produce a value, but defines {name}"));
+            self.error(
+                inst.pos,
+                format!("`{op}` does not produce a value, but defines {name}"),
+            );
         }
     }
 
@@ -371,7 +398,9 @@ impl Verifier<'_> {
         match &inst.kind {
             InstKind::Binary { op, lhs, rhs } => {
                 let name = binop_name(*op);
-                let Some(ty) = self.result_type(inst, name) else { return };
+                let Some(ty) = self.result_type(inst, name) else {
+                    return;
+                };
                 let int_only = !matches!(op, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div);
                 if int_only && ty.is_float() {
                     self.error(pos, format!("`{name}` needs an integer result, not {ty}"));
@@ -387,7 +416,9 @@ impl Verifier<'_> {
             }
             InstKind::Compare { op, ty, lhs, rhs } => {
                 let name = format!("c{}{}", cmp_name(*op), ty);
-                let Some(rt) = self.result_type(inst, &name) else { return };
+                let Some(rt) = self.result_type(inst, &name) else {
+                    return;
+                };
                 if rt.is_float() {
                     self.error(pos, format!("`{name}` produces an integer, not {rt}"));
                 }
@@ -407,7 +438,10 @@ impl Verifier<'_> {
                     CmpOp::Le | CmpOp::Lt | CmpOp::Ge | CmpOp::Gt | CmpOp::O | CmpOp::Uo
                 );
                 if (int_kind && ty.is_float()) || (float_kind && ty.is_int()) {
-                    self.error(pos, format!("comparison `{name}` does not exist for type {ty}"));
+                    self.error(
+                        pos,
+                        format!("comparison `{name}` does not exist for type {ty}"),
+                    );
                 }
                 self.expect(lhs, *ty, &format!("first operand of `{name}`"), pos);
                 self.expect(rhs, *ty, &format!("second operand of `{name}`"), pos);
@@ -415,7 +449,9 @@ impl Verifier<'_> {
             InstKind::Unary { op, arg } => self.check_unary(inst, *op, arg),
             InstKind::Load { kind, addr } => {
                 let name = load_name(*kind);
-                let Some(ty) = self.result_type(inst, name) else { return };
+                let Some(ty) = self.result_type(inst, name) else {
+                    return;
+                };
                 let ok = match kind {
                     LoadKind::L => ty == BaseType::L,
                     LoadKind::S => ty == BaseType::S,
@@ -437,11 +473,17 @@ impl Verifier<'_> {
                 let name = format!("alloc{align}");
                 if let Some(ty) = self.result_type(inst, &name) {
                     if ty != BaseType::L {
-                        self.error(pos, format!("`{name}` produces an address of type l, not {ty}"));
+                        self.error(
+                            pos,
+                            format!("`{name}` produces an address of type l, not {ty}"),
+                        );
                     }
                 }
                 if !matches!(align, 1 | 2 | 4 | 8 | 16) {
-                    self.error(pos, format!("alloc alignment {align} is not 1, 2, 4, 8 or 16"));
+                    self.error(
+                        pos,
+                        format!("alloc alignment {align} is not 1, 2, 4, 8 or 16"),
+                    );
                 }
                 self.expect(size, BaseType::L, &format!("size of `{name}`"), pos);
             }
@@ -450,7 +492,10 @@ impl Verifier<'_> {
                 self.expect(src, BaseType::L, "source of `blit`", pos);
                 self.expect(dst, BaseType::L, "destination of `blit`", pos);
                 if *size > i32::MAX as u64 {
-                    self.error(pos, format!("blit size {size} is larger than 2^31 - 1 bytes"));
+                    self.error(
+                        pos,
+                        format!("blit size {size} is larger than 2^31 - 1 bytes"),
+                    );
                 }
             }
             InstKind::Call {
@@ -520,7 +565,9 @@ impl Verifier<'_> {
         use BaseType::{D, L, S, W};
         let pos = inst.pos;
         let name = unop_name(op);
-        let Some(ty) = self.result_type(inst, name) else { return };
+        let Some(ty) = self.result_type(inst, name) else {
+            return;
+        };
         // The operand type required for this result type, or None when the
         // result type itself is not allowed.
         let operand: Option<BaseType> = match op {
