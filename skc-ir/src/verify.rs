@@ -71,6 +71,9 @@ pub fn verify(f: &Function, cf: &ControlFlow, types: &TypeTable) -> Vec<Diagnost
         def_block: vec![u32::MAX; f.values.len()],
         def_index: vec![0; f.values.len()],
         def_count: vec![0; f.values.len()],
+        pred_mark: vec![0; f.blocks.len()],
+        seen_mark: vec![0; f.blocks.len()],
+        stamp: 0,
     };
     if f.blocks.is_empty() {
         v.error(f.pos, format!("function ${} has no blocks", f.name));
@@ -101,6 +104,10 @@ struct Verifier<'a> {
     /// Index of the defining instruction; -2 for parameters, -1 for phis.
     def_index: Vec<i64>,
     def_count: Vec<u32>,
+    /// Per-block marks for phi checks (see `check_phi`).
+    pred_mark: Vec<u32>,
+    seen_mark: Vec<u32>,
+    stamp: u32,
 }
 
 const PARAM_INDEX: i64 = -2;
@@ -244,11 +251,14 @@ impl Verifier<'_> {
         }
     }
 
-    fn expect(&mut self, op: &Operand, want: BaseType, what: &str, pos: Pos) {
+    /// Reports `op` if it may not be used where `want` is expected; `what`
+    /// names the operand and is only called when reporting.
+    fn expect(&mut self, op: &Operand, want: BaseType, what: impl Fn() -> String, pos: Pos) {
         if !self.accepts(op, want) {
             if let Operand::Value(v) = op {
                 let have = self.f.value_type(*v);
                 let name = self.name(*v);
+                let what = what();
                 self.error(
                     pos,
                     format!("{what} {name} has type {have}, expected {want}"),
@@ -290,50 +300,66 @@ impl Verifier<'_> {
         if !self.value_ok(phi.result) {
             return;
         }
-        let result = self.name(phi.result);
         let ty = f.value_type(phi.result);
+        let result_name = &f.values[phi.result.index()].name;
         let preds = &self.cf.preds[b.index()];
-        let mut seen: Vec<Block> = Vec::with_capacity(phi.args.len());
-        for (from, op) in &phi.args {
-            let label = f
-                .blocks
+        // Marks instead of searches, so a phi with thousands of operands
+        // costs linear time: `pred_mark` flags this block's predecessors,
+        // `seen_mark` the labels this phi already listed.
+        self.stamp += 1;
+        let stamp = self.stamp;
+        for p in preds {
+            self.pred_mark[p.index()] = stamp;
+        }
+        let label = |from: Block| {
+            f.blocks
                 .get(from.index())
-                .map_or_else(|| format!("#{}", from.0), |d| d.name.clone());
-            if seen.contains(from) {
-                self.error(
-                    phi.pos,
-                    format!("phi {result} lists @{label} more than once"),
+                .map_or_else(|| format!("#{}", from.0), |d| d.name.clone())
+        };
+        for (from, op) in &phi.args {
+            let known = from.index() < f.blocks.len();
+            if known && self.seen_mark[from.index()] == stamp {
+                let message = format!(
+                    "phi {} lists @{} more than once",
+                    self.name(phi.result),
+                    label(*from)
                 );
+                self.error(phi.pos, message);
                 continue;
             }
-            seen.push(*from);
-            if !preds.contains(from) {
-                self.error(
-                    phi.pos,
-                    format!("phi {result} has an operand for @{label}, which is not a predecessor"),
+            if !known || self.pred_mark[from.index()] != stamp {
+                let message = format!(
+                    "phi {} has an operand for @{}, which is not a predecessor",
+                    self.name(phi.result),
+                    label(*from)
                 );
+                self.error(phi.pos, message);
                 continue;
             }
+            self.seen_mark[from.index()] = stamp;
             self.expect(
                 op,
                 ty,
-                &format!("phi {result}: operand for @{label},"),
+                || format!("phi %{result_name}: operand for @{},", label(*from)),
                 phi.pos,
             );
             self.check_use(op, *from, i64::MAX, phi.pos);
         }
-        let mut missing: Vec<&Block> = preds.iter().filter(|p| !seen.contains(p)).collect();
-        missing.dedup();
-        if !missing.is_empty() {
-            let mut list = String::new();
-            for (i, p) in missing.iter().enumerate() {
-                let sep = if i == 0 { "" } else { ", " };
-                let _ = write!(list, "{sep}@{}", f.block(**p).name);
+        let mut missing = String::new();
+        for p in preds {
+            if self.seen_mark[p.index()] != stamp {
+                // Listed once even when both arms of a `jnz` lead here.
+                self.seen_mark[p.index()] = stamp;
+                let sep = if missing.is_empty() { "" } else { ", " };
+                let _ = write!(missing, "{sep}@{}", f.block(*p).name);
             }
-            self.error(
-                phi.pos,
-                format!("phi {result} has no operand for predecessor {list}"),
+        }
+        if !missing.is_empty() {
+            let message = format!(
+                "phi {} has no operand for predecessor {missing}",
+                self.name(phi.result)
             );
+            self.error(phi.pos, message);
         }
     }
 
@@ -348,7 +374,7 @@ impl Verifier<'_> {
         }
         match &data.term {
             Terminator::Jnz { cond, .. } => {
-                self.expect(cond, BaseType::W, "`jnz` condition", pos);
+                self.expect(cond, BaseType::W, || "`jnz` condition".to_string(), pos);
             }
             Terminator::Ret(op) => match (f.ret, op) {
                 (None, Some(_)) => self.error(
@@ -364,7 +390,7 @@ impl Verifier<'_> {
                     ),
                 ),
                 (Some(t), Some(op)) => {
-                    self.expect(op, t.value_type(), "returned value", pos);
+                    self.expect(op, t.value_type(), || "returned value".to_string(), pos);
                 }
                 (None, None) => {}
             },
@@ -406,13 +432,18 @@ impl Verifier<'_> {
                     self.error(pos, format!("`{name}` needs an integer result, not {ty}"));
                     return;
                 }
-                self.expect(lhs, ty, &format!("first operand of `{name}`"), pos);
+                self.expect(lhs, ty, || format!("first operand of `{name}`"), pos);
                 let amount_ty = if matches!(op, BinOp::Sar | BinOp::Shr | BinOp::Shl) {
                     BaseType::W
                 } else {
                     ty
                 };
-                self.expect(rhs, amount_ty, &format!("second operand of `{name}`"), pos);
+                self.expect(
+                    rhs,
+                    amount_ty,
+                    || format!("second operand of `{name}`"),
+                    pos,
+                );
             }
             InstKind::Compare { op, ty, lhs, rhs } => {
                 let name = format!("c{}{}", cmp_name(*op), ty);
@@ -443,8 +474,8 @@ impl Verifier<'_> {
                         format!("comparison `{name}` does not exist for type {ty}"),
                     );
                 }
-                self.expect(lhs, *ty, &format!("first operand of `{name}`"), pos);
-                self.expect(rhs, *ty, &format!("second operand of `{name}`"), pos);
+                self.expect(lhs, *ty, || format!("first operand of `{name}`"), pos);
+                self.expect(rhs, *ty, || format!("second operand of `{name}`"), pos);
             }
             InstKind::Unary { op, arg } => self.check_unary(inst, *op, arg),
             InstKind::Load { kind, addr } => {
@@ -461,13 +492,18 @@ impl Verifier<'_> {
                 if !ok {
                     self.error(pos, format!("`{name}` cannot produce a value of type {ty}"));
                 }
-                self.expect(addr, BaseType::L, &format!("address of `{name}`"), pos);
+                self.expect(addr, BaseType::L, || format!("address of `{name}`"), pos);
             }
             InstKind::Store { kind, value, addr } => {
                 let name = store_name(*kind);
                 self.no_result(inst, name);
-                self.expect(value, kind.value_type(), &format!("value of `{name}`"), pos);
-                self.expect(addr, BaseType::L, &format!("address of `{name}`"), pos);
+                self.expect(
+                    value,
+                    kind.value_type(),
+                    || format!("value of `{name}`"),
+                    pos,
+                );
+                self.expect(addr, BaseType::L, || format!("address of `{name}`"), pos);
             }
             InstKind::Alloc { align, size } => {
                 let name = format!("alloc{align}");
@@ -485,12 +521,17 @@ impl Verifier<'_> {
                         format!("alloc alignment {align} is not 1, 2, 4, 8 or 16"),
                     );
                 }
-                self.expect(size, BaseType::L, &format!("size of `{name}`"), pos);
+                self.expect(size, BaseType::L, || format!("size of `{name}`"), pos);
             }
             InstKind::Blit { src, dst, size } => {
                 self.no_result(inst, "blit");
-                self.expect(src, BaseType::L, "source of `blit`", pos);
-                self.expect(dst, BaseType::L, "destination of `blit`", pos);
+                self.expect(src, BaseType::L, || "source of `blit`".to_string(), pos);
+                self.expect(
+                    dst,
+                    BaseType::L,
+                    || "destination of `blit`".to_string(),
+                    pos,
+                );
                 if *size > i32::MAX as u64 {
                     self.error(
                         pos,
@@ -505,7 +546,7 @@ impl Verifier<'_> {
                 args,
                 variadic_from,
             } => {
-                self.expect(callee, BaseType::L, "callee", pos);
+                self.expect(callee, BaseType::L, || "callee".to_string(), pos);
                 match (ret, inst.result) {
                     (Some(t), Some(r)) => {
                         self.check_abi(*t, pos, "the call's return type");
@@ -530,12 +571,12 @@ impl Verifier<'_> {
                     (None, None) => {}
                 }
                 if let Some(e) = env {
-                    self.expect(e, BaseType::L, "`env` argument", pos);
+                    self.expect(e, BaseType::L, || "`env` argument".to_string(), pos);
                 }
                 for (i, a) in args.iter().enumerate() {
                     self.check_abi(a.ty, pos, &format!("argument {}", i + 1));
                     let want = a.ty.value_type();
-                    self.expect(&a.value, want, &format!("argument {}", i + 1), pos);
+                    self.expect(&a.value, want, || format!("argument {}", i + 1), pos);
                 }
                 if let Some(v) = variadic_from {
                     if *v > args.len() {
@@ -551,11 +592,11 @@ impl Verifier<'_> {
                         format!("`vastart` in ${}, which is not variadic", self.f.name),
                     );
                 }
-                self.expect(ap, BaseType::L, "address of `vastart`", pos);
+                self.expect(ap, BaseType::L, || "address of `vastart`".to_string(), pos);
             }
             InstKind::VaArg { ap } => {
                 let _ = self.result_type(inst, "vaarg");
-                self.expect(ap, BaseType::L, "address of `vaarg`", pos);
+                self.expect(ap, BaseType::L, || "address of `vaarg`".to_string(), pos);
             }
             InstKind::DbgLoc { .. } => self.no_result(inst, "dbgloc"),
         }
