@@ -488,6 +488,7 @@ impl UnionFind {
 #[cfg(test)]
 pub(crate) mod testing {
     use std::collections::HashMap;
+    use std::sync::Mutex;
     use std::time::{Duration, Instant};
 
     use crate::ir::{
@@ -496,10 +497,14 @@ pub(crate) mod testing {
     };
 
     /// Fails when `work` on an input of size 4n takes much more than four
-    /// times as long as on size n (quadratic growth gives 16). Each size is
+    /// times as long as on size n (quadratic growth gives 16; the bound of
+    /// 12 leaves room for cache effects). Each size is
     /// timed three times and the fastest run kept, to damp the noise of a
     /// shared machine; inputs are built outside the timed region.
     pub(crate) fn assert_scales_linearly<T>(make: impl Fn(u32) -> T, work: impl Fn(T), n: u32) {
+        // Timing tests take turns so they do not slow each other down.
+        static TURN: Mutex<()> = Mutex::new(());
+        let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
         let best = |size: u32| {
             (0..3)
                 .map(|_| {
@@ -515,7 +520,7 @@ pub(crate) mod testing {
         let large = best(4 * n);
         let ratio = large.as_secs_f64() / small.as_secs_f64();
         assert!(
-            ratio < 9.0,
+            ratio < 12.0,
             "size {n} took {small:?}, size {} took {large:?}: ratio {ratio:.1}",
             4 * n
         );
