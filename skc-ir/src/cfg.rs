@@ -23,8 +23,8 @@ use crate::ir::{Block, BlockData, Function, Terminator};
 /// Normalises a parsed function's control flow: inserts a fresh entry block
 /// when the first block is a jump target (or has phis), removes unreachable
 /// blocks (and the phi operands that came from them) and stores blocks in
-/// reverse post-order, renumbering block ids everywhere. Deterministic:
-/// successors are visited in terminator order.
+/// reverse post-order, renumbering block ids everywhere. Deterministic,
+/// and keeps the written order of the arms of a `jnz`.
 pub fn normalize(f: &mut Function) {
     if f.blocks.is_empty() {
         return;
@@ -133,7 +133,9 @@ pub(crate) fn fresh_name(base: &str, taken: &HashSet<&str>) -> String {
 }
 
 /// Blocks reachable from block 0 in reverse post-order of a depth-first
-/// search that visits successors in terminator order.
+/// search that visits successors last to first, so that where the order
+/// is free (the two arms of a `jnz`) the first-named arm comes first, as
+/// it is usually written.
 fn reverse_post_order(f: &Function) -> Vec<Block> {
     let n = f.blocks.len();
     let mut visited = vec![false; n];
@@ -143,7 +145,11 @@ fn reverse_post_order(f: &Function) -> Vec<Block> {
     visited[0] = true;
     while let Some(top) = stack.last_mut() {
         let (b, next) = *top;
-        let succ = f.blocks[b.index()].term.successors().nth(next as usize);
+        let term = &f.blocks[b.index()].term;
+        let count = term.successors().count();
+        let succ = (usize::from(next) < count)
+            .then(|| term.successors().nth(count - 1 - usize::from(next)))
+            .flatten();
         match succ {
             Some(s) => {
                 top.1 += 1;
@@ -677,7 +683,11 @@ mod tests {
         ret(&mut b, "j");
         let mut f = b.f;
         normalize(&mut f);
-        assert_eq!(names(&f), ["a", "r", "l", "j"]);
+        assert_eq!(
+            names(&f),
+            ["a", "l", "r", "j"],
+            "the jnz arms keep their order"
+        );
         let cf = ControlFlow::compute(&f);
         let (a, l, r, j) = (id(&f, "a"), id(&f, "l"), id(&f, "r"), id(&f, "j"));
         assert_eq!(cf.idom[j.index()], Some(a));
