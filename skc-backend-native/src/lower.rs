@@ -747,7 +747,7 @@ impl FnCx<'_> {
                     "double" => Repr::F64,
                     _ => Repr::I32,
                 };
-                if mrepr == rr {
+                if mty == rr.llvm() {
                     self.line(&format!("{res} = load {mty}, ptr {p}, align {align}"));
                     return;
                 }
