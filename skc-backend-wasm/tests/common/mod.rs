@@ -172,3 +172,12 @@ pub fn link_and_run(obj: &[u8], name: &str, c_sources: &[&str], args: &[&str]) -
 pub fn backend() -> &'static dyn Backend {
     skc_ir::backend::find_backend("wasm32").expect("wasm32 registered")
 }
+
+/// Parses IL text and compiles it to a validated object.
+pub fn compile_il(text: &str, name: &str) -> Vec<u8> {
+    let module = skc_ir::reader::read_module(text, name).unwrap_or_else(|e| panic!("{e}"));
+    let mut src = skc_ir::reader::ModuleSource::new(module);
+    let obj = skc_backend_wasm::compile_object(&mut src).unwrap_or_else(|e| panic!("{e:#}"));
+    validate(&obj);
+    obj
+}
