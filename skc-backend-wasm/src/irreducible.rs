@@ -220,7 +220,7 @@ fn reroute(f: &mut Function, entries: &[usize], preds: &[Vec<usize>]) {
                 Operand::Const(Const::Int(ei as i64)),
             ));
             for (ej, &other) in entries.iter().enumerate() {
-                for k in 0..moved[ej].len() {
+                for (k, args) in moved_args[ej].iter_mut().enumerate() {
                     let arg = if other == e {
                         f.blocks[e].phis[k]
                             .args
@@ -231,7 +231,7 @@ fn reroute(f: &mut Function, entries: &[usize], preds: &[Vec<usize>]) {
                     } else {
                         Operand::Const(Const::Int(0))
                     };
-                    moved_args[ej][k].push((Block(edge_block as u32), arg));
+                    args.push((Block(edge_block as u32), arg));
                 }
             }
         }
