@@ -60,10 +60,14 @@ pub fn describe(expected: &str, actual: &str) -> Option<String> {
 
 /// A line without its newline; a missing final newline is made visible.
 fn show(line: &str) -> String {
-    match line.strip_suffix('\n') {
-        Some(text) => text.to_string(),
-        None => format!("{line}⏎(no newline at end)"),
-    }
+    let (text, ending) = match line.strip_suffix('\n') {
+        Some(text) => (text, ""),
+        None => (line, "⏎(no newline at end)"),
+    };
+    // Trailing blanks would be invisible in the report.
+    let trimmed = text.trim_end();
+    let blanks = text.len() - trimmed.len();
+    format!("{trimmed}{}{ending}", "·".repeat(blanks))
 }
 
 #[cfg(test)]
@@ -91,5 +95,7 @@ mod tests {
         assert!(d.contains("-    2  b"), "{d}");
         let d = describe("a\n", "a").expect("differs");
         assert!(d.contains("no newline"), "{d}");
+        let d = describe("a\n", "a \n").expect("differs");
+        assert!(d.contains("+    1  a·"), "{d}");
     }
 }

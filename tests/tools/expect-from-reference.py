@@ -38,7 +38,7 @@ def blocks(text):
 def render(stdout, code):
     lines = ["# >>> output\n"]
     for line in stdout.splitlines():
-        lines.append(("# " + line).rstrip(" ") + "\n" if line else "#\n")
+        lines.append("# " + line + "\n" if line else "#\n")
     lines.append("# <<<\n")
     out = "".join(lines)
     if code != 0:
