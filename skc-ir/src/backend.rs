@@ -165,8 +165,11 @@ pub trait Backend: Sync {
     /// Compiles every item and returns the plan for what remains. Output
     /// written by the backend itself must appear atomically (temporary name
     /// then rename), so a failed compile leaves no partial file.
-    fn compile(&self, items: &mut dyn ItemSource, options: &Options<'_>)
-        -> anyhow::Result<LinkPlan>;
+    fn compile(
+        &self,
+        items: &mut dyn ItemSource,
+        options: &Options<'_>,
+    ) -> anyhow::Result<LinkPlan>;
 }
 
 /// A backend's entry in the registry: each backend crate does

@@ -279,7 +279,11 @@ mod tests {
             .define(
                 "s".into(),
                 None,
-                TypeShape::Struct(vec![ext(ExtType::B, 1), ext(ExtType::L, 1), ext(ExtType::H, 1)]),
+                TypeShape::Struct(vec![
+                    ext(ExtType::B, 1),
+                    ext(ExtType::L, 1),
+                    ext(ExtType::H, 1),
+                ]),
                 Pos::default(),
             )
             .unwrap();
@@ -325,11 +329,21 @@ mod tests {
     fn opaque_and_bad_alignment() {
         let mut t = TypeTable::new();
         let id = t
-            .define("o".into(), Some(8), TypeShape::Opaque { size: 13 }, Pos::default())
+            .define(
+                "o".into(),
+                Some(8),
+                TypeShape::Opaque { size: 13 },
+                Pos::default(),
+            )
             .unwrap();
         assert_eq!((t.get(id).size, t.get(id).align), (16, 8));
         assert_eq!(
-            t.define("b".into(), Some(3), TypeShape::Opaque { size: 1 }, Pos::default()),
+            t.define(
+                "b".into(),
+                Some(3),
+                TypeShape::Opaque { size: 1 },
+                Pos::default()
+            ),
             Err(LayoutError::BadAlign(3))
         );
     }
