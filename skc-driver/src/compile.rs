@@ -2,7 +2,7 @@
 //! (reader, IR, backend state) is dropped when [`compile`] returns; only
 //! the plan, which is plain data, survives.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use skc_ir::backend::Options;
 use skc_ir::plan::LinkPlan;
 
@@ -28,7 +28,16 @@ pub fn compile(invocation: &Invocation, toolchain: &DiscoveredToolchain) -> Resu
                 keep_temps: invocation.keep_temps,
                 toolchain,
             };
-            invocation.backend.compile(items.as_mut(), &options)
+            invocation
+                .backend
+                .compile(items.as_mut(), &options)
+                .with_context(|| {
+                    let input = invocation
+                        .il_input
+                        .as_ref()
+                        .map_or_else(|| "the link inputs".to_owned(), |i| i.display_name());
+                    format!("cannot build {input} for {}", invocation.backend.name())
+                })
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal};
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Result};
 use skc_ir::backend::ItemSource;
 
 use crate::cli::IlInput;
@@ -13,9 +13,9 @@ fn open(input: &IlInput) -> Result<Box<dyn BufRead>> {
     Ok(match input {
         IlInput::Stdin => Box::new(BufReader::new(std::io::stdin())),
         IlInput::File(path) => {
-            let file = File::open(path).with_context(|| {
-                format!(
-                    "cannot read input `{}`; check the file name and permissions",
+            let file = File::open(path).map_err(|error| {
+                anyhow!(
+                    "cannot read input `{}`: {error}; check the file name and permissions",
                     path.display()
                 )
             })?;

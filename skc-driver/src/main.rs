@@ -86,11 +86,7 @@ fn build(invocation: Invocation) -> Result<ExitCode> {
     let toolchain = DiscoveredToolchain::new(invocation.tools.clone());
     let started = Instant::now();
 
-    let plan =
-        compile::compile(&invocation, &toolchain).with_context(|| match &invocation.il_input {
-            Some(input) => format!("cannot compile {}", input.display_name()),
-            None => "cannot build".to_owned(),
-        })?;
+    let plan = compile::compile(&invocation, &toolchain)?;
     // The reader, the IR and the backend's state were dropped inside
     // `compile`; from here on only the plan and the settings are alive.
 
