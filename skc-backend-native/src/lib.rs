@@ -1,12 +1,26 @@
 //! The native backend: skc IR → LLVM IR text, then one clang step that
 //! compiles (and links) it for the host, following the System V x86-64 C ABI.
+//!
+//! Items stream through [`emit::write_module`]: each function is lowered,
+//! written and dropped, so memory stays proportional to the largest
+//! function. The LLVM text goes to an unlinked temporary file that clang
+//! reads as `/dev/fd/N` (see [`plan`]).
 #![deny(missing_docs)]
+
+pub mod abi;
+pub mod emit;
+pub mod libc;
+pub mod lower;
+pub mod module;
+pub mod plan;
+pub mod repr;
+pub mod text;
 
 use skc_ir::backend::{Backend, BackendRegistration, ItemSource, Options};
 use skc_ir::plan::LinkPlan;
 
 /// The host target triple LLVM code is generated for.
-pub const HOST_TRIPLE: &str = "x86_64-unknown-linux-gnu";
+pub const HOST_TRIPLE: &str = module::TRIPLE;
 
 /// The native (host) backend.
 pub struct NativeBackend;
@@ -41,10 +55,10 @@ impl Backend for NativeBackend {
 
     fn compile(
         &self,
-        _items: &mut dyn ItemSource,
-        _options: &Options<'_>,
+        items: &mut dyn ItemSource,
+        options: &Options<'_>,
     ) -> anyhow::Result<LinkPlan> {
-        anyhow::bail!("native backend: not implemented yet")
+        plan::compile(items, options)
     }
 }
 

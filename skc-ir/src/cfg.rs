@@ -1,27 +1,781 @@
 //! Control-flow facts: block order, predecessors, dominators, loops.
+//!
+//! [`normalize`] puts a parsed function into the shape every later pass
+//! assumes (an entry block nobody jumps to, no unreachable blocks, blocks in
+//! reverse post-order). [`ControlFlow::compute`] then derives, with block ids
+//! as indices into plain vectors:
+//!
+//! - predecessors and successors;
+//! - immediate dominators (the iterative algorithm of Cooper, Harvey and
+//!   Kennedy, which converges in a couple of passes over reverse post-order
+//!   for the graphs compilers see), the dominator tree, and pre/post
+//!   numbers of that tree so [`ControlFlow::dominates`] is O(1);
+//! - loops: every back edge (an edge to a block that dominates its source)
+//!   makes its target a loop header; blocks are assigned to their innermost
+//!   loop with a union-find walk so nested loops cost near-linear time.
+//!   A retreating edge whose target does not dominate its source enters a
+//!   cycle in the middle: such cycles are *irreducible*, and their entry
+//!   blocks are flagged for backends that need structured control flow.
 
-use crate::ir::{Block, Function};
+use std::collections::HashSet;
+
+use crate::ir::{Block, BlockData, Function, Terminator};
 
 /// Normalises a parsed function's control flow: inserts a fresh entry block
-/// when the first block is a jump target, removes unreachable blocks (and
-/// the phi operands that came from them) and stores blocks in reverse
-/// post-order, renumbering block ids.
-pub fn normalize(_f: &mut Function) {}
+/// when the first block is a jump target (or has phis), removes unreachable
+/// blocks (and the phi operands that came from them) and stores blocks in
+/// reverse post-order, renumbering block ids everywhere. Deterministic:
+/// successors are visited in terminator order.
+pub fn normalize(f: &mut Function) {
+    if f.blocks.is_empty() {
+        return;
+    }
+    if entry_needs_fresh_block(f) {
+        insert_entry_block(f);
+    }
+    let order = reverse_post_order(f);
+    if order.iter().enumerate().all(|(i, b)| b.index() == i) && order.len() == f.blocks.len() {
+        return;
+    }
+    let mut new_id: Vec<Option<Block>> = vec![None; f.blocks.len()];
+    for (i, b) in order.iter().enumerate() {
+        new_id[b.index()] = Some(Block(i as u32));
+    }
+    let mut old_blocks: Vec<Option<BlockData>> = std::mem::take(&mut f.blocks)
+        .into_iter()
+        .map(Some)
+        .collect();
+    let renumber =
+        |b: Block| new_id[b.index()].expect("successor of a reachable block is reachable");
+    f.blocks = order
+        .iter()
+        .map(|b| {
+            let mut data = old_blocks[b.index()]
+                .take()
+                .expect("each block appears once in the order");
+            match &mut data.term {
+                Terminator::Jmp(t) => *t = renumber(*t),
+                Terminator::Jnz { nonzero, zero, .. } => {
+                    *nonzero = renumber(*nonzero);
+                    *zero = renumber(*zero);
+                }
+                Terminator::Ret(_) | Terminator::Hlt => {}
+            }
+            for phi in &mut data.phis {
+                phi.args
+                    .retain_mut(|(pred, _)| match new_id.get(pred.index()) {
+                        Some(Some(n)) => {
+                            *pred = *n;
+                            true
+                        }
+                        // An operand from an unreachable block can never be
+                        // selected; an out-of-range label is left for the
+                        // verifier to report.
+                        Some(None) => false,
+                        None => true,
+                    });
+            }
+            data
+        })
+        .collect();
+}
+
+fn entry_needs_fresh_block(f: &Function) -> bool {
+    !f.blocks[0].phis.is_empty()
+        || f.blocks
+            .iter()
+            .any(|b| b.term.successors().any(|s| s.index() == 0))
+}
+
+/// Puts a new block that jumps to the old entry at index 0, shifting every
+/// other id up by one.
+fn insert_entry_block(f: &mut Function) {
+    let shift = |b: &mut Block| b.0 += 1;
+    for data in &mut f.blocks {
+        match &mut data.term {
+            Terminator::Jmp(t) => shift(t),
+            Terminator::Jnz { nonzero, zero, .. } => {
+                shift(nonzero);
+                shift(zero);
+            }
+            Terminator::Ret(_) | Terminator::Hlt => {}
+        }
+        for phi in &mut data.phis {
+            for (pred, _) in &mut phi.args {
+                shift(pred);
+            }
+        }
+    }
+    let taken: HashSet<&str> = f.blocks.iter().map(|b| b.name.as_str()).collect();
+    let name = fresh_name("start", &taken);
+    let pos = f.blocks[0].pos;
+    f.blocks.insert(
+        0,
+        BlockData {
+            name,
+            phis: Vec::new(),
+            insts: Vec::new(),
+            term: Terminator::Jmp(Block(1)),
+            term_pos: pos,
+            pos,
+        },
+    );
+}
+
+/// `base`, or `base.N` for the smallest N that is not taken.
+pub(crate) fn fresh_name(base: &str, taken: &HashSet<&str>) -> String {
+    if !taken.contains(base) {
+        return base.to_string();
+    }
+    (1u64..)
+        .map(|n| format!("{base}.{n}"))
+        .find(|name| !taken.contains(name.as_str()))
+        .expect("some suffix is free")
+}
+
+/// Blocks reachable from block 0 in reverse post-order of a depth-first
+/// search that visits successors in terminator order.
+fn reverse_post_order(f: &Function) -> Vec<Block> {
+    let n = f.blocks.len();
+    let mut visited = vec![false; n];
+    let mut post = Vec::with_capacity(n);
+    // (block, number of successors already pushed)
+    let mut stack: Vec<(Block, u8)> = vec![(Block(0), 0)];
+    visited[0] = true;
+    while let Some(top) = stack.last_mut() {
+        let (b, next) = *top;
+        let succ = f.blocks[b.index()].term.successors().nth(next as usize);
+        match succ {
+            Some(s) => {
+                top.1 += 1;
+                if s.index() < n && !visited[s.index()] {
+                    visited[s.index()] = true;
+                    stack.push((s, 0));
+                }
+            }
+            None => {
+                post.push(b);
+                stack.pop();
+            }
+        }
+    }
+    post.reverse();
+    post
+}
 
 /// Predecessors, dominator tree and loop nesting of a normalised function.
 #[derive(Clone, Debug, Default)]
 pub struct ControlFlow {
-    /// Predecessors of each block, in increasing block order.
+    /// Predecessors of each block, in increasing block order (a block that
+    /// reaches another through both arms of a `jnz` is listed twice).
     pub preds: Vec<Vec<Block>>,
     /// Immediate dominator of each block (`None` for the entry).
     pub idom: Vec<Option<Block>>,
     /// Loop nesting depth of each block (0 outside loops).
     pub loop_depth: Vec<u32>,
+    /// Children of each block in the dominator tree, in increasing order.
+    pub dom_children: Vec<Vec<Block>>,
+    /// Whether each block is the header of a natural loop (the target of a
+    /// back edge).
+    pub loop_header: Vec<bool>,
+    /// The header of the innermost loop containing each block; for a header
+    /// itself, the header of the loop around its own loop.
+    pub loop_parent: Vec<Option<Block>>,
+    /// Blocks entered by a retreating edge from a block they do not
+    /// dominate: entries of irreducible cycles.
+    pub irreducible_entry: Vec<bool>,
+    /// Whether the function has any irreducible control flow.
+    pub irreducible: bool,
+    dom_pre: Vec<u32>,
+    dom_post: Vec<u32>,
 }
 
 impl ControlFlow {
-    /// Computes the facts for `f` (which must be normalised).
-    pub fn compute(_f: &Function) -> Self {
-        ControlFlow::default()
+    /// Computes the facts for `f` (which must be normalised: block ids
+    /// are positions in reverse post-order and every block is reachable).
+    pub fn compute(f: &Function) -> Self {
+        let n = f.blocks.len();
+        let mut preds: Vec<Vec<Block>> = vec![Vec::new(); n];
+        for b in f.block_ids() {
+            for s in f.block(b).term.successors() {
+                if s.index() < n {
+                    preds[s.index()].push(b);
+                }
+            }
+        }
+        let idom = immediate_dominators(&preds);
+        let mut dom_children: Vec<Vec<Block>> = vec![Vec::new(); n];
+        for (b, d) in idom.iter().enumerate() {
+            if let Some(d) = d {
+                dom_children[d.index()].push(Block(b as u32));
+            }
+        }
+        let (dom_pre, dom_post) = number_tree(&dom_children);
+        let mut cf = ControlFlow {
+            preds,
+            idom,
+            loop_depth: vec![0; n],
+            dom_children,
+            loop_header: vec![false; n],
+            loop_parent: vec![None; n],
+            irreducible_entry: vec![false; n],
+            irreducible: false,
+            dom_pre,
+            dom_post,
+        };
+        cf.find_loops();
+        cf
+    }
+
+    /// Number of blocks described.
+    pub fn len(&self) -> usize {
+        self.preds.len()
+    }
+
+    /// True for a function without blocks.
+    pub fn is_empty(&self) -> bool {
+        self.preds.is_empty()
+    }
+
+    /// Whether `a` dominates `b` (every block dominates itself). Blocks not
+    /// reachable from the entry are dominated by nothing.
+    pub fn dominates(&self, a: Block, b: Block) -> bool {
+        let (Some(&pa), Some(&pb)) = (self.dom_pre.get(a.index()), self.dom_pre.get(b.index()))
+        else {
+            return false;
+        };
+        if pa == u32::MAX || pb == u32::MAX {
+            return false;
+        }
+        pa <= pb && self.dom_post[b.index()] <= self.dom_post[a.index()]
+    }
+
+    /// Whether `a` dominates `b` and differs from it.
+    pub fn strictly_dominates(&self, a: Block, b: Block) -> bool {
+        a != b && self.dominates(a, b)
+    }
+
+    /// Marks loop headers, innermost loops and irreducible entries, then
+    /// derives nesting depths.
+    fn find_loops(&mut self) {
+        let n = self.len();
+        let mut uf = UnionFind::new(n);
+        let mut in_loop_of: Vec<u32> = vec![u32::MAX; n];
+        let mut work: Vec<Block> = Vec::new();
+        // Inner headers come later in reverse post-order than the headers
+        // of loops around them, so walking backwards finds inner loops
+        // first and collapses them (union-find) before outer loops see them.
+        for h in (0..n).rev() {
+            let header = Block(h as u32);
+            work.clear();
+            for &p in &self.preds[h] {
+                if self.dominates(header, p) {
+                    self.loop_header[h] = true;
+                    let r = uf.find(p.index());
+                    if r != h {
+                        work.push(Block(r as u32));
+                    }
+                } else if p.index() >= h {
+                    // A retreating edge that is not a back edge.
+                    self.irreducible_entry[h] = true;
+                    self.irreducible = true;
+                }
+            }
+            while let Some(x) = work.pop() {
+                let xi = x.index();
+                if in_loop_of[xi] == h as u32 || self.loop_parent[xi].is_some() {
+                    continue;
+                }
+                in_loop_of[xi] = h as u32;
+                self.loop_parent[xi] = Some(header);
+                uf.union_into(xi, h);
+                for &q in &self.preds[xi] {
+                    // Only blocks the header dominates belong to its natural
+                    // loop; an edge from elsewhere is an irreducible entry,
+                    // already flagged where it retreats.
+                    if !self.dominates(header, q) {
+                        continue;
+                    }
+                    let r = uf.find(q.index());
+                    if r != h && in_loop_of[r] != h as u32 {
+                        work.push(Block(r as u32));
+                    }
+                }
+            }
+        }
+        for b in 0..n {
+            let parent_depth = self.loop_parent[b].map_or(0, |p| self.loop_depth[p.index()]);
+            self.loop_depth[b] = parent_depth + u32::from(self.loop_header[b]);
+        }
+    }
+}
+
+/// Cooper–Harvey–Kennedy over reverse post-order, where block ids are RPO
+/// numbers. Blocks with no processed predecessor (unreachable) get `None`.
+fn immediate_dominators(preds: &[Vec<Block>]) -> Vec<Option<Block>> {
+    let n = preds.len();
+    const UNDEF: u32 = u32::MAX;
+    let mut doms = vec![UNDEF; n];
+    if n == 0 {
+        return Vec::new();
+    }
+    doms[0] = 0;
+    let intersect = |doms: &[u32], mut a: u32, mut b: u32| {
+        while a != b {
+            while a > b {
+                a = doms[a as usize];
+            }
+            while b > a {
+                b = doms[b as usize];
+            }
+        }
+        a
+    };
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for b in 1..n {
+            let mut new_idom = UNDEF;
+            for p in &preds[b] {
+                let p = p.0;
+                if (p as usize) >= n || doms[p as usize] == UNDEF {
+                    continue;
+                }
+                new_idom = if new_idom == UNDEF {
+                    p
+                } else {
+                    intersect(&doms, p, new_idom)
+                };
+            }
+            if new_idom != UNDEF && doms[b] != new_idom {
+                doms[b] = new_idom;
+                changed = true;
+            }
+        }
+    }
+    doms.iter()
+        .enumerate()
+        .map(|(b, &d)| (b != 0 && d != UNDEF).then_some(Block(d)))
+        .collect()
+}
+
+/// Pre- and post-order numbers of the dominator tree (iterative, so deep
+/// trees do not overflow the stack). Blocks the entry does not reach
+/// keep `u32::MAX`.
+fn number_tree(children: &[Vec<Block>]) -> (Vec<u32>, Vec<u32>) {
+    let n = children.len();
+    let mut pre = vec![u32::MAX; n];
+    let mut post = vec![u32::MAX; n];
+    if n == 0 {
+        return (pre, post);
+    }
+    let (mut pre_n, mut post_n) = (1u32, 0u32);
+    pre[0] = 0;
+    let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
+    while let Some(top) = stack.last_mut() {
+        let (b, i) = *top;
+        if let Some(c) = children[b].get(i) {
+            top.1 += 1;
+            pre[c.index()] = pre_n;
+            pre_n += 1;
+            stack.push((c.index(), 0));
+        } else {
+            post[b] = post_n;
+            post_n += 1;
+            stack.pop();
+        }
+    }
+    (pre, post)
+}
+
+/// Disjoint sets where each set's representative is chosen by the caller
+/// (the loop header absorbing a block).
+struct UnionFind {
+    parent: Vec<u32>,
+}
+
+impl UnionFind {
+    fn new(n: usize) -> Self {
+        UnionFind {
+            parent: (0..n as u32).collect(),
+        }
+    }
+
+    fn find(&mut self, x: usize) -> usize {
+        let mut root = x;
+        while self.parent[root] as usize != root {
+            root = self.parent[root] as usize;
+        }
+        let mut cur = x;
+        while self.parent[cur] as usize != root {
+            let next = self.parent[cur] as usize;
+            self.parent[cur] = root as u32;
+            cur = next;
+        }
+        root
+    }
+
+    /// Makes `into`'s set absorb `x`'s set, `into` staying representative.
+    fn union_into(&mut self, x: usize, into: usize) {
+        let rx = self.find(x);
+        self.parent[rx] = into as u32;
+    }
+}
+
+/// Building functions by hand in unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::collections::HashMap;
+
+    use crate::ir::{
+        BaseType, Block, BlockData, Function, Inst, InstKind, Linkage, Operand, Phi, Pos,
+        Terminator, Value, ValueData,
+    };
+
+    /// Builds a function; every instruction, phi and terminator gets its own
+    /// line number, counted from 1 in the order they are added.
+    pub(crate) struct FnBuilder {
+        pub(crate) f: Function,
+        line: u32,
+        blocks: HashMap<String, Block>,
+        values: HashMap<String, Value>,
+    }
+
+    impl FnBuilder {
+        pub(crate) fn new() -> Self {
+            FnBuilder {
+                f: Function {
+                    name: "f".into(),
+                    linkage: Linkage::default(),
+                    ret: None,
+                    env: None,
+                    params: Vec::new(),
+                    variadic: false,
+                    blocks: Vec::new(),
+                    values: Vec::new(),
+                    pos: Pos::default(),
+                },
+                line: 0,
+                blocks: HashMap::new(),
+                values: HashMap::new(),
+            }
+        }
+
+        pub(crate) fn next_pos(&mut self) -> Pos {
+            self.line += 1;
+            Pos {
+                line: self.line,
+                col: 1,
+                offset: 0,
+            }
+        }
+
+        /// The value named `name`, created with type `ty` on first mention.
+        pub(crate) fn val(&mut self, name: &str, ty: BaseType) -> Value {
+            if let Some(&v) = self.values.get(name) {
+                return v;
+            }
+            self.f.values.push(ValueData {
+                name: name.into(),
+                ty,
+            });
+            let v = Value(self.f.values.len() as u32 - 1);
+            self.values.insert(name.into(), v);
+            v
+        }
+
+        pub(crate) fn w(&mut self, name: &str) -> Operand {
+            Operand::Value(self.val(name, BaseType::W))
+        }
+
+        /// The block labelled `name`, created (ending in `hlt`) on first
+        /// mention.
+        pub(crate) fn block(&mut self, name: &str) -> Block {
+            if let Some(&b) = self.blocks.get(name) {
+                return b;
+            }
+            let pos = self.next_pos();
+            self.f.blocks.push(BlockData {
+                name: name.into(),
+                phis: Vec::new(),
+                insts: Vec::new(),
+                term: Terminator::Hlt,
+                term_pos: pos,
+                pos,
+            });
+            let b = Block(self.f.blocks.len() as u32 - 1);
+            self.blocks.insert(name.into(), b);
+            b
+        }
+
+        pub(crate) fn inst(&mut self, b: Block, result: Option<Value>, kind: InstKind) -> Pos {
+            let pos = self.next_pos();
+            self.f.blocks[b.index()]
+                .insts
+                .push(Inst { result, kind, pos });
+            pos
+        }
+
+        pub(crate) fn phi(&mut self, b: Block, result: Value, args: Vec<(Block, Operand)>) -> Pos {
+            let pos = self.next_pos();
+            self.f.blocks[b.index()]
+                .phis
+                .push(Phi { result, args, pos });
+            pos
+        }
+
+        pub(crate) fn term(&mut self, b: Block, term: Terminator) -> Pos {
+            let pos = self.next_pos();
+            let data = &mut self.f.blocks[b.index()];
+            data.term = term;
+            data.term_pos = pos;
+            pos
+        }
+
+        pub(crate) fn jmp(&mut self, from: &str, to: &str) {
+            let (a, b) = (self.block(from), self.block(to));
+            self.term(a, Terminator::Jmp(b));
+        }
+
+        pub(crate) fn jnz(&mut self, from: &str, cond: Operand, nonzero: &str, zero: &str) {
+            let (a, t, e) = (self.block(from), self.block(nonzero), self.block(zero));
+            self.term(
+                a,
+                Terminator::Jnz {
+                    cond,
+                    nonzero: t,
+                    zero: e,
+                },
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::testing::FnBuilder;
+    use super::*;
+    use crate::ir::{Const, Operand, Phi, Pos};
+
+    fn one() -> Operand {
+        Operand::Const(Const::Int(1))
+    }
+
+    fn names(f: &Function) -> Vec<&str> {
+        f.blocks.iter().map(|b| b.name.as_str()).collect()
+    }
+
+    fn id(f: &Function, name: &str) -> Block {
+        Block(f.blocks.iter().position(|b| b.name == name).unwrap() as u32)
+    }
+
+    fn ret(b: &mut FnBuilder, name: &str) {
+        let blk = b.block(name);
+        b.term(blk, Terminator::Ret(None));
+    }
+
+    #[test]
+    fn diamond_dominators_and_order() {
+        let mut b = FnBuilder::new();
+        b.jnz("a", one(), "l", "r");
+        b.jmp("r", "j");
+        b.jmp("l", "j");
+        ret(&mut b, "j");
+        let mut f = b.f;
+        normalize(&mut f);
+        assert_eq!(names(&f), ["a", "r", "l", "j"]);
+        let cf = ControlFlow::compute(&f);
+        let (a, l, r, j) = (id(&f, "a"), id(&f, "l"), id(&f, "r"), id(&f, "j"));
+        assert_eq!(cf.idom[j.index()], Some(a));
+        assert_eq!(cf.idom[l.index()], Some(a));
+        assert_eq!(cf.idom[a.index()], None);
+        assert_eq!(cf.preds[j.index()], vec![Block(1), Block(2)]);
+        assert!(cf.dominates(a, j) && cf.dominates(j, j));
+        assert!(!cf.dominates(l, j) && !cf.dominates(r, j) && !cf.dominates(j, a));
+        assert!(!cf.strictly_dominates(a, a));
+        assert_eq!(cf.dom_children[a.index()].len(), 3);
+        assert_eq!(cf.loop_depth, vec![0; 4]);
+        assert!(!cf.irreducible);
+    }
+
+    #[test]
+    fn jump_to_first_block_gets_fresh_entry_with_unclashing_name() {
+        let mut b = FnBuilder::new();
+        b.jnz("start", one(), "start", "start.1");
+        ret(&mut b, "start.1");
+        let mut f = b.f;
+        normalize(&mut f);
+        assert_eq!(names(&f), ["start.2", "start", "start.1"]);
+        assert_eq!(f.blocks[0].term, Terminator::Jmp(Block(1)));
+        let cf = ControlFlow::compute(&f);
+        assert!(cf.preds[0].is_empty());
+        assert!(cf.loop_header[1]);
+        assert_eq!(cf.loop_depth, vec![0, 1, 0]);
+    }
+
+    #[test]
+    fn phis_in_first_block_also_get_fresh_entry() {
+        let mut b = FnBuilder::new();
+        let x = b.val("x", crate::ir::BaseType::W);
+        let a = b.block("a");
+        b.f.blocks[0].phis.push(Phi {
+            result: x,
+            args: vec![],
+            pos: Pos::default(),
+        });
+        b.term(a, Terminator::Ret(None));
+        let mut f = b.f;
+        normalize(&mut f);
+        assert_eq!(names(&f), ["start", "a"]);
+    }
+
+    #[test]
+    fn unreachable_blocks_and_their_phi_operands_are_dropped() {
+        let mut b = FnBuilder::new();
+        let x = b.val("x", crate::ir::BaseType::W);
+        b.jmp("a", "j");
+        b.jmp("dead", "j");
+        b.jmp("dead2", "dead");
+        let j = b.block("j");
+        let (a, dead) = (b.block("a"), b.block("dead"));
+        b.phi(j, x, vec![(a, one()), (dead, one())]);
+        b.term(j, Terminator::Ret(None));
+        let mut f = b.f;
+        normalize(&mut f);
+        assert_eq!(names(&f), ["a", "j"]);
+        assert_eq!(f.blocks[1].phis[0].args, vec![(Block(0), one())]);
+        assert_eq!(f.blocks[0].term, Terminator::Jmp(Block(1)));
+    }
+
+    #[test]
+    fn nested_loops_get_depths_and_parents() {
+        // a -> h1 -> h2 -> body -> h2 ; h2 -> l1 -> h1 ; h1 -> out
+        let mut b = FnBuilder::new();
+        b.jmp("a", "h1");
+        b.jnz("h1", one(), "h2", "out");
+        b.jnz("h2", one(), "body", "l1");
+        b.jmp("body", "h2");
+        b.jmp("l1", "h1");
+        ret(&mut b, "out");
+        let mut f = b.f;
+        normalize(&mut f);
+        let cf = ControlFlow::compute(&f);
+        let depth = |n: &str| cf.loop_depth[id(&f, n).index()];
+        assert_eq!(
+            ["a", "h1", "h2", "body", "l1", "out"].map(depth),
+            [0, 1, 2, 2, 1, 0]
+        );
+        assert!(cf.loop_header[id(&f, "h1").index()] && cf.loop_header[id(&f, "h2").index()]);
+        assert_eq!(cf.loop_parent[id(&f, "h2").index()], Some(id(&f, "h1")));
+        assert_eq!(cf.loop_parent[id(&f, "body").index()], Some(id(&f, "h2")));
+        assert_eq!(cf.loop_parent[id(&f, "h1").index()], None);
+        assert!(!cf.irreducible);
+    }
+
+    #[test]
+    fn two_entry_cycle_is_irreducible() {
+        let mut b = FnBuilder::new();
+        b.jnz("a", one(), "x", "y");
+        b.jnz("x", one(), "y", "out");
+        b.jmp("y", "x");
+        ret(&mut b, "out");
+        let mut f = b.f;
+        normalize(&mut f);
+        let cf = ControlFlow::compute(&f);
+        assert!(cf.irreducible);
+        assert_eq!(cf.irreducible_entry.iter().filter(|&&e| e).count(), 1);
+        assert!(cf.loop_header.iter().all(|&h| !h));
+    }
+
+    #[test]
+    fn normalisation_is_deterministic_and_idempotent() {
+        let mut b = FnBuilder::new();
+        b.jnz("a", one(), "c", "b");
+        b.jmp("b", "c");
+        b.jnz("c", one(), "a", "d");
+        ret(&mut b, "d");
+        let mut f1 = b.f.clone();
+        let mut f2 = b.f;
+        normalize(&mut f1);
+        normalize(&mut f2);
+        assert_eq!(f1, f2);
+        let once = f1.clone();
+        normalize(&mut f1);
+        assert_eq!(f1, once);
+    }
+
+    fn timed(f: impl FnOnce()) -> Duration {
+        let t = Instant::now();
+        f();
+        t.elapsed()
+    }
+
+    #[test]
+    fn long_chain_is_fast() {
+        let n = 100_000;
+        let mut b = FnBuilder::new();
+        for i in 0..n {
+            b.block(&format!("b{i}"));
+        }
+        for i in 0..n - 1 {
+            b.term(Block(i), Terminator::Jmp(Block(i + 1)));
+        }
+        b.term(Block(n - 1), Terminator::Ret(None));
+        // Store the chain backwards so normalisation has to reorder it.
+        b.f.blocks[1..].reverse();
+        for (i, data) in b.f.blocks.iter_mut().enumerate() {
+            if let Terminator::Jmp(t) = &mut data.term {
+                *t = Block(if i == 0 { n - 1 } else { i as u32 - 1 });
+            }
+        }
+        let mut f = b.f;
+        let mut cf = ControlFlow::default();
+        let spent = timed(|| {
+            normalize(&mut f);
+            cf = ControlFlow::compute(&f);
+        });
+        assert_eq!(f.blocks[1].name, "b1");
+        assert_eq!(cf.idom[n as usize - 1], Some(Block(n - 2)));
+        assert!(cf.dominates(Block(0), Block(n - 1)));
+        assert!(spent < Duration::from_secs(2), "took {spent:?}");
+    }
+
+    #[test]
+    fn deep_loop_nest_is_fast() {
+        // h0 -> h1 -> ... -> h{d-1} -> inner; inner -> l{d-1} -> ... ; each
+        // l_i jumps back to h_i or exits to l_{i-1}.
+        let d = 20_000u32;
+        let mut b = FnBuilder::new();
+        b.jmp("entry", "h0");
+        for i in 0..d {
+            let next = if i + 1 < d {
+                format!("h{}", i + 1)
+            } else {
+                "inner".into()
+            };
+            b.jmp(&format!("h{i}"), &next);
+        }
+        b.jmp("inner", &format!("l{}", d - 1));
+        for i in (0..d).rev() {
+            let out = if i > 0 {
+                format!("l{}", i - 1)
+            } else {
+                "exit".into()
+            };
+            b.jnz(&format!("l{i}"), one(), &format!("h{i}"), &out);
+        }
+        ret(&mut b, "exit");
+        let mut f = b.f;
+        let mut cf = ControlFlow::default();
+        let spent = timed(|| {
+            normalize(&mut f);
+            cf = ControlFlow::compute(&f);
+        });
+        assert_eq!(cf.loop_depth[id(&f, "inner").index()], d);
+        assert_eq!(cf.loop_depth[id(&f, "l0").index()], 1);
+        assert_eq!(cf.loop_depth[id(&f, "exit").index()], 0);
+        assert!(spent < Duration::from_secs(3), "took {spent:?}");
     }
 }

@@ -1,11 +1,1111 @@
 //! SSA construction for temporaries assigned more than once.
+//!
+//! The text form lets a temporary be assigned in several places, like a
+//! local variable. Such temporaries — and single-assignment ones whose
+//! definition does not dominate every use, e.g. a value read in a loop
+//! header before the loop body assigns it — are rewritten with the classic
+//! construction of Cytron et al.: phis go at the iterated dominance frontier
+//! of the definitions, a walk of the dominator tree renames definitions and
+//! uses, then phis that merge a single value (trivial ones) and phis nobody
+//! reads are removed. Temporaries already in SSA form are not touched.
+//!
+//! Reading a temporary that no definition reaches on any path is an error.
+//! Reading one that is defined on some paths only is accepted (compilers of
+//! C emit this for variables initialised under the same condition as their
+//! use): the paths without a definition contribute zero, a fixed choice so
+//! output does not depend on register contents.
+
+use std::collections::HashSet;
 
 use crate::cfg::ControlFlow;
 use crate::diag::Diagnostic;
-use crate::ir::Function;
+use crate::ir::{
+    BaseType, Block, CallArg, Const, Function, InstKind, Operand, Phi, Pos, Terminator, Value,
+    ValueData,
+};
 
-/// Rewrites every temporary with more than one definition into SSA values
-/// joined by phis. Returns errors for uses no definition reaches.
-pub fn construct(_f: &mut Function, _cf: &ControlFlow) -> Vec<Diagnostic> {
-    Vec::new()
+const NONE: u32 = u32::MAX;
+
+/// Rewrites every temporary with more than one definition (or whose only
+/// definition does not dominate its uses) into SSA values joined by phis.
+/// Returns errors for uses no definition reaches.
+pub fn construct(f: &mut Function, cf: &ControlFlow) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    if f.blocks.is_empty() || cf.len() != f.blocks.len() {
+        return diags;
+    }
+    let defs = DefSites::collect(f);
+    let mut var_of = vec![NONE; f.values.len()];
+    let mut vars: Vec<Value> = Vec::new();
+    for (v, &count) in defs.count.iter().enumerate() {
+        if count > 1 {
+            var_of[v] = vars.len() as u32;
+            vars.push(Value(v as u32));
+        }
+    }
+    find_undominated_uses(f, cf, &defs, &mut var_of, &mut vars, &mut diags);
+    if vars.is_empty() {
+        return diags;
+    }
+    let mut renamer = Renamer::new(f, var_of, vars);
+    renamer.place_phis(f, cf);
+    renamer.rename(f, cf, &mut diags);
+    renamer.simplify_phis(f);
+    diags
+}
+
+/// Where each value is defined: the block and the index of the defining
+/// instruction (`PARAM_INDEX` for parameters, `PHI_INDEX` for phis), and how
+/// many definitions it has.
+struct DefSites {
+    count: Vec<u32>,
+    block: Vec<u32>,
+    index: Vec<i64>,
+}
+
+const PARAM_INDEX: i64 = -2;
+const PHI_INDEX: i64 = -1;
+
+impl DefSites {
+    fn collect(f: &Function) -> Self {
+        let n = f.values.len();
+        let mut d = DefSites {
+            count: vec![0; n],
+            block: vec![NONE; n],
+            index: vec![0; n],
+        };
+        let mut add = |v: Value, b: u32, i: i64| {
+            if let Some(c) = d.count.get_mut(v.index()) {
+                *c += 1;
+                d.block[v.index()] = b;
+                d.index[v.index()] = i;
+            }
+        };
+        for p in &f.params {
+            add(p.value, 0, PARAM_INDEX);
+        }
+        if let Some(e) = f.env {
+            add(e, 0, PARAM_INDEX);
+        }
+        for (b, data) in f.blocks.iter().enumerate() {
+            for phi in &data.phis {
+                add(phi.result, b as u32, PHI_INDEX);
+            }
+            for (i, inst) in data.insts.iter().enumerate() {
+                if let Some(r) = inst.result {
+                    add(r, b as u32, i as i64);
+                }
+            }
+        }
+        d
+    }
+}
+
+/// Adds to the rename set every single-definition value with a use its
+/// definition does not dominate, and reports values used but never defined.
+fn find_undominated_uses(
+    f: &Function,
+    cf: &ControlFlow,
+    defs: &DefSites,
+    var_of: &mut [u32],
+    vars: &mut Vec<Value>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let mut reported = HashSet::new();
+    let mut check = |v: Value, use_block: usize, use_index: i64, pos: Pos| {
+        let vi = v.index();
+        if vi >= var_of.len() || var_of[vi] != NONE {
+            return;
+        }
+        match defs.count[vi] {
+            0 if reported.insert(vi) => {
+                diags.push(Diagnostic::error(
+                    pos,
+                    format!("temporary %{} is used but never defined", f.values[vi].name),
+                ));
+            }
+            1 => {
+                let db = defs.block[vi] as usize;
+                let ok = if db == use_block {
+                    defs.index[vi] < use_index
+                } else {
+                    cf.dominates(Block(db as u32), Block(use_block as u32))
+                };
+                if !ok {
+                    var_of[vi] = vars.len() as u32;
+                    vars.push(v);
+                }
+            }
+            _ => {}
+        }
+    };
+    for (b, data) in f.blocks.iter().enumerate() {
+        for phi in &data.phis {
+            for (pred, op) in &phi.args {
+                if let Operand::Value(v) = op {
+                    if pred.index() < f.blocks.len() {
+                        // Read at the end of the predecessor.
+                        check(*v, pred.index(), i64::MAX, phi.pos);
+                    }
+                }
+            }
+        }
+        for (i, inst) in data.insts.iter().enumerate() {
+            for_each_use(&inst.kind, |op| {
+                if let Operand::Value(v) = op {
+                    check(*v, b, i as i64, inst.pos);
+                }
+            });
+        }
+        if let Some(Operand::Value(v)) = term_use(&data.term) {
+            check(*v, b, i64::MAX, data.term_pos);
+        }
+    }
+}
+
+struct Renamer {
+    /// Rename-set index of each original value, `NONE` if left alone.
+    var_of: Vec<u32>,
+    /// The original value of each renamed variable.
+    vars: Vec<Value>,
+    /// Whether the original value id has been reused for a definition.
+    original_used: Vec<bool>,
+    /// Next suffix to try for each variable's derived names.
+    next_suffix: Vec<u64>,
+    /// Every value name in the function, to keep derived names unique.
+    taken: HashSet<String>,
+    /// Inserted phis are the values `phi_base..phi_end`.
+    phi_base: u32,
+    phi_end: u32,
+    /// The variable each inserted phi merges.
+    phi_var: Vec<u32>,
+    /// The reaching definition of each variable during renaming.
+    current: Vec<Option<Value>>,
+}
+
+impl Renamer {
+    fn new(f: &Function, var_of: Vec<u32>, vars: Vec<Value>) -> Self {
+        let n = vars.len();
+        Renamer {
+            var_of,
+            vars,
+            original_used: vec![false; n],
+            next_suffix: vec![1; n],
+            taken: f.values.iter().map(|v| v.name.clone()).collect(),
+            phi_base: f.values.len() as u32,
+            phi_end: f.values.len() as u32,
+            phi_var: Vec::new(),
+            current: vec![None; n],
+        }
+    }
+
+    fn var(&self, v: Value) -> Option<usize> {
+        match self.var_of.get(v.index()) {
+            Some(&k) if k != NONE => Some(k as usize),
+            _ => None,
+        }
+    }
+
+    fn fresh_value(&mut self, f: &mut Function, k: usize) -> Value {
+        let original = self.vars[k];
+        let base = f.values[original.index()].name.clone();
+        let ty = f.values[original.index()].ty;
+        let name = loop {
+            let candidate = format!("{base}.{}", self.next_suffix[k]);
+            self.next_suffix[k] += 1;
+            if !self.taken.contains(&candidate) {
+                break candidate;
+            }
+        };
+        self.taken.insert(name.clone());
+        let v = Value(f.values.len() as u32);
+        f.values.push(ValueData { name, ty });
+        v
+    }
+
+    /// The value a new definition of variable `k` gets: the original id the
+    /// first time, so names stay as written where possible.
+    fn definition_value(&mut self, f: &mut Function, k: usize) -> Value {
+        if self.original_used[k] {
+            self.fresh_value(f, k)
+        } else {
+            self.original_used[k] = true;
+            self.vars[k]
+        }
+    }
+
+    /// Inserts empty phis at the iterated dominance frontier of each
+    /// variable's definitions.
+    fn place_phis(&mut self, f: &mut Function, cf: &ControlFlow) {
+        let n = f.blocks.len();
+        let frontier = dominance_frontiers(cf);
+        let mut def_blocks: Vec<Vec<u32>> = vec![Vec::new(); self.vars.len()];
+        let mut note = |var_of: &[u32], v: Value, b: u32| {
+            if let Some(&k) = var_of.get(v.index()) {
+                if k != NONE && def_blocks[k as usize].last() != Some(&b) {
+                    def_blocks[k as usize].push(b);
+                }
+            }
+        };
+        for p in &f.params {
+            note(&self.var_of, p.value, 0);
+        }
+        if let Some(e) = f.env {
+            note(&self.var_of, e, 0);
+        }
+        for (b, data) in f.blocks.iter().enumerate() {
+            for phi in &data.phis {
+                note(&self.var_of, phi.result, b as u32);
+            }
+            for inst in &data.insts {
+                if let Some(r) = inst.result {
+                    note(&self.var_of, r, b as u32);
+                }
+            }
+        }
+        let mut has_phi = vec![NONE; n];
+        let mut queued = vec![NONE; n];
+        let mut work: Vec<u32> = Vec::new();
+        let mut placed: Vec<(u32, u32)> = Vec::new();
+        for (k, blocks) in def_blocks.iter().enumerate() {
+            let k32 = k as u32;
+            work.clear();
+            for &b in blocks {
+                if queued[b as usize] != k32 {
+                    queued[b as usize] = k32;
+                    work.push(b);
+                }
+            }
+            while let Some(x) = work.pop() {
+                for &y in &frontier[x as usize] {
+                    let yi = y.index();
+                    if has_phi[yi] != k32 {
+                        has_phi[yi] = k32;
+                        placed.push((y.0, k32));
+                        if queued[yi] != k32 {
+                            queued[yi] = k32;
+                            work.push(y.0);
+                        }
+                    }
+                }
+            }
+        }
+        // Deterministic value numbering: by block, then variable.
+        placed.sort_unstable();
+        self.phi_base = f.values.len() as u32;
+        for (b, k) in placed {
+            let v = self.fresh_value(f, k as usize);
+            let pos = f.blocks[b as usize].pos;
+            f.blocks[b as usize].phis.push(Phi {
+                result: v,
+                args: Vec::new(),
+                pos,
+            });
+            self.phi_var.push(k);
+        }
+        self.phi_end = f.values.len() as u32;
+    }
+
+    fn inserted_phi_var(&self, v: Value) -> Option<usize> {
+        (v.0 >= self.phi_base && v.0 < self.phi_end)
+            .then(|| self.phi_var[(v.0 - self.phi_base) as usize] as usize)
+    }
+
+    /// Walks the dominator tree, giving each definition its own value and
+    /// pointing each use at the definition that reaches it.
+    fn rename(&mut self, f: &mut Function, cf: &ControlFlow, diags: &mut Vec<Diagnostic>) {
+        let mut undo: Vec<(usize, Option<Value>)> = Vec::new();
+        for p in 0..f.params.len() {
+            let v = f.params[p].value;
+            if let Some(k) = self.var(v) {
+                let nv = self.definition_value(f, k);
+                f.params[p].value = nv;
+                self.current[k] = Some(nv);
+            }
+        }
+        if let Some(e) = f.env {
+            if let Some(k) = self.var(e) {
+                let nv = self.definition_value(f, k);
+                f.env = Some(nv);
+                self.current[k] = Some(nv);
+            }
+        }
+        // (block, next child, undo-log length on entry)
+        let mut stack: Vec<(usize, usize, usize)> = Vec::new();
+        let mut succs: Vec<Block> = Vec::with_capacity(2);
+        stack.push((0, 0, 0));
+        self.enter_block(f, 0, &mut undo, &mut succs, diags);
+        while let Some(top) = stack.last_mut() {
+            let (b, next, mark) = *top;
+            if let Some(&c) = cf.dom_children[b].get(next) {
+                top.1 += 1;
+                let mark = undo.len();
+                stack.push((c.index(), 0, mark));
+                self.enter_block(f, c.index(), &mut undo, &mut succs, diags);
+            } else {
+                for (k, old) in undo.drain(mark..).rev() {
+                    self.current[k] = old;
+                }
+                stack.pop();
+            }
+        }
+    }
+
+    fn define(&mut self, k: usize, v: Value, undo: &mut Vec<(usize, Option<Value>)>) {
+        undo.push((k, self.current[k]));
+        self.current[k] = Some(v);
+    }
+
+    fn enter_block(
+        &mut self,
+        f: &mut Function,
+        b: usize,
+        undo: &mut Vec<(usize, Option<Value>)>,
+        succs: &mut Vec<Block>,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        for i in 0..f.blocks[b].phis.len() {
+            let r = f.blocks[b].phis[i].result;
+            if let Some(k) = self.inserted_phi_var(r) {
+                self.define(k, r, undo);
+            } else if let Some(k) = self.var(r) {
+                let nv = self.definition_value(f, k);
+                f.blocks[b].phis[i].result = nv;
+                self.define(k, nv, undo);
+            }
+        }
+        let mut insts = std::mem::take(&mut f.blocks[b].insts);
+        for inst in &mut insts {
+            let pos = inst.pos;
+            for_each_use_mut(&mut inst.kind, |op| self.rewrite_use(f, op, pos, diags));
+            if let Some(r) = inst.result {
+                if let Some(k) = self.var(r) {
+                    let nv = self.definition_value(f, k);
+                    inst.result = Some(nv);
+                    self.define(k, nv, undo);
+                }
+            }
+        }
+        f.blocks[b].insts = insts;
+        let term_pos = f.blocks[b].term_pos;
+        let mut term = std::mem::replace(&mut f.blocks[b].term, Terminator::Hlt);
+        if let Some(op) = term_use_mut(&mut term) {
+            self.rewrite_use(f, op, term_pos, diags);
+        }
+        succs.clear();
+        for s in term.successors() {
+            if s.index() < f.blocks.len() && !succs.contains(&s) {
+                succs.push(s);
+            }
+        }
+        f.blocks[b].term = term;
+        let pred = Block(b as u32);
+        for &s in succs.iter() {
+            for phi in &mut f.blocks[s.index()].phis {
+                if let Some(k) = self.inserted_phi_var(phi.result) {
+                    let ty = f.values[phi.result.index()].ty;
+                    let op = self.reaching(k, ty);
+                    phi.args.push((pred, op));
+                } else {
+                    for (from, op) in &mut phi.args {
+                        if *from != pred {
+                            continue;
+                        }
+                        if let Operand::Value(v) = op {
+                            if let Some(k) = self.var(*v) {
+                                let ty = f.values[v.index()].ty;
+                                *op = self.reaching(k, ty);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The definition of variable `k` reaching the current point, or the
+    /// zero that stands for "not defined on this path".
+    fn reaching(&self, k: usize, ty: BaseType) -> Operand {
+        match self.current[k] {
+            Some(v) => Operand::Value(v),
+            None => undefined(ty),
+        }
+    }
+
+    fn rewrite_use(&self, f: &Function, op: &mut Operand, pos: Pos, diags: &mut Vec<Diagnostic>) {
+        let Operand::Value(v) = op else { return };
+        let Some(k) = self.var(*v) else { return };
+        match self.current[k] {
+            Some(d) => *v = d,
+            None => diags.push(Diagnostic::error(
+                pos,
+                format!(
+                    "temporary %{} is used before any definition reaches it",
+                    f.values[v.index()].name
+                ),
+            )),
+        }
+    }
+
+    /// Removes inserted phis that merge one value (replacing their uses
+    /// with it) and inserted phis whose result nothing reads.
+    fn simplify_phis(&mut self, f: &mut Function) {
+        let count = (self.phi_end - self.phi_base) as usize;
+        if count == 0 {
+            return;
+        }
+        let base = self.phi_base;
+        let slot =
+            |v: Value| (v.0 >= base && v.0 < base + count as u32).then(|| (v.0 - base) as usize);
+        // Location of each inserted phi, and which inserted phis read it.
+        let mut location = vec![(0u32, 0u32); count];
+        let mut readers: Vec<Vec<u32>> = vec![Vec::new(); count];
+        for (b, data) in f.blocks.iter().enumerate() {
+            for (i, phi) in data.phis.iter().enumerate() {
+                if let Some(s) = slot(phi.result) {
+                    location[s] = (b as u32, i as u32);
+                    for (_, op) in &phi.args {
+                        if let Operand::Value(v) = op {
+                            if let Some(t) = slot(*v) {
+                                readers[t].push(s as u32);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut replacement: Vec<Option<Operand>> = vec![None; count];
+        let mut work: Vec<u32> = (0..count as u32).rev().collect();
+        while let Some(s) = work.pop() {
+            let s = s as usize;
+            if replacement[s].is_some() {
+                continue;
+            }
+            let (b, i) = location[s];
+            let phi = &f.blocks[b as usize].phis[i as usize];
+            let me = phi.result;
+            let mut same: Option<Operand> = None;
+            let mut trivial = true;
+            for (_, op) in &phi.args {
+                let op = resolve(&replacement, slot, op);
+                if op == Operand::Value(me) || same.as_ref() == Some(&op) {
+                    continue;
+                }
+                if same.is_some() {
+                    trivial = false;
+                    break;
+                }
+                same = Some(op);
+            }
+            if trivial {
+                let ty = f.values[me.index()].ty;
+                replacement[s] = Some(same.unwrap_or_else(|| undefined(ty)));
+                work.extend(readers[s].iter().copied());
+            }
+        }
+        // Liveness: an inserted phi survives if something other than a dead
+        // inserted phi reads it.
+        let mut live = vec![false; count];
+        let mut work: Vec<usize> = Vec::new();
+        let mark = |op: &Operand, live: &mut Vec<bool>, work: &mut Vec<usize>| {
+            if let Operand::Value(v) = resolve(&replacement, slot, op) {
+                if let Some(t) = slot(v) {
+                    if !live[t] {
+                        live[t] = true;
+                        work.push(t);
+                    }
+                }
+            }
+        };
+        for data in &f.blocks {
+            for phi in &data.phis {
+                if slot(phi.result).is_none() {
+                    for (_, op) in &phi.args {
+                        mark(op, &mut live, &mut work);
+                    }
+                }
+            }
+            for inst in &data.insts {
+                for_each_use(&inst.kind, |op| mark(op, &mut live, &mut work));
+            }
+            if let Some(op) = term_use(&data.term) {
+                mark(op, &mut live, &mut work);
+            }
+        }
+        while let Some(s) = work.pop() {
+            let (b, i) = location[s];
+            let args: Vec<Operand> = f.blocks[b as usize].phis[i as usize]
+                .args
+                .iter()
+                .map(|(_, op)| op.clone())
+                .collect();
+            for op in &args {
+                mark(op, &mut live, &mut work);
+            }
+        }
+        for data in &mut f.blocks {
+            data.phis.retain(|phi| match slot(phi.result) {
+                Some(s) => live[s] && replacement[s].is_none(),
+                None => true,
+            });
+            for phi in &mut data.phis {
+                for (_, op) in &mut phi.args {
+                    *op = resolve(&replacement, slot, op);
+                }
+            }
+            for inst in &mut data.insts {
+                for_each_use_mut(&mut inst.kind, |op| *op = resolve(&replacement, slot, op));
+            }
+            if let Some(op) = term_use_mut(&mut data.term) {
+                *op = resolve(&replacement, slot, op);
+            }
+        }
+    }
+}
+
+/// Follows replacements of removed phis to the operand that stands for them.
+fn resolve(
+    replacement: &[Option<Operand>],
+    slot: impl Fn(Value) -> Option<usize>,
+    op: &Operand,
+) -> Operand {
+    let mut cur = op;
+    // Each replacement points at an operand computed after it, so chains
+    // end; the bound guards against a cycle all the same.
+    for _ in 0..=replacement.len() {
+        match cur {
+            Operand::Value(v) => match slot(*v).and_then(|s| replacement[s].as_ref()) {
+                Some(next) => cur = next,
+                None => return cur.clone(),
+            },
+            Operand::Const(_) => return cur.clone(),
+        }
+    }
+    cur.clone()
+}
+
+/// The operand standing for a value not defined on some path.
+fn undefined(ty: BaseType) -> Operand {
+    Operand::Const(match ty {
+        BaseType::W | BaseType::L => Const::Int(0),
+        BaseType::S => Const::Single(0.0),
+        BaseType::D => Const::Double(0.0),
+    })
+}
+
+/// Dominance frontier of each block (Cooper, Harvey and Kennedy's walk up
+/// from each predecessor of a join point).
+fn dominance_frontiers(cf: &ControlFlow) -> Vec<Vec<Block>> {
+    let n = cf.len();
+    let mut df: Vec<Vec<Block>> = vec![Vec::new(); n];
+    for b in 0..n {
+        if cf.preds[b].len() < 2 {
+            continue;
+        }
+        let Some(stop) = cf.idom[b] else { continue };
+        for &p in &cf.preds[b] {
+            let mut runner = p;
+            while runner != stop {
+                let list = &mut df[runner.index()];
+                if list.last() != Some(&Block(b as u32)) {
+                    list.push(Block(b as u32));
+                }
+                match cf.idom[runner.index()] {
+                    Some(up) => runner = up,
+                    None => break,
+                }
+            }
+        }
+    }
+    df
+}
+
+/// Calls `visit` on every operand an instruction reads, in text order.
+pub(crate) fn for_each_use(kind: &InstKind, mut visit: impl FnMut(&Operand)) {
+    match kind {
+        InstKind::Binary { lhs, rhs, .. } | InstKind::Compare { lhs, rhs, .. } => {
+            visit(lhs);
+            visit(rhs);
+        }
+        InstKind::Unary { arg, .. } => visit(arg),
+        InstKind::Load { addr, .. } => visit(addr),
+        InstKind::Store { value, addr, .. } => {
+            visit(value);
+            visit(addr);
+        }
+        InstKind::Alloc { size, .. } => visit(size),
+        InstKind::Blit { src, dst, .. } => {
+            visit(src);
+            visit(dst);
+        }
+        InstKind::Call {
+            callee, env, args, ..
+        } => {
+            visit(callee);
+            if let Some(e) = env {
+                visit(e);
+            }
+            for CallArg { value, .. } in args {
+                visit(value);
+            }
+        }
+        InstKind::VaStart { ap } | InstKind::VaArg { ap } => visit(ap),
+        InstKind::DbgLoc { .. } => {}
+    }
+}
+
+/// Like [`for_each_use`], with mutable access.
+pub(crate) fn for_each_use_mut(kind: &mut InstKind, mut visit: impl FnMut(&mut Operand)) {
+    match kind {
+        InstKind::Binary { lhs, rhs, .. } | InstKind::Compare { lhs, rhs, .. } => {
+            visit(lhs);
+            visit(rhs);
+        }
+        InstKind::Unary { arg, .. } => visit(arg),
+        InstKind::Load { addr, .. } => visit(addr),
+        InstKind::Store { value, addr, .. } => {
+            visit(value);
+            visit(addr);
+        }
+        InstKind::Alloc { size, .. } => visit(size),
+        InstKind::Blit { src, dst, .. } => {
+            visit(src);
+            visit(dst);
+        }
+        InstKind::Call {
+            callee, env, args, ..
+        } => {
+            visit(callee);
+            if let Some(e) = env {
+                visit(e);
+            }
+            for CallArg { value, .. } in args {
+                visit(value);
+            }
+        }
+        InstKind::VaStart { ap } | InstKind::VaArg { ap } => visit(ap),
+        InstKind::DbgLoc { .. } => {}
+    }
+}
+
+/// The operand a terminator reads, if any.
+pub(crate) fn term_use(term: &Terminator) -> Option<&Operand> {
+    match term {
+        Terminator::Jnz { cond, .. } => Some(cond),
+        Terminator::Ret(op) => op.as_ref(),
+        Terminator::Jmp(_) | Terminator::Hlt => None,
+    }
+}
+
+fn term_use_mut(term: &mut Terminator) -> Option<&mut Operand> {
+    match term {
+        Terminator::Jnz { cond, .. } => Some(cond),
+        Terminator::Ret(op) => op.as_mut(),
+        Terminator::Jmp(_) | Terminator::Hlt => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::cfg::testing::FnBuilder;
+    use crate::cfg::{normalize, ControlFlow};
+    use crate::ir::{BinOp, CmpOp, Param, UnOp};
+    use crate::types::TypeTable;
+
+    fn int(i: i64) -> Operand {
+        Operand::Const(Const::Int(i))
+    }
+
+    fn add(lhs: Operand, rhs: Operand) -> InstKind {
+        InstKind::Binary {
+            op: BinOp::Add,
+            lhs,
+            rhs,
+        }
+    }
+
+    fn copy(arg: Operand) -> InstKind {
+        InstKind::Unary {
+            op: UnOp::Copy,
+            arg,
+        }
+    }
+
+    /// Normalises, builds SSA, and checks the verifier accepts the result.
+    fn to_ssa(mut f: Function) -> (Function, Vec<Diagnostic>) {
+        normalize(&mut f);
+        let cf = ControlFlow::compute(&f);
+        let diags = construct(&mut f, &cf);
+        if diags.is_empty() {
+            let errors = crate::verify::verify(&f, &cf, &TypeTable::new());
+            assert!(errors.is_empty(), "verifier: {errors:?}");
+        }
+        (f, diags)
+    }
+
+    /// Runs a function of `w` integer code with temporaries as mutable
+    /// registers (so it gives the meaning of non-SSA input too); unset
+    /// registers read as zero. Returns the returned value, or None when the
+    /// step budget runs out.
+    fn run(f: &Function, args: &[i64]) -> Option<i64> {
+        let mut regs = vec![0i64; f.values.len()];
+        for (p, a) in f.params.iter().zip(args) {
+            regs[p.value.index()] = *a;
+        }
+        let eval = |regs: &[i64], op: &Operand| match op {
+            Operand::Value(v) => regs[v.index()],
+            Operand::Const(Const::Int(i)) => *i as i32 as i64,
+            Operand::Const(_) => unreachable!("integer-only test programs"),
+        };
+        let mut b = 0usize;
+        let mut prev: Option<Block> = None;
+        for _ in 0..1000 {
+            let data = &f.blocks[b];
+            let incoming: Vec<(Value, i64)> = data
+                .phis
+                .iter()
+                .map(|phi| {
+                    let p = prev.expect("no phis in the entry");
+                    let (_, op) = phi.args.iter().find(|(from, _)| *from == p).unwrap();
+                    (phi.result, eval(&regs, op))
+                })
+                .collect();
+            for (v, x) in incoming {
+                regs[v.index()] = x;
+            }
+            for inst in &data.insts {
+                let x = match &inst.kind {
+                    InstKind::Binary { op, lhs, rhs } => {
+                        let (l, r) = (eval(&regs, lhs) as i32, eval(&regs, rhs) as i32);
+                        match op {
+                            BinOp::Add => l.wrapping_add(r),
+                            BinOp::Sub => l.wrapping_sub(r),
+                            BinOp::Mul => l.wrapping_mul(r),
+                            _ => unreachable!(),
+                        }
+                    }
+                    InstKind::Compare { lhs, rhs, .. } => {
+                        i32::from((eval(&regs, lhs) as i32) < (eval(&regs, rhs) as i32))
+                    }
+                    InstKind::Unary { arg, .. } => eval(&regs, arg) as i32,
+                    _ => unreachable!(),
+                };
+                regs[inst.result.unwrap().index()] = i64::from(x);
+            }
+            prev = Some(Block(b as u32));
+            match &data.term {
+                Terminator::Jmp(t) => b = t.index(),
+                Terminator::Jnz {
+                    cond,
+                    nonzero,
+                    zero,
+                } => {
+                    b = if eval(&regs, cond) as i32 != 0 {
+                        nonzero.index()
+                    } else {
+                        zero.index()
+                    }
+                }
+                Terminator::Ret(op) => return Some(op.as_ref().map_or(0, |op| eval(&regs, op))),
+                Terminator::Hlt => return None,
+            }
+        }
+        None
+    }
+
+    fn count_phis(f: &Function) -> usize {
+        f.blocks.iter().map(|b| b.phis.len()).sum()
+    }
+
+    #[test]
+    fn reassignment_in_one_block_gets_new_values() {
+        let mut b = FnBuilder::new();
+        let a = b.block("a");
+        let x = b.val("x", BaseType::W);
+        b.inst(a, Some(x), copy(int(1)));
+        let xo = b.w("x");
+        b.inst(a, Some(x), add(xo.clone(), int(2)));
+        b.inst(a, Some(x), add(xo.clone(), xo.clone()));
+        b.term(a, Terminator::Ret(Some(xo)));
+        b.f.ret = Some(crate::ir::AbiType::Base(BaseType::W));
+        let (f, diags) = to_ssa(b.f);
+        assert!(diags.is_empty());
+        assert_eq!(count_phis(&f), 0);
+        let results: Vec<&str> = f.blocks[0]
+            .insts
+            .iter()
+            .map(|i| f.values[i.result.unwrap().index()].name.as_str())
+            .collect();
+        assert_eq!(results, ["x", "x.1", "x.2"]);
+        assert_eq!(run(&f, &[]), Some(6));
+    }
+
+    #[test]
+    fn loop_counter_gets_a_phi_at_the_header() {
+        // i = 0; s = 0; while (i < n) { s = s + i; i = i + 1 } return s
+        let mut b = FnBuilder::new();
+        b.f.ret = Some(crate::ir::AbiType::Base(BaseType::W));
+        let n = b.val("n", BaseType::W);
+        b.f.params.push(Param {
+            ty: crate::ir::AbiType::Base(BaseType::W),
+            value: n,
+        });
+        let (i, s, c) = (
+            b.val("i", BaseType::W),
+            b.val("s", BaseType::W),
+            b.val("c", BaseType::W),
+        );
+        let start = b.block("start");
+        b.inst(start, Some(i), copy(int(0)));
+        b.inst(start, Some(s), copy(int(0)));
+        b.jmp("start", "head");
+        let head = b.block("head");
+        b.inst(
+            head,
+            Some(c),
+            InstKind::Compare {
+                op: CmpOp::Slt,
+                ty: BaseType::W,
+                lhs: Operand::Value(i),
+                rhs: Operand::Value(n),
+            },
+        );
+        b.jnz("head", Operand::Value(c), "body", "done");
+        let body = b.block("body");
+        b.inst(body, Some(s), add(Operand::Value(s), Operand::Value(i)));
+        b.inst(body, Some(i), add(Operand::Value(i), int(1)));
+        b.jmp("body", "head");
+        let done = b.block("done");
+        b.term(done, Terminator::Ret(Some(Operand::Value(s))));
+        let original = b.f.clone();
+        let (f, diags) = to_ssa(b.f);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(count_phis(&f), 2);
+        assert_eq!(f.blocks[1].phis.len(), 2, "both phis sit in the header");
+        for n in [0, 1, 5, 10] {
+            assert_eq!(run(&f, &[n]), run(&original, &[n]));
+        }
+        assert_eq!(run(&f, &[5]), Some(10));
+    }
+
+    #[test]
+    fn value_defined_on_one_path_only_reads_zero_on_the_other() {
+        let mut b = FnBuilder::new();
+        b.f.ret = Some(crate::ir::AbiType::Base(BaseType::W));
+        let p = b.val("p", BaseType::W);
+        b.f.params.push(Param {
+            ty: crate::ir::AbiType::Base(BaseType::W),
+            value: p,
+        });
+        b.jnz("a", Operand::Value(p), "set", "join");
+        let set = b.block("set");
+        let x = b.val("x", BaseType::W);
+        b.inst(set, Some(x), copy(int(7)));
+        b.jmp("set", "join");
+        let join = b.block("join");
+        b.term(join, Terminator::Ret(Some(Operand::Value(x))));
+        let (f, diags) = to_ssa(b.f);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(count_phis(&f), 1);
+        assert!(f.blocks[2].phis[0].args.contains(&(Block(0), int(0))));
+        assert_eq!(run(&f, &[1]), Some(7));
+        assert_eq!(run(&f, &[0]), Some(0));
+    }
+
+    #[test]
+    fn use_with_no_reaching_definition_is_an_error() {
+        let mut b = FnBuilder::new();
+        let a = b.block("a");
+        let x = b.val("x", BaseType::W);
+        let y = b.val("y", BaseType::W);
+        let use_pos = b.inst(a, Some(y), add(Operand::Value(x), int(1)));
+        b.inst(a, Some(x), copy(int(1)));
+        b.inst(a, Some(x), copy(int(2)));
+        b.term(a, Terminator::Ret(None));
+        let (_, diags) = to_ssa(b.f);
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].pos, use_pos);
+        assert!(diags[0].message.contains("%x"), "{}", diags[0].message);
+    }
+
+    #[test]
+    fn never_defined_temporary_is_an_error() {
+        let mut b = FnBuilder::new();
+        let a = b.block("a");
+        let ghost = b.w("ghost");
+        let pos = b.term(a, Terminator::Ret(Some(ghost)));
+        b.f.ret = Some(crate::ir::AbiType::Base(BaseType::W));
+        let (_, diags) = to_ssa(b.f);
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].pos, pos);
+        assert_eq!(
+            diags[0].message,
+            "temporary %ghost is used but never defined"
+        );
+    }
+
+    #[test]
+    fn derived_names_skip_names_already_taken() {
+        let mut b = FnBuilder::new();
+        let a = b.block("a");
+        let x = b.val("x", BaseType::W);
+        let taken = b.val("x.1", BaseType::W);
+        b.inst(a, Some(taken), copy(int(0)));
+        b.inst(a, Some(x), copy(int(1)));
+        b.inst(a, Some(x), copy(int(2)));
+        b.term(a, Terminator::Ret(None));
+        let (f, diags) = to_ssa(b.f);
+        assert!(diags.is_empty());
+        let r = f.blocks[0].insts[2].result.unwrap();
+        assert_eq!(f.values[r.index()].name, "x.2");
+    }
+
+    /// A small deterministic generator of random integer programs whose
+    /// temporaries are assigned many times.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) % n
+        }
+    }
+
+    fn random_program(seed: u64) -> Function {
+        let mut rng = Rng(seed);
+        let mut b = FnBuilder::new();
+        b.f.ret = Some(crate::ir::AbiType::Base(BaseType::W));
+        let p = b.val("p", BaseType::W);
+        b.f.params.push(Param {
+            ty: crate::ir::AbiType::Base(BaseType::W),
+            value: p,
+        });
+        let vars: Vec<Value> = (0..4)
+            .map(|i| b.val(&format!("v{i}"), BaseType::W))
+            .collect();
+        let nblocks = 2 + rng.next(7) as usize;
+        for i in 0..nblocks {
+            b.block(&format!("b{i}"));
+        }
+        // Every variable is set in the entry so no read is wholly undefined.
+        for &v in &vars {
+            let c = int(rng.next(5) as i64);
+            b.inst(Block(0), Some(v), copy(c));
+        }
+        for i in 0..nblocks {
+            let blk = Block(i as u32);
+            for _ in 0..rng.next(4) {
+                let operand = |rng: &mut Rng| match rng.next(6) {
+                    0 => Operand::Value(p),
+                    1 => int(rng.next(3) as i64),
+                    k => Operand::Value(vars[(k - 2) as usize]),
+                };
+                let (l, r) = (operand(&mut rng), operand(&mut rng));
+                let dst = vars[rng.next(4) as usize];
+                let op = [BinOp::Add, BinOp::Sub, BinOp::Mul][rng.next(3) as usize];
+                b.inst(blk, Some(dst), InstKind::Binary { op, lhs: l, rhs: r });
+            }
+            let cond = Operand::Value(vars[rng.next(4) as usize]);
+            let term = match rng.next(4) {
+                0 if i > 0 => Terminator::Ret(Some(Operand::Value(vars[rng.next(4) as usize]))),
+                0 | 1 => Terminator::Jmp(Block(rng.next(nblocks as u64) as u32)),
+                _ => Terminator::Jnz {
+                    cond,
+                    nonzero: Block(rng.next(nblocks as u64) as u32),
+                    zero: Block(rng.next(nblocks as u64) as u32),
+                },
+            };
+            b.term(blk, term);
+        }
+        b.f
+    }
+
+    #[test]
+    fn random_programs_keep_their_meaning() {
+        let mut compared = 0;
+        for seed in 0..3000 {
+            let original = random_program(seed);
+            let mut normalised = original.clone();
+            normalize(&mut normalised);
+            let (f, diags) = to_ssa(original);
+            assert!(diags.is_empty(), "seed {seed}: {diags:?}");
+            for p in [0, 1, 3] {
+                let before = run(&normalised, &[p]);
+                assert_eq!(run(&f, &[p]), before, "seed {seed}, p = {p}");
+                compared += usize::from(before.is_some());
+            }
+            // No phi survives that merges a single value.
+            for data in &f.blocks {
+                for phi in &data.phis {
+                    let first = &phi.args[0].1;
+                    let all_same = phi
+                        .args
+                        .iter()
+                        .all(|(_, op)| op == first || *op == Operand::Value(phi.result));
+                    assert!(
+                        !all_same || phi.args.len() < 2,
+                        "seed {seed}: trivial phi left"
+                    );
+                }
+            }
+        }
+        assert!(compared > 1000, "only {compared} runs terminated");
+    }
+
+    #[test]
+    fn large_function_with_many_reassigned_temporaries_is_fast() {
+        // 1000 loops in sequence, each with 20 variables reassigned in
+        // its body: about 100 000 instructions.
+        let mut b = FnBuilder::new();
+        let vars: Vec<Value> = (0..20)
+            .map(|i| b.val(&format!("v{i}"), BaseType::W))
+            .collect();
+        let c = b.val("c", BaseType::W);
+        let entry = b.block("entry");
+        for &v in &vars {
+            b.inst(entry, Some(v), copy(int(1)));
+        }
+        let mut prev = "entry".to_string();
+        for l in 0..1000 {
+            let (head, body) = (format!("h{l}"), format!("b{l}"));
+            b.jmp(&prev, &head);
+            let hb = b.block(&head);
+            b.inst(
+                hb,
+                Some(c),
+                InstKind::Compare {
+                    op: CmpOp::Slt,
+                    ty: BaseType::W,
+                    lhs: Operand::Value(vars[0]),
+                    rhs: int(10),
+                },
+            );
+            let exit = format!("x{l}");
+            b.jnz(&head, Operand::Value(c), &body, &exit);
+            let bb = b.block(&body);
+            for k in 0..vars.len() {
+                let (v, w) = (vars[k], vars[(k + 1) % vars.len()]);
+                b.inst(bb, Some(v), add(Operand::Value(v), Operand::Value(w)));
+                b.inst(bb, Some(v), add(Operand::Value(v), int(1)));
+                b.inst(bb, Some(v), add(Operand::Value(v), Operand::Value(v)));
+                b.inst(bb, Some(v), add(Operand::Value(v), int(3)));
+                b.inst(bb, Some(v), add(Operand::Value(v), Operand::Value(w)));
+            }
+            b.jmp(&body, &head);
+            prev = exit;
+        }
+        let last = b.block(&prev);
+        b.term(last, Terminator::Ret(None));
+        let t = Instant::now();
+        let (f, diags) = to_ssa(b.f);
+        let spent = t.elapsed();
+        assert!(diags.is_empty());
+        assert_eq!(count_phis(&f), 1000 * 20);
+        assert!(spent < Duration::from_secs(5), "took {spent:?}");
+    }
 }
