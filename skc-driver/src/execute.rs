@@ -250,3 +250,127 @@ fn rename(from: &Path, to: &Path) -> Result<()> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
+
+    use skc_ir::plan::ResultFile;
+
+    use super::*;
+
+    fn fake_tool(dir: &Path, name: &str, body: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}")).expect("write fake");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path
+    }
+
+    fn step(name: &str, program: PathBuf, args: &[&Path]) -> Step {
+        Step {
+            name: name.into(),
+            program,
+            args: args.iter().map(|a| OsString::from(a.as_os_str())).collect(),
+            env: vec![("FAKE_STEP".into(), name.into())],
+            inputs: vec![],
+            outputs: vec![],
+        }
+    }
+
+    const QUIET: RunSettings = RunSettings {
+        link_mode: LinkMode::Spawn,
+        verbose: false,
+        stats: false,
+    };
+
+    /// A plan of `first` then `second`, each appending its name to `log`
+    /// and writing its last argument; the second writes the staged result.
+    fn two_step_plan(dir: &Path, second_body: &str) -> (LinkPlan, PathBuf, PathBuf) {
+        let log = dir.join("log");
+        let staged = dir.join(".out.tmp");
+        let dest = dir.join("out");
+        let ok = fake_tool(
+            dir,
+            "ok-tool",
+            "echo \"$FAKE_STEP\" >> \"$1\"; echo made > \"$2\"\n",
+        );
+        let second = fake_tool(dir, "second-tool", second_body);
+        let middle = dir.join("middle");
+        let plan_steps = vec![
+            step("first", ok, &[&log, &middle]),
+            step("second", second, &[&log, &staged]),
+        ];
+        let mut plan = LinkPlan::new(PlanAction::Steps(plan_steps));
+        plan.results.push(ResultFile {
+            staged: staged.clone(),
+            dest: dest.clone(),
+        });
+        (plan, log, dest)
+    }
+
+    #[test]
+    fn steps_run_in_order_and_the_result_moves_into_place() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let body = "echo \"$FAKE_STEP\" >> \"$1\"; echo final > \"$2\"\n";
+        let (plan, log, dest) = two_step_plan(dir.path(), body);
+        execute(plan, &QUIET).expect("chain succeeds");
+        assert_eq!(
+            std::fs::read_to_string(log).expect("log"),
+            "first\nsecond\n"
+        );
+        assert_eq!(std::fs::read_to_string(dest).expect("output"), "final\n");
+        assert!(!dir.path().join(".out.tmp").exists());
+    }
+
+    #[test]
+    fn a_failing_step_stops_the_chain_and_leaves_no_output() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let body = "echo partial > \"$2\"; exit 3\n";
+        let (mut plan, log, dest) = two_step_plan(dir.path(), body);
+        let third = fake_tool(dir.path(), "third", "echo third >> \"$1\"\n");
+        if let PlanAction::Steps(steps) = &mut plan.action {
+            steps.push(step("third", third, &[&log]));
+        }
+        let error = execute(plan, &QUIET).expect_err("chain fails").to_string();
+        assert_eq!(
+            error,
+            "step 2 of 3 (second) failed with exit status 3; stopping"
+        );
+        assert_eq!(std::fs::read_to_string(log).expect("log"), "first\n");
+        assert!(!dest.exists() && !dir.path().join(".out.tmp").exists());
+    }
+
+    #[test]
+    fn a_step_killed_by_a_signal_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (plan, _, dest) = two_step_plan(dir.path(), "kill -KILL $$\n");
+        let error = execute(plan, &QUIET).expect_err("chain fails").to_string();
+        assert!(error.contains("(second) was killed by SIGKILL"), "{error}");
+        assert!(!dest.exists());
+    }
+
+    #[test]
+    fn a_spawned_exec_step_passes_its_exit_status_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tool = fake_tool(dir.path(), "exit-seven", "exit 7\n");
+        let plan = LinkPlan::new(PlanAction::Exec(step("clang", tool, &[])));
+        let code = execute(plan, &QUIET).expect("ran");
+        assert_eq!(format!("{code:?}"), format!("{:?}", ExitCode::from(7)));
+    }
+
+    #[test]
+    fn a_missing_program_is_named() {
+        let plan = LinkPlan::new(PlanAction::Steps(vec![step(
+            "wasm-ld",
+            PathBuf::from("/nonexistent/wasm-ld"),
+            &[],
+        )]));
+        let error = format!("{:#}", execute(plan, &QUIET).expect_err("fails"));
+        assert!(
+            error.starts_with("cannot run wasm-ld (`/nonexistent/wasm-ld`)"),
+            "{error}"
+        );
+    }
+}
