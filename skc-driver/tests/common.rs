@@ -67,3 +67,6 @@ pub fn named(path: &Path, name: &str) -> bool {
 
 /// A tiny valid IL program: `main` returns 0.
 pub const RETURN_ZERO: &str = "export function w $main() {\n@start\n\tret 0\n}\n";
+
+/// An IL program whose `main` returns 42.
+pub const RETURN_42: &str = "export function w $main() {\n@start\n\tret 42\n}\n";
