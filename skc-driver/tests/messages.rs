@@ -44,3 +44,31 @@ fn unknown_input_kind() {
 fn warning_flags_are_refused() {
     insta::assert_snapshot!(snapshot_of(&["-Wall", "prog.ssa"]));
 }
+
+#[test]
+fn missing_tool() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("prog.ssa"), RETURN_ZERO).expect("write");
+    let empty_path = dir.path().join("no-tools");
+    std::fs::create_dir(&empty_path).expect("mkdir");
+    let output = common::skc()
+        .current_dir(dir.path())
+        .env("PATH", &empty_path)
+        .args(["prog.ssa", "-o", "prog"])
+        .output()
+        .expect("skc runs");
+    insta::assert_snapshot!(transcript(&output));
+}
+
+#[test]
+fn il_syntax_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("bad.ssa"),
+        "export function w $main() {\n@start\n\tret 0,\n}\n",
+    )
+    .expect("write");
+    let output = run_in(dir.path(), &["bad.ssa", "-o", "prog"]);
+    assert!(!dir.path().join("prog").exists(), "no output after an error");
+    insta::assert_snapshot!(transcript(&output));
+}
