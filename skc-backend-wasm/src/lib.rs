@@ -1,1 +1,113 @@
+//! The wasm32-wasi backend: compiles skc IR to a relocatable wasm32 object
+//! (written with `wasm-encoder`, following the WebAssembly tool-conventions
+//! linking format) and plans a link with `wasm-ld` against wasi-libc.
+//!
+//! Items are compiled one at a time: after each function only its encoded
+//! bytes and relocation list are kept ([`object::Object`]). Thread-local
+//! data becomes ordinary data, as the modules are single-threaded.
+#![deny(missing_docs)]
 
+pub mod abi;
+pub mod codegen;
+pub mod data;
+pub mod leb;
+pub mod object;
+pub mod plan;
+pub mod structure;
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use skc_ir::backend::{Backend, BackendRegistration, Emit, ItemSource, Options};
+use skc_ir::ir::Item;
+use skc_ir::plan::LinkPlan;
+
+/// The wasm32-wasi target.
+pub struct WasmBackend;
+
+impl Backend for WasmBackend {
+    fn name(&self) -> &'static str {
+        "wasm32"
+    }
+
+    fn aliases(&self) -> Vec<String> {
+        ["wasm32-wasi", "wasm32-wasip1", "wasm32-unknown-wasi"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    fn triple(&self) -> String {
+        "wasm32-unknown-wasi".to_string()
+    }
+
+    fn description(&self) -> &'static str {
+        "WebAssembly modules for WASI (wasm32, linked with wasm-ld and wasi-libc)"
+    }
+
+    fn default_output(&self) -> &'static str {
+        "a.wasm"
+    }
+
+    fn compile(
+        &self,
+        items: &mut dyn ItemSource,
+        options: &Options<'_>,
+    ) -> anyhow::Result<LinkPlan> {
+        let bytes = compile_object(items)?;
+        match options.emit {
+            Emit::Object => {
+                write_atomically(&options.output, &bytes)?;
+                Ok(LinkPlan::nothing())
+            }
+            Emit::Assembly | Emit::Wat => {
+                let text = wasmprinter::print_bytes(&bytes)
+                    .context("internal error: cannot print the object")?;
+                write_atomically(&options.output, text.as_bytes())?;
+                Ok(LinkPlan::nothing())
+            }
+            Emit::Llvm => anyhow::bail!("--emit=llvm is not available for the wasm32 target"),
+            Emit::Executable => {
+                let mut plan = LinkPlan::nothing();
+                let object = plan::temp_file(&mut plan, options, ".o")?;
+                std::fs::write(&object, &bytes)
+                    .with_context(|| format!("cannot write {}", object.display()))?;
+                drop(bytes);
+                plan::link_plan(plan, object, options)
+            }
+        }
+    }
+}
+
+/// Compiles every item into a relocatable wasm32 object.
+pub fn compile_object(items: &mut dyn ItemSource) -> anyhow::Result<Vec<u8>> {
+    let mut obj = object::Object::new();
+    while let Some(item) = items.next_item()? {
+        match item {
+            Item::Function(f) => codegen::compile_function(&f, items.types(), &mut obj)?,
+            Item::Data(d) => data::compile_data(&d, &mut obj)?,
+            Item::Type(_) | Item::DbgFile(_) => {}
+        }
+    }
+    obj.finish()
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".skc-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+inventory::submit!(BackendRegistration(&WasmBackend));

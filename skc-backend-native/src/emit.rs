@@ -1,0 +1,46 @@
+//! Writing a whole module: header, items as they stream in, declarations.
+
+use std::io::Write;
+
+use anyhow::Context;
+use skc_ir::backend::ItemSource;
+use skc_ir::ir::Item;
+
+use crate::lower::lower_function;
+use crate::module::ModuleState;
+
+/// Lowers every item from `items` and writes the LLVM module to `out`.
+/// `debug` turns on line tables; `optimized` is recorded in them.
+pub fn write_module(
+    items: &mut dyn ItemSource,
+    out: &mut dyn Write,
+    debug: bool,
+    optimized: bool,
+) -> anyhow::Result<()> {
+    let mut m = ModuleState::new(debug, optimized);
+    m.write_header(out).context("writing LLVM IR")?;
+    while let Some(item) = items.next_item()? {
+        match item {
+            Item::Type(_) => {}
+            Item::Data(d) => m.write_data(&d, out).context("writing LLVM IR")?,
+            Item::Function(f) => {
+                let text = lower_function(&f, items.types(), &mut m);
+                out.write_all(text.as_bytes()).context("writing LLVM IR")?;
+            }
+            Item::DbgFile(name) => m.set_debug_file(&name, out).context("writing LLVM IR")?,
+        }
+    }
+    m.finish(out).context("writing LLVM IR")?;
+    Ok(())
+}
+
+/// Lowers a module to a string (tests and small inputs).
+pub fn module_to_string(
+    items: &mut dyn ItemSource,
+    debug: bool,
+    optimized: bool,
+) -> anyhow::Result<String> {
+    let mut buf = Vec::new();
+    write_module(items, &mut buf, debug, optimized)?;
+    String::from_utf8(buf).context("LLVM IR is not UTF-8")
+}

@@ -1,0 +1,1425 @@
+//! Lowering of one IL function to an LLVM IR function definition.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use skc_ir::ir::{
+    AbiType, BaseType, BinOp, Block, CallArg, CmpOp, Const, Function, Inst, InstKind, LoadKind,
+    Operand, StoreKind, SubWord, Terminator, UnOp, Value,
+};
+use skc_ir::types::TypeTable;
+
+use crate::abi::{classify, AggClass, RegBudget};
+use crate::libc;
+use crate::module::{linkage_prefix, ModuleState, Sig, SigParam};
+use crate::repr::{analyse, CalleeInfo, Repr};
+use crate::text::{double_literal, float_literal, global_name};
+
+const MEMMOVE: &str = "declare void @llvm.memmove.p0.p0.i64(ptr, ptr, i64, i1)";
+const MEMCPY: &str = "declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)";
+const TRAP: &str = "declare void @llvm.trap()";
+const VA_START: &str = "declare void @llvm.va_start(ptr)";
+const STACKSAVE: &str = "declare ptr @llvm.stacksave()";
+const STACKRESTORE: &str = "declare void @llvm.stackrestore(ptr)";
+const TLS_ADDRESS: &str = "declare ptr @llvm.threadlocal.address.p0(ptr)";
+
+/// How one IL parameter or argument maps to LLVM parameters.
+enum ArgLowering {
+    /// One scalar; `Repr` is its in-body representation.
+    Scalar(Repr),
+    /// A sub-word integer, truncated/extended at the boundary.
+    SubWord(SubWord),
+    /// Aggregate in registers: one LLVM parameter per piece.
+    Pieces(Vec<crate::abi::Piece>, u64, u32),
+    /// Aggregate in memory, passed `byval`.
+    ByVal(u64, u32),
+    /// Zero-sized aggregate: nothing passed.
+    Empty,
+}
+
+/// How a return value travels.
+enum RetLowering {
+    Void,
+    Scalar(Repr),
+    SubWord(SubWord),
+    Pieces(Vec<crate::abi::Piece>),
+    Sret(u64, u32),
+}
+
+fn subword_llvm(s: SubWord) -> (&'static str, &'static str) {
+    let ty = if s.size() == 1 { "i8" } else { "i16" };
+    let attr = if s.is_signed() { "signext" } else { "zeroext" };
+    (ty, attr)
+}
+
+fn ret_lowering(ret: Option<AbiType>, types: &TypeTable, ptr_ret: bool) -> RetLowering {
+    match ret {
+        None => RetLowering::Void,
+        Some(AbiType::Base(BaseType::L)) if ptr_ret => RetLowering::Scalar(Repr::Ptr),
+        Some(AbiType::Base(b)) => RetLowering::Scalar(Repr::of(b)),
+        Some(AbiType::SubWord(s)) => RetLowering::SubWord(s),
+        Some(AbiType::Agg(id)) => {
+            let def = types.get(id);
+            match classify(def) {
+                AggClass::Empty => RetLowering::Void,
+                AggClass::Regs(p) => RetLowering::Pieces(p),
+                AggClass::Memory => RetLowering::Sret(def.size, def.align.max(8)),
+            }
+        }
+    }
+}
+
+impl RetLowering {
+    fn llvm_type(&self) -> (String, String) {
+        match self {
+            RetLowering::Void | RetLowering::Sret(..) => ("void".into(), String::new()),
+            RetLowering::Scalar(r) => (r.llvm().into(), String::new()),
+            RetLowering::SubWord(s) => {
+                let (t, a) = subword_llvm(*s);
+                (t.into(), format!("{a} "))
+            }
+            RetLowering::Pieces(p) => (pieces_type(p), String::new()),
+        }
+    }
+}
+
+fn pieces_type(p: &[crate::abi::Piece]) -> String {
+    if p.len() == 1 {
+        p[0].ty.clone()
+    } else {
+        let tys: Vec<&str> = p.iter().map(|p| p.ty.as_str()).collect();
+        format!("{{ {} }}", tys.join(", "))
+    }
+}
+
+fn arg_lowering(ty: AbiType, repr: Repr, types: &TypeTable, budget: &mut RegBudget) -> ArgLowering {
+    match ty {
+        AbiType::Base(b) => {
+            budget.take_scalar(b.is_float());
+            ArgLowering::Scalar(repr)
+        }
+        AbiType::SubWord(s) => {
+            budget.take_scalar(false);
+            ArgLowering::SubWord(s)
+        }
+        AbiType::Agg(id) => {
+            let def = types.get(id);
+            let class = classify(def);
+            match &class {
+                AggClass::Empty => ArgLowering::Empty,
+                AggClass::Regs(p) if budget.take_agg(&class) => {
+                    ArgLowering::Pieces(p.clone(), def.size, def.align)
+                }
+                _ => ArgLowering::ByVal(def.size, def.align.max(8)),
+            }
+        }
+    }
+}
+
+/// Looks signatures up for the provenance analysis.
+struct Callees<'m> {
+    module: &'m ModuleState,
+}
+
+fn direct_callee(op: &Operand) -> Option<&str> {
+    match op {
+        Operand::Const(Const::Addr { sym, offset: 0 }) | Operand::Const(Const::Extern(sym)) => {
+            Some(sym)
+        }
+        _ => None,
+    }
+}
+
+impl CalleeInfo for Callees<'_> {
+    fn param_is_ptr(&self, callee: &Operand, index: usize) -> bool {
+        let Some(name) = direct_callee(callee) else {
+            return false;
+        };
+        if let Some(sig) = self.module.sig(name) {
+            // Only meaningful when each IL argument maps to one parameter;
+            // approximate by position.
+            return sig
+                .params
+                .get(index)
+                .is_some_and(|p| p.ty == "ptr" && p.attrs.is_empty());
+        }
+        libc::param_is_ptr(name, index)
+    }
+
+    fn returns_ptr(&self, callee: &Operand) -> bool {
+        let Some(name) = direct_callee(callee) else {
+            return false;
+        };
+        match self.module.sig(name) {
+            Some(sig) => sig.ret == "ptr",
+            None => libc::returns_ptr(name),
+        }
+    }
+}
+
+/// Lowers `f` and returns its text (definition plus its metadata).
+pub fn lower_function(f: &Function, types: &TypeTable, m: &mut ModuleState) -> String {
+    m.define(&f.name);
+    let fixed = m.sig(&f.name).cloned();
+    // Decide which `l` parameters arrive as `ptr`: the first call site's
+    // choice if one came before, else the body's own use.
+    let callees = Callees { module: m };
+    let no_ptr = vec![false; f.params.len()];
+    let pre = analyse(f, &no_ptr, &callees);
+    let param_ptr: Vec<bool> = f
+        .params
+        .iter()
+        .map(|p| matches!(p.ty, AbiType::Base(BaseType::L)) && pre.demanded[p.value.index()])
+        .collect();
+    let reprs = analyse(f, &param_ptr, &callees);
+    let ret_ptr_own = matches!(f.ret, Some(AbiType::Base(BaseType::L)))
+        && f.blocks.iter().all(|b| match &b.term {
+            Terminator::Ret(Some(Operand::Value(v))) => reprs.repr[v.index()] == Repr::Ptr,
+            Terminator::Ret(Some(Operand::Const(c))) => !matches!(c, Const::Int(_)),
+            _ => true,
+        });
+    let mut cx = FnCx {
+        f,
+        types,
+        repr: reprs.repr,
+        body: String::new(),
+        tmp: 0,
+        m,
+        dbg: None,
+        dbg_scope: None,
+        dbg_locs: HashMap::new(),
+        dbg_lines: String::new(),
+        call_slots: HashMap::new(),
+        stack_save: false,
+        ret: RetLowering::Void,
+        sret_name: None,
+    };
+    cx.lower(fixed, param_ptr, ret_ptr_own)
+}
+
+struct FnCx<'a> {
+    f: &'a Function,
+    types: &'a TypeTable,
+    repr: Vec<Repr>,
+    body: String,
+    tmp: u32,
+    m: &'a mut ModuleState,
+    /// `, !dbg !N` for the current position, when debug info is on.
+    dbg: Option<String>,
+    dbg_scope: Option<u32>,
+    dbg_locs: HashMap<(u32, u32), u32>,
+    dbg_lines: String,
+    /// Entry-block slots for aggregate call results, by (block, inst).
+    call_slots: HashMap<(usize, usize), String>,
+    stack_save: bool,
+    ret: RetLowering,
+    sret_name: Option<String>,
+}
+
+fn val(v: Value) -> String {
+    format!("%v{}", v.0)
+}
+
+fn label(b: Block) -> String {
+    format!("b{}", b.0)
+}
+
+impl FnCx<'_> {
+    fn fresh(&mut self) -> String {
+        self.tmp += 1;
+        format!("%t{}", self.tmp)
+    }
+
+    /// Appends one instruction line.
+    fn line(&mut self, text: &str) {
+        self.body.push_str("  ");
+        self.body.push_str(text);
+        if let Some(d) = &self.dbg {
+            self.body.push_str(d);
+        }
+        self.body.push('\n');
+    }
+
+    /// `%t = <text>`; returns `%t`.
+    fn def(&mut self, text: &str) -> String {
+        let t = self.fresh();
+        self.line(&format!("{t} = {text}"));
+        t
+    }
+
+    fn lower(&mut self, fixed: Option<Sig>, param_ptr: Vec<bool>, ret_ptr_own: bool) -> String {
+        let f = self.f;
+        let types = self.types;
+        let fixed_ret_ptr = fixed.as_ref().map(|s| s.ret == "ptr");
+        self.ret = ret_lowering(f.ret, types, fixed_ret_ptr.unwrap_or(ret_ptr_own));
+        let (ret_ty, ret_attrs) = self.ret.llvm_type();
+        let mut params: Vec<SigParam> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        let mut prologue: Vec<String> = Vec::new();
+        let mut budget = RegBudget::new(matches!(self.ret, RetLowering::Sret(..)));
+        if let RetLowering::Sret(size, align) = self.ret {
+            params.push(SigParam {
+                ty: "ptr".into(),
+                attrs: format!("sret([{size} x i8]) align {align}"),
+            });
+            names.push("%sret".into());
+            self.sret_name = Some("%sret".into());
+        }
+        if let Some(e) = f.env {
+            params.push(SigParam {
+                ty: "ptr".into(),
+                attrs: "nest".into(),
+            });
+            names.push(val(e));
+        }
+        for (i, p) in f.params.iter().enumerate() {
+            let v = p.value;
+            let repr = if param_ptr[i] {
+                Repr::Ptr
+            } else {
+                Repr::of(p.ty.value_type())
+            };
+            match arg_lowering(p.ty, repr, types, &mut budget) {
+                ArgLowering::Scalar(r) => {
+                    params.push(SigParam {
+                        ty: r.llvm().into(),
+                        attrs: String::new(),
+                    });
+                    names.push(val(v));
+                }
+                ArgLowering::SubWord(s) => {
+                    let (t, a) = subword_llvm(s);
+                    params.push(SigParam {
+                        ty: t.into(),
+                        attrs: a.into(),
+                    });
+                    let pn = format!("%p{i}");
+                    names.push(pn.clone());
+                    let ext = if s.is_signed() { "sext" } else { "zext" };
+                    prologue.push(format!("{} = {ext} {t} {pn} to i32", val(v)));
+                }
+                ArgLowering::Pieces(pieces, size, align) => {
+                    prologue.push(format!(
+                        "{} = alloca [{size} x i8], align {}",
+                        val(v),
+                        align.max(8)
+                    ));
+                    for (k, piece) in pieces.iter().enumerate() {
+                        let pn = format!("%p{i}.{k}");
+                        params.push(SigParam {
+                            ty: piece.ty.clone(),
+                            attrs: String::new(),
+                        });
+                        names.push(pn.clone());
+                        prologue.push(format!(
+                            "%p{i}.{k}.a = getelementptr i8, ptr {}, i64 {}",
+                            val(v),
+                            piece.offset
+                        ));
+                        prologue.push(format!("store {} {pn}, ptr %p{i}.{k}.a", piece.ty));
+                    }
+                }
+                ArgLowering::ByVal(size, align) => {
+                    params.push(SigParam {
+                        ty: "ptr".into(),
+                        attrs: format!("byval([{size} x i8]) align {align}"),
+                    });
+                    names.push(val(v));
+                }
+                ArgLowering::Empty => {
+                    prologue.push(format!("{} = alloca i8", val(v)));
+                }
+            }
+        }
+        let mut sig = Sig {
+            ret: ret_ty,
+            ret_attrs,
+            params,
+            variadic: f.variadic,
+        };
+        // Conform to an earlier call site's choice of `ptr` vs `i64`.
+        let mut conversions: Vec<(usize, String)> = Vec::new();
+        if let Some(fx) = &fixed {
+            if sig.conforms_to(fx) {
+                for (k, (mine, theirs)) in sig.params.iter_mut().zip(&fx.params).enumerate() {
+                    if mine.ty != theirs.ty {
+                        conversions.push((k, mine.ty.clone()));
+                        mine.ty = theirs.ty.clone();
+                    }
+                }
+                if sig.ret != fx.ret {
+                    sig.ret = fx.ret.clone();
+                    if let RetLowering::Scalar(r) = &mut self.ret {
+                        *r = if fx.ret == "ptr" {
+                            Repr::Ptr
+                        } else {
+                            Repr::I64
+                        };
+                    }
+                }
+            }
+        }
+        for (k, want) in conversions {
+            let name = names[k].clone();
+            let incoming = format!("{name}.in");
+            let conv = if want == "ptr" {
+                format!("{name} = inttoptr i64 {incoming} to ptr")
+            } else {
+                format!("{name} = ptrtoint ptr {incoming} to i64")
+            };
+            prologue.insert(0, conv);
+            names[k] = incoming;
+        }
+        self.m.fix_sig(&f.name, &sig);
+
+        let mut head = String::new();
+        let linkage = linkage_prefix(&f.linkage, false);
+        let linkage = if linkage.starts_with("common") {
+            "dso_local "
+        } else {
+            linkage
+        };
+        let _ = write!(
+            head,
+            "define {linkage}{}{} {}(",
+            sig.ret_attrs,
+            sig.ret,
+            global_name(&f.name)
+        );
+        for (k, (p, n)) in sig.params.iter().zip(&names).enumerate() {
+            if k > 0 {
+                head.push_str(", ");
+            }
+            if p.attrs.is_empty() {
+                let _ = write!(head, "{} {n}", p.ty);
+            } else {
+                let _ = write!(head, "{} {} {n}", p.ty, p.attrs);
+            }
+        }
+        if f.variadic {
+            head.push_str(if sig.params.is_empty() {
+                "..."
+            } else {
+                ", ..."
+            });
+        }
+        head.push_str(") #0");
+        if let Some(s) = &f.linkage.section {
+            let _ = write!(head, " section {}", crate::text::quoted(&s.name));
+        }
+        if let Some(d) = self.m.debug.as_mut() {
+            let sp = d.fresh();
+            let first_line = f
+                .blocks
+                .iter()
+                .flat_map(|b| &b.insts)
+                .find_map(|i| match i.kind {
+                    InstKind::DbgLoc { line, .. } => Some(line),
+                    _ => None,
+                })
+                .unwrap_or(0);
+            let _ = write!(head, " !dbg !{sp}");
+            let _ = writeln!(
+                self.dbg_lines,
+                "!{sp} = distinct !DISubprogram(name: {}, scope: !{file}, file: !{file}, line: {first_line}, type: !{}, scopeLine: {first_line}, spFlags: DISPFlagDefinition{}, unit: !{})",
+                crate::text::quoted(&f.name),
+                d.subroutine_type(),
+                if d.optimized { " | DISPFlagOptimized" } else { "" },
+                d.cu(),
+                file = d.current_file,
+            );
+            self.dbg_scope = Some(sp);
+            self.set_loc(first_line, 0);
+        }
+        head.push_str(" {\n");
+
+        // Entry: prologue, slots for aggregate call results, dynamic-alloc
+        // bookkeeping, then the blocks.
+        self.body.push_str("b0:\n");
+        for p in prologue {
+            self.line(&p);
+        }
+        self.prepare_slots();
+        if self.stack_save {
+            self.m.use_intrinsic(STACKSAVE);
+            self.line("%stack = call ptr @llvm.stacksave()");
+        }
+        for (bi, b) in f.blocks.iter().enumerate() {
+            if bi > 0 {
+                let _ = writeln!(self.body, "{}:", label(Block(bi as u32)));
+            }
+            for phi in &b.phis {
+                let r = self.repr[phi.result.index()];
+                let mut text = format!("{} = phi {} ", val(phi.result), r.llvm());
+                for (k, (pred, arg)) in phi.args.iter().enumerate() {
+                    if k > 0 {
+                        text.push_str(", ");
+                    }
+                    let a = self.phi_operand(phi.result, *pred, arg, r);
+                    let _ = write!(text, "[ {a}, %{} ]", label(*pred));
+                }
+                self.line(&text);
+            }
+            for (ii, inst) in b.insts.iter().enumerate() {
+                self.inst(bi, ii, inst);
+            }
+            self.materialize_phi_operands(Block(bi as u32));
+            self.terminator(&b.term);
+        }
+        let mut out = head;
+        out.push_str(&self.body);
+        out.push_str("}\n");
+        out.push_str(&self.dbg_lines);
+        out
+    }
+
+    fn set_loc(&mut self, line: u32, col: u32) {
+        let Some(scope) = self.dbg_scope else { return };
+        let id = match self.dbg_locs.get(&(line, col)) {
+            Some(&id) => id,
+            None => {
+                let Some(d) = self.m.debug.as_mut() else {
+                    return;
+                };
+                let id = d.fresh();
+                let _ = writeln!(
+                    self.dbg_lines,
+                    "!{id} = !DILocation(line: {line}, column: {col}, scope: !{scope})"
+                );
+                self.dbg_locs.insert((line, col), id);
+                id
+            }
+        };
+        self.dbg = Some(format!(", !dbg !{id}"));
+    }
+
+    /// Entry-block slots: aggregate call results, and whether any alloc is
+    /// dynamic.
+    fn prepare_slots(&mut self) {
+        let f = self.f;
+        for (bi, b) in f.blocks.iter().enumerate() {
+            for (ii, inst) in b.insts.iter().enumerate() {
+                match &inst.kind {
+                    InstKind::Call {
+                        ret: Some(AbiType::Agg(id)),
+                        ..
+                    } => {
+                        let def = self.types.get(*id);
+                        let name = format!("%slot{bi}.{ii}");
+                        self.line(&format!(
+                            "{name} = alloca [{} x i8], align {}",
+                            def.size.max(1),
+                            def.align.max(8)
+                        ));
+                        self.call_slots.insert((bi, ii), name);
+                    }
+                    InstKind::Alloc { size, .. }
+                        if bi != 0 || !matches!(size, Operand::Const(Const::Int(_))) =>
+                    {
+                        self.stack_save = true;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// The text of a phi operand coming from `pred`: a name or literal, or
+    /// the name of a conversion materialised at the end of `pred`.
+    fn phi_operand(&mut self, phi: Value, pred: Block, arg: &Operand, r: Repr) -> String {
+        match simple_operand(arg, r, &self.repr) {
+            Some(s) => {
+                if let Operand::Const(Const::Addr { sym, .. }) = arg {
+                    self.m.reference_data(sym, false);
+                }
+                s
+            }
+            None => format!("%m{}.{}", phi.0, pred.0),
+        }
+    }
+
+    fn materialize_phi_operands(&mut self, b: Block) {
+        let f = self.f;
+        let succs: Vec<Block> = f.block(b).term.successors().collect();
+        let mut seen = Vec::new();
+        for s in succs {
+            if seen.contains(&s) {
+                continue;
+            }
+            seen.push(s);
+            for phi in &f.block(s).phis {
+                let r = self.repr[phi.result.index()];
+                for (pred, arg) in &phi.args {
+                    if *pred == b && simple_operand(arg, r, &self.repr).is_none() {
+                        let x = self.operand(arg, r);
+                        let name = format!("%m{}.{}", phi.result.0, b.0);
+                        // A no-op cast gives the value the name the phi uses.
+                        self.line(&format!(
+                            "{name} = bitcast {} {x} to {}",
+                            r.llvm(),
+                            r.llvm()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// An operand converted to `want`.
+    fn operand(&mut self, op: &Operand, want: Repr) -> String {
+        match op {
+            Operand::Value(v) => {
+                let have = self.repr[v.index()];
+                self.convert(&val(*v), have, want)
+            }
+            Operand::Const(c) => self.constant(c, want),
+        }
+    }
+
+    fn convert(&mut self, x: &str, have: Repr, want: Repr) -> String {
+        use Repr::*;
+        if have == want {
+            return x.to_string();
+        }
+        let text = match (have, want) {
+            (Ptr, I64 | I32) => format!("ptrtoint ptr {x} to {}", want.llvm()),
+            (I64 | I32, Ptr) => format!("inttoptr {} {x} to ptr", have.llvm()),
+            (I64, I32) => format!("trunc i64 {x} to i32"),
+            (I32, I64) => format!("zext i32 {x} to i64"),
+            (I32, F32) | (I64, F64) | (F32, I32) | (F64, I64) => {
+                format!("bitcast {} {x} to {}", have.llvm(), want.llvm())
+            }
+            (F64, F32) => format!("fptrunc double {x} to float"),
+            (F32, F64) => format!("fpext float {x} to double"),
+            (I32, F64) | (F32, I64) => {
+                let w = self.convert(x, have, if have == I32 { F32 } else { I32 });
+                return self.convert(&w, if have == I32 { F32 } else { I32 }, want);
+            }
+            (I64, F32) | (F64, I32) => {
+                let w = self.convert(x, have, if have == I64 { I32 } else { I64 });
+                return self.convert(&w, if have == I64 { I32 } else { I64 }, want);
+            }
+            (Ptr, F32 | F64) => {
+                let w = self.convert(x, Ptr, I64);
+                return self.convert(&w, I64, want);
+            }
+            (F32 | F64, Ptr) => {
+                let w = self.convert(x, have, I64);
+                return self.convert(&w, I64, Ptr);
+            }
+            _ => return x.to_string(),
+        };
+        self.def(&text)
+    }
+
+    fn symbol_addr(&mut self, sym: &str, offset: i64) -> String {
+        self.m.reference_data(sym, false);
+        if offset == 0 {
+            global_name(sym)
+        } else {
+            self.def(&format!(
+                "getelementptr i8, ptr {}, i64 {offset}",
+                global_name(sym)
+            ))
+        }
+    }
+
+    fn constant(&mut self, c: &Const, want: Repr) -> String {
+        match c {
+            Const::Int(n) => match want {
+                Repr::I32 => (*n as i32).to_string(),
+                Repr::I64 => n.to_string(),
+                Repr::F32 => float_literal(*n as u32),
+                Repr::F64 => double_literal(*n as u64),
+                Repr::Ptr if *n == 0 => "null".into(),
+                Repr::Ptr => self.def(&format!("inttoptr i64 {n} to ptr")),
+            },
+            Const::Single(x) => match want {
+                Repr::F32 => float_literal(x.to_bits()),
+                Repr::F64 => double_literal(f64::from(*x).to_bits()),
+                Repr::I32 => (x.to_bits() as i32).to_string(),
+                _ => i64::from(x.to_bits()).to_string(),
+            },
+            Const::Double(x) => match want {
+                Repr::F64 => double_literal(x.to_bits()),
+                Repr::F32 => float_literal((*x as f32).to_bits()),
+                Repr::I32 => (x.to_bits() as i32).to_string(),
+                _ => (x.to_bits() as i64).to_string(),
+            },
+            Const::Addr { sym, offset } => {
+                let p = self.symbol_addr(sym, *offset);
+                self.convert(&p, Repr::Ptr, want)
+            }
+            Const::Extern(sym) => {
+                let p = self.symbol_addr(sym, 0);
+                self.convert(&p, Repr::Ptr, want)
+            }
+            Const::Thread(sym) | Const::ExternThread(sym) => {
+                self.m.reference_data(sym, true);
+                self.m.use_intrinsic(TLS_ADDRESS);
+                let p = self.def(&format!(
+                    "call ptr @llvm.threadlocal.address.p0(ptr {})",
+                    global_name(sym)
+                ));
+                self.convert(&p, Repr::Ptr, want)
+            }
+        }
+    }
+
+    fn result_repr(&self, inst: &Inst) -> Repr {
+        inst.result.map_or(Repr::I32, |r| self.repr[r.index()])
+    }
+
+    fn inst(&mut self, bi: usize, ii: usize, inst: &Inst) {
+        let f = self.f;
+        let res = inst.result.map(val);
+        let rr = self.result_repr(inst);
+        let rty = inst.result.map_or(BaseType::W, |r| f.value_type(r));
+        match &inst.kind {
+            InstKind::DbgLoc { line, col } => self.set_loc(*line, *col),
+            InstKind::Binary { op, lhs, rhs } => {
+                let Some(res) = res else { return };
+                self.binary(&res, rr, rty, *op, lhs, rhs);
+            }
+            InstKind::Compare { op, ty, lhs, rhs } => {
+                let Some(res) = res else { return };
+                let r = Repr::of(*ty);
+                let a = self.operand(lhs, r);
+                let b = self.operand(rhs, r);
+                let c = if ty.is_float() {
+                    let pred = match op {
+                        CmpOp::Eq => "oeq",
+                        CmpOp::Ne => "une",
+                        CmpOp::Lt => "olt",
+                        CmpOp::Le => "ole",
+                        CmpOp::Gt => "ogt",
+                        CmpOp::Ge => "oge",
+                        CmpOp::O => "ord",
+                        CmpOp::Uo => "uno",
+                        // Integer kinds on floats do not verify; ordered
+                        // equivalents keep the output well-formed.
+                        CmpOp::Slt | CmpOp::Ult => "olt",
+                        CmpOp::Sle | CmpOp::Ule => "ole",
+                        CmpOp::Sgt | CmpOp::Ugt => "ogt",
+                        CmpOp::Sge | CmpOp::Uge => "oge",
+                    };
+                    self.def(&format!("fcmp {pred} {} {a}, {b}", r.llvm()))
+                } else {
+                    let pred = match op {
+                        CmpOp::Eq => "eq",
+                        CmpOp::Ne => "ne",
+                        CmpOp::Slt | CmpOp::Lt => "slt",
+                        CmpOp::Sle | CmpOp::Le => "sle",
+                        CmpOp::Sgt | CmpOp::Gt => "sgt",
+                        CmpOp::Sge | CmpOp::Ge => "sge",
+                        CmpOp::Ult => "ult",
+                        CmpOp::Ule => "ule",
+                        CmpOp::Ugt => "ugt",
+                        CmpOp::Uge => "uge",
+                        CmpOp::O => "eq",
+                        CmpOp::Uo => "ne",
+                    };
+                    self.def(&format!("icmp {pred} {} {a}, {b}", r.llvm()))
+                };
+                let rint = if rr == Repr::Ptr { Repr::I64 } else { rr };
+                let z = format!("zext i1 {c} to {}", rint.llvm());
+                self.finish_as(&res, &z, rint, rr);
+            }
+            InstKind::Unary { op, arg } => {
+                let Some(res) = res else { return };
+                self.unary(&res, rr, rty, *op, arg);
+            }
+            InstKind::Load { kind, addr } => {
+                let Some(res) = res else { return };
+                let p = self.operand(addr, Repr::Ptr);
+                let (mty, align) = match kind {
+                    LoadKind::Sb | LoadKind::Ub => ("i8", 1),
+                    LoadKind::Sh | LoadKind::Uh => ("i16", 2),
+                    LoadKind::Sw | LoadKind::Uw => ("i32", 4),
+                    LoadKind::L => (if rr == Repr::Ptr { "ptr" } else { "i64" }, 8),
+                    LoadKind::S => ("float", 4),
+                    LoadKind::D => ("double", 8),
+                };
+                let mrepr = match mty {
+                    "ptr" => Repr::Ptr,
+                    "i64" => Repr::I64,
+                    "float" => Repr::F32,
+                    "double" => Repr::F64,
+                    _ => Repr::I32,
+                };
+                if mrepr == rr {
+                    self.line(&format!("{res} = load {mty}, ptr {p}, align {align}"));
+                    return;
+                }
+                let x = self.def(&format!("load {mty}, ptr {p}, align {align}"));
+                let signed = matches!(kind, LoadKind::Sb | LoadKind::Sh | LoadKind::Sw);
+                let x = if matches!(mty, "i8" | "i16") {
+                    let ext = if signed { "sext" } else { "zext" };
+                    let want = if rr == Repr::I64 || rr == Repr::Ptr {
+                        "i64"
+                    } else {
+                        "i32"
+                    };
+                    let e = self.def(&format!("{ext} {mty} {x} to {want}"));
+                    if want == rr.llvm() {
+                        self.line(&format!("{res} = bitcast {want} {e} to {want}"));
+                        return;
+                    }
+                    (e, if want == "i64" { Repr::I64 } else { Repr::I32 })
+                } else if mty == "i32" && matches!(rr, Repr::I64 | Repr::Ptr) {
+                    let ext = if signed { "sext" } else { "zext" };
+                    (self.def(&format!("{ext} i32 {x} to i64")), Repr::I64)
+                } else {
+                    (x, mrepr)
+                };
+                let c = self.convert(&x.0, x.1, rr);
+                self.line(&format!(
+                    "{res} = bitcast {} {c} to {}",
+                    rr.llvm(),
+                    rr.llvm()
+                ));
+            }
+            InstKind::Store { kind, value, addr } => {
+                let (v, ty) = match kind {
+                    StoreKind::B => {
+                        let w = self.operand(value, Repr::I32);
+                        (self.def(&format!("trunc i32 {w} to i8")), "i8")
+                    }
+                    StoreKind::H => {
+                        let w = self.operand(value, Repr::I32);
+                        (self.def(&format!("trunc i32 {w} to i16")), "i16")
+                    }
+                    StoreKind::W => (self.operand(value, Repr::I32), "i32"),
+                    StoreKind::L => {
+                        let is_ptr = matches!(value, Operand::Value(v) if self.repr[v.index()] == Repr::Ptr)
+                            || matches!(value, Operand::Const(c) if !matches!(c, Const::Int(_) | Const::Single(_) | Const::Double(_)));
+                        if is_ptr {
+                            (self.operand(value, Repr::Ptr), "ptr")
+                        } else {
+                            (self.operand(value, Repr::I64), "i64")
+                        }
+                    }
+                    StoreKind::S => (self.operand(value, Repr::F32), "float"),
+                    StoreKind::D => (self.operand(value, Repr::F64), "double"),
+                };
+                let p = self.operand(addr, Repr::Ptr);
+                let _ = ty;
+                self.line(&format!("store {ty} {v}, ptr {p}, align {}", kind.size()));
+            }
+            InstKind::Alloc { align, size } => {
+                let Some(res) = res else { return };
+                let align = (*align).max(1);
+                let target = if rr == Repr::Ptr {
+                    res.clone()
+                } else {
+                    self.fresh()
+                };
+                match size {
+                    Operand::Const(Const::Int(n)) if bi == 0 => {
+                        self.line(&format!(
+                            "{target} = alloca [{} x i8], align {align}",
+                            (*n).max(0)
+                        ));
+                    }
+                    _ => {
+                        let n = self.operand(size, Repr::I64);
+                        self.line(&format!("{target} = alloca i8, i64 {n}, align {align}"));
+                    }
+                }
+                if rr != Repr::Ptr {
+                    let c = self.convert(&target, Repr::Ptr, rr);
+                    self.line(&format!(
+                        "{res} = bitcast {} {c} to {}",
+                        rr.llvm(),
+                        rr.llvm()
+                    ));
+                }
+            }
+            InstKind::Blit { src, dst, size } => {
+                let s = self.operand(src, Repr::Ptr);
+                let d = self.operand(dst, Repr::Ptr);
+                self.m.use_intrinsic(MEMMOVE);
+                self.line(&format!(
+                    "call void @llvm.memmove.p0.p0.i64(ptr {d}, ptr {s}, i64 {size}, i1 false)"
+                ));
+            }
+            InstKind::VaStart { ap } => {
+                let p = self.operand(ap, Repr::Ptr);
+                self.m.use_intrinsic(VA_START);
+                self.line(&format!("call void @llvm.va_start(ptr {p})"));
+            }
+            InstKind::VaArg { ap } => {
+                let Some(res) = res else { return };
+                let p = self.operand(ap, Repr::Ptr);
+                self.line(&format!("{res} = va_arg ptr {p}, {}", rr.llvm()));
+            }
+            InstKind::Call {
+                callee,
+                ret,
+                env,
+                args,
+                variadic_from,
+            } => self.call(
+                bi,
+                ii,
+                inst.result,
+                callee,
+                *ret,
+                env.as_ref(),
+                args,
+                *variadic_from,
+            ),
+        }
+    }
+
+    /// Defines `res` from `text` (of representation `have`), converting to
+    /// the value's representation `want`.
+    fn finish_as(&mut self, res: &str, text: &str, have: Repr, want: Repr) {
+        if have == want {
+            self.line(&format!("{res} = {text}"));
+        } else {
+            let t = self.def(text);
+            let c = self.convert(&t, have, want);
+            self.line(&format!(
+                "{res} = bitcast {} {c} to {}",
+                want.llvm(),
+                want.llvm()
+            ));
+        }
+    }
+
+    fn binary(
+        &mut self,
+        res: &str,
+        rr: Repr,
+        rty: BaseType,
+        op: BinOp,
+        lhs: &Operand,
+        rhs: &Operand,
+    ) {
+        let is_ptr = |s: &Self, o: &Operand| match o {
+            Operand::Value(v) => s.repr[v.index()] == Repr::Ptr,
+            Operand::Const(c) => !matches!(c, Const::Int(_) | Const::Single(_) | Const::Double(_)),
+        };
+        if rr == Repr::Ptr && matches!(op, BinOp::Add | BinOp::Sub) {
+            let (base, off, neg) = if is_ptr(self, lhs) {
+                (lhs, rhs, op == BinOp::Sub)
+            } else {
+                (rhs, lhs, false)
+            };
+            let b = self.operand(base, Repr::Ptr);
+            let mut o = self.operand(off, Repr::I64);
+            if neg {
+                o = match off {
+                    Operand::Const(Const::Int(n)) => n.wrapping_neg().to_string(),
+                    _ => self.def(&format!("sub i64 0, {o}")),
+                };
+            }
+            self.line(&format!("{res} = getelementptr i8, ptr {b}, i64 {o}"));
+            return;
+        }
+        let r = Repr::of(rty);
+        if rty.is_float() {
+            let name = match op {
+                BinOp::Add => "fadd",
+                BinOp::Sub => "fsub",
+                BinOp::Mul => "fmul",
+                BinOp::Div | BinOp::Udiv => "fdiv",
+                _ => "frem",
+            };
+            let a = self.operand(lhs, r);
+            let b = self.operand(rhs, r);
+            self.finish_as(res, &format!("{name} {} {a}, {b}", r.llvm()), r, rr);
+            return;
+        }
+        let a = self.operand(lhs, r);
+        let text = match op {
+            BinOp::Shl | BinOp::Shr | BinOp::Sar => {
+                let amt = self.operand(rhs, Repr::I32);
+                let mask = if r == Repr::I64 { 63 } else { 31 };
+                let masked = match rhs {
+                    Operand::Const(Const::Int(n)) => ((*n as i32) & mask).to_string(),
+                    _ => self.def(&format!("and i32 {amt}, {mask}")),
+                };
+                let masked = if r == Repr::I64 {
+                    match rhs {
+                        Operand::Const(_) => masked,
+                        _ => self.def(&format!("zext i32 {masked} to i64")),
+                    }
+                } else {
+                    masked
+                };
+                let name = match op {
+                    BinOp::Shl => "shl",
+                    BinOp::Shr => "lshr",
+                    _ => "ashr",
+                };
+                format!("{name} {} {a}, {masked}", r.llvm())
+            }
+            _ => {
+                let b = self.operand(rhs, r);
+                let name = match op {
+                    BinOp::Add => "add",
+                    BinOp::Sub => "sub",
+                    BinOp::Mul => "mul",
+                    BinOp::Div => "sdiv",
+                    BinOp::Rem => "srem",
+                    BinOp::Udiv => "udiv",
+                    BinOp::Urem => "urem",
+                    BinOp::And => "and",
+                    BinOp::Or => "or",
+                    _ => "xor",
+                };
+                format!("{name} {} {a}, {b}", r.llvm())
+            }
+        };
+        self.finish_as(res, &text, r, rr);
+    }
+
+    fn unary(&mut self, res: &str, rr: Repr, rty: BaseType, op: UnOp, arg: &Operand) {
+        let r = Repr::of(rty);
+        let rint = r.llvm();
+        let text = match op {
+            UnOp::Copy => {
+                let x = self.operand(arg, rr);
+                self.line(&format!(
+                    "{res} = bitcast {} {x} to {}",
+                    rr.llvm(),
+                    rr.llvm()
+                ));
+                return;
+            }
+            UnOp::Neg => {
+                let x = self.operand(arg, r);
+                if rty.is_float() {
+                    format!("fneg {rint} {x}")
+                } else {
+                    format!("sub {rint} 0, {x}")
+                }
+            }
+            UnOp::Extsb | UnOp::Extub | UnOp::Extsh | UnOp::Extuh => {
+                let x = self.operand(arg, Repr::I32);
+                let narrow = if matches!(op, UnOp::Extsb | UnOp::Extub) {
+                    "i8"
+                } else {
+                    "i16"
+                };
+                let ext = if matches!(op, UnOp::Extsb | UnOp::Extsh) {
+                    "sext"
+                } else {
+                    "zext"
+                };
+                let t = self.def(&format!("trunc i32 {x} to {narrow}"));
+                format!("{ext} {narrow} {t} to {rint}")
+            }
+            UnOp::Extsw | UnOp::Extuw => {
+                let x = self.operand(arg, Repr::I32);
+                if r == Repr::I32 {
+                    format!("bitcast i32 {x} to i32")
+                } else {
+                    let ext = if op == UnOp::Extsw { "sext" } else { "zext" };
+                    format!("{ext} i32 {x} to i64")
+                }
+            }
+            UnOp::Exts => {
+                let x = self.operand(arg, Repr::F32);
+                format!("fpext float {x} to double")
+            }
+            UnOp::Truncd => {
+                let x = self.operand(arg, Repr::F64);
+                format!("fptrunc double {x} to float")
+            }
+            UnOp::Stosi | UnOp::Stoui | UnOp::Dtosi | UnOp::Dtoui => {
+                let (src, sname) = if matches!(op, UnOp::Stosi | UnOp::Stoui) {
+                    (Repr::F32, "f32")
+                } else {
+                    (Repr::F64, "f64")
+                };
+                let kind = if matches!(op, UnOp::Stosi | UnOp::Dtosi) {
+                    "fptosi"
+                } else {
+                    "fptoui"
+                };
+                let x = self.operand(arg, src);
+                let name = format!("llvm.{kind}.sat.{rint}.{sname}");
+                self.m.use_intrinsic(sat_decl(kind, rint, sname));
+                format!("call {rint} @{name}({} {x})", src.llvm())
+            }
+            UnOp::Swtof | UnOp::Uwtof | UnOp::Sltof | UnOp::Ultof => {
+                let src = if matches!(op, UnOp::Swtof | UnOp::Uwtof) {
+                    Repr::I32
+                } else {
+                    Repr::I64
+                };
+                let kind = if matches!(op, UnOp::Swtof | UnOp::Sltof) {
+                    "sitofp"
+                } else {
+                    "uitofp"
+                };
+                let x = self.operand(arg, src);
+                format!("{kind} {} {x} to {rint}", src.llvm())
+            }
+            UnOp::Cast => {
+                let src = match rty {
+                    BaseType::W => Repr::F32,
+                    BaseType::L => Repr::F64,
+                    BaseType::S => Repr::I32,
+                    BaseType::D => Repr::I64,
+                };
+                let x = self.operand(arg, src);
+                format!("bitcast {} {x} to {rint}", src.llvm())
+            }
+        };
+        self.finish_as(res, &text, r, rr);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn call(
+        &mut self,
+        bi: usize,
+        ii: usize,
+        result: Option<Value>,
+        callee: &Operand,
+        ret: Option<AbiType>,
+        env: Option<&Operand>,
+        args: &[CallArg],
+        variadic_from: Option<usize>,
+    ) {
+        let types = self.types;
+        let direct = direct_callee(callee).map(str::to_string);
+        let rr = result.map(|r| self.repr[r.index()]);
+        let ret_ptr = rr == Some(Repr::Ptr);
+        let rl = ret_lowering(ret, types, ret_ptr);
+        let (ret_ty, ret_attrs) = rl.llvm_type();
+        let mut params: Vec<SigParam> = Vec::new();
+        let mut values: Vec<String> = Vec::new();
+        let slot = self.call_slots.get(&(bi, ii)).cloned();
+        if let RetLowering::Sret(size, align) = rl {
+            params.push(SigParam {
+                ty: "ptr".into(),
+                attrs: format!("sret([{size} x i8]) align {align}"),
+            });
+            values.push(slot.clone().unwrap_or_else(|| "null".into()));
+        }
+        if let Some(e) = env {
+            let e = self.operand(e, Repr::Ptr);
+            params.push(SigParam {
+                ty: "ptr".into(),
+                attrs: "nest".into(),
+            });
+            values.push(e);
+        }
+        let mut budget = RegBudget::new(matches!(rl, RetLowering::Sret(..)));
+        let fixed_count = variadic_from.unwrap_or(args.len());
+        let mut fixed_params = 0;
+        for (i, a) in args.iter().enumerate() {
+            if i == fixed_count {
+                fixed_params = params.len();
+            }
+            let own = match &a.value {
+                Operand::Value(v) => self.repr[v.index()],
+                Operand::Const(c) if matches!(a.ty, AbiType::Base(BaseType::L)) => {
+                    if matches!(c, Const::Int(_)) {
+                        Repr::I64
+                    } else {
+                        Repr::Ptr
+                    }
+                }
+                Operand::Const(_) => Repr::of(a.ty.value_type()),
+            };
+            let repr = match a.ty {
+                AbiType::Base(BaseType::L) if own == Repr::Ptr => Repr::Ptr,
+                _ => Repr::of(a.ty.value_type()),
+            };
+            match arg_lowering(a.ty, repr, types, &mut budget) {
+                ArgLowering::Scalar(r) => {
+                    let x = self.operand(&a.value, r);
+                    params.push(SigParam {
+                        ty: r.llvm().into(),
+                        attrs: String::new(),
+                    });
+                    values.push(x);
+                }
+                ArgLowering::SubWord(s) => {
+                    let (t, attr) = subword_llvm(s);
+                    let x = self.operand(&a.value, Repr::I32);
+                    let x = self.def(&format!("trunc i32 {x} to {t}"));
+                    params.push(SigParam {
+                        ty: t.into(),
+                        attrs: attr.into(),
+                    });
+                    values.push(x);
+                }
+                ArgLowering::Pieces(pieces, _, _) => {
+                    let base = self.operand(&a.value, Repr::Ptr);
+                    for p in pieces {
+                        let addr = if p.offset == 0 {
+                            base.clone()
+                        } else {
+                            self.def(&format!("getelementptr i8, ptr {base}, i64 {}", p.offset))
+                        };
+                        let x = self.def(&format!("load {}, ptr {addr}, align 1", p.ty));
+                        params.push(SigParam {
+                            ty: p.ty.clone(),
+                            attrs: String::new(),
+                        });
+                        values.push(x);
+                    }
+                }
+                ArgLowering::ByVal(size, align) => {
+                    let base = self.operand(&a.value, Repr::Ptr);
+                    params.push(SigParam {
+                        ty: "ptr".into(),
+                        attrs: format!("byval([{size} x i8]) align {align}"),
+                    });
+                    values.push(base);
+                }
+                ArgLowering::Empty => {}
+            }
+        }
+        if variadic_from.is_none() || fixed_count >= args.len() {
+            fixed_params = params.len();
+        }
+        let site = Sig {
+            ret: ret_ty,
+            ret_attrs,
+            params: params[..fixed_params].to_vec(),
+            variadic: variadic_from.is_some(),
+        };
+        // Adapt to the signature this symbol was given first.
+        let mut use_sig = site.clone();
+        if let Some(name) = &direct {
+            self.m.reference_function(name);
+            match self.m.sig(name).cloned() {
+                Some(fx) if site.conforms_to(&fx) => use_sig = fx,
+                Some(_) => {}
+                None => self.m.fix_sig(name, &site),
+            }
+        }
+        let mut arg_text = Vec::new();
+        for (k, x) in values.iter().enumerate() {
+            let (ty, attrs) = if k < fixed_params {
+                (&use_sig.params[k].ty, &use_sig.params[k].attrs)
+            } else {
+                (&params[k].ty, &params[k].attrs)
+            };
+            let x = match (params[k].ty.as_str(), ty.as_str()) {
+                ("ptr", "i64") => self.convert(x, Repr::Ptr, Repr::I64),
+                ("i64", "ptr") => self.convert(x, Repr::I64, Repr::Ptr),
+                _ => x.clone(),
+            };
+            if attrs.is_empty() {
+                arg_text.push(format!("{ty} {x}"));
+            } else {
+                arg_text.push(format!("{ty} {attrs} {x}"));
+            }
+        }
+        let target = match &direct {
+            Some(name) => global_name(name),
+            None => self.operand(callee, Repr::Ptr),
+        };
+        let callee_ty = if use_sig.variadic {
+            use_sig.fn_type()
+        } else {
+            use_sig.ret.clone()
+        };
+        let call = format!(
+            "call {}{callee_ty} {target}({})",
+            use_sig.ret_attrs,
+            arg_text.join(", ")
+        );
+        let ret_actual = match use_sig.ret.as_str() {
+            "ptr" => Repr::Ptr,
+            "i64" => Repr::I64,
+            _ => Repr::I32,
+        };
+        match (rl, result) {
+            (RetLowering::Void, _) | (_, None) => self.line(&call),
+            (RetLowering::Sret(..), Some(r)) => {
+                self.line(&call);
+                let s = slot.unwrap_or_else(|| "null".into());
+                self.define_value(r, &s, Repr::Ptr);
+            }
+            (RetLowering::Scalar(sr), Some(r)) => {
+                let have = if matches!(sr, Repr::I64 | Repr::Ptr) {
+                    ret_actual
+                } else {
+                    sr
+                };
+                let t = self.def(&call);
+                self.define_value(r, &t, have);
+            }
+            (RetLowering::SubWord(s), Some(r)) => {
+                let (t, _) = subword_llvm(s);
+                let x = self.def(&call);
+                let ext = if s.is_signed() { "sext" } else { "zext" };
+                let e = self.def(&format!("{ext} {t} {x} to i32"));
+                self.define_value(r, &e, Repr::I32);
+            }
+            (RetLowering::Pieces(pieces), Some(r)) => {
+                let x = self.def(&call);
+                let s = slot.unwrap_or_else(|| "null".into());
+                let n = pieces.len();
+                for (k, p) in pieces.iter().enumerate() {
+                    let part = if n == 1 {
+                        x.clone()
+                    } else {
+                        self.def(&format!("extractvalue {} {x}, {k}", pieces_type(&pieces)))
+                    };
+                    let addr = if p.offset == 0 {
+                        s.clone()
+                    } else {
+                        self.def(&format!("getelementptr i8, ptr {s}, i64 {}", p.offset))
+                    };
+                    self.line(&format!("store {} {part}, ptr {addr}, align 1", p.ty));
+                }
+                self.define_value(r, &s, Repr::Ptr);
+            }
+        }
+    }
+
+    fn define_value(&mut self, r: Value, x: &str, have: Repr) {
+        let want = self.repr[r.index()];
+        let c = self.convert(x, have, want);
+        self.line(&format!(
+            "{} = bitcast {} {c} to {}",
+            val(r),
+            want.llvm(),
+            want.llvm()
+        ));
+    }
+
+    fn terminator(&mut self, t: &Terminator) {
+        match t {
+            Terminator::Jmp(b) => self.line(&format!("br label %{}", label(*b))),
+            Terminator::Jnz {
+                cond,
+                nonzero,
+                zero,
+            } => {
+                if nonzero == zero {
+                    self.line(&format!("br label %{}", label(*nonzero)));
+                    return;
+                }
+                let c = self.operand(cond, Repr::I32);
+                let t = self.def(&format!("icmp ne i32 {c}, 0"));
+                self.line(&format!(
+                    "br i1 {t}, label %{}, label %{}",
+                    label(*nonzero),
+                    label(*zero)
+                ));
+            }
+            Terminator::Hlt => {
+                self.m.use_intrinsic(TRAP);
+                self.line("call void @llvm.trap()");
+                self.line("unreachable");
+            }
+            Terminator::Ret(v) => self.ret(v.as_ref()),
+        }
+    }
+
+    fn restore_stack(&mut self) {
+        if self.stack_save {
+            self.m.use_intrinsic(STACKRESTORE);
+            self.line("call void @llvm.stackrestore(ptr %stack)");
+        }
+    }
+
+    fn ret(&mut self, v: Option<&Operand>) {
+        let rl = std::mem::replace(&mut self.ret, RetLowering::Void);
+        match (&rl, v) {
+            (RetLowering::Void, _) => {
+                self.restore_stack();
+                self.line("ret void");
+            }
+            (RetLowering::Scalar(r), Some(v)) => {
+                let x = self.operand(v, *r);
+                self.restore_stack();
+                self.line(&format!("ret {} {x}", r.llvm()));
+            }
+            (RetLowering::SubWord(s), Some(v)) => {
+                let (t, _) = subword_llvm(*s);
+                let x = self.operand(v, Repr::I32);
+                let x = self.def(&format!("trunc i32 {x} to {t}"));
+                self.restore_stack();
+                self.line(&format!("ret {t} {x}"));
+            }
+            (RetLowering::Pieces(pieces), Some(v)) => {
+                let base = self.operand(v, Repr::Ptr);
+                let ty = pieces_type(pieces);
+                let mut agg = "poison".to_string();
+                let mut single = String::new();
+                for (k, p) in pieces.iter().enumerate() {
+                    let addr = if p.offset == 0 {
+                        base.clone()
+                    } else {
+                        self.def(&format!("getelementptr i8, ptr {base}, i64 {}", p.offset))
+                    };
+                    let x = self.def(&format!("load {}, ptr {addr}, align 1", p.ty));
+                    if pieces.len() == 1 {
+                        single = x;
+                    } else {
+                        agg = self.def(&format!("insertvalue {ty} {agg}, {} {x}, {k}", p.ty));
+                    }
+                }
+                self.restore_stack();
+                let x = if pieces.len() == 1 { single } else { agg };
+                self.line(&format!("ret {ty} {x}"));
+            }
+            (RetLowering::Sret(size, _), Some(v)) => {
+                let base = self.operand(v, Repr::Ptr);
+                let dst = self.sret_name.clone().unwrap_or_else(|| "null".into());
+                self.m.use_intrinsic(MEMCPY);
+                self.line(&format!(
+                    "call void @llvm.memcpy.p0.p0.i64(ptr {dst}, ptr {base}, i64 {size}, i1 false)"
+                ));
+                self.restore_stack();
+                self.line("ret void");
+            }
+            (other, None) => {
+                let (ty, _) = other.llvm_type();
+                self.restore_stack();
+                if ty == "void" {
+                    self.line("ret void");
+                } else {
+                    self.line(&format!("ret {ty} poison"));
+                }
+            }
+        }
+        self.ret = rl;
+    }
+}
+
+fn sat_decl(kind: &str, rint: &str, sname: &str) -> &'static str {
+    match (kind, rint, sname) {
+        ("fptosi", "i32", "f32") => "declare i32 @llvm.fptosi.sat.i32.f32(float)",
+        ("fptosi", "i32", "f64") => "declare i32 @llvm.fptosi.sat.i32.f64(double)",
+        ("fptosi", "i64", "f32") => "declare i64 @llvm.fptosi.sat.i64.f32(float)",
+        ("fptosi", "i64", "f64") => "declare i64 @llvm.fptosi.sat.i64.f64(double)",
+        ("fptoui", "i32", "f32") => "declare i32 @llvm.fptoui.sat.i32.f32(float)",
+        ("fptoui", "i32", "f64") => "declare i32 @llvm.fptoui.sat.i32.f64(double)",
+        ("fptoui", "i64", "f32") => "declare i64 @llvm.fptoui.sat.i64.f32(float)",
+        _ => "declare i64 @llvm.fptoui.sat.i64.f64(double)",
+    }
+}
+
+/// The operand as a literal or name usable directly in a phi, if it needs
+/// no instruction.
+fn simple_operand(arg: &Operand, r: Repr, repr: &[Repr]) -> Option<String> {
+    match arg {
+        Operand::Value(v) if repr[v.index()] == r => Some(val(*v)),
+        Operand::Value(_) => None,
+        Operand::Const(Const::Int(n)) => match r {
+            Repr::I32 => Some((*n as i32).to_string()),
+            Repr::I64 => Some(n.to_string()),
+            Repr::F32 => Some(float_literal(*n as u32)),
+            Repr::F64 => Some(double_literal(*n as u64)),
+            Repr::Ptr if *n == 0 => Some("null".into()),
+            Repr::Ptr => None,
+        },
+        Operand::Const(Const::Single(x)) if r == Repr::F32 => Some(float_literal(x.to_bits())),
+        Operand::Const(Const::Double(x)) if r == Repr::F64 => Some(double_literal(x.to_bits())),
+        Operand::Const(Const::Addr { sym, offset: 0 }) if r == Repr::Ptr => Some(global_name(sym)),
+        Operand::Const(_) => None,
+    }
+}

@@ -1,0 +1,260 @@
+//! Pointer provenance: which `l` values are lowered as LLVM `ptr`.
+//!
+//! IL addresses are plain `l` integers. Lowering every address through
+//! `inttoptr` would hide provenance from LLVM's alias analysis, SROA and
+//! vectoriser, so `l` values that carry an address are kept as `ptr` and
+//! offsets become `getelementptr i8`. Two passes decide this:
+//!
+//! * demand (backward): a value is wanted as an address if it is used as
+//!   one, or feeds (through `add`, `sub`, `copy`, phis) a value that is;
+//! * provenance (forward): `alloc`, symbol addresses, the `env` parameter,
+//!   and demanded loads, parameters and call results are pointers; `add` of
+//!   exactly one pointer, `sub` of a non-pointer from a pointer, and copies
+//!   and phis of pointers stay pointers. Everything else is an integer, and
+//!   conversions happen at the few uses where the two views meet.
+
+use skc_ir::ir::{BaseType, BinOp, Const, Function, InstKind, Operand, UnOp, Value};
+
+/// How a value is represented in LLVM IR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Repr {
+    /// `i32`
+    I32,
+    /// `i64`
+    I64,
+    /// `ptr`
+    Ptr,
+    /// `float`
+    F32,
+    /// `double`
+    F64,
+}
+
+impl Repr {
+    /// The integer or float representation of a base type.
+    pub fn of(ty: BaseType) -> Repr {
+        match ty {
+            BaseType::W => Repr::I32,
+            BaseType::L => Repr::I64,
+            BaseType::S => Repr::F32,
+            BaseType::D => Repr::F64,
+        }
+    }
+
+    /// The LLVM type name.
+    pub fn llvm(self) -> &'static str {
+        match self {
+            Repr::I32 => "i32",
+            Repr::I64 => "i64",
+            Repr::Ptr => "ptr",
+            Repr::F32 => "float",
+            Repr::F64 => "double",
+        }
+    }
+}
+
+/// What the analysis needs to know about callees.
+pub trait CalleeInfo {
+    /// Whether the `index`th argument of a call to `callee` is a pointer in
+    /// the callee's known signature.
+    fn param_is_ptr(&self, callee: &Operand, index: usize) -> bool;
+    /// Whether a call to `callee` returns a `ptr`.
+    fn returns_ptr(&self, callee: &Operand) -> bool;
+}
+
+/// The result: a representation per value, and which values are used as
+/// addresses.
+pub struct Reprs {
+    /// Indexed by value.
+    pub repr: Vec<Repr>,
+    /// Indexed by value: wanted as an address somewhere.
+    pub demanded: Vec<bool>,
+}
+
+fn is_addr_const(op: &Operand) -> bool {
+    matches!(
+        op,
+        Operand::Const(
+            Const::Addr { .. } | Const::Thread(_) | Const::Extern(_) | Const::ExternThread(_)
+        )
+    )
+}
+
+/// Decides the representation of every value of `f`. `param_ptr` says
+/// which parameters arrive as `ptr` (index per `f.params`).
+pub fn analyse(f: &Function, param_ptr: &[bool], callees: &dyn CalleeInfo) -> Reprs {
+    let n = f.values.len();
+    let mut demanded = vec![false; n];
+    let mark = |d: &mut Vec<bool>, op: &Operand| {
+        if let Operand::Value(v) = op {
+            if f.value_type(*v) == BaseType::L {
+                d[v.index()] = true;
+            }
+        }
+    };
+    for b in &f.blocks {
+        for inst in &b.insts {
+            match &inst.kind {
+                InstKind::Load { addr, .. } | InstKind::Store { addr, .. } => {
+                    mark(&mut demanded, addr)
+                }
+                InstKind::Blit { src, dst, .. } => {
+                    mark(&mut demanded, src);
+                    mark(&mut demanded, dst);
+                }
+                InstKind::VaStart { ap } | InstKind::VaArg { ap } => mark(&mut demanded, ap),
+                InstKind::Call { callee, args, .. } => {
+                    mark(&mut demanded, callee);
+                    for (i, a) in args.iter().enumerate() {
+                        if callees.param_is_ptr(callee, i) {
+                            mark(&mut demanded, &a.value);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    // Propagate demand backwards through address arithmetic until stable.
+    loop {
+        let mut changed = false;
+        for b in f.blocks.iter().rev() {
+            for inst in b.insts.iter().rev() {
+                let Some(r) = inst.result else { continue };
+                if !demanded[r.index()] {
+                    continue;
+                }
+                let mut sources: Vec<&Operand> = Vec::new();
+                match &inst.kind {
+                    InstKind::Binary {
+                        op: BinOp::Add,
+                        lhs,
+                        rhs,
+                    } => sources.extend([lhs, rhs]),
+                    InstKind::Binary {
+                        op: BinOp::Sub,
+                        lhs,
+                        ..
+                    } => sources.push(lhs),
+                    InstKind::Unary {
+                        op: UnOp::Copy,
+                        arg,
+                    } => sources.push(arg),
+                    _ => {}
+                }
+                for s in sources {
+                    if let Operand::Value(v) = s {
+                        if f.value_type(*v) == BaseType::L && !demanded[v.index()] {
+                            demanded[v.index()] = true;
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            for phi in &b.phis {
+                if demanded[phi.result.index()] {
+                    for (_, a) in &phi.args {
+                        if let Operand::Value(v) = a {
+                            if f.value_type(*v) == BaseType::L && !demanded[v.index()] {
+                                demanded[v.index()] = true;
+                                changed = true;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+
+    let mut repr: Vec<Repr> = f.values.iter().map(|v| Repr::of(v.ty)).collect();
+    let is_l = |v: Value| f.value_type(v) == BaseType::L;
+    if let Some(e) = f.env {
+        repr[e.index()] = Repr::Ptr;
+    }
+    for (p, &ptr) in f.params.iter().zip(param_ptr) {
+        if is_l(p.value) && (ptr || demanded[p.value.index()]) {
+            repr[p.value.index()] = Repr::Ptr;
+        }
+    }
+    // Optimistic start for phis: pointer until an input says otherwise.
+    for b in &f.blocks {
+        for phi in &b.phis {
+            if is_l(phi.result) {
+                repr[phi.result.index()] = Repr::Ptr;
+            }
+        }
+    }
+    loop {
+        let mut changed = false;
+        let ptr_op = |repr: &Vec<Repr>, op: &Operand| match op {
+            Operand::Value(v) => repr[v.index()] == Repr::Ptr,
+            Operand::Const(_) => is_addr_const(op),
+        };
+        for b in &f.blocks {
+            for phi in &b.phis {
+                let r = phi.result;
+                if !is_l(r) {
+                    continue;
+                }
+                let all = phi.args.iter().all(|(_, a)| match a {
+                    Operand::Value(v) => repr[v.index()] == Repr::Ptr,
+                    Operand::Const(Const::Int(_)) => true,
+                    Operand::Const(_) => is_addr_const(a),
+                });
+                let any = phi.args.iter().any(|(_, a)| ptr_op(&repr, a));
+                let new = if all && any { Repr::Ptr } else { Repr::I64 };
+                if repr[r.index()] != new {
+                    repr[r.index()] = new;
+                    changed = true;
+                }
+            }
+            for inst in &b.insts {
+                let Some(r) = inst.result else { continue };
+                if !is_l(r) {
+                    continue;
+                }
+                let d = demanded[r.index()];
+                let ptr = match &inst.kind {
+                    InstKind::Alloc { .. } => true,
+                    InstKind::Load { .. } | InstKind::VaArg { .. } => d,
+                    InstKind::Call { callee, ret, .. } => {
+                        matches!(ret, Some(skc_ir::ir::AbiType::Agg(_)))
+                            || d
+                            || callees.returns_ptr(callee)
+                    }
+                    InstKind::Unary {
+                        op: UnOp::Copy,
+                        arg,
+                    } => match arg {
+                        Operand::Value(_) => ptr_op(&repr, arg),
+                        Operand::Const(Const::Int(_)) => false,
+                        Operand::Const(_) => is_addr_const(arg),
+                    },
+                    InstKind::Binary {
+                        op: BinOp::Add,
+                        lhs,
+                        rhs,
+                    } => ptr_op(&repr, lhs) != ptr_op(&repr, rhs),
+                    InstKind::Binary {
+                        op: BinOp::Sub,
+                        lhs,
+                        rhs,
+                    } => ptr_op(&repr, lhs) && !ptr_op(&repr, rhs),
+                    _ => false,
+                };
+                let new = if ptr { Repr::Ptr } else { Repr::I64 };
+                if repr[r.index()] != new {
+                    repr[r.index()] = new;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    Reprs { repr, demanded }
+}

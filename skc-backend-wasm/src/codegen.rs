@@ -1,0 +1,1259 @@
+//! One function to wasm instructions.
+//!
+//! Every SSA value lives in a wasm local of its type; phis become parallel
+//! copies on each incoming edge, done through the operand stack (all
+//! sources pushed, then all destinations popped), which is correct for
+//! swaps and cycles without temporaries. Reducible control flow is
+//! structured with `block`/`loop`/`if` (see [`crate::structure`]); an
+//! irreducible function is emitted as a whole as a dispatch loop over a
+//! label local with `br_table`.
+//!
+//! The shadow stack lives below the `__stack_pointer` global: a function
+//! that allocates, or needs space for call arguments, saves the pointer,
+//! carves a 16-byte aligned frame for its constant allocations and
+//! argument buffers, and restores the pointer on every return. Dynamic
+//! allocations move the pointer further down and are released at return.
+
+use anyhow::{anyhow, bail, Result};
+use skc_ir::ir::{
+    AbiType, BaseType, BinOp, CallArg, CmpOp, Const, ExtType, Function, Inst, InstKind, LoadKind,
+    Operand, StoreKind, SubWord, Terminator, UnOp, Value,
+};
+use skc_ir::types::TypeTable;
+use wasm_encoder::{BlockType, Encode, Instruction as I, MemArg, ValType};
+
+use crate::abi::{self, AggPassing};
+use crate::leb;
+use crate::object::{CodeReloc, CodeRelocKind, EncodedFunction, Object, SymId};
+use crate::structure::Structure;
+
+/// A label on the structured-control stack.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Label {
+    /// A `block` whose end is followed by this merge node.
+    BlockFollowedBy(usize),
+    /// A `loop` headed by this block.
+    LoopHeadedBy(usize),
+    /// An `if`/`else`.
+    IfThenElse,
+    /// The dispatch loop of an irreducible function.
+    Dispatch,
+}
+
+/// How `main` is presented to wasi-libc's start code.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MainKind {
+    /// Not `main`.
+    No,
+    /// `main()` as `__main_void() -> i32`.
+    Void,
+    /// `main(argc, argv)` as `__main_argc_argv(i32, i32) -> i32`.
+    ArgcArgv,
+}
+
+const UNASSIGNED: u32 = u32::MAX;
+
+/// Compiles `f` into `obj`.
+pub fn compile_function(f: &Function, types: &TypeTable, obj: &mut Object) -> Result<()> {
+    let main = if f.name == "main" {
+        match f.params.len() {
+            0 if f.env.is_none() => MainKind::Void,
+            2 if f.env.is_none() && !f.variadic => MainKind::ArgcArgv,
+            _ => MainKind::No,
+        }
+    } else {
+        MainKind::No
+    };
+    let (params, results) = match main {
+        MainKind::Void => (vec![], vec![ValType::I32]),
+        MainKind::ArgcArgv => (vec![ValType::I32, ValType::I32], vec![ValType::I32]),
+        MainKind::No => abi::signature(
+            types,
+            f.ret,
+            f.env.is_some(),
+            f.params.iter().map(|p| p.ty),
+            f.variadic,
+        ),
+    };
+    let type_index = obj.type_index(&params, &results);
+    let mut gen = FunctionCodegen {
+        f,
+        types,
+        obj,
+        code: Vec::new(),
+        relocs: Vec::new(),
+        n_params: params.len() as u32,
+        local_types: Vec::new(),
+        value_local: vec![UNASSIGNED; f.values.len()],
+        frame_size: 0,
+        uses_frame: needs_frame(f),
+        sp0: 0,
+        fp: 0,
+        ctx: Vec::new(),
+        st: Structure::compute(f),
+        main,
+        results,
+        sret_local: None,
+        varargs_local: None,
+        dispatch_label: None,
+    };
+    gen.run(&params)?;
+    let FunctionCodegen {
+        code,
+        relocs,
+        local_types,
+        frame_size,
+        uses_frame,
+        sp0,
+        fp,
+        ..
+    } = gen;
+    // The frame size is only known now, so the prologue goes in front.
+    let mut prologue = Vec::new();
+    let mut all_relocs = Vec::new();
+    if uses_frame {
+        let frame = frame_size.div_ceil(16) * 16;
+        prologue.push(0x23);
+        all_relocs.push(CodeReloc {
+            offset: prologue.len() as u32,
+            kind: CodeRelocKind::StackPointer,
+        });
+        prologue.extend_from_slice(&leb::padded_u32(0));
+        I::LocalTee(sp0).encode(&mut prologue);
+        I::I32Const(frame as i32).encode(&mut prologue);
+        I::I32Sub.encode(&mut prologue);
+        I::I32Const(-16).encode(&mut prologue);
+        I::I32And.encode(&mut prologue);
+        I::LocalTee(fp).encode(&mut prologue);
+        prologue.push(0x24);
+        all_relocs.push(CodeReloc {
+            offset: prologue.len() as u32,
+            kind: CodeRelocKind::StackPointer,
+        });
+        prologue.extend_from_slice(&leb::padded_u32(0));
+    }
+    let shift = prologue.len() as u32;
+    all_relocs.extend(relocs.into_iter().map(|r| CodeReloc {
+        offset: r.offset + shift,
+        kind: r.kind,
+    }));
+    prologue.extend_from_slice(&code);
+    let mut locals = Vec::new();
+    let mut runs: Vec<(u32, ValType)> = Vec::new();
+    for t in local_types {
+        match runs.last_mut() {
+            Some((n, lt)) if *lt == t => *n += 1,
+            _ => runs.push((1, t)),
+        }
+    }
+    leb::write_u32(&mut locals, runs.len() as u32);
+    for (n, t) in runs {
+        leb::write_u32(&mut locals, n);
+        t.encode(&mut locals);
+    }
+    let (sym_name, aliases): (&str, &[&str]) = match main {
+        MainKind::No => (f.name.as_str(), &[]),
+        MainKind::Void => ("__main_void", &["main"]),
+        MainKind::ArgcArgv => ("__main_argc_argv", &["main"]),
+    };
+    let sym = obj.symbol(sym_name);
+    let aliases: Vec<SymId> = aliases.iter().map(|a| obj.symbol(a)).collect();
+    let local = main == MainKind::No && !f.linkage.export;
+    obj.define_function(
+        EncodedFunction {
+            sym,
+            aliases,
+            type_index,
+            locals,
+            code: prologue,
+            relocs: all_relocs,
+        },
+        local,
+    )
+}
+
+/// Whether the function needs a shadow-stack frame.
+fn needs_frame(f: &Function) -> bool {
+    f.params.iter().any(|p| matches!(p.ty, AbiType::Agg(_)))
+        || f.blocks
+            .iter()
+            .flat_map(|b| &b.insts)
+            .any(|i| match &i.kind {
+                InstKind::Alloc { .. } => true,
+                InstKind::Call {
+                    ret,
+                    args,
+                    variadic_from,
+                    ..
+                } => {
+                    variadic_from.is_some()
+                        || matches!(ret, Some(AbiType::Agg(_)))
+                        || args.iter().any(|a| matches!(a.ty, AbiType::Agg(_)))
+                }
+                _ => false,
+            })
+}
+
+fn memarg(align_log2: u32) -> MemArg {
+    MemArg {
+        offset: 0,
+        align: align_log2,
+        target: Default::default(),
+        ordering: None,
+    }
+}
+
+struct FunctionCodegen<'a> {
+    f: &'a Function,
+    types: &'a TypeTable,
+    obj: &'a mut Object,
+    code: Vec<u8>,
+    relocs: Vec<CodeReloc>,
+    n_params: u32,
+    local_types: Vec<ValType>,
+    value_local: Vec<u32>,
+    frame_size: u32,
+    uses_frame: bool,
+    sp0: u32,
+    fp: u32,
+    ctx: Vec<Label>,
+    st: Structure,
+    main: MainKind,
+    results: Vec<ValType>,
+    sret_local: Option<u32>,
+    varargs_local: Option<u32>,
+    dispatch_label: Option<u32>,
+}
+
+impl FunctionCodegen<'_> {
+    fn ins(&mut self, i: I<'_>) {
+        i.encode(&mut self.code);
+    }
+
+    fn new_local(&mut self, t: ValType) -> u32 {
+        self.local_types.push(t);
+        self.n_params + self.local_types.len() as u32 - 1
+    }
+
+    fn local(&mut self, v: Value) -> u32 {
+        let l = self.value_local[v.index()];
+        if l != UNASSIGNED {
+            return l;
+        }
+        let l = self.new_local(abi::val_type(self.f.value_type(v)));
+        self.value_local[v.index()] = l;
+        l
+    }
+
+    fn reloc_here(&mut self, kind: CodeRelocKind) {
+        self.relocs.push(CodeReloc {
+            offset: self.code.len() as u32,
+            kind,
+        });
+    }
+
+    fn stack_pointer(&mut self, set: bool) {
+        self.code.push(if set { 0x24 } else { 0x23 });
+        self.reloc_here(CodeRelocKind::StackPointer);
+        self.code.extend_from_slice(&leb::padded_u32(0));
+    }
+
+    fn symbol_address(&mut self, sym: &str, addend: i64) -> Result<()> {
+        let addend = i32::try_from(addend)
+            .map_err(|_| anyhow!("offset {addend} from `${sym}` does not fit in 32 bits"))?;
+        let id = self.obj.symbol(sym);
+        self.code.push(0x41);
+        self.reloc_here(CodeRelocKind::Address(id, addend));
+        self.code.extend_from_slice(&leb::padded_i32(0));
+        Ok(())
+    }
+
+    /// Pushes `fp + offset` (an i32 address in the frame).
+    fn frame_address(&mut self, offset: u32) {
+        self.ins(I::LocalGet(self.fp));
+        if offset != 0 {
+            self.ins(I::I32Const(offset as i32));
+            self.ins(I::I32Add);
+        }
+    }
+
+    fn alloc_slot(&mut self, size: u64, align: u32) -> Result<u32> {
+        let align = align.clamp(1, 16);
+        let start = self.frame_size.div_ceil(align) * align;
+        let end = u64::from(start) + size;
+        if end > 1 << 30 {
+            bail!("stack frame of `${}` exceeds 1 GiB", self.f.name);
+        }
+        self.frame_size = end as u32;
+        Ok(start)
+    }
+
+    fn convert(&mut self, from: BaseType, to: BaseType) -> Result<()> {
+        match (from, to) {
+            _ if from == to => {}
+            (BaseType::L, BaseType::W) => self.ins(I::I32WrapI64),
+            (BaseType::W, BaseType::L) => self.ins(I::I64ExtendI32U),
+            _ => bail!("a `{from}` value is used where a `{to}` is expected"),
+        }
+        Ok(())
+    }
+
+    /// Pushes an operand as a value of type `ctx`.
+    fn operand(&mut self, op: &Operand, ctx: BaseType) -> Result<()> {
+        match op {
+            Operand::Value(v) => {
+                let l = self.local(*v);
+                self.ins(I::LocalGet(l));
+                self.convert(self.f.value_type(*v), ctx)?;
+            }
+            Operand::Const(c) => match c {
+                Const::Int(n) => self.ins(match ctx {
+                    BaseType::W => I::I32Const(*n as i32),
+                    BaseType::L => I::I64Const(*n),
+                    BaseType::S => I::F32Const(f32::from_bits(*n as u32).into()),
+                    BaseType::D => I::F64Const(f64::from_bits(*n as u64).into()),
+                }),
+                Const::Single(x) => self.ins(match ctx {
+                    BaseType::S => I::F32Const((*x).into()),
+                    BaseType::D => I::F64Const(f64::from(*x).into()),
+                    BaseType::W => I::I32Const(x.to_bits() as i32),
+                    BaseType::L => I::I64Const(i64::from(x.to_bits())),
+                }),
+                Const::Double(x) => self.ins(match ctx {
+                    BaseType::D => I::F64Const((*x).into()),
+                    BaseType::S => I::F32Const((*x as f32).into()),
+                    BaseType::W => I::I32Const(x.to_bits() as i32),
+                    BaseType::L => I::I64Const(x.to_bits() as i64),
+                }),
+                Const::Addr { sym, offset } => {
+                    self.symbol_address(sym, *offset)?;
+                    self.convert(BaseType::W, ctx)?;
+                }
+                Const::Thread(sym) | Const::Extern(sym) | Const::ExternThread(sym) => {
+                    self.symbol_address(sym, 0)?;
+                    self.convert(BaseType::W, ctx)?;
+                }
+            },
+        }
+        Ok(())
+    }
+
+    /// Pushes an operand as an i32 address.
+    fn address(&mut self, op: &Operand) -> Result<()> {
+        self.operand(op, BaseType::W)
+    }
+
+    fn set_result(&mut self, result: Option<Value>) {
+        match result {
+            Some(v) => {
+                let l = self.local(v);
+                self.ins(I::LocalSet(l));
+            }
+            None => self.ins(I::Drop),
+        }
+    }
+
+    fn extend_subword(&mut self, k: SubWord) {
+        match k {
+            SubWord::Sb => self.ins(I::I32Extend8S),
+            SubWord::Sh => self.ins(I::I32Extend16S),
+            SubWord::Ub => {
+                self.ins(I::I32Const(0xff));
+                self.ins(I::I32And);
+            }
+            SubWord::Uh => {
+                self.ins(I::I32Const(0xffff));
+                self.ins(I::I32And);
+            }
+        }
+    }
+
+    fn load_ext(&mut self, t: ExtType) {
+        self.ins(match t {
+            ExtType::B => I::I32Load8U(memarg(0)),
+            ExtType::H => I::I32Load16U(memarg(1)),
+            ExtType::W => I::I32Load(memarg(2)),
+            ExtType::L => I::I64Load(memarg(3)),
+            ExtType::S => I::F32Load(memarg(2)),
+            ExtType::D => I::F64Load(memarg(3)),
+        });
+    }
+
+    fn store_ext(&mut self, t: ExtType) {
+        self.ins(match t {
+            ExtType::B => I::I32Store8(memarg(0)),
+            ExtType::H => I::I32Store16(memarg(1)),
+            ExtType::W => I::I32Store(memarg(2)),
+            ExtType::L => I::I64Store(memarg(3)),
+            ExtType::S => I::F32Store(memarg(2)),
+            ExtType::D => I::F64Store(memarg(3)),
+        });
+    }
+
+    fn run(&mut self, params: &[ValType]) -> Result<()> {
+        if self.uses_frame {
+            self.sp0 = self.new_local(ValType::I32);
+            self.fp = self.new_local(ValType::I32);
+        }
+        self.bind_params(params)?;
+        if self.st.reducible {
+            self.do_tree(0)?;
+        } else {
+            self.dispatch()?;
+        }
+        // Every path has left through a branch or return already.
+        self.ins(I::Unreachable);
+        self.ins(I::End);
+        Ok(())
+    }
+
+    fn bind_params(&mut self, params: &[ValType]) -> Result<()> {
+        let f = self.f;
+        let mut next = 0u32;
+        if self.main != MainKind::No {
+            for (i, p) in f.params.iter().enumerate() {
+                let v = p.value;
+                match f.value_type(v) {
+                    BaseType::W => self.value_local[v.index()] = i as u32,
+                    BaseType::L => {
+                        let l = self.local(v);
+                        self.ins(I::LocalGet(i as u32));
+                        self.ins(I::I64ExtendI32U);
+                        self.ins(I::LocalSet(l));
+                    }
+                    t => bail!("`main` parameter of type `{t}` is not supported"),
+                }
+            }
+            return Ok(());
+        }
+        if abi::returns_via_pointer(self.types, f.ret) {
+            self.sret_local = Some(next);
+            next += 1;
+        }
+        if let Some(env) = f.env {
+            self.value_local[env.index()] = next;
+            next += 1;
+        }
+        for p in &f.params {
+            let v = p.value;
+            match p.ty {
+                AbiType::Base(_) => self.value_local[v.index()] = next,
+                AbiType::SubWord(k) => {
+                    self.value_local[v.index()] = next;
+                    self.ins(I::LocalGet(next));
+                    self.extend_subword(k);
+                    self.ins(I::LocalSet(next));
+                }
+                AbiType::Agg(id) => {
+                    let l = self.local(v);
+                    match abi::agg_passing(self.types, id) {
+                        AggPassing::Memory => self.ins(I::LocalGet(next)),
+                        AggPassing::Scalar(e) => {
+                            let def = self.types.get(id);
+                            let slot = self.alloc_slot(def.size, def.align)?;
+                            self.frame_address(slot);
+                            self.ins(I::LocalGet(next));
+                            self.store_ext(e);
+                            self.frame_address(slot);
+                        }
+                    }
+                    self.ins(I::I64ExtendI32U);
+                    self.ins(I::LocalSet(l));
+                }
+            }
+            next += 1;
+        }
+        if f.variadic {
+            self.varargs_local = Some(next);
+            next += 1;
+        }
+        debug_assert_eq!(next as usize, params.len());
+        Ok(())
+    }
+
+    // ---- structured control flow -------------------------------------
+
+    fn do_tree(&mut self, x: usize) -> Result<()> {
+        let merges: Vec<usize> = self.st.children[x]
+            .iter()
+            .copied()
+            .filter(|&c| self.st.merge[c])
+            .collect();
+        if self.st.loop_header[x] {
+            self.ins(I::Loop(BlockType::Empty));
+            self.ctx.push(Label::LoopHeadedBy(x));
+            self.node_within(x, &merges)?;
+            self.ctx.pop();
+            self.ins(I::End);
+        } else {
+            self.node_within(x, &merges)?;
+        }
+        Ok(())
+    }
+
+    fn node_within(&mut self, x: usize, merges: &[usize]) -> Result<()> {
+        match merges.split_last() {
+            Some((&last, rest)) => {
+                self.ins(I::Block(BlockType::Empty));
+                self.ctx.push(Label::BlockFollowedBy(last));
+                self.node_within(x, rest)?;
+                self.ctx.pop();
+                self.ins(I::End);
+                self.do_tree(last)
+            }
+            None => {
+                self.block_body(x)?;
+                self.terminator(x)
+            }
+        }
+    }
+
+    fn depth_of(&self, label: Label) -> Result<u32> {
+        self.ctx
+            .iter()
+            .rev()
+            .position(|&l| l == label)
+            .map(|p| p as u32)
+            .ok_or_else(|| anyhow!("internal error: branch target not in scope"))
+    }
+
+    fn branch(&mut self, from: usize, to: usize) -> Result<()> {
+        self.phi_copies(from, to)?;
+        if let Some(label_local) = self.dispatch_label {
+            self.ins(I::I32Const(to as i32));
+            self.ins(I::LocalSet(label_local));
+            let d = self.depth_of(Label::Dispatch)?;
+            self.ins(I::Br(d));
+        } else if self.st.is_backward(from, to) {
+            let d = self.depth_of(Label::LoopHeadedBy(to))?;
+            self.ins(I::Br(d));
+        } else if self.st.merge[to] {
+            let d = self.depth_of(Label::BlockFollowedBy(to))?;
+            self.ins(I::Br(d));
+        } else {
+            self.do_tree(to)?;
+        }
+        Ok(())
+    }
+
+    /// A whole function as `loop { block … { br_table } code … }`.
+    fn dispatch(&mut self) -> Result<()> {
+        let n = self.f.blocks.len();
+        let label = self.new_local(ValType::I32);
+        self.dispatch_label = Some(label);
+        self.ins(I::I32Const(0));
+        self.ins(I::LocalSet(label));
+        self.ins(I::Loop(BlockType::Empty));
+        self.ctx.push(Label::Dispatch);
+        for b in (0..n).rev() {
+            self.ins(I::Block(BlockType::Empty));
+            self.ctx.push(Label::BlockFollowedBy(b));
+        }
+        self.ins(I::LocalGet(label));
+        let targets: Vec<u32> = (0..n as u32).collect();
+        self.ins(I::BrTable(targets.into(), n as u32 - 1));
+        for b in 0..n {
+            self.ctx.pop();
+            self.ins(I::End);
+            self.block_body(b)?;
+            self.terminator(b)?;
+        }
+        self.ctx.pop();
+        self.ins(I::End);
+        Ok(())
+    }
+
+    fn phi_copies(&mut self, from: usize, to: usize) -> Result<()> {
+        let f = self.f;
+        let phis = &f.blocks[to].phis;
+        if phis.is_empty() {
+            return Ok(());
+        }
+        let mut dests = Vec::with_capacity(phis.len());
+        for phi in phis {
+            let arg = phi
+                .args
+                .iter()
+                .find(|(b, _)| b.index() == from)
+                .map(|(_, op)| op)
+                .ok_or_else(|| {
+                    anyhow!(
+                        "phi `%{}` in `${}` has no operand for block @{}",
+                        f.values[phi.result.index()].name,
+                        f.name,
+                        f.blocks[from].name
+                    )
+                })?;
+            self.operand(arg, f.value_type(phi.result))?;
+            dests.push(self.local(phi.result));
+        }
+        for d in dests.into_iter().rev() {
+            self.ins(I::LocalSet(d));
+        }
+        Ok(())
+    }
+
+    fn terminator(&mut self, b: usize) -> Result<()> {
+        let f = self.f;
+        match &f.blocks[b].term {
+            Terminator::Jmp(t) => self.branch(b, t.index()),
+            Terminator::Jnz {
+                cond,
+                nonzero,
+                zero,
+            } => {
+                self.operand(cond, BaseType::W)?;
+                self.ins(I::If(BlockType::Empty));
+                self.ctx.push(Label::IfThenElse);
+                self.branch(b, nonzero.index())?;
+                self.ins(I::Else);
+                self.branch(b, zero.index())?;
+                self.ctx.pop();
+                self.ins(I::End);
+                Ok(())
+            }
+            Terminator::Ret(v) => self.ret(v.as_ref()),
+            Terminator::Hlt => {
+                self.ins(I::Unreachable);
+                Ok(())
+            }
+        }
+    }
+
+    fn ret(&mut self, v: Option<&Operand>) -> Result<()> {
+        let f = self.f;
+        if let Some(sret) = self.sret_local {
+            let Some(AbiType::Agg(id)) = f.ret else {
+                bail!("internal error: result pointer without aggregate return");
+            };
+            let v = v.ok_or_else(|| {
+                anyhow!("`${}` returns an aggregate but `ret` has no value", f.name)
+            })?;
+            self.ins(I::LocalGet(sret));
+            self.address(v)?;
+            self.ins(I::I32Const(self.types.get(id).size as i32));
+            self.ins(I::MemoryCopy {
+                src_mem: 0,
+                dst_mem: 0,
+            });
+        } else if self.main != MainKind::No {
+            match v {
+                Some(v) => self.operand(v, BaseType::W)?,
+                None => self.ins(I::I32Const(0)),
+            }
+        } else if let (Some(v), Some(ret)) = (v, f.ret) {
+            match ret {
+                AbiType::Base(b) => self.operand(v, b)?,
+                AbiType::SubWord(k) => {
+                    self.operand(v, BaseType::W)?;
+                    self.extend_subword(k);
+                }
+                AbiType::Agg(id) => match abi::agg_passing(self.types, id) {
+                    AggPassing::Scalar(e) => {
+                        self.address(v)?;
+                        self.load_ext(e);
+                    }
+                    AggPassing::Memory => bail!("internal error: aggregate return in memory"),
+                },
+            }
+        } else {
+            for t in self.results.clone() {
+                self.ins(match t {
+                    ValType::I32 => I::I32Const(0),
+                    ValType::I64 => I::I64Const(0),
+                    ValType::F32 => I::F32Const(0.0f32.into()),
+                    _ => I::F64Const(0.0f64.into()),
+                });
+            }
+        }
+        if self.uses_frame {
+            self.ins(I::LocalGet(self.sp0));
+            self.stack_pointer(true);
+        }
+        self.ins(I::Return);
+        Ok(())
+    }
+
+    // ---- instructions -------------------------------------------------
+
+    fn block_body(&mut self, b: usize) -> Result<()> {
+        let f = self.f;
+        for inst in &f.blocks[b].insts {
+            self.inst(inst, b == 0).map_err(|e| {
+                anyhow!("{}:{}: in `${}`: {e}", inst.pos.line, inst.pos.col, f.name)
+            })?;
+        }
+        Ok(())
+    }
+
+    fn result_type(&self, inst: &Inst) -> Result<BaseType> {
+        inst.result
+            .map(|v| self.f.value_type(v))
+            .ok_or_else(|| anyhow!("instruction has no result"))
+    }
+
+    fn inst(&mut self, inst: &Inst, in_entry: bool) -> Result<()> {
+        match &inst.kind {
+            InstKind::Binary { op, lhs, rhs } => {
+                let t = self.result_type(inst)?;
+                self.operand(lhs, t)?;
+                let shift = matches!(op, BinOp::Sar | BinOp::Shr | BinOp::Shl);
+                if shift {
+                    self.operand(rhs, BaseType::W)?;
+                    if t == BaseType::L {
+                        self.ins(I::I64ExtendI32U);
+                    }
+                } else {
+                    self.operand(rhs, t)?;
+                }
+                self.ins(binary(*op, t)?);
+                self.set_result(inst.result);
+            }
+            InstKind::Compare { op, ty, lhs, rhs } => {
+                let t = *ty;
+                match op {
+                    CmpOp::O | CmpOp::Uo => {
+                        let (cmp, join) = if *op == CmpOp::O {
+                            (CmpOp::Eq, I::I32And)
+                        } else {
+                            (CmpOp::Ne, I::I32Or)
+                        };
+                        self.operand(lhs, t)?;
+                        self.operand(lhs, t)?;
+                        self.ins(compare(cmp, t)?);
+                        self.operand(rhs, t)?;
+                        self.operand(rhs, t)?;
+                        self.ins(compare(cmp, t)?);
+                        self.ins(join);
+                    }
+                    _ => {
+                        self.operand(lhs, t)?;
+                        self.operand(rhs, t)?;
+                        self.ins(compare(*op, t)?);
+                    }
+                }
+                if inst.result.map(|v| self.f.value_type(v)) == Some(BaseType::L) {
+                    self.ins(I::I64ExtendI32U);
+                }
+                self.set_result(inst.result);
+            }
+            InstKind::Unary { op, arg } => {
+                let t = self.result_type(inst)?;
+                self.unary(*op, arg, t)?;
+                self.set_result(inst.result);
+            }
+            InstKind::Load { kind, addr } => {
+                let t = self.result_type(inst)?;
+                self.address(addr)?;
+                self.load(*kind, t)?;
+                self.set_result(inst.result);
+            }
+            InstKind::Store { kind, value, addr } => {
+                self.address(addr)?;
+                self.operand(value, kind.value_type())?;
+                self.ins(match kind {
+                    StoreKind::B => I::I32Store8(memarg(0)),
+                    StoreKind::H => I::I32Store16(memarg(1)),
+                    StoreKind::W => I::I32Store(memarg(2)),
+                    StoreKind::L => I::I64Store(memarg(3)),
+                    StoreKind::S => I::F32Store(memarg(2)),
+                    StoreKind::D => I::F64Store(memarg(3)),
+                });
+            }
+            InstKind::Alloc { align, size } => {
+                let t = self.result_type(inst)?;
+                match size {
+                    Operand::Const(Const::Int(n)) if in_entry && *n >= 0 => {
+                        let slot = self.alloc_slot(*n as u64, *align)?;
+                        self.frame_address(slot);
+                    }
+                    _ => {
+                        let tmp = self.new_local(ValType::I32);
+                        self.stack_pointer(false);
+                        self.operand(size, BaseType::W)?;
+                        self.ins(I::I32Sub);
+                        self.ins(I::I32Const(-16));
+                        self.ins(I::I32And);
+                        self.ins(I::LocalTee(tmp));
+                        self.stack_pointer(true);
+                        self.ins(I::LocalGet(tmp));
+                    }
+                }
+                self.convert(BaseType::W, t)?;
+                self.set_result(inst.result);
+            }
+            InstKind::Blit { src, dst, size } => {
+                let n = i32::try_from(*size)
+                    .map_err(|_| anyhow!("blit of {size} bytes is too large"))?;
+                self.address(dst)?;
+                self.address(src)?;
+                self.ins(I::I32Const(n));
+                self.ins(I::MemoryCopy {
+                    src_mem: 0,
+                    dst_mem: 0,
+                });
+            }
+            InstKind::Call {
+                callee,
+                ret,
+                env,
+                args,
+                variadic_from,
+            } => self.call(inst, callee, *ret, env.as_ref(), args, *variadic_from)?,
+            InstKind::VaStart { ap } => {
+                let Some(va) = self.varargs_local else {
+                    bail!("`vastart` in a function that is not variadic");
+                };
+                self.address(ap)?;
+                self.ins(I::LocalGet(va));
+                self.ins(I::I32Store(memarg(2)));
+            }
+            InstKind::VaArg { ap } => {
+                let t = self.result_type(inst)?;
+                let p = self.new_local(ValType::I32);
+                self.address(ap)?;
+                self.ins(I::I32Load(memarg(2)));
+                if t.size() == 8 {
+                    self.ins(I::I32Const(7));
+                    self.ins(I::I32Add);
+                    self.ins(I::I32Const(-8));
+                    self.ins(I::I32And);
+                }
+                self.ins(I::LocalTee(p));
+                self.ins(match t {
+                    BaseType::W => I::I32Load(memarg(2)),
+                    BaseType::L => I::I64Load(memarg(3)),
+                    BaseType::S => I::F32Load(memarg(2)),
+                    BaseType::D => I::F64Load(memarg(3)),
+                });
+                self.set_result(inst.result);
+                self.address(ap)?;
+                self.ins(I::LocalGet(p));
+                self.ins(I::I32Const(t.size() as i32));
+                self.ins(I::I32Add);
+                self.ins(I::I32Store(memarg(2)));
+            }
+            InstKind::DbgLoc { .. } => {}
+        }
+        Ok(())
+    }
+
+    fn load(&mut self, kind: LoadKind, t: BaseType) -> Result<()> {
+        use BaseType::{D, L, S, W};
+        let i = match (kind, t) {
+            (LoadKind::Sb, W) => I::I32Load8S(memarg(0)),
+            (LoadKind::Ub, W) => I::I32Load8U(memarg(0)),
+            (LoadKind::Sh, W) => I::I32Load16S(memarg(1)),
+            (LoadKind::Uh, W) => I::I32Load16U(memarg(1)),
+            (LoadKind::Sw | LoadKind::Uw, W) => I::I32Load(memarg(2)),
+            (LoadKind::Sb, L) => I::I64Load8S(memarg(0)),
+            (LoadKind::Ub, L) => I::I64Load8U(memarg(0)),
+            (LoadKind::Sh, L) => I::I64Load16S(memarg(1)),
+            (LoadKind::Uh, L) => I::I64Load16U(memarg(1)),
+            (LoadKind::Sw, L) => I::I64Load32S(memarg(2)),
+            (LoadKind::Uw, L) => I::I64Load32U(memarg(2)),
+            (LoadKind::L, L) => I::I64Load(memarg(3)),
+            (LoadKind::L, W) => {
+                self.ins(I::I64Load(memarg(3)));
+                I::I32WrapI64
+            }
+            (LoadKind::S, S) => I::F32Load(memarg(2)),
+            (LoadKind::D, D) => I::F64Load(memarg(3)),
+            (LoadKind::S, W) => I::I32Load(memarg(2)),
+            (LoadKind::D, L) => I::I64Load(memarg(3)),
+            _ => bail!("cannot load {kind:?} into a `{t}`"),
+        };
+        self.ins(i);
+        Ok(())
+    }
+
+    fn unary(&mut self, op: UnOp, arg: &Operand, t: BaseType) -> Result<()> {
+        use BaseType::{D, L, S, W};
+        match op {
+            UnOp::Neg => match t {
+                W => {
+                    self.ins(I::I32Const(0));
+                    self.operand(arg, W)?;
+                    self.ins(I::I32Sub);
+                }
+                L => {
+                    self.ins(I::I64Const(0));
+                    self.operand(arg, L)?;
+                    self.ins(I::I64Sub);
+                }
+                S => {
+                    self.operand(arg, S)?;
+                    self.ins(I::F32Neg);
+                }
+                D => {
+                    self.operand(arg, D)?;
+                    self.ins(I::F64Neg);
+                }
+            },
+            UnOp::Extsb | UnOp::Extub | UnOp::Extsh | UnOp::Extuh => {
+                self.operand(arg, W)?;
+                let (k, signed) = match op {
+                    UnOp::Extsb => (SubWord::Sb, true),
+                    UnOp::Extub => (SubWord::Ub, false),
+                    UnOp::Extsh => (SubWord::Sh, true),
+                    _ => (SubWord::Uh, false),
+                };
+                self.extend_subword(k);
+                if t == L {
+                    self.ins(if signed {
+                        I::I64ExtendI32S
+                    } else {
+                        I::I64ExtendI32U
+                    });
+                }
+            }
+            UnOp::Extsw | UnOp::Extuw => {
+                self.operand(arg, W)?;
+                if t == L {
+                    self.ins(if op == UnOp::Extsw {
+                        I::I64ExtendI32S
+                    } else {
+                        I::I64ExtendI32U
+                    });
+                }
+            }
+            UnOp::Exts => {
+                self.operand(arg, S)?;
+                self.ins(I::F64PromoteF32);
+            }
+            UnOp::Truncd => {
+                self.operand(arg, D)?;
+                self.ins(I::F32DemoteF64);
+            }
+            UnOp::Stosi | UnOp::Stoui | UnOp::Dtosi | UnOp::Dtoui => {
+                let from = if matches!(op, UnOp::Stosi | UnOp::Stoui) {
+                    S
+                } else {
+                    D
+                };
+                let signed = matches!(op, UnOp::Stosi | UnOp::Dtosi);
+                self.operand(arg, from)?;
+                self.ins(match (from, t, signed) {
+                    (S, W, true) => I::I32TruncSatF32S,
+                    (S, W, false) => I::I32TruncSatF32U,
+                    (S, L, true) => I::I64TruncSatF32S,
+                    (S, L, false) => I::I64TruncSatF32U,
+                    (D, W, true) => I::I32TruncSatF64S,
+                    (D, W, false) => I::I32TruncSatF64U,
+                    (D, L, true) => I::I64TruncSatF64S,
+                    (D, L, false) => I::I64TruncSatF64U,
+                    _ => bail!("float to integer conversion into a `{t}`"),
+                });
+            }
+            UnOp::Swtof | UnOp::Uwtof | UnOp::Sltof | UnOp::Ultof => {
+                let from = if matches!(op, UnOp::Swtof | UnOp::Uwtof) {
+                    W
+                } else {
+                    L
+                };
+                let signed = matches!(op, UnOp::Swtof | UnOp::Sltof);
+                self.operand(arg, from)?;
+                self.ins(match (from, t, signed) {
+                    (W, S, true) => I::F32ConvertI32S,
+                    (W, S, false) => I::F32ConvertI32U,
+                    (W, D, true) => I::F64ConvertI32S,
+                    (W, D, false) => I::F64ConvertI32U,
+                    (L, S, true) => I::F32ConvertI64S,
+                    (L, S, false) => I::F32ConvertI64U,
+                    (L, D, true) => I::F64ConvertI64S,
+                    (L, D, false) => I::F64ConvertI64U,
+                    _ => bail!("integer to float conversion into a `{t}`"),
+                });
+            }
+            UnOp::Cast => {
+                let from = match t {
+                    W => S,
+                    L => D,
+                    S => W,
+                    D => L,
+                };
+                self.operand(arg, from)?;
+                self.ins(match t {
+                    W => I::I32ReinterpretF32,
+                    L => I::I64ReinterpretF64,
+                    S => I::F32ReinterpretI32,
+                    D => I::F64ReinterpretI64,
+                });
+            }
+            UnOp::Copy => self.operand(arg, t)?,
+        }
+        Ok(())
+    }
+
+    /// Pushes one argument as the callee expects it.
+    fn push_arg(&mut self, a: &CallArg) -> Result<()> {
+        match a.ty {
+            AbiType::Base(b) => self.operand(&a.value, b),
+            AbiType::SubWord(k) => {
+                self.operand(&a.value, BaseType::W)?;
+                self.extend_subword(k);
+                Ok(())
+            }
+            AbiType::Agg(id) => match abi::agg_passing(self.types, id) {
+                AggPassing::Scalar(e) => {
+                    self.address(&a.value)?;
+                    self.load_ext(e);
+                    Ok(())
+                }
+                AggPassing::Memory => {
+                    let slot = self.copy_aggregate(&a.value, id)?;
+                    self.frame_address(slot);
+                    Ok(())
+                }
+            },
+        }
+    }
+
+    /// Copies an aggregate into a fresh frame slot; returns the slot.
+    fn copy_aggregate(&mut self, src: &Operand, id: skc_ir::types::TypeId) -> Result<u32> {
+        let def = self.types.get(id);
+        let (size, align) = (def.size, def.align);
+        let slot = self.alloc_slot(size, align)?;
+        self.frame_address(slot);
+        self.address(src)?;
+        self.ins(I::I32Const(size as i32));
+        self.ins(I::MemoryCopy {
+            src_mem: 0,
+            dst_mem: 0,
+        });
+        Ok(slot)
+    }
+
+    fn call(
+        &mut self,
+        inst: &Inst,
+        callee: &Operand,
+        ret: Option<AbiType>,
+        env: Option<&Operand>,
+        args: &[CallArg],
+        variadic_from: Option<usize>,
+    ) -> Result<()> {
+        let split = variadic_from.unwrap_or(args.len()).min(args.len());
+        let (fixed, varargs) = args.split_at(split);
+        let (params, results) = abi::signature(
+            self.types,
+            ret,
+            env.is_some(),
+            fixed.iter().map(|a| a.ty),
+            variadic_from.is_some(),
+        );
+        let sret_slot = match ret {
+            Some(AbiType::Agg(id)) if abi::returns_via_pointer(self.types, ret) => {
+                let def = self.types.get(id);
+                let slot = self.alloc_slot(def.size, def.align)?;
+                self.frame_address(slot);
+                Some(slot)
+            }
+            _ => None,
+        };
+        if let Some(e) = env {
+            self.operand(e, BaseType::L)?;
+        }
+        for a in fixed {
+            self.push_arg(a)?;
+        }
+        if variadic_from.is_some() {
+            self.variadic_buffer(varargs)?;
+        }
+        let direct = match callee {
+            Operand::Const(Const::Addr { sym, offset: 0 }) | Operand::Const(Const::Extern(sym)) => {
+                Some(sym.as_str())
+            }
+            _ => None,
+        };
+        match direct {
+            Some(name) => {
+                let sym = self.obj.symbol(name);
+                self.obj.note_call(sym, &params, &results);
+                self.code.push(0x10);
+                self.reloc_here(CodeRelocKind::Call(sym));
+                self.code.extend_from_slice(&leb::padded_u32(0));
+                if inst.result.is_none() && results.is_empty() {
+                    self.reloc_here(CodeRelocKind::DropIfResult(sym));
+                    self.ins(I::Nop);
+                }
+            }
+            None => {
+                self.address(callee)?;
+                let ty = self.obj.type_index(&params, &results);
+                self.code.push(0x11);
+                self.reloc_here(CodeRelocKind::TypeIndex(ty));
+                self.code.extend_from_slice(&leb::padded_u32(ty));
+                self.reloc_here(CodeRelocKind::Table);
+                self.code.extend_from_slice(&leb::padded_u32(0));
+            }
+        }
+        match (inst.result, ret) {
+            (Some(r), Some(AbiType::Agg(id))) => {
+                let slot = match sret_slot {
+                    Some(s) => s,
+                    None => {
+                        let AggPassing::Scalar(e) = abi::agg_passing(self.types, id) else {
+                            bail!("internal error: aggregate result without a slot");
+                        };
+                        let tmp = self.new_local(abi::ext_val_type(e));
+                        self.ins(I::LocalSet(tmp));
+                        let def = self.types.get(id);
+                        let slot = self.alloc_slot(def.size, def.align)?;
+                        self.frame_address(slot);
+                        self.ins(I::LocalGet(tmp));
+                        self.store_ext(e);
+                        slot
+                    }
+                };
+                self.frame_address(slot);
+                self.convert(BaseType::W, self.f.value_type(r))?;
+                self.set_result(Some(r));
+            }
+            (Some(r), Some(_)) => self.set_result(Some(r)),
+            (None, _) => {
+                if !results.is_empty() {
+                    self.ins(I::Drop);
+                }
+            }
+            (Some(_), None) => bail!("call result bound without a return type"),
+        }
+        Ok(())
+    }
+
+    /// Lays the variadic arguments out in a frame buffer and pushes its
+    /// address.
+    fn variadic_buffer(&mut self, varargs: &[CallArg]) -> Result<()> {
+        // (offset, how to store) for each argument.
+        let mut layout = Vec::with_capacity(varargs.len());
+        let mut size = 0u32;
+        for a in varargs {
+            let (bytes, ext) = match a.ty {
+                AbiType::Base(b) => (b.size(), base_ext(b)),
+                AbiType::SubWord(_) => (4, ExtType::W),
+                AbiType::Agg(id) => match abi::agg_passing(self.types, id) {
+                    AggPassing::Scalar(e) => (e.size().max(4), e),
+                    AggPassing::Memory => (4, ExtType::W),
+                },
+            };
+            let off = size.div_ceil(bytes) * bytes;
+            layout.push((off, ext));
+            size = off + bytes;
+        }
+        let buf = self.alloc_slot(u64::from(size), 16)?;
+        for (a, &(off, ext)) in varargs.iter().zip(&layout) {
+            match a.ty {
+                AbiType::Agg(id) if abi::agg_passing(self.types, id) == AggPassing::Memory => {
+                    let copy = self.copy_aggregate(&a.value, id)?;
+                    self.frame_address(buf + off);
+                    self.frame_address(copy);
+                    self.ins(I::I32Store(memarg(2)));
+                }
+                AbiType::Agg(_) => {
+                    self.frame_address(buf + off);
+                    self.push_arg(a)?;
+                    match ext {
+                        ExtType::B | ExtType::H => self.store_ext(ExtType::W),
+                        e => self.store_ext(e),
+                    }
+                }
+                _ => {
+                    self.frame_address(buf + off);
+                    self.push_arg(a)?;
+                    self.store_ext(ext);
+                }
+            }
+        }
+        self.frame_address(buf);
+        Ok(())
+    }
+}
+
+fn base_ext(b: BaseType) -> ExtType {
+    match b {
+        BaseType::W => ExtType::W,
+        BaseType::L => ExtType::L,
+        BaseType::S => ExtType::S,
+        BaseType::D => ExtType::D,
+    }
+}
+
+fn binary(op: BinOp, t: BaseType) -> Result<I<'static>> {
+    use BaseType::{D, L, S, W};
+    Ok(match (op, t) {
+        (BinOp::Add, W) => I::I32Add,
+        (BinOp::Sub, W) => I::I32Sub,
+        (BinOp::Mul, W) => I::I32Mul,
+        (BinOp::Div, W) => I::I32DivS,
+        (BinOp::Rem, W) => I::I32RemS,
+        (BinOp::Udiv, W) => I::I32DivU,
+        (BinOp::Urem, W) => I::I32RemU,
+        (BinOp::And, W) => I::I32And,
+        (BinOp::Or, W) => I::I32Or,
+        (BinOp::Xor, W) => I::I32Xor,
+        (BinOp::Sar, W) => I::I32ShrS,
+        (BinOp::Shr, W) => I::I32ShrU,
+        (BinOp::Shl, W) => I::I32Shl,
+        (BinOp::Add, L) => I::I64Add,
+        (BinOp::Sub, L) => I::I64Sub,
+        (BinOp::Mul, L) => I::I64Mul,
+        (BinOp::Div, L) => I::I64DivS,
+        (BinOp::Rem, L) => I::I64RemS,
+        (BinOp::Udiv, L) => I::I64DivU,
+        (BinOp::Urem, L) => I::I64RemU,
+        (BinOp::And, L) => I::I64And,
+        (BinOp::Or, L) => I::I64Or,
+        (BinOp::Xor, L) => I::I64Xor,
+        (BinOp::Sar, L) => I::I64ShrS,
+        (BinOp::Shr, L) => I::I64ShrU,
+        (BinOp::Shl, L) => I::I64Shl,
+        (BinOp::Add, S) => I::F32Add,
+        (BinOp::Sub, S) => I::F32Sub,
+        (BinOp::Mul, S) => I::F32Mul,
+        (BinOp::Div, S) => I::F32Div,
+        (BinOp::Add, D) => I::F64Add,
+        (BinOp::Sub, D) => I::F64Sub,
+        (BinOp::Mul, D) => I::F64Mul,
+        (BinOp::Div, D) => I::F64Div,
+        _ => bail!("`{op:?}` is not defined on `{t}`"),
+    })
+}
+
+fn compare(op: CmpOp, t: BaseType) -> Result<I<'static>> {
+    use BaseType::{D, L, S, W};
+    Ok(match (op, t) {
+        (CmpOp::Eq, W) => I::I32Eq,
+        (CmpOp::Ne, W) => I::I32Ne,
+        (CmpOp::Sle, W) => I::I32LeS,
+        (CmpOp::Slt, W) => I::I32LtS,
+        (CmpOp::Sge, W) => I::I32GeS,
+        (CmpOp::Sgt, W) => I::I32GtS,
+        (CmpOp::Ule, W) => I::I32LeU,
+        (CmpOp::Ult, W) => I::I32LtU,
+        (CmpOp::Uge, W) => I::I32GeU,
+        (CmpOp::Ugt, W) => I::I32GtU,
+        (CmpOp::Eq, L) => I::I64Eq,
+        (CmpOp::Ne, L) => I::I64Ne,
+        (CmpOp::Sle, L) => I::I64LeS,
+        (CmpOp::Slt, L) => I::I64LtS,
+        (CmpOp::Sge, L) => I::I64GeS,
+        (CmpOp::Sgt, L) => I::I64GtS,
+        (CmpOp::Ule, L) => I::I64LeU,
+        (CmpOp::Ult, L) => I::I64LtU,
+        (CmpOp::Uge, L) => I::I64GeU,
+        (CmpOp::Ugt, L) => I::I64GtU,
+        (CmpOp::Eq, S) => I::F32Eq,
+        (CmpOp::Ne, S) => I::F32Ne,
+        (CmpOp::Le, S) => I::F32Le,
+        (CmpOp::Lt, S) => I::F32Lt,
+        (CmpOp::Ge, S) => I::F32Ge,
+        (CmpOp::Gt, S) => I::F32Gt,
+        (CmpOp::Eq, D) => I::F64Eq,
+        (CmpOp::Ne, D) => I::F64Ne,
+        (CmpOp::Le, D) => I::F64Le,
+        (CmpOp::Lt, D) => I::F64Lt,
+        (CmpOp::Ge, D) => I::F64Ge,
+        (CmpOp::Gt, D) => I::F64Gt,
+        _ => bail!("comparison `{op:?}` is not defined on `{t}`"),
+    })
+}

@@ -1,0 +1,212 @@
+//! The link plan for a wasm32 program: compile C inputs with clang,
+//! link with wasm-ld against wasi-libc and the compiler-rt builtins, then
+//! optimise with wasm-opt when it is available.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use skc_ir::backend::{LinkInput, OptLevel, Options, Tool};
+use skc_ir::plan::{LinkPlan, PlanAction, ResultFile, Step};
+
+/// Features the generated code uses, as wasm-opt flags.
+pub const WASM_OPT_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+];
+
+/// Shadow stack size of linked programs (as for native programs).
+const STACK_SIZE: u32 = 8 << 20;
+
+/// A temporary file owned by the plan (or kept, with `keep_temps`).
+pub fn temp_file(plan: &mut LinkPlan, options: &Options<'_>, suffix: &str) -> Result<PathBuf> {
+    let file = tempfile::Builder::new()
+        .prefix("skc-")
+        .suffix(suffix)
+        .tempfile()
+        .context("cannot create a temporary file")?;
+    let path = file.into_temp_path();
+    if options.keep_temps {
+        let kept = path.keep().context("cannot keep a temporary file")?;
+        Ok(kept)
+    } else {
+        let p = path.to_path_buf();
+        plan.temps.push(path);
+        Ok(p)
+    }
+}
+
+/// A staging path beside `dest` for a result renamed into place later.
+pub fn staged_result(plan: &mut LinkPlan, dest: &Path) -> Result<PathBuf> {
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file = tempfile::Builder::new()
+        .prefix(".skc-")
+        .suffix(".wasm.tmp")
+        .tempfile_in(&dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    let staged = file.into_temp_path();
+    let p = staged.to_path_buf();
+    // The plan's executor renames it on success; until then it is a temp.
+    plan.temps.push(staged);
+    plan.results.push(ResultFile {
+        staged: p.clone(),
+        dest: dest.to_path_buf(),
+    });
+    Ok(p)
+}
+
+/// The compiler-rt builtins archive for wasm32, looked up in the resource
+/// directory of the given clang (`<llvm>/lib/clang/<v>/lib/wasi/`).
+pub fn find_builtins(clang: &Path) -> Option<PathBuf> {
+    let real = std::fs::canonicalize(clang).ok()?;
+    let llvm = real.parent()?.parent()?;
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    for base in [llvm.join("lib/clang"), PathBuf::from("/usr/lib/clang")] {
+        if let Ok(rd) = std::fs::read_dir(&base) {
+            for e in rd.flatten() {
+                candidates.push(e.path().join("lib/wasi/libclang_rt.builtins-wasm32.a"));
+                candidates.push(
+                    e.path()
+                        .join("lib/wasm32-unknown-wasi/libclang_rt.builtins.a"),
+                );
+            }
+        }
+    }
+    candidates.sort();
+    candidates.into_iter().rev().find(|p| p.is_file())
+}
+
+fn opt_flag(o: OptLevel) -> &'static str {
+    o.flag()
+}
+
+/// Builds the steps linking `object` into the output.
+pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> Result<LinkPlan> {
+    let tc = options.toolchain;
+    let sysroot = tc.wasi_sysroot()?;
+    let libdir = sysroot.join("lib/wasm32-wasi");
+    let mut steps = Vec::new();
+    let has_c = options
+        .link_inputs
+        .iter()
+        .any(|i| matches!(i, LinkInput::CSource(_)));
+    let clang = if has_c {
+        Some(tc.tool(Tool::Clang)?)
+    } else {
+        tc.tool(Tool::Clang).ok()
+    };
+    let wasm_ld = tc.tool(Tool::WasmLd)?;
+    let wasm_opt = if options.opt_level == OptLevel::O0 {
+        None
+    } else {
+        let found = tc.optional_tool(Tool::WasmOpt);
+        if found.is_none() {
+            plan.notes
+                .push("wasm-opt not found; the module is not optimised".to_string());
+        }
+        found
+    };
+
+    let mut link_args: Vec<OsString> = vec![
+        "-z".into(),
+        format!("stack-size={STACK_SIZE}").into(),
+        libdir.join("crt1-command.o").into(),
+        object.clone().into(),
+    ];
+    let mut link_inputs = vec![libdir.join("crt1-command.o"), object];
+    for input in &options.link_inputs {
+        match input {
+            LinkInput::CSource(src) => {
+                let out = temp_file(&mut plan, options, ".o")?;
+                let clang = clang.clone().context("clang is needed for C inputs")?;
+                steps.push(Step {
+                    name: "clang".into(),
+                    program: clang,
+                    args: vec![
+                        "--target=wasm32-wasi".into(),
+                        format!("--sysroot={}", sysroot.display()).into(),
+                        opt_flag(options.opt_level).into(),
+                        "-c".into(),
+                        src.clone().into(),
+                        "-o".into(),
+                        out.clone().into(),
+                    ],
+                    env: Vec::new(),
+                    inputs: vec![src.clone()],
+                    outputs: vec![out.clone()],
+                });
+                link_args.push(out.clone().into());
+                link_inputs.push(out);
+            }
+            LinkInput::File(p) => {
+                link_args.push(p.clone().into());
+                link_inputs.push(p.clone());
+            }
+            LinkInput::Lib(name) => {
+                let mut a = OsString::from("-l");
+                a.push(name);
+                link_args.push(a);
+            }
+            LinkInput::LibDir(dir) => {
+                let mut a = OsString::from("-L");
+                a.push(dir);
+                link_args.push(a);
+            }
+            LinkInput::LinkerArg(a) => link_args.push(a.clone()),
+        }
+    }
+    let mut l = OsString::from("-L");
+    l.push(&libdir);
+    link_args.push(l);
+    link_args.push("-lc".into());
+    match clang.as_deref().and_then(find_builtins) {
+        Some(b) => {
+            link_args.push(b.clone().into());
+            link_inputs.push(b);
+        }
+        None => plan
+            .notes
+            .push("compiler-rt builtins for wasm32 not found; linking without them".into()),
+    }
+    let final_out = staged_result(&mut plan, &options.output)?;
+    let link_out = if wasm_opt.is_some() {
+        temp_file(&mut plan, options, ".wasm")?
+    } else {
+        final_out.clone()
+    };
+    link_args.push("-o".into());
+    link_args.push(link_out.clone().into());
+    steps.push(Step {
+        name: "wasm-ld".into(),
+        program: wasm_ld,
+        args: link_args,
+        env: Vec::new(),
+        inputs: link_inputs,
+        outputs: vec![link_out.clone()],
+    });
+    if let Some(opt) = wasm_opt {
+        let mut args: Vec<OsString> = vec![opt_flag(options.opt_level).into()];
+        args.extend(WASM_OPT_FEATURES.iter().map(OsString::from));
+        args.extend([
+            link_out.clone().into(),
+            "-o".into(),
+            final_out.clone().into(),
+        ]);
+        steps.push(Step {
+            name: "wasm-opt".into(),
+            program: opt,
+            args,
+            env: Vec::new(),
+            inputs: vec![link_out],
+            outputs: vec![final_out],
+        });
+    }
+    plan.action = PlanAction::Steps(steps);
+    Ok(plan)
+}
