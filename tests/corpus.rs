@@ -39,7 +39,7 @@ const OPT_LEVELS: [&str; 2] = ["O0", "O2"];
 /// Arguments corpus programs run with.
 const PROGRAM_ARGS: [&str; 3] = ["a", "b", "c"];
 /// Generous limits, so a hang fails the test instead of blocking the suite.
-const COMPILE_TIMEOUT: Duration = Duration::from_secs(300);
+const COMPILE_TIMEOUT: Duration = Duration::from_secs(120);
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn main() {
