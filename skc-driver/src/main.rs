@@ -1,1 +1,134 @@
-fn main() {}
+//! `skc`: compiles skc-ir to native executables and wasm32-wasi modules.
+//!
+//! The pipeline has two phases with a hard boundary between them:
+//! [`compile::compile`] reads the IL and runs the backend, returning only a
+//! [`skc_ir::plan::LinkPlan`]; every compile-phase allocation is gone when
+//! it returns. Only then does [`execute::execute`] run the plan, so the peak
+//! memory of a build is the larger of compiler and linker, not their sum.
+
+// Linked for their `inventory` registrations only: the driver never names a
+// target itself.
+use skc_backend_native as _;
+use skc_backend_wasm as _;
+
+mod cleanup;
+mod cli;
+mod compile;
+mod emit_ir;
+mod execute;
+mod il_source;
+mod memory;
+mod toolchain;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use cli::{CliError, Invocation, PlanUse, Request};
+use execute::RunSettings;
+use toolchain::DiscoveredToolchain;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("skc: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<ExitCode> {
+    let invocation = match cli::parse(std::env::args_os()) {
+        Ok(Request::Build(invocation)) => invocation,
+        Ok(Request::PrintTargets) => {
+            print_targets()?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(CliError::Clap(error)) => {
+            // Help and version go to stdout and succeed; usage errors fail.
+            let _ = error.print();
+            let code = if error.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+            return Ok(code);
+        }
+        Err(CliError::Invalid(error)) => return Err(error),
+    };
+    build(*invocation)
+}
+
+fn print_targets() -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    for backend in skc_ir::backend::registered_backends() {
+        let aliases = backend.aliases();
+        let also = if aliases.is_empty() {
+            String::new()
+        } else {
+            format!(" (also: {})", aliases.join(", "))
+        };
+        writeln!(
+            out,
+            "{:<10} {}{also}",
+            backend.name(),
+            backend.description()
+        )
+        .context("cannot write to standard output")?;
+    }
+    Ok(())
+}
+
+fn build(invocation: Invocation) -> Result<ExitCode> {
+    let toolchain = DiscoveredToolchain::new(invocation.tools.clone());
+    let started = Instant::now();
+
+    let plan = compile::compile(&invocation, &toolchain)?;
+    // The reader, the IR and the backend's state were dropped inside
+    // `compile`; from here on only the plan and the settings are alive.
+
+    if invocation.stats {
+        eprintln!(
+            "skc: stats: compile: {:.1} ms, peak RSS {}",
+            started.elapsed().as_secs_f64() * 1e3,
+            memory::format_kib(memory::peak_rss_kib())
+        );
+    }
+    match invocation.plan_use {
+        PlanUse::PrintShell => {
+            std::io::stdout()
+                .lock()
+                .write_all(&plan.to_shell())
+                .context("cannot write to standard output")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        PlanUse::PrintJson => {
+            println!("{}", plan.describe().to_json());
+            Ok(ExitCode::SUCCESS)
+        }
+        PlanUse::Run => {
+            let settings = RunSettings {
+                link_mode: invocation.link_mode,
+                verbose: invocation.verbose,
+                stats: invocation.stats,
+            };
+            drop(invocation);
+            execute::execute(plan, &settings)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn both_backends_are_registered() {
+        let names: Vec<&str> = skc_ir::backend::registered_backends()
+            .iter()
+            .map(|b| b.name())
+            .collect();
+        assert_eq!(names, ["native", "wasm32"]);
+    }
+}

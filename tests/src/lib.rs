@@ -1,1 +1,9 @@
+//! Support for the end-to-end corpus: the format of a corpus program's
+//! expectations ([`case`]) and the report shown when a program's output
+//! differs from them ([`diff`]).
+//!
+//! The runner itself is `tests/corpus.rs` (a libtest-mimic harness).
+#![deny(missing_docs)]
 
+pub mod case;
+pub mod diff;

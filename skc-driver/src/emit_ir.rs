@@ -1,0 +1,67 @@
+//! `--emit=ir`: the verified SSA module in canonical text, written by the
+//! driver itself (no backend).
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use skc_ir::backend::ItemSource;
+
+/// Prints every item of `items` to `output` (`-`: standard output). The
+/// file appears only complete: text goes to a temporary file that is
+/// renamed (or copied to stdout) once every item was read without error.
+pub fn write_ir(items: &mut dyn ItemSource, output: &Path) -> Result<()> {
+    let to_stdout = output == Path::new("-");
+    let directory = match output.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let staged = if to_stdout {
+        tempfile::NamedTempFile::new()
+    } else {
+        tempfile::Builder::new()
+            .prefix(".skc-")
+            .suffix(".tmp")
+            .tempfile_in(directory)
+    }
+    .with_context(|| {
+        format!(
+            "cannot create a temporary file beside `{}`",
+            output.display()
+        )
+    })?;
+    let mut writer = std::io::BufWriter::new(staged.as_file());
+    let mut text = String::new();
+    while let Some(item) = items.next_item()? {
+        text.clear();
+        print_item(&mut text, &item, items.types())?;
+        writer
+            .write_all(text.as_bytes())
+            .with_context(|| format!("cannot write `{}`", output.display()))?;
+    }
+    writer
+        .flush()
+        .with_context(|| format!("cannot write `{}`", output.display()))?;
+    drop(writer);
+    if to_stdout {
+        let mut file = staged
+            .reopen()
+            .context("cannot read back the printed module")?;
+        std::io::copy(&mut file, &mut std::io::stdout().lock())
+            .context("cannot write to standard output")?;
+    } else {
+        staged
+            .persist(output)
+            .with_context(|| format!("cannot create `{}`", output.display()))?;
+    }
+    Ok(())
+}
+
+/// Placeholder until the printer lands.
+fn print_item(
+    _out: &mut String,
+    _item: &skc_ir::ir::Item,
+    _types: &skc_ir::types::TypeTable,
+) -> Result<()> {
+    anyhow::bail!("printing IL is not available in this build")
+}

@@ -1,0 +1,247 @@
+//! Finding clang, wasm-ld, wasm-opt and the wasi-libc sysroot.
+//!
+//! Each tool is looked up in this order: the command-line flag, its
+//! environment variable (clap folds both into one value), then `PATH`
+//! under its plain name and the versioned names Debian installs
+//! (`clang-20` … `clang-14`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+use skc_ir::backend::{Tool, Toolchain};
+
+/// Oldest and newest LLVM major versions searched for.
+const LLVM_VERSIONS: std::ops::RangeInclusive<u32> = 14..=20;
+
+/// Explicit choices from the command line or environment.
+#[derive(Clone, Debug, Default)]
+pub struct ToolOverrides {
+    /// `--clang` / `SKC_CLANG`.
+    pub clang: Option<PathBuf>,
+    /// `--wasm-ld` / `SKC_WASM_LD`.
+    pub wasm_ld: Option<PathBuf>,
+    /// `--wasm-opt` / `SKC_WASM_OPT`.
+    pub wasm_opt: Option<PathBuf>,
+    /// `--sysroot` / `WASI_SYSROOT`.
+    pub sysroot: Option<PathBuf>,
+}
+
+/// The driver's [`Toolchain`]: overrides first, then a `PATH` search.
+pub struct DiscoveredToolchain {
+    overrides: ToolOverrides,
+}
+
+/// What the user sees about each tool.
+struct ToolFacts {
+    /// The plain program name.
+    name: &'static str,
+    /// The flag that overrides the search.
+    flag: &'static str,
+    /// The environment variable that overrides the search.
+    env: &'static str,
+    /// The Debian package that provides it.
+    package: &'static str,
+    /// Whether Debian installs versioned names (`NAME-19`).
+    versioned: bool,
+}
+
+fn facts(tool: Tool) -> ToolFacts {
+    match tool {
+        Tool::Clang => ToolFacts {
+            name: "clang",
+            flag: "--clang",
+            env: "SKC_CLANG",
+            package: "clang-19",
+            versioned: true,
+        },
+        Tool::WasmLd => ToolFacts {
+            name: "wasm-ld",
+            flag: "--wasm-ld",
+            env: "SKC_WASM_LD",
+            package: "lld-19",
+            versioned: true,
+        },
+        Tool::WasmOpt => ToolFacts {
+            name: "wasm-opt",
+            flag: "--wasm-opt",
+            env: "SKC_WASM_OPT",
+            package: "binaryen",
+            versioned: false,
+        },
+    }
+}
+
+impl DiscoveredToolchain {
+    /// A toolchain honouring `overrides`.
+    pub fn new(overrides: ToolOverrides) -> Self {
+        DiscoveredToolchain { overrides }
+    }
+
+    fn override_for(&self, tool: Tool) -> Option<&Path> {
+        match tool {
+            Tool::Clang => self.overrides.clang.as_deref(),
+            Tool::WasmLd => self.overrides.wasm_ld.as_deref(),
+            Tool::WasmOpt => self.overrides.wasm_opt.as_deref(),
+        }
+    }
+
+    /// An explicitly named tool: a bare name is searched on `PATH`, a path
+    /// must exist.
+    fn resolve_override(&self, tool: Tool, given: &Path) -> Result<PathBuf> {
+        let facts = facts(tool);
+        let is_bare_name = given.components().count() == 1 && !given.is_absolute();
+        let found = if is_bare_name {
+            which::which(given).ok()
+        } else if given.is_file() {
+            Some(given.to_path_buf())
+        } else {
+            None
+        };
+        found.ok_or_else(|| {
+            anyhow!(
+                "{} `{}` (from {} or {}) was not found; check the path, or unset it to search PATH",
+                facts.name,
+                given.display(),
+                facts.flag,
+                facts.env
+            )
+        })
+    }
+
+    fn search_path(tool: Tool) -> Option<PathBuf> {
+        let facts = facts(tool);
+        if let Ok(path) = which::which(facts.name) {
+            return Some(path);
+        }
+        if !facts.versioned {
+            return None;
+        }
+        LLVM_VERSIONS
+            .rev()
+            .find_map(|v| which::which(format!("{}-{v}", facts.name)).ok())
+    }
+}
+
+/// Whether `root` holds wasi-libc for wasm32 (Debian's `/usr` and
+/// wasi-sdk's sysroot both put it in `lib/wasm32-wasi[p1]/libc.a`).
+fn is_wasi_sysroot(root: &Path) -> bool {
+    ["wasm32-wasi", "wasm32-wasip1"]
+        .iter()
+        .any(|dir| root.join("lib").join(dir).join("libc.a").is_file())
+}
+
+impl Toolchain for DiscoveredToolchain {
+    fn tool(&self, tool: Tool) -> Result<PathBuf> {
+        if let Some(given) = self.override_for(tool) {
+            return self.resolve_override(tool, given);
+        }
+        Self::search_path(tool).ok_or_else(|| {
+            let f = facts(tool);
+            let versions = if f.versioned {
+                format!(" (nor {0}-20 … {0}-14)", f.name)
+            } else {
+                String::new()
+            };
+            anyhow!(
+                "{name} not found on PATH{versions}; install the Debian package {package} \
+                 (`apt install {package}`), or name the program with {flag} PATH or {env}=PATH",
+                name = f.name,
+                package = f.package,
+                flag = f.flag,
+                env = f.env
+            )
+        })
+    }
+
+    fn optional_tool(&self, tool: Tool) -> Option<PathBuf> {
+        match self.override_for(tool) {
+            // An explicit choice that does not exist is reported when the
+            // step runs, rather than silently skipped.
+            Some(given) => Some(
+                self.resolve_override(tool, given)
+                    .unwrap_or_else(|_| given.to_path_buf()),
+            ),
+            None => Self::search_path(tool),
+        }
+    }
+
+    fn wasi_sysroot(&self) -> Result<PathBuf> {
+        if let Some(given) = &self.overrides.sysroot {
+            if is_wasi_sysroot(given) {
+                return Ok(given.clone());
+            }
+            return Err(anyhow!(
+                "`{}` (from --sysroot or WASI_SYSROOT) is not a wasi-libc sysroot: \
+                 lib/wasm32-wasi/libc.a is missing there",
+                given.display()
+            ));
+        }
+        let mut candidates = Vec::new();
+        if let Some(sdk) = std::env::var_os("WASI_SDK_PATH") {
+            candidates.push(PathBuf::from(sdk).join("share/wasi-sysroot"));
+        }
+        candidates.push(PathBuf::from("/usr"));
+        candidates.push(PathBuf::from("/opt/wasi-sdk/share/wasi-sysroot"));
+        candidates
+            .into_iter()
+            .find(|c| is_wasi_sysroot(c))
+            .ok_or_else(|| {
+                anyhow!(
+                    "wasi-libc not found (looked in $WASI_SDK_PATH/share/wasi-sysroot, /usr and \
+                     /opt/wasi-sdk/share/wasi-sysroot); install the Debian package wasi-libc \
+                     (`apt install wasi-libc`), or pass --sysroot DIR or set WASI_SYSROOT=DIR"
+                )
+            })
+    }
+
+    fn cache_dir(&self) -> Result<PathBuf> {
+        let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+            Some(xdg) => PathBuf::from(xdg),
+            None => {
+                let home = std::env::var_os("HOME")
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| anyhow!("neither XDG_CACHE_HOME nor HOME is set; set one"))?;
+                PathBuf::from(home).join(".cache")
+            }
+        };
+        let dir = base.join("skc");
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the cache directory `{}`", dir.display()))?;
+        Ok(dir)
+    }
+
+    fn resource_dir(&self) -> Option<PathBuf> {
+        let exe = std::env::current_exe().ok()?;
+        let dir = exe.parent()?.join("../lib/skc");
+        dir.is_dir().then_some(dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_override_is_named_in_the_error() {
+        let toolchain = DiscoveredToolchain::new(ToolOverrides {
+            clang: Some(PathBuf::from("/nonexistent/clang")),
+            ..ToolOverrides::default()
+        });
+        let message = toolchain.tool(Tool::Clang).unwrap_err().to_string();
+        assert!(message.contains("/nonexistent/clang"), "{message}");
+        assert!(message.contains("--clang"), "{message}");
+    }
+
+    #[test]
+    fn a_directory_without_libc_is_not_a_sysroot() {
+        let empty = tempfile::tempdir().expect("tempdir");
+        let toolchain = DiscoveredToolchain::new(ToolOverrides {
+            sysroot: Some(empty.path().to_path_buf()),
+            ..ToolOverrides::default()
+        });
+        assert!(toolchain.wasi_sysroot().is_err());
+        std::fs::create_dir_all(empty.path().join("lib/wasm32-wasi")).expect("mkdir");
+        std::fs::write(empty.path().join("lib/wasm32-wasi/libc.a"), b"!<arch>\n").expect("write");
+        assert_eq!(toolchain.wasi_sysroot().expect("found"), empty.path());
+    }
+}
