@@ -173,13 +173,13 @@ struct Renamer {
     original_used: Vec<bool>,
     /// Next suffix to try for each variable's derived names.
     next_suffix: Vec<u64>,
-    /// Hashes of every value name in the function, to keep derived names
-    /// unique. A hash match counts as taken (the next suffix is tried), so
-    /// collisions cost a skipped number, never a clash; storing hashes
-    /// avoids copying every name of every function.
+    /// Whether any input value name contains a dot, as derived names do.
+    any_dotted: bool,
+    /// Hashes of the dotted value names in the function and of the names
+    /// derived so far, to keep derived names unique. A hash match counts as
+    /// taken (the next suffix is tried), so collisions cost a skipped
+    /// number, never a clash; storing hashes avoids copying names.
     taken: HashSet<u64, BuildIdentity>,
-    /// Scratch space for building names.
-    name_buf: String,
     /// Inserted phis are the values `phi_base..phi_end`.
     phi_base: u32,
     phi_end: u32,
@@ -205,8 +205,13 @@ impl Renamer {
             vars,
             original_used: vec![false; n],
             next_suffix: vec![1; n],
-            taken: f.values.iter().map(|v| name_hash(&v.name)).collect(),
-            name_buf: String::new(),
+            any_dotted: f.values.iter().any(|v| v.name.contains('.')),
+            taken: f
+                .values
+                .iter()
+                .filter(|v| v.name.contains('.'))
+                .map(|v| name_hash(&v.name))
+                .collect(),
             phi_base: f.values.len() as u32,
             phi_end: f.values.len() as u32,
             phi_var: Vec::new(),
@@ -225,24 +230,23 @@ impl Renamer {
     }
 
     fn fresh_value(&mut self, f: &mut Function, k: usize) -> Value {
-        use std::fmt::Write as _;
         let original = self.vars[k];
         let data = &f.values[original.index()];
         let ty = data.ty;
-        loop {
-            self.name_buf.clear();
-            self.name_buf.push_str(&data.name);
-            let _ = write!(self.name_buf, ".{}", self.next_suffix[k]);
+        let name = loop {
+            let mut name = String::with_capacity(data.name.len() + 8);
+            name.push_str(&data.name);
+            name.push('.');
+            push_decimal(&mut name, self.next_suffix[k]);
             self.next_suffix[k] += 1;
-            if self.taken.insert(name_hash(&self.name_buf)) {
-                break;
+            // Derived names all contain a dot; without dotted names in the
+            // input, `base.N` is unique per variable and counter.
+            if !self.any_dotted || self.taken.insert(name_hash(&name)) {
+                break name;
             }
-        }
+        };
         let v = Value(f.values.len() as u32);
-        f.values.push(ValueData {
-            name: self.name_buf.clone(),
-            ty,
-        });
+        f.values.push(ValueData { name, ty });
         v
     }
 
@@ -608,6 +612,23 @@ impl Renamer {
                 fix(op);
             }
         }
+    }
+}
+
+/// Appends `n` in decimal (cheaper than the formatting machinery).
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
     }
 }
 
