@@ -299,7 +299,7 @@ impl Renamer {
             let pos = f.blocks[b as usize].pos;
             f.blocks[b as usize].phis.push(Phi {
                 result: v,
-                args: Vec::new(),
+                args: Vec::with_capacity(cf.preds[b as usize].len()),
                 pos,
             });
             self.phi_var.push(k);
@@ -332,7 +332,7 @@ impl Renamer {
             }
         }
         // (block, next child, undo-log length on entry)
-        let mut stack: Vec<(usize, usize, usize)> = Vec::new();
+        let mut stack: Vec<(usize, usize, usize)> = Vec::with_capacity(f.blocks.len());
         let mut succs: Vec<Block> = Vec::with_capacity(2);
         stack.push((0, 0, 0));
         self.enter_block(f, 0, &mut undo, &mut succs, diags);
@@ -745,7 +745,7 @@ fn iterated_frontiers(cf: &ControlFlow, n: usize, def_blocks: &[Vec<u32>]) -> Ve
     let mut queued = vec![NONE; n];
     let mut visited = vec![NONE; n];
     let mut heap: BinaryHeap<(u32, u32)> = BinaryHeap::new();
-    let mut walk: Vec<u32> = Vec::new();
+    let mut walk: Vec<u32> = Vec::with_capacity(n);
     for (k, blocks) in def_blocks.iter().enumerate() {
         let k32 = k as u32;
         heap.clear();
