@@ -9,6 +9,10 @@
 //! uses, then phis that merge a single value (trivial ones) and phis nobody
 //! reads are removed. Temporaries already in SSA form are not touched.
 //!
+//! New values get names derived from the temporary's (`x.1`, `x.2`, …)
+//! that clash with no other name in the function. The values of removed
+//! phis stay in the arena, unnamed and unused by any instruction.
+//!
 //! Reading a temporary that no definition reaches on any path is an error.
 //! Reading one that is defined on some paths only is accepted (compilers of
 //! C emit this for variables initialised under the same condition as their
@@ -52,6 +56,7 @@ pub fn construct(f: &mut Function, cf: &ControlFlow) -> Vec<Diagnostic> {
     renamer.place_phis(f, cf);
     renamer.rename(f, cf, &mut diags);
     renamer.simplify_phis(f);
+    renamer.name_phis(f);
     diags
 }
 
@@ -230,10 +235,17 @@ impl Renamer {
     }
 
     fn fresh_value(&mut self, f: &mut Function, k: usize) -> Value {
-        let original = self.vars[k];
-        let data = &f.values[original.index()];
-        let ty = data.ty;
-        let name = loop {
+        let name = self.derived_name(f, k);
+        let ty = f.values[self.vars[k].index()].ty;
+        let v = Value(f.values.len() as u32);
+        f.values.push(ValueData { name, ty });
+        v
+    }
+
+    /// The next unused `base.N` name for variable `k`.
+    fn derived_name(&mut self, f: &Function, k: usize) -> String {
+        let data = &f.values[self.vars[k].index()];
+        loop {
             let mut name = String::with_capacity(data.name.len() + 8);
             name.push_str(&data.name);
             name.push('.');
@@ -242,12 +254,9 @@ impl Renamer {
             // Derived names all contain a dot; without dotted names in the
             // input, `base.N` is unique per variable and counter.
             if !self.any_dotted || self.taken.insert(name_hash(&name)) {
-                break name;
+                return name;
             }
-        };
-        let v = Value(f.values.len() as u32);
-        f.values.push(ValueData { name, ty });
-        v
+        }
     }
 
     /// The value a new definition of variable `k` gets: the original id the
@@ -295,7 +304,14 @@ impl Renamer {
         placed.sort_unstable();
         self.phi_base = f.values.len() as u32;
         for (b, k) in placed {
-            let v = self.fresh_value(f, k as usize);
+            // Named only if it survives simplification (see `name_phis`):
+            // most inserted phis are dead or trivial.
+            let ty = f.values[self.vars[k as usize].index()].ty;
+            let v = Value(f.values.len() as u32);
+            f.values.push(ValueData {
+                name: String::new(),
+                ty,
+            });
             let pos = f.blocks[b as usize].pos;
             f.blocks[b as usize].phis.push(Phi {
                 result: v,
@@ -305,6 +321,19 @@ impl Renamer {
             self.phi_var.push(k);
         }
         self.phi_end = f.values.len() as u32;
+    }
+
+    /// Gives the inserted phis that survived simplification their derived
+    /// names, in block order.
+    fn name_phis(&mut self, f: &mut Function) {
+        for b in 0..f.blocks.len() {
+            for i in self.first_inserted_phi[b] as usize..f.blocks[b].phis.len() {
+                let r = f.blocks[b].phis[i].result;
+                if let Some(k) = self.inserted_phi_var(r) {
+                    f.values[r.index()].name = self.derived_name(f, k);
+                }
+            }
+        }
     }
 
     fn inserted_phi_var(&self, v: Value) -> Option<usize> {
