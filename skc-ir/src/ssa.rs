@@ -274,31 +274,68 @@ impl Renamer {
     /// variable's definitions.
     fn place_phis(&mut self, f: &mut Function, cf: &ControlFlow) {
         let n = f.blocks.len();
-        let mut def_blocks: Vec<Vec<u32>> = vec![Vec::new(); self.vars.len()];
-        let mut note = |var_of: &[u32], v: Value, b: u32| {
-            if let Some(&k) = var_of.get(v.index()) {
-                if k != NONE && def_blocks[k as usize].last() != Some(&b) {
-                    def_blocks[k as usize].push(b);
-                }
+        let nvars = self.vars.len();
+        let mut def_blocks: Vec<Vec<u32>> = vec![Vec::new(); nvars];
+        // Semi-pruned form (Briggs et al.): only a variable read in some
+        // block before that block assigns it can need a phi. Temporaries
+        // reassigned but always set before use within each block (common in
+        // generated code) get none, which saves creating and then deleting
+        // many dead phis.
+        let mut global = vec![false; nvars];
+        let mut defined_in = vec![NONE; nvars];
+        let mut definitions = 0usize;
+        let var_of = &self.var_of;
+        let var = |v: Value| match var_of.get(v.index()) {
+            Some(&k) if k != NONE => Some(k as usize),
+            _ => None,
+        };
+        let define = |k: usize, b: u32, def_blocks: &mut [Vec<u32>], defined_in: &mut [u32]| {
+            defined_in[k] = b;
+            if def_blocks[k].last() != Some(&b) {
+                def_blocks[k].push(b);
             }
         };
-        for p in &f.params {
-            note(&self.var_of, p.value, 0);
-        }
-        if let Some(e) = f.env {
-            note(&self.var_of, e, 0);
+        for v in f.params.iter().map(|p| p.value).chain(f.env) {
+            if let Some(k) = var(v) {
+                definitions += 1;
+                define(k, 0, &mut def_blocks, &mut defined_in);
+            }
         }
         for (b, data) in f.blocks.iter().enumerate() {
+            let b32 = b as u32;
             for phi in &data.phis {
-                note(&self.var_of, phi.result, b as u32);
+                for (_, op) in &phi.args {
+                    if let Some(k) = operand_var(op, var) {
+                        global[k] = true;
+                    }
+                }
+                if let Some(k) = var(phi.result) {
+                    definitions += 1;
+                    define(k, b32, &mut def_blocks, &mut defined_in);
+                }
             }
             for inst in &data.insts {
-                if let Some(r) = inst.result {
-                    note(&self.var_of, r, b as u32);
+                for_each_use(&inst.kind, |op| {
+                    if let Some(k) = operand_var(op, var) {
+                        global[k] |= defined_in[k] != b32;
+                    }
+                });
+                if let Some(k) = inst.result.and_then(var) {
+                    definitions += 1;
+                    define(k, b32, &mut def_blocks, &mut defined_in);
                 }
+            }
+            if let Some(k) = term_use(&data.term).and_then(|op| operand_var(op, var)) {
+                global[k] |= defined_in[k] != b32;
+            }
+        }
+        for (blocks, &g) in def_blocks.iter_mut().zip(&global) {
+            if !g {
+                blocks.clear();
             }
         }
         let placed = iterated_frontiers(cf, n, &def_blocks);
+        f.values.reserve(definitions + placed.len());
         // Deterministic value numbering: by block, then variable.
         let mut placed = placed;
         placed.sort_unstable();
@@ -641,6 +678,14 @@ impl Renamer {
                 fix(op);
             }
         }
+    }
+}
+
+/// The renamed variable an operand reads, if any.
+fn operand_var(op: &Operand, var: impl Fn(Value) -> Option<usize>) -> Option<usize> {
+    match op {
+        Operand::Value(v) => var(*v),
+        Operand::Const(_) => None,
     }
 }
 
