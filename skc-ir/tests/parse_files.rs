@@ -10,8 +10,9 @@ use skc_ir::printer::print_module;
 use skc_ir::reader::read_module;
 
 fn display_name(path: &std::path::Path) -> String {
-    let file = path.file_name().map(|f| f.to_string_lossy().into_owned());
-    format!("{}", file.unwrap_or_default())
+    path.file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 #[test]
