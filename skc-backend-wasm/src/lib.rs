@@ -30,6 +30,7 @@ pub mod leb;
 pub mod locals;
 pub mod object;
 pub mod plan;
+pub mod stack;
 pub mod structure;
 
 use std::io::Write;
