@@ -46,7 +46,7 @@ fn calls_varargs_pointers_allocs_and_relocations() {
         "calls",
         include_str!("programs/calls.ssa"),
         &[],
-        "fib 6765\nack 9\nvasum 1000000000094\nindirect 42\ntable 89\nalloc 290\n\
+        "fib 6765\nack 9\nvasum 1000000000094\nindirect 42\ntable 89\ntable-l 42\nalloc 290\n\
          01234X6789abcdef 0\nreloc 305020\n",
         0,
     );
