@@ -820,7 +820,9 @@ impl FunctionCodegen<'_> {
             })?;
             self.ins(I::LocalGet(sret));
             self.address(v)?;
-            self.ins(I::I32Const(self.types.get(id).size as i32));
+            let size = i32::try_from(self.types.get(id).size)
+                .map_err(|_| anyhow!("`${}` returns an aggregate too large for wasm32", f.name))?;
+            self.ins(I::I32Const(size));
             self.ins(I::MemoryCopy {
                 src_mem: 0,
                 dst_mem: 0,
