@@ -86,3 +86,17 @@ fn irreducible_loops_with_several_entries() {
         0,
     );
 }
+
+/// IL as cproc emits it for `from_c.c` (a goto into a loop, a switch, a
+/// hash loop on unsigned longs, float accumulation), printing only
+/// through `putchar` so no pointer crosses into the C library.
+#[test]
+fn c_compiler_output_with_goto_into_a_loop() {
+    check(
+        "from_c",
+        include_str!("programs/from_c.ssa"),
+        &[],
+        "844039\n2024073654\n2667656488986724605\n54597\n",
+        39,
+    );
+}
