@@ -306,7 +306,13 @@ impl FunctionCodegen<'_> {
 
     /// Gives every value not bound to a parameter a shared local.
     fn assign_value_locals(&mut self) {
-        let fixed: Vec<bool> = self.value_local.iter().map(|&l| l != UNASSIGNED).collect();
+        // Parameters have their locals already; stack values need none.
+        let fixed: Vec<bool> = self
+            .value_local
+            .iter()
+            .zip(&self.on_stack)
+            .map(|(&l, &on_stack)| l != UNASSIGNED || on_stack)
+            .collect();
         let colouring = locals::colour(self.f, &self.st, &fixed);
         let mut base = [0u32; 4];
         for (slot, t) in [ValType::I32, ValType::I64, ValType::F32, ValType::F64]
