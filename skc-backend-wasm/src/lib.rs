@@ -98,6 +98,19 @@ impl Backend for WasmBackend {
     }
 }
 
+/// The WebAssembly features generated code uses (beyond 1.0): bulk memory
+/// (`memory.copy`), sign extension, saturating float-to-int conversion,
+/// and the 5-byte table immediate of `call_indirect` that the linker
+/// relocates.
+pub fn wasm_features() -> wasmparser::WasmFeatures {
+    use wasmparser::WasmFeatures as F;
+    F::WASM1
+        | F::BULK_MEMORY
+        | F::SIGN_EXTENSION
+        | F::SATURATING_FLOAT_TO_INT
+        | F::CALL_INDIRECT_OVERLONG
+}
+
 /// Compiles every item into a relocatable wasm32 object.
 pub fn compile_object(items: &mut dyn ItemSource) -> anyhow::Result<Vec<u8>> {
     let mut obj = object::Object::new();
