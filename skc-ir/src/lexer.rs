@@ -109,6 +109,8 @@ pub struct Lexer<'a> {
     pub error: String,
     /// Where inside that token the problem is, when not at its start.
     pub error_pos: Option<Pos>,
+    /// The byte, when that token is a byte no token starts with.
+    pub stray: Option<u8>,
     /// A read error, reported once by the parser.
     pub io_error: Option<String>,
 }
@@ -136,6 +138,7 @@ impl<'a> Lexer<'a> {
             text_window: None,
             error: String::new(),
             error_pos: None,
+            stray: None,
             io_error: None,
         }
     }
@@ -348,6 +351,7 @@ impl<'a> Lexer<'a> {
     /// Reads the next token.
     pub fn next_token(&mut self) -> Token {
         self.error_pos = None;
+        self.stray = None;
         let blank_end = self.skip_blanks();
         let Some(b) = blank_end else {
             return Token {
@@ -417,6 +421,7 @@ impl<'a> Lexer<'a> {
                 } else {
                     format!("unexpected byte 0x{b:02x}")
                 };
+                self.stray = Some(b);
                 Tok::Error
             }
         };

@@ -236,6 +236,10 @@ impl<'a> Parser<'a> {
     /// Records "expected WHAT, found TOKEN" for token `t` (the last read);
     /// a malformed token reports its own problem instead.
     fn expected<T>(&mut self, t: Token, what: &str) -> PResult<T> {
+        if let (Tok::Error, Some(b)) = (t.tok, self.lex.stray) {
+            let found = crate::lexer::describe_byte(b);
+            return self.error_at(t.pos, format!("expected {what}, found {found}"));
+        }
         if t.tok == Tok::Error {
             let msg = std::mem::take(&mut self.lex.error);
             let pos = self.lex.error_pos.take().unwrap_or(t.pos);
