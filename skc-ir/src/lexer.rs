@@ -283,11 +283,18 @@ impl<'a> Lexer<'a> {
                 if self.dead > self.item_text.len() / 2 {
                     self.item_text.drain(..self.dead);
                     self.dead = 0;
+                    if self.item_text.capacity() > (1 << 20).max(4 * self.item_text.len()) {
+                        self.item_text.shrink_to(WINDOW.max(self.item_text.len()));
+                    }
                 }
                 self.gaps.retain(|g| g.0 >= offset);
             }
             _ => {
                 self.item_text.clear();
+                // Give back the memory of an unusually large item.
+                if self.item_text.capacity() > 1 << 20 {
+                    self.item_text.shrink_to(WINDOW);
+                }
                 self.dead = 0;
                 self.gaps.clear();
                 if offset >= self.window_base + self.kept as u64 {
