@@ -24,6 +24,10 @@ pub const MAX_ALIGN: u64 = 1 << 16;
 pub const MAX_FIELD_COUNT: i64 = u32::MAX as i64;
 /// Largest size of a data definition, in bytes.
 pub const MAX_DATA_SIZE: u64 = MAX_AGG_SIZE;
+/// Largest number of flattened scalar fields over all aggregate types of a
+/// module (each type may have up to [`crate::types::MAX_SCALARS`]); types
+/// stay in memory for the whole module, so their total is bounded.
+pub const MAX_MODULE_SCALARS: usize = 1 << 21;
 /// Largest byte count of a `blit`.
 pub const MAX_BLIT: i64 = i32::MAX as i64;
 
@@ -85,6 +89,8 @@ pub struct Parser<'a> {
     fn_variadic: bool,
     /// The name of the temporary being defined by the current line.
     pending_name: Vec<u8>,
+    /// Flattened scalar fields over all aggregate types so far.
+    type_scalars: usize,
 }
 
 /// The keywords that can start a top-level item.
@@ -125,6 +131,7 @@ impl<'a> Parser<'a> {
             fn_ret: None,
             fn_variadic: false,
             pending_name: Vec::new(),
+            type_scalars: 0,
         }
     }
 
@@ -459,8 +466,18 @@ impl<'a> Parser<'a> {
             }
             _ => TypeShape::Struct(self.fields(t)?),
         };
+        if self.type_scalars > MAX_MODULE_SCALARS {
+            return self.error_at(
+                pos,
+                format!("aggregate types of this module expand to more than {MAX_MODULE_SCALARS} scalar fields"),
+            );
+        }
         match self.types.define(name, align, shape, pos) {
-            Ok(id) => Ok(Item::Type(id)),
+            Ok(id) => {
+                // Types live as long as the module: bound their total size.
+                self.type_scalars += self.types.get(id).scalars.len();
+                Ok(Item::Type(id))
+            }
             Err(e) => self.error_at(pos, format!("cannot lay out this type: {e}")),
         }
     }

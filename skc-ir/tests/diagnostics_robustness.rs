@@ -389,3 +389,16 @@ fn huge_counts_of_empty_or_opaque_types_lay_out_at_once() {
     );
     assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
 }
+
+#[test]
+fn many_large_aggregates_are_bounded_per_module() {
+    let (diags, count, peak) = read_generated(Generated::new(
+        "type :big = { w 65535 }\n",
+        "type :t = { :big }\n",
+        100,
+        "",
+    ));
+    assert!(count >= 1, "{diags}");
+    assert!(diags.contains("more than 2097152 scalar fields"), "{diags}");
+    assert!(peak < 48 * MB, "peak heap {peak}");
+}
