@@ -336,6 +336,7 @@ impl<'a> Lexer<'a> {
 
     /// Skips the rest of the current line (after an error), keeping only
     /// its start for quoting. The newline is consumed.
+    #[inline(never)]
     pub fn skip_line(&mut self) {
         self.run_start = Some(self.window_base + self.pos as u64);
         loop {
@@ -421,18 +422,21 @@ impl<'a> Lexer<'a> {
                 }
             }
             _ if is_name_start(b) => self.name_from(self.pos, Tok::Ident),
-            _ => {
-                self.pos += 1;
-                self.error = if b.is_ascii_graphic() {
-                    format!("unexpected character `{}`", b as char)
-                } else {
-                    format!("unexpected byte 0x{b:02x}")
-                };
-                self.stray = Some(b);
-                Tok::Error
-            }
+            _ => self.stray_byte(b),
         };
         Token { tok, pos }
+    }
+
+    #[cold]
+    fn stray_byte(&mut self, b: u8) -> Tok {
+        self.pos += 1;
+        self.error = if b.is_ascii_graphic() {
+            format!("unexpected character `{}`", b as char)
+        } else {
+            format!("unexpected byte 0x{b:02x}")
+        };
+        self.stray = Some(b);
+        Tok::Error
     }
 
     /// Skips spaces and tabs; returns the next byte (not consumed).
@@ -557,6 +561,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// Reads a string after its opening quote, decoding escapes into `text`.
+    #[inline(never)]
     fn string_body(&mut self) -> Tok {
         self.text.clear();
         self.text_window = None;
@@ -673,6 +678,7 @@ impl<'a> Lexer<'a> {
         Ok(())
     }
 
+    #[inline(never)]
     fn integer(&mut self) -> Tok {
         let negative = self.peek_byte() == Some(b'-');
         if negative {
@@ -715,6 +721,7 @@ impl<'a> Lexer<'a> {
 
     /// Reads the longest float literal prefix, as C's `strtod` would, after
     /// `s_` or `d_`.
+    #[inline(never)]
     fn float(&mut self, single: bool) -> Tok {
         self.text.clear();
         self.text_window = None;
