@@ -27,6 +27,7 @@ pub mod codegen;
 pub mod data;
 pub mod irreducible;
 pub mod leb;
+pub mod libc;
 pub mod locals;
 pub mod object;
 pub mod plan;
