@@ -230,6 +230,20 @@ impl Object {
 
     /// Encodes the object.
     pub fn finish(mut self) -> anyhow::Result<Vec<u8>> {
+        // A C library function called only without using its result
+        // still returns one; the import must say so.
+        for info in &mut self.symbols {
+            if info.def != Definition::None {
+                continue;
+            }
+            if let Some(t) = &info.call_type {
+                if t.results().is_empty() {
+                    if let Some(r) = crate::libc::known_result(&info.name) {
+                        info.call_type = Some(FuncType::new(t.params().to_vec(), [r]));
+                    }
+                }
+            }
+        }
         // Function index space: imports (undefined called symbols) first.
         let mut func_index: Vec<Option<u32>> = vec![None; self.symbols.len()];
         let mut imports: Vec<(SymId, u32)> = Vec::new();
@@ -274,20 +288,22 @@ impl Object {
         let sp_symbol = self.symbols.len() as u32;
         let table_symbol = sp_symbol + 1;
 
-        // Type results, needed to patch result-dropping sites.
-        let func_has_result = |obj: &Object, id: SymId| -> bool {
-            let info = &obj.symbols[id as usize];
-            match info.def {
+        // Whether each symbol's function returns a value, for the sites
+        // that drop an unused result.
+        let has_result: Vec<bool> = self
+            .symbols
+            .iter()
+            .map(|info| match info.def {
                 Definition::Function(i) => {
-                    let f = &obj.functions[i as usize];
-                    !obj.types[f.type_index as usize].results().is_empty()
+                    let f = &self.functions[i as usize];
+                    !self.types[f.type_index as usize].results().is_empty()
                 }
                 _ => info
                     .call_type
                     .as_ref()
                     .is_some_and(|t| !t.results().is_empty()),
-            }
-        };
+            })
+            .collect();
 
         // Code section contents and relocations.
         let mut code = Vec::new();
@@ -358,7 +374,7 @@ impl Object {
                         ));
                     }
                     CodeRelocKind::DropIfResult(sym) => {
-                        if func_has_result(&self, sym) {
+                        if has_result[sym as usize] {
                             bytes[at] = 0x1a;
                         }
                     }

@@ -141,7 +141,8 @@ fn reverse_post_order(f: &Function) -> Vec<Block> {
     let mut visited = vec![false; n];
     let mut post = Vec::with_capacity(n);
     // (block, number of successors already pushed)
-    let mut stack: Vec<(Block, u8)> = vec![(Block(0), 0)];
+    let mut stack: Vec<(Block, u8)> = Vec::with_capacity(n);
+    stack.push((Block(0), 0));
     visited[0] = true;
     while let Some(top) = stack.last_mut() {
         let (b, next) = *top;
@@ -200,7 +201,17 @@ impl ControlFlow {
     /// are positions in reverse post-order and every block is reachable).
     pub fn compute(f: &Function) -> Self {
         let n = f.blocks.len();
-        let mut preds: Vec<Vec<Block>> = vec![Vec::new(); n];
+        // Counted first so each list is allocated once at its final size.
+        let mut pred_count = vec![0usize; n];
+        for data in &f.blocks {
+            for s in data.term.successors() {
+                if s.index() < n {
+                    pred_count[s.index()] += 1;
+                }
+            }
+        }
+        let mut preds: Vec<Vec<Block>> =
+            pred_count.iter().map(|&c| Vec::with_capacity(c)).collect();
         for b in f.block_ids() {
             for s in f.block(b).term.successors() {
                 if s.index() < n {
@@ -209,7 +220,12 @@ impl ControlFlow {
             }
         }
         let idom = immediate_dominators(f, &preds);
-        let mut dom_children: Vec<Vec<Block>> = vec![Vec::new(); n];
+        let mut child_count = vec![0usize; n];
+        for d in idom.iter().flatten() {
+            child_count[d.index()] += 1;
+        }
+        let mut dom_children: Vec<Vec<Block>> =
+            child_count.iter().map(|&c| Vec::with_capacity(c)).collect();
         for (b, d) in idom.iter().enumerate() {
             if let Some(d) = d {
                 dom_children[d.index()].push(Block(b as u32));
@@ -332,7 +348,8 @@ fn immediate_dominators(f: &Function, preds: &[Vec<Block>]) -> Vec<Option<Block>
     let mut dfnum = vec![NONE; n];
     let mut vertex: Vec<u32> = Vec::with_capacity(n);
     let mut parent: Vec<u32> = Vec::with_capacity(n);
-    let mut stack: Vec<(u32, u8)> = vec![(0, 0)];
+    let mut stack: Vec<(u32, u8)> = Vec::with_capacity(n);
+    stack.push((0, 0));
     dfnum[0] = 0;
     vertex.push(0);
     parent.push(NONE);

@@ -45,8 +45,10 @@
 //!   has a result, address `l`.
 //! - instructions that produce a value have a result and the others
 //!   (`store`, `blit`, `vastart`, `dbgloc`) do not.
-//! - `ret` has an operand exactly when the function returns something, of
-//!   the return ABI value type; `jnz` tests a `w`.
+//! - `ret` has no operand in a function that returns nothing; in one that
+//!   returns something, an operand has the return ABI value type (a bare
+//!   `ret` is accepted there, as C compilers emit it where a function falls
+//!   off its end; the value is unspecified); `jnz` tests a `w`.
 //! - every aggregate type id (parameters, return, call arguments and
 //!   returns) names a defined type.
 
