@@ -91,6 +91,8 @@ pub struct Lexer<'a> {
     /// Text of the current item: bytes from `item_base` up to
     /// `window_base + kept`; the rest is still in the window.
     item_text: Vec<u8>,
+    /// Bytes at the start of `item_text` that are no longer part of it.
+    dead: usize,
     item_base: u64,
     item_line: u32,
     /// `window[..kept]` is already in `item_text` (or was discarded).
@@ -99,10 +101,14 @@ pub struct Lexer<'a> {
     gaps: Vec<(u64, u64)>,
     /// Start of the run of skippable bytes being read, if any.
     run_start: Option<u64>,
-    /// Text of the last name, keyword or string token.
-    pub text: Vec<u8>,
+    /// Text of the last name, keyword or string token, unless it is
+    /// `window[a..b]` (most names: no copy needed).
+    text: Vec<u8>,
+    text_window: Option<(usize, usize)>,
     /// Why the last [`Tok::Error`] token is malformed.
     pub error: String,
+    /// Where inside that token the problem is, when not at its start.
+    pub error_pos: Option<Pos>,
     /// A read error, reported once by the parser.
     pub io_error: Option<String>,
 }
@@ -120,13 +126,16 @@ impl<'a> Lexer<'a> {
             line: 1,
             line_start: 0,
             item_text: Vec::new(),
+            dead: 0,
             item_base: 0,
             item_line: 1,
             kept: 0,
             gaps: Vec::new(),
             run_start: None,
             text: Vec::new(),
+            text_window: None,
             error: String::new(),
+            error_pos: None,
             io_error: None,
         }
     }
@@ -141,12 +150,43 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// Text of the last name, keyword or string token read (decoded for
+    /// strings). Valid until the next token is read.
+    #[inline]
+    pub fn text(&self) -> &[u8] {
+        match self.text_window {
+            Some((a, b)) => &self.window[a..b],
+            None => &self.text,
+        }
+    }
+
+    /// Takes the text of the last token, leaving an empty buffer.
+    pub fn take_text(&mut self) -> Vec<u8> {
+        self.materialize_text();
+        std::mem::take(&mut self.text)
+    }
+
+    /// Exchanges the text of the last token with `other`.
+    pub fn swap_text(&mut self, other: &mut Vec<u8>) {
+        self.materialize_text();
+        std::mem::swap(&mut self.text, other);
+    }
+
+    /// Copies text that still lives in the window into the text buffer.
+    fn materialize_text(&mut self) {
+        if let Some((a, b)) = self.text_window.take() {
+            self.text.clear();
+            self.text.extend_from_slice(&self.window[a..b]);
+        }
+    }
+
     /// Refills the window; returns false at the end of the input.
     #[cold]
     fn refill(&mut self) -> bool {
         if self.at_eof {
             return false;
         }
+        self.materialize_text();
         self.save_window_tail();
         self.window_base += self.end as u64;
         self.pos = 0;
@@ -234,11 +274,18 @@ impl<'a> Lexer<'a> {
         }
         match self.text_index(offset) {
             Some(cut) if offset < self.window_base + self.kept as u64 => {
-                self.item_text.drain(..cut);
+                // Drop lazily: compacting only when the dead prefix
+                // outgrows the live text keeps this amortised O(1) per byte.
+                self.dead += cut;
+                if self.dead > self.item_text.len() / 2 {
+                    self.item_text.drain(..self.dead);
+                    self.dead = 0;
+                }
                 self.gaps.retain(|g| g.0 >= offset);
             }
             _ => {
                 self.item_text.clear();
+                self.dead = 0;
                 self.gaps.clear();
                 if offset >= self.window_base + self.kept as u64 {
                     self.kept = (offset - self.window_base).min(self.end as u64) as usize;
@@ -272,10 +319,9 @@ impl<'a> Lexer<'a> {
         self.item_text
             .extend_from_slice(&self.window[self.kept..self.pos]);
         self.kept = self.pos;
-        let index = self
-            .text_index(offset)
-            .filter(|&i| i <= self.item_text.len());
-        (&self.item_text, self.item_base, self.item_line, index)
+        let text = &self.item_text[self.dead..];
+        let index = self.text_index(offset).filter(|&i| i <= text.len());
+        (text, self.item_base, self.item_line, index)
     }
 
     /// Skips the rest of the current line (after an error), keeping only
@@ -301,16 +347,9 @@ impl<'a> Lexer<'a> {
 
     /// Reads the next token.
     pub fn next_token(&mut self) -> Token {
-        // Skip blanks.
-        self.run_start = Some(self.window_base + self.pos as u64);
-        let blank_end = loop {
-            match self.peek_byte() {
-                Some(b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c') => self.pos += 1,
-                other => break other,
-            }
-        };
-        self.run_start = None;
-        let Some(mut b) = blank_end else {
+        self.error_pos = None;
+        let blank_end = self.skip_blanks();
+        let Some(b) = blank_end else {
             return Token {
                 tok: Tok::Eof,
                 pos: self.here(),
@@ -354,23 +393,25 @@ impl<'a> Lexer<'a> {
             }
             b'-' | b'0'..=b'9' => self.integer(),
             b's' | b'd' => {
+                let start = self.pos;
+                let base = self.window_base;
                 self.pos += 1;
                 if self.peek_byte() == Some(b'_') {
                     self.pos += 1;
                     self.float(b == b's')
+                } else if self.window_base == base {
+                    self.name_from(start, Tok::Ident)
                 } else {
+                    // The window moved on: keep the first letter by hand.
+                    self.text_window = None;
                     self.text.clear();
                     self.text.push(b);
                     self.name_tail(Tok::Ident)
                 }
             }
-            _ if is_name_start(b) => {
-                self.text.clear();
-                self.name_tail(Tok::Ident)
-            }
+            _ if is_name_start(b) => self.name_from(self.pos, Tok::Ident),
             _ => {
                 self.pos += 1;
-                b = b.to_ascii_lowercase();
                 self.error = if b.is_ascii_graphic() {
                     format!("unexpected character `{}`", b as char)
                 } else {
@@ -380,6 +421,38 @@ impl<'a> Lexer<'a> {
             }
         };
         Token { tok, pos }
+    }
+
+    /// Skips spaces and tabs; returns the next byte (not consumed).
+    #[inline]
+    fn skip_blanks(&mut self) -> Option<u8> {
+        let is_blank = |b: u8| CLASS[b as usize] & BLANK != 0;
+        // Fast path: the next byte is in the window and not blank.
+        if let Some(&b) = self.window[..self.end].get(self.pos) {
+            if !is_blank(b) {
+                return Some(b);
+            }
+        }
+        let start = self.window_base + self.pos as u64;
+        loop {
+            let window = &self.window[self.pos..self.end];
+            match window.iter().position(|&b| !is_blank(b)) {
+                Some(i) => {
+                    self.pos += i;
+                    return Some(self.window[self.pos]);
+                }
+                None => {
+                    self.pos = self.end;
+                    // A long run of blanks is not kept whole for quoting.
+                    self.run_start = Some(start);
+                    let more = self.refill();
+                    self.run_start = None;
+                    if !more {
+                        return None;
+                    }
+                }
+            }
+        }
     }
 
     fn single(&mut self, t: Tok) -> Tok {
@@ -397,9 +470,8 @@ impl<'a> Lexer<'a> {
     }
 
     fn name_after_sigil(&mut self, t: Tok) -> Tok {
-        self.text.clear();
         match self.peek_byte() {
-            Some(b) if is_name_start(b) => self.name_tail(t),
+            Some(b) if is_name_start(b) => self.name_from(self.pos, t),
             Some(b) => {
                 self.error = format!(
                     "expected a name after `{}`, found {}",
@@ -413,6 +485,26 @@ impl<'a> Lexer<'a> {
                 Tok::Error
             }
         }
+    }
+
+    /// Reads a name whose first byte is `window[start]` (at or before the
+    /// current position). A name that ends inside the window is not copied.
+    #[inline]
+    fn name_from(&mut self, start: usize, t: Tok) -> Tok {
+        let window = &self.window[..self.end];
+        let mut end = self.pos;
+        while end < window.len() && CLASS[window[end] as usize] & NAME_CHAR != 0 {
+            end += 1;
+        }
+        if end < window.len() && end - start <= MAX_NAME_LEN {
+            self.pos = end;
+            self.text_window = Some((start, end));
+            return t;
+        }
+        self.text_window = None;
+        self.text.clear();
+        self.text.extend_from_slice(&self.window[start..self.pos]);
+        self.name_tail(t)
     }
 
     /// Reads name characters into `text` (which may already hold a prefix).
@@ -442,17 +534,28 @@ impl<'a> Lexer<'a> {
     }
 
     fn skip_name_chars(&mut self) {
+        self.run_start = Some(self.window_base + self.pos as u64);
         while let Some(b) = self.peek_byte() {
             if !is_name_char(b) {
                 break;
             }
             self.pos += 1;
         }
+        self.run_start = None;
     }
 
     /// Reads a string after its opening quote, decoding escapes into `text`.
     fn string_body(&mut self) -> Tok {
         self.text.clear();
+        self.text_window = None;
+        // Only the start of a long string is kept for quoting.
+        self.run_start = Some(self.window_base + self.pos as u64);
+        let tok = self.string_body_inner();
+        self.run_start = None;
+        tok
+    }
+
+    fn string_body_inner(&mut self) -> Tok {
         loop {
             let Some(b) = self.peek_byte() else {
                 self.error = "unterminated string".into();
@@ -462,7 +565,11 @@ impl<'a> Lexer<'a> {
             match b {
                 b'"' => return Tok::Str,
                 b'\\' => {
+                    let mut at = self.here();
+                    at.offset -= 1;
+                    at.col = at.col.saturating_sub(1);
                     if let Err(e) = self.escape() {
+                        self.error_pos = Some(at);
                         self.error = e;
                         self.skip_string_rest();
                         return Tok::Error;
@@ -598,6 +705,7 @@ impl<'a> Lexer<'a> {
     /// `s_` or `d_`.
     fn float(&mut self, single: bool) -> Tok {
         self.text.clear();
+        self.text_window = None;
         if let Some(b @ (b'-' | b'+')) = self.peek_byte() {
             self.pos += 1;
             self.text.push(b);
@@ -617,9 +725,19 @@ impl<'a> Lexer<'a> {
             }
             Some(b'0'..=b'9' | b'.') => self.decimal_tail(false),
             Some(b) if b.is_ascii_alphabetic() => {
-                self.take_while(|b| {
-                    b.is_ascii_alphanumeric() || b == b'_' || b == b'(' || b == b')'
-                });
+                let start = self.text.len();
+                self.take_while(|b| b.is_ascii_alphanumeric() || b == b'_');
+                // `nan(chars)` is one literal, as for strtod.
+                if self.text[start..].eq_ignore_ascii_case(b"nan") && self.peek_byte() == Some(b'(')
+                {
+                    self.pos += 1;
+                    self.text.push(b'(');
+                    self.take_while(|b| b.is_ascii_alphanumeric() || b == b'_');
+                    if self.peek_byte() == Some(b')') {
+                        self.pos += 1;
+                        self.text.push(b')');
+                    }
+                }
                 true
             }
             _ => false,
@@ -724,16 +842,40 @@ fn col_of(offset: u64, line_start: u64) -> u32 {
     u32::try_from(offset - line_start + 1).unwrap_or(u32::MAX)
 }
 
+/// Byte classes, looked up per byte while lexing.
+const NAME_START: u8 = 1;
+const NAME_CHAR: u8 = 2;
+const BLANK: u8 = 4;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if b.is_ascii_alphabetic() || b == b'.' || b == b'_' {
+            t[i] |= NAME_START | NAME_CHAR;
+        }
+        if b.is_ascii_digit() || b == b'$' {
+            t[i] |= NAME_CHAR;
+        }
+        if matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c) {
+            t[i] |= BLANK;
+        }
+        i += 1;
+    }
+    t
+};
+
 /// First byte of a name: a letter, `.` or `_`.
 #[inline]
 pub fn is_name_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'.' || b == b'_'
+    CLASS[b as usize] & NAME_START != 0
 }
 
 /// Later bytes of a name: also digits and `$`.
 #[inline]
 pub fn is_name_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'$'
+    CLASS[b as usize] & NAME_CHAR != 0
 }
 
 fn sigil(t: Tok) -> char {
@@ -957,13 +1099,13 @@ mod tests {
     fn names_strings_comments() {
         let mut lx = Lexer::new(Box::new(&b"%a.b$ @l # c\n\"x\\n\\101\\x42\" $\"q r\""[..]));
         assert_eq!(lx.next_token().tok, Tok::Temp);
-        assert_eq!(lx.text, b"a.b$");
+        assert_eq!(lx.text(), b"a.b$");
         assert_eq!(lx.next_token().tok, Tok::Label);
         assert_eq!(lx.next_token().tok, Tok::Nl);
         let t = lx.next_token();
         assert_eq!((t.tok, t.pos.line, t.pos.col), (Tok::Str, 2, 1));
-        assert_eq!(lx.text, b"x\nAB");
+        assert_eq!(lx.text(), b"x\nAB");
         assert_eq!(lx.next_token().tok, Tok::Global);
-        assert_eq!(lx.text, b"q r");
+        assert_eq!(lx.text(), b"q r");
     }
 }

@@ -186,12 +186,12 @@ impl<'a> Parser<'a> {
     }
 
     fn is_ident(&self, t: Token, word: &[u8]) -> bool {
-        t.tok == Tok::Ident && self.lex.text == word
+        t.tok == Tok::Ident && self.lex.text() == word
     }
 
     /// Describes token `t` (the last one read) for a message.
     fn describe(&self, t: Token) -> String {
-        let text = String::from_utf8_lossy(&self.lex.text);
+        let text = String::from_utf8_lossy(self.lex.text());
         let clip = |s: &str| -> String {
             if s.len() > 40 {
                 let mut end = 40;
@@ -238,7 +238,8 @@ impl<'a> Parser<'a> {
     fn expected<T>(&mut self, t: Token, what: &str) -> PResult<T> {
         if t.tok == Tok::Error {
             let msg = std::mem::take(&mut self.lex.error);
-            return self.error_at(t.pos, msg);
+            let pos = self.lex.error_pos.take().unwrap_or(t.pos);
+            return self.error_at(pos, msg);
         }
         let found = self.describe(t);
         self.error_at(t.pos, format!("expected {what}, found {found}"))
@@ -297,7 +298,7 @@ impl<'a> Parser<'a> {
                 Tok::Nl => {
                     self.next();
                 }
-                Tok::Ident if starts_item(&self.lex.text) => return,
+                Tok::Ident if starts_item(self.lex.text()) => return,
                 _ => self.skip_rest_of_line(),
             }
         }
@@ -347,7 +348,7 @@ impl<'a> Parser<'a> {
                     "`function`, `data`, `type`, `dbgfile` or a linkage keyword",
                 );
             }
-            match self.lex.text.as_slice() {
+            match self.lex.text() {
                 b"export" => linkage.export = true,
                 b"thread" => linkage.thread = true,
                 b"common" => linkage.common = true,
@@ -397,7 +398,7 @@ impl<'a> Parser<'a> {
 
     /// The last string/name token's text as UTF-8.
     fn utf8_text(&mut self, pos: Pos, what: &str) -> PResult<String> {
-        match std::str::from_utf8(&self.lex.text) {
+        match std::str::from_utf8(self.lex.text()) {
             Ok(s) => Ok(s.to_string()),
             Err(_) => self.error_at(pos, format!("{what} is not valid UTF-8")),
         }
@@ -483,7 +484,7 @@ impl<'a> Parser<'a> {
                 return Ok(fields);
             }
             let ty = match t.tok {
-                Tok::TypeName => match std::str::from_utf8(&self.lex.text)
+                Tok::TypeName => match std::str::from_utf8(self.lex.text())
                     .ok()
                     .and_then(|n| self.types.lookup(n))
                 {
@@ -493,7 +494,7 @@ impl<'a> Parser<'a> {
                         return self.error_at(t.pos, format!("unknown type {d}"));
                     }
                 },
-                Tok::Ident => match ext_type(&self.lex.text) {
+                Tok::Ident => match ext_type(self.lex.text()) {
                     Some(e) => FieldType::Ext(e),
                     None => return self.expected(t, "a field type (b h w l s d or :name)"),
                 },
@@ -543,9 +544,9 @@ impl<'a> Parser<'a> {
                 break;
             }
             let ty = if t.tok == Tok::Ident {
-                if self.lex.text == b"z" {
+                if self.lex.text() == b"z" {
                     None
-                } else if let Some(ty) = ext_type(&self.lex.text) {
+                } else if let Some(ty) = ext_type(self.lex.text()) {
                     Some(ty)
                 } else {
                     return self.expected(t, "a data type (b h w l s d) or `z`");
@@ -591,7 +592,7 @@ impl<'a> Parser<'a> {
                                 let offset = self.symbol_offset()?;
                                 DataValue::Addr { sym, offset }
                             }
-                            Tok::Str => DataValue::Str(std::mem::take(&mut self.lex.text)),
+                            Tok::Str => DataValue::Str(self.lex.take_text()),
                             _ => break,
                         };
                         size += match &value {
@@ -655,7 +656,7 @@ impl<'a> Parser<'a> {
 
     fn abi_type(&mut self, t: Token, what: &str) -> PResult<AbiType> {
         match t.tok {
-            Tok::Ident => match self.lex.text.as_slice() {
+            Tok::Ident => match self.lex.text() {
                 b"w" => Ok(AbiType::Base(BaseType::W)),
                 b"l" => Ok(AbiType::Base(BaseType::L)),
                 b"s" => Ok(AbiType::Base(BaseType::S)),
@@ -666,7 +667,7 @@ impl<'a> Parser<'a> {
                 b"uh" => Ok(AbiType::SubWord(SubWord::Uh)),
                 _ => self.expected(t, what),
             },
-            Tok::TypeName => match std::str::from_utf8(&self.lex.text)
+            Tok::TypeName => match std::str::from_utf8(self.lex.text())
                 .ok()
                 .and_then(|n| self.types.lookup(n))
             {
@@ -685,12 +686,12 @@ impl<'a> Parser<'a> {
         let values = &self.values;
         let (index, fresh) =
             self.temp_map
-                .get_or_insert(&self.lex.text, values.len() as u32, |i| {
+                .get_or_insert(self.lex.text(), values.len() as u32, |i| {
                     values[i as usize].name.as_bytes()
                 });
         if fresh {
             self.values.push(ValueData {
-                name: String::from_utf8_lossy(&self.lex.text).into_owned(),
+                name: name_string(self.lex.text()),
                 ty: BaseType::W,
             });
             self.temps.push(TempInfo {
@@ -732,12 +733,12 @@ impl<'a> Parser<'a> {
         let labels = &self.labels;
         let (index, fresh) =
             self.label_map
-                .get_or_insert(&self.lex.text, labels.len() as u32, |i| {
+                .get_or_insert(self.lex.text(), labels.len() as u32, |i| {
                     labels[i as usize].name.as_bytes()
                 });
         if fresh {
             self.labels.push(Label {
-                name: String::from_utf8_lossy(&self.lex.text).into_owned(),
+                name: name_string(self.lex.text()),
                 block: None,
                 first_pos: pos,
             });
@@ -846,7 +847,7 @@ impl<'a> Parser<'a> {
                 self.expect(p, Tok::Temp, "a parameter name like `%x`")?;
                 if let Some(v) = self
                     .temp_map
-                    .get(&self.lex.text, |i| self.values[i as usize].name.as_bytes())
+                    .get(self.lex.text(), |i| self.values[i as usize].name.as_bytes())
                 {
                     let first = self.temps[v as usize].first_pos;
                     let d = self.describe(p);
@@ -893,7 +894,7 @@ impl<'a> Parser<'a> {
                 self.need_open_block(t, block, closed)?;
                 // Keep the name aside; the value is defined once the
                 // instruction's type is known.
-                std::mem::swap(&mut self.pending_name, &mut self.lex.text);
+                self.lex.swap_text(&mut self.pending_name);
                 let eq = self.next();
                 self.expect(eq, Tok::Eq, "`=` after the temporary")?;
                 let ty_tok = self.next();
@@ -906,7 +907,7 @@ impl<'a> Parser<'a> {
                 Ok(None)
             }
             Tok::Ident => {
-                if starts_item(&self.lex.text) {
+                if starts_item(self.lex.text()) {
                     // Another item starts: the `}` is missing. Leave the
                     // keyword for the next item.
                     let d = self.describe(t);
@@ -928,9 +929,9 @@ impl<'a> Parser<'a> {
 
     /// Defines the temporary whose name [`Self::line`] set aside.
     fn define_pending(&mut self, pos: Pos, ty: BaseType) -> PResult<Value> {
-        std::mem::swap(&mut self.pending_name, &mut self.lex.text);
+        self.lex.swap_text(&mut self.pending_name);
         let r = self.define_temp(pos, ty);
-        std::mem::swap(&mut self.pending_name, &mut self.lex.text);
+        self.lex.swap_text(&mut self.pending_name);
         r
     }
 
@@ -955,17 +956,9 @@ impl<'a> Parser<'a> {
 
     fn define_label(&mut self, pos: Pos) -> PResult<()> {
         let l = self.label(pos);
-        if let Some(b) = self.labels[l as usize].block {
-            let first = self.blocks[b as usize].pos;
-            let name = self.labels[l as usize].name.clone();
-            return self.error_at(
-                pos,
-                format!(
-                    "duplicate label @{name} (first defined at line {})",
-                    first.line
-                ),
-            );
-        }
+        let duplicate = self.labels[l as usize]
+            .block
+            .map(|b| self.blocks[b as usize].pos);
         let id = self.blocks.len() as u32;
         if let Some(cur) = self.cur {
             if !self.cur_closed {
@@ -974,7 +967,9 @@ impl<'a> Parser<'a> {
                 self.blocks[cur].term_pos = pos;
             }
         }
-        self.labels[l as usize].block = Some(id);
+        if duplicate.is_none() {
+            self.labels[l as usize].block = Some(id);
+        }
         self.blocks.push(BlockData {
             name: String::new(),
             phis: Vec::new(),
@@ -986,6 +981,17 @@ impl<'a> Parser<'a> {
         self.cur = Some(id as usize);
         self.cur_closed = false;
         self.cur_has_insts = false;
+        if let Some(first) = duplicate {
+            // The block stays open, so the lines after it are still checked.
+            let name = self.labels[l as usize].name.clone();
+            return self.error_at(
+                pos,
+                format!(
+                    "duplicate label @{name} (first defined at line {})",
+                    first.line
+                ),
+            );
+        }
         Ok(())
     }
 
@@ -1043,12 +1049,12 @@ impl<'a> Parser<'a> {
                 let offset = self.symbol_offset()?;
                 Const::Addr { sym, offset }
             }
-            Tok::Ident if self.lex.text == b"thread" => {
+            Tok::Ident if self.lex.text() == b"thread" => {
                 let g = self.next();
                 self.expect(g, Tok::Global, "a symbol like `$x` after `thread`")?;
                 Const::Thread(self.symbol(g.pos)?)
             }
-            Tok::Ident if self.lex.text == b"extern" => {
+            Tok::Ident if self.lex.text() == b"extern" => {
                 let mut g = self.next();
                 let thread = self.is_ident(g, b"thread");
                 if thread {
@@ -1069,7 +1075,11 @@ impl<'a> Parser<'a> {
 
     fn comma(&mut self, after: &str) -> PResult<()> {
         let t = self.next();
-        self.expect(t, Tok::Comma, &format!("`,` after {after}"))
+        if t.tok == Tok::Comma {
+            Ok(())
+        } else {
+            self.expected(t, &format!("`,` after {after}"))
+        }
     }
 
     fn label_ref(&mut self, what: &str) -> PResult<Block> {
@@ -1081,7 +1091,7 @@ impl<'a> Parser<'a> {
     /// An instruction or jump; `op` is its name token, `result` the
     /// `%name =type` before it (the name is the lexer's current text).
     fn instruction(&mut self, op: Token, result: Option<(Pos, AbiType)>) -> PResult<()> {
-        let Some(opcode) = Opcode::from_name(&self.lex.text) else {
+        let Some(opcode) = Opcode::from_name(self.lex.text()) else {
             let d = self.describe(op);
             return self.error_at(op.pos, format!("unknown instruction {d}"));
         };
@@ -1090,12 +1100,12 @@ impl<'a> Parser<'a> {
             Some((p, ty)) => (Some(p), Some(ty)),
             None => (None, None),
         };
-        let op_name = String::from_utf8_lossy(&self.lex.text).into_owned();
         // Result requirements.
         let needs_result = opcode.needs_result();
         match (needs_result, res_abi) {
             (Some(true), None) => {
                 let d = self.describe(op);
+                let op_name = name_string(self.lex.text());
                 return self.error_at(
                     pos,
                     format!("{d} needs a result, like `%x =w {op_name} ...`"),
@@ -1158,7 +1168,10 @@ impl<'a> Parser<'a> {
                 } else {
                     let Some(ret) = self.fn_ret else {
                         let t = self.next();
-                        return self.expected(t, "end of line: this function returns no value");
+                        return self.expected(
+                            t,
+                            "end of line after `ret` (the function has no return type)",
+                        );
                     };
                     Some(self.operand(
                         ret.value_type(),
@@ -1362,6 +1375,11 @@ impl<'a> Parser<'a> {
     /// Checks labels and temporaries once the body is complete, and
     /// turns provisional label indices into block ids.
     fn finish_function(&mut self, end: Pos) -> PResult<()> {
+        if self.failed {
+            // Lines skipped after an error would cause follow-on reports
+            // (missing jumps, undefined names): say nothing more.
+            return Err(Reported);
+        }
         if self.blocks.is_empty() {
             return self.error_at(end, "a function needs at least one block");
         }
@@ -1582,6 +1600,14 @@ pub fn unary_arg_type(op: UnOp, rty: BaseType) -> BaseType {
             S => W,
             D => L,
         },
+    }
+}
+
+/// A name's text as a `String` (names are ASCII by construction).
+fn name_string(text: &[u8]) -> String {
+    match std::str::from_utf8(text) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(text).into_owned(),
     }
 }
 

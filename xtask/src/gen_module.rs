@@ -286,3 +286,66 @@ impl Generator {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generate(shape: Shape, seed: u64, name: &str) -> (Stats, String) {
+        let dir = std::env::temp_dir().join(format!("skc-gen-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        let stats = write_module(&path, shape, seed).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        (stats, text)
+    }
+
+    #[test]
+    fn same_seed_same_bytes_and_stats_match_the_text() {
+        let (a, text_a) = generate(Shape::Size(64 * 1024), 7, "a.ssa");
+        let (b, text_b) = generate(Shape::Size(64 * 1024), 7, "b.ssa");
+        assert_eq!(text_a, text_b);
+        assert_eq!((a.bytes, a.functions), (b.bytes, b.functions));
+        assert_eq!(a.bytes, text_a.len() as u64);
+        assert!(a.bytes >= 64 * 1024 - 200 && a.bytes < 64 * 1024 + 2048);
+        assert_eq!(
+            text_a.matches("function w $f").count() as u64,
+            a.functions,
+            "every generated function is counted"
+        );
+        let (_, other) = generate(Shape::Size(64 * 1024), 8, "c.ssa");
+        assert_ne!(text_a, other, "the seed matters");
+    }
+
+    #[test]
+    fn generated_modules_are_accepted_and_need_ssa_construction() {
+        for (shape, name) in [
+            (Shape::Size(128 * 1024), "many.ssa"),
+            (Shape::OneFunction(5_000), "one.ssa"),
+        ] {
+            let (stats, text) = generate(shape, 1, name);
+            let module = skc_ir::reader::read_module(&text, name)
+                .unwrap_or_else(|e| panic!("{name} rejected:\n{e}"));
+            let functions: Vec<&skc_ir::ir::Function> = module
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    skc_ir::ir::Item::Function(f) => Some(f),
+                    _ => None,
+                })
+                .collect();
+            // The generated functions plus `main`.
+            assert_eq!(functions.len() as u64, stats.functions + 1);
+            // Reassigned temporaries became SSA values joined by phis.
+            let derived = functions
+                .iter()
+                .flat_map(|f| f.values.iter())
+                .filter(|v| v.name.starts_with("s."))
+                .count();
+            assert!(derived > 0, "{name}: no temporary was renamed");
+        }
+        let (stats, _) = generate(Shape::OneFunction(5_000), 1, "count.ssa");
+        assert!(stats.instructions >= 5_000 && stats.functions == 1);
+    }
+}
