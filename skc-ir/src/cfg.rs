@@ -44,8 +44,12 @@ pub fn normalize(f: &mut Function) {
         .into_iter()
         .map(Some)
         .collect();
-    let renumber =
-        |b: Block| new_id[b.index()].expect("successor of a reachable block is reachable");
+    // Successors of reachable blocks are reachable; a label outside the
+    // function stays outside it, for the verifier to report.
+    let renumber = |b: Block| match new_id.get(b.index()) {
+        Some(Some(n)) => *n,
+        _ => Block(u32::MAX),
+    };
     f.blocks = order
         .iter()
         .map(|b| {
@@ -89,7 +93,7 @@ fn entry_needs_fresh_block(f: &Function) -> bool {
 /// Puts a new block that jumps to the old entry at index 0, shifting every
 /// other id up by one.
 fn insert_entry_block(f: &mut Function) {
-    let shift = |b: &mut Block| b.0 += 1;
+    let shift = |b: &mut Block| b.0 = b.0.saturating_add(1);
     for data in &mut f.blocks {
         match &mut data.term {
             Terminator::Jmp(t) => shift(t),
@@ -806,6 +810,25 @@ mod tests {
         assert!(cf.irreducible);
         assert_eq!(cf.irreducible_entry.iter().filter(|&&e| e).count(), 1);
         assert!(cf.loop_header.iter().all(|&h| !h));
+    }
+
+    #[test]
+    fn jump_outside_the_function_is_reported_not_a_panic() {
+        let mut b = FnBuilder::new();
+        b.jnz("a", one(), "a", "b");
+        b.f.blocks[0].term = Terminator::Jnz {
+            cond: one(),
+            nonzero: Block(0),
+            zero: Block(7),
+        };
+        let (f, cf) = analyse(b.f);
+        let diags = crate::verify::verify(&f, &cf, &crate::types::TypeTable::new());
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.message.starts_with("jump to an unknown block")),
+            "{diags:?}"
+        );
     }
 
     #[test]
