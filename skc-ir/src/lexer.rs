@@ -1,1 +1,969 @@
 //! Tokens of the text form, read from a stream.
+//!
+//! The lexer pulls bytes from a [`BufRead`] into a fixed-size window and
+//! never holds the whole input. It also keeps the text of the item being
+//! read (from the first line of that item) so diagnostics can quote the
+//! source line; the parser discards that text whenever a new item starts.
+//!
+//! Names and strings land in one reused buffer ([`Lexer::text`]), so lexing
+//! allocates nothing per token.
+
+use std::io::{BufRead, ErrorKind};
+
+use crate::ir::Pos;
+
+/// Longest name (after its sigil) or keyword accepted, in bytes.
+pub const MAX_NAME_LEN: usize = 64 * 1024;
+/// Longest string literal accepted, in bytes after decoding escapes.
+pub const MAX_STRING_LEN: usize = 16 * 1024 * 1024;
+/// Longest number literal (integer or float text) accepted, in bytes.
+const MAX_NUMBER_LEN: usize = 4096;
+/// Size of the read window.
+const WINDOW: usize = 64 * 1024;
+/// How much of a long run of skipped bytes is kept for quoting.
+const SKIPPED_RUN_KEEP: usize = 512;
+
+/// The kind of a token. Names, keywords and strings keep their text in
+/// [`Lexer::text`] until the next token is read.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Tok {
+    /// End of the input.
+    Eof,
+    /// A newline (comments end in one too).
+    Nl,
+    /// `,`
+    Comma,
+    /// `(`
+    LParen,
+    /// `)`
+    RParen,
+    /// `{`
+    LBrace,
+    /// `}`
+    RBrace,
+    /// `=`
+    Eq,
+    /// `+`
+    Plus,
+    /// An integer literal, taken modulo 2^64.
+    Int(i64),
+    /// `s_…`
+    Single(f32),
+    /// `d_…`
+    Double(f64),
+    /// `%name`
+    Temp,
+    /// `@name`
+    Label,
+    /// `$name` or `$"quoted"`
+    Global,
+    /// `:name`
+    TypeName,
+    /// `"…"` with escapes decoded.
+    Str,
+    /// A bare word: a keyword, an instruction name or `...`.
+    Ident,
+    /// A malformed token; [`Lexer::error`] says why.
+    Error,
+}
+
+/// A token and where it starts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Token {
+    /// What it is.
+    pub tok: Tok,
+    /// Where its first byte is.
+    pub pos: Pos,
+}
+
+/// Reads tokens from a byte stream.
+pub struct Lexer<'a> {
+    input: Box<dyn std::io::BufRead + 'a>,
+    window: Box<[u8]>,
+    pos: usize,
+    end: usize,
+    at_eof: bool,
+    /// Absolute offset of `window[0]`.
+    window_base: u64,
+    line: u32,
+    /// Absolute offset of the first byte of the current line.
+    line_start: u64,
+    /// Text of the current item: bytes from `item_base` up to
+    /// `window_base + kept`; the rest is still in the window.
+    item_text: Vec<u8>,
+    item_base: u64,
+    item_line: u32,
+    /// `window[..kept]` is already in `item_text` (or was discarded).
+    kept: usize,
+    /// Stretches of the item not saved (absolute offset, length).
+    gaps: Vec<(u64, u64)>,
+    /// Start of the run of skippable bytes being read, if any.
+    run_start: Option<u64>,
+    /// Text of the last name, keyword or string token.
+    pub text: Vec<u8>,
+    /// Why the last [`Tok::Error`] token is malformed.
+    pub error: String,
+    /// A read error, reported once by the parser.
+    pub io_error: Option<String>,
+}
+
+impl<'a> Lexer<'a> {
+    /// A lexer reading `input`.
+    pub fn new(input: Box<dyn BufRead + 'a>) -> Self {
+        Lexer {
+            input,
+            window: vec![0; WINDOW].into_boxed_slice(),
+            pos: 0,
+            end: 0,
+            at_eof: false,
+            window_base: 0,
+            line: 1,
+            line_start: 0,
+            item_text: Vec::new(),
+            item_base: 0,
+            item_line: 1,
+            kept: 0,
+            gaps: Vec::new(),
+            run_start: None,
+            text: Vec::new(),
+            error: String::new(),
+            io_error: None,
+        }
+    }
+
+    /// The position of the next unread byte.
+    pub fn here(&self) -> Pos {
+        let offset = self.window_base + self.pos as u64;
+        Pos {
+            line: self.line,
+            col: col_of(offset, self.line_start),
+            offset,
+        }
+    }
+
+    /// Refills the window; returns false at the end of the input.
+    #[cold]
+    fn refill(&mut self) -> bool {
+        if self.at_eof {
+            return false;
+        }
+        self.save_window_tail();
+        self.window_base += self.end as u64;
+        self.pos = 0;
+        self.end = 0;
+        self.kept = 0;
+        loop {
+            match self.input.read(&mut self.window) {
+                Ok(0) => {
+                    self.at_eof = true;
+                    return false;
+                }
+                Ok(n) => {
+                    self.end = n;
+                    return true;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.io_error = Some(e.to_string());
+                    self.at_eof = true;
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Moves the unsaved part of the window into the item text, except the
+    /// part of a long run of skippable bytes (blanks, comments, a line
+    /// skipped after an error) beyond its first few hundred bytes: that part
+    /// becomes a gap, so memory stays bounded however long the run is.
+    fn save_window_tail(&mut self) {
+        let from = self.window_base + self.kept as u64;
+        let to = self.window_base + self.end as u64;
+        let save_to = match self.run_start {
+            Some(start) => to.min(start + SKIPPED_RUN_KEEP as u64).max(from),
+            None => to,
+        };
+        let lo = self.kept;
+        let hi = (save_to - self.window_base) as usize;
+        self.item_text.extend_from_slice(&self.window[lo..hi]);
+        if save_to < to {
+            match self.gaps.last_mut() {
+                Some(g) if g.0 + g.1 == save_to => g.1 += to - save_to,
+                _ => self.gaps.push((save_to, to - save_to)),
+            }
+        }
+        self.kept = self.end;
+    }
+
+    /// The next byte without consuming it.
+    #[inline]
+    fn peek_byte(&mut self) -> Option<u8> {
+        if self.pos < self.end || self.refill() {
+            Some(self.window[self.pos])
+        } else {
+            None
+        }
+    }
+
+    /// Consumes one byte (which must have been peeked).
+    #[inline]
+    fn bump(&mut self, b: u8) {
+        self.pos += 1;
+        if b == b'\n' {
+            self.line += 1;
+            self.line_start = self.window_base + self.pos as u64;
+        }
+    }
+
+    /// Starts a new item at the line holding `pos`: the text of everything
+    /// before that line is dropped.
+    pub fn start_item_at(&mut self, pos: Pos) {
+        let line_start = pos.offset - u64::from(pos.col.saturating_sub(1));
+        self.trim_text_before(line_start, pos.line);
+    }
+
+    /// Drops all kept text before the current line (used between items
+    /// and after errors, so only what a diagnostic may quote is kept).
+    pub fn discard_text(&mut self) {
+        self.trim_text_before(self.line_start, self.line);
+    }
+
+    fn trim_text_before(&mut self, offset: u64, line: u32) {
+        if offset <= self.item_base {
+            return;
+        }
+        match self.text_index(offset) {
+            Some(cut) if offset < self.window_base + self.kept as u64 => {
+                self.item_text.drain(..cut);
+                self.gaps.retain(|g| g.0 >= offset);
+            }
+            _ => {
+                self.item_text.clear();
+                self.gaps.clear();
+                if offset >= self.window_base + self.kept as u64 {
+                    self.kept = (offset - self.window_base).min(self.end as u64) as usize;
+                }
+            }
+        }
+        self.item_base = offset;
+        self.item_line = line;
+    }
+
+    /// Where the byte at absolute `offset` is in the saved item text, if it
+    /// was saved.
+    fn text_index(&self, offset: u64) -> Option<usize> {
+        let mut skipped = 0;
+        for &(start, len) in &self.gaps {
+            if offset >= start + len {
+                skipped += len;
+            } else if offset >= start {
+                return None;
+            }
+        }
+        offset
+            .checked_sub(self.item_base + skipped)
+            .map(|i| i as usize)
+    }
+
+    /// The text of the current item read so far, for quoting: the saved
+    /// bytes, the absolute offset of the first, the line number of the
+    /// first, and the index of `offset` in the text (if it was saved).
+    pub fn item_text(&mut self, offset: u64) -> (&[u8], u64, u32, Option<usize>) {
+        self.item_text
+            .extend_from_slice(&self.window[self.kept..self.pos]);
+        self.kept = self.pos;
+        let index = self
+            .text_index(offset)
+            .filter(|&i| i <= self.item_text.len());
+        (&self.item_text, self.item_base, self.item_line, index)
+    }
+
+    /// Skips the rest of the current line (after an error), keeping only
+    /// its start for quoting. The newline is consumed.
+    pub fn skip_line(&mut self) {
+        self.run_start = Some(self.window_base + self.pos as u64);
+        loop {
+            if self.pos >= self.end && !self.refill() {
+                break;
+            }
+            let window = &self.window[self.pos..self.end];
+            match window.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    self.pos += i;
+                    self.bump(b'\n');
+                    break;
+                }
+                None => self.pos = self.end,
+            }
+        }
+        self.run_start = None;
+    }
+
+    /// Reads the next token.
+    pub fn next_token(&mut self) -> Token {
+        // Skip blanks.
+        self.run_start = Some(self.window_base + self.pos as u64);
+        let blank_end = loop {
+            match self.peek_byte() {
+                Some(b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c') => self.pos += 1,
+                other => break other,
+            }
+        };
+        self.run_start = None;
+        let Some(mut b) = blank_end else {
+            return Token {
+                tok: Tok::Eof,
+                pos: self.here(),
+            };
+        };
+        let pos = self.here();
+        let tok = match b {
+            b'\n' => {
+                self.bump(b);
+                Tok::Nl
+            }
+            b'#' => {
+                self.skip_comment();
+                Tok::Nl
+            }
+            b',' => self.single(Tok::Comma),
+            b'(' => self.single(Tok::LParen),
+            b')' => self.single(Tok::RParen),
+            b'{' => self.single(Tok::LBrace),
+            b'}' => self.single(Tok::RBrace),
+            b'=' => self.single(Tok::Eq),
+            b'+' => self.single(Tok::Plus),
+            b'%' => self.sigil_name(Tok::Temp),
+            b'@' => self.sigil_name(Tok::Label),
+            b':' => self.sigil_name(Tok::TypeName),
+            b'$' => {
+                self.pos += 1;
+                if self.peek_byte() == Some(b'"') {
+                    self.pos += 1;
+                    match self.string_body() {
+                        Tok::Str => Tok::Global,
+                        other => other,
+                    }
+                } else {
+                    self.name_after_sigil(Tok::Global)
+                }
+            }
+            b'"' => {
+                self.pos += 1;
+                self.string_body()
+            }
+            b'-' | b'0'..=b'9' => self.integer(),
+            b's' | b'd' => {
+                self.pos += 1;
+                if self.peek_byte() == Some(b'_') {
+                    self.pos += 1;
+                    self.float(b == b's')
+                } else {
+                    self.text.clear();
+                    self.text.push(b);
+                    self.name_tail(Tok::Ident)
+                }
+            }
+            _ if is_name_start(b) => {
+                self.text.clear();
+                self.name_tail(Tok::Ident)
+            }
+            _ => {
+                self.pos += 1;
+                b = b.to_ascii_lowercase();
+                self.error = if b.is_ascii_graphic() {
+                    format!("unexpected character `{}`", b as char)
+                } else {
+                    format!("unexpected byte 0x{b:02x}")
+                };
+                Tok::Error
+            }
+        };
+        Token { tok, pos }
+    }
+
+    fn single(&mut self, t: Tok) -> Tok {
+        self.pos += 1;
+        t
+    }
+
+    fn skip_comment(&mut self) {
+        self.skip_line();
+    }
+
+    fn sigil_name(&mut self, t: Tok) -> Tok {
+        self.pos += 1;
+        self.name_after_sigil(t)
+    }
+
+    fn name_after_sigil(&mut self, t: Tok) -> Tok {
+        self.text.clear();
+        match self.peek_byte() {
+            Some(b) if is_name_start(b) => self.name_tail(t),
+            Some(b) => {
+                self.error = format!(
+                    "expected a name after `{}`, found {}",
+                    sigil(t),
+                    describe_byte(b)
+                );
+                Tok::Error
+            }
+            None => {
+                self.error = format!("expected a name after `{}`, found end of input", sigil(t));
+                Tok::Error
+            }
+        }
+    }
+
+    /// Reads name characters into `text` (which may already hold a prefix).
+    fn name_tail(&mut self, t: Tok) -> Tok {
+        loop {
+            if self.pos >= self.end && !self.refill() {
+                break;
+            }
+            let window = &self.window[self.pos..self.end];
+            let n = window
+                .iter()
+                .position(|&b| !is_name_char(b))
+                .unwrap_or(window.len());
+            if self.text.len() + n > MAX_NAME_LEN {
+                self.pos += n;
+                self.skip_name_chars();
+                self.error = format!("name longer than {MAX_NAME_LEN} bytes");
+                return Tok::Error;
+            }
+            self.text.extend_from_slice(&window[..n]);
+            self.pos += n;
+            if self.pos < self.end {
+                break;
+            }
+        }
+        t
+    }
+
+    fn skip_name_chars(&mut self) {
+        while let Some(b) = self.peek_byte() {
+            if !is_name_char(b) {
+                break;
+            }
+            self.pos += 1;
+        }
+    }
+
+    /// Reads a string after its opening quote, decoding escapes into `text`.
+    fn string_body(&mut self) -> Tok {
+        self.text.clear();
+        loop {
+            let Some(b) = self.peek_byte() else {
+                self.error = "unterminated string".into();
+                return Tok::Error;
+            };
+            self.bump(b);
+            match b {
+                b'"' => return Tok::Str,
+                b'\\' => {
+                    if let Err(e) = self.escape() {
+                        self.error = e;
+                        self.skip_string_rest();
+                        return Tok::Error;
+                    }
+                }
+                _ => self.text.push(b),
+            }
+            if self.text.len() > MAX_STRING_LEN {
+                self.skip_string_rest();
+                self.error = format!("string longer than {MAX_STRING_LEN} bytes");
+                return Tok::Error;
+            }
+        }
+    }
+
+    fn skip_string_rest(&mut self) {
+        self.run_start = Some(self.window_base + self.pos as u64);
+        self.skip_string_body();
+        self.run_start = None;
+    }
+
+    fn skip_string_body(&mut self) {
+        let mut escaped = false;
+        while let Some(b) = self.peek_byte() {
+            self.bump(b);
+            if b == b'"' && !escaped {
+                return;
+            }
+            escaped = b == b'\\' && !escaped;
+        }
+    }
+
+    fn escape(&mut self) -> Result<(), String> {
+        let Some(b) = self.peek_byte() else {
+            return Err("unterminated string".into());
+        };
+        self.bump(b);
+        let decoded = match b {
+            b'n' => b'\n',
+            b't' => b'\t',
+            b'r' => b'\r',
+            b'a' => 7,
+            b'b' => 8,
+            b'f' => 12,
+            b'v' => 11,
+            b'e' => 27,
+            b'\\' | b'"' | b'\'' | b'?' => b,
+            b'0'..=b'7' => {
+                let mut v = u32::from(b - b'0');
+                for _ in 0..2 {
+                    match self.peek_byte() {
+                        Some(d @ b'0'..=b'7') => {
+                            self.pos += 1;
+                            v = v * 8 + u32::from(d - b'0');
+                        }
+                        _ => break,
+                    }
+                }
+                u8::try_from(v).map_err(|_| format!("octal escape \\{v:o} is above \\377"))?
+            }
+            b'x' => {
+                let mut v: u32 = 0;
+                let mut digits = 0;
+                while let Some(d) = self.peek_byte() {
+                    let Some(x) = (d as char).to_digit(16) else {
+                        break;
+                    };
+                    self.pos += 1;
+                    digits += 1;
+                    v = v.saturating_mul(16).saturating_add(x);
+                }
+                if digits == 0 {
+                    return Err("expected hexadecimal digits after `\\x`".into());
+                }
+                u8::try_from(v).map_err(|_| "hexadecimal escape is above \\xff".to_string())?
+            }
+            other => {
+                return Err(format!(
+                    "unknown escape `\\{}` in string",
+                    if other.is_ascii_graphic() {
+                        (other as char).to_string()
+                    } else {
+                        format!("x{other:02x}")
+                    }
+                ))
+            }
+        };
+        self.text.push(decoded);
+        Ok(())
+    }
+
+    fn integer(&mut self) -> Tok {
+        let negative = self.peek_byte() == Some(b'-');
+        if negative {
+            self.pos += 1;
+            match self.peek_byte() {
+                Some(b'0'..=b'9') => {}
+                Some(b) => {
+                    self.error = format!("expected a digit after `-`, found {}", describe_byte(b));
+                    return Tok::Error;
+                }
+                None => {
+                    self.error = "expected a digit after `-`, found end of input".into();
+                    return Tok::Error;
+                }
+            }
+        }
+        let mut value: u64 = 0;
+        let mut overflow = false;
+        while let Some(b @ b'0'..=b'9') = self.peek_byte() {
+            self.pos += 1;
+            match value
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(u64::from(b - b'0')))
+            {
+                Some(v) => value = v,
+                None => overflow = true,
+            }
+        }
+        if overflow {
+            self.error = "integer does not fit in 64 bits".into();
+            return Tok::Error;
+        }
+        let value = if negative {
+            value.wrapping_neg()
+        } else {
+            value
+        };
+        Tok::Int(value as i64)
+    }
+
+    /// Reads the longest float literal prefix, as C's `strtod` would, after
+    /// `s_` or `d_`.
+    fn float(&mut self, single: bool) -> Tok {
+        self.text.clear();
+        if let Some(b @ (b'-' | b'+')) = self.peek_byte() {
+            self.pos += 1;
+            self.text.push(b);
+        }
+        let first = self.peek_byte();
+        let ok = match first {
+            Some(b'0') => {
+                self.pos += 1;
+                self.text.push(b'0');
+                if let Some(x @ (b'x' | b'X')) = self.peek_byte() {
+                    self.pos += 1;
+                    self.text.push(x);
+                    self.hex_float_tail()
+                } else {
+                    self.decimal_tail(true)
+                }
+            }
+            Some(b'0'..=b'9' | b'.') => self.decimal_tail(false),
+            Some(b) if b.is_ascii_alphabetic() => {
+                self.take_while(|b| {
+                    b.is_ascii_alphanumeric() || b == b'_' || b == b'(' || b == b')'
+                });
+                true
+            }
+            _ => false,
+        };
+        if !ok || self.text.len() > MAX_NUMBER_LEN {
+            self.error = format!(
+                "expected a number after `{}_`",
+                if single { 's' } else { 'd' }
+            );
+            return Tok::Error;
+        }
+        let Ok(text) = std::str::from_utf8(&self.text) else {
+            self.error = "malformed float literal".into();
+            return Tok::Error;
+        };
+        match parse_float(text) {
+            Some(v) => {
+                if single {
+                    match parse_float32(text) {
+                        Some(s) => Tok::Single(s),
+                        None => Tok::Single(v as f32),
+                    }
+                } else {
+                    Tok::Double(v)
+                }
+            }
+            None => {
+                self.error = format!("malformed float literal `{text}`");
+                Tok::Error
+            }
+        }
+    }
+
+    fn take_while(&mut self, pred: impl Fn(u8) -> bool) -> usize {
+        let mut n = 0;
+        while let Some(b) = self.peek_byte() {
+            if !pred(b) || self.text.len() > MAX_NUMBER_LEN {
+                break;
+            }
+            self.pos += 1;
+            self.text.push(b);
+            n += 1;
+        }
+        n
+    }
+
+    /// Digits, optional fraction and exponent; `have_digit` when a digit
+    /// was already read.
+    fn decimal_tail(&mut self, have_digit: bool) -> bool {
+        let mut digits = self.take_while(|b| b.is_ascii_digit()) > 0 || have_digit;
+        if self.peek_byte() == Some(b'.') {
+            self.pos += 1;
+            self.text.push(b'.');
+            digits |= self.take_while(|b| b.is_ascii_digit()) > 0;
+        }
+        if !digits {
+            return false;
+        }
+        if let Some(e @ (b'e' | b'E')) = self.peek_byte() {
+            // strtod takes the exponent only if digits follow it; a lone
+            // `e` ends the literal. One byte of lookahead is all we have, so
+            // an `e` not followed by digits is an error here.
+            self.pos += 1;
+            self.text.push(e);
+            if let Some(s @ (b'-' | b'+')) = self.peek_byte() {
+                self.pos += 1;
+                self.text.push(s);
+            }
+            if self.take_while(|b| b.is_ascii_digit()) == 0 {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn hex_float_tail(&mut self) -> bool {
+        let mut digits = self.take_while(|b| b.is_ascii_hexdigit()) > 0;
+        if self.peek_byte() == Some(b'.') {
+            self.pos += 1;
+            self.text.push(b'.');
+            digits |= self.take_while(|b| b.is_ascii_hexdigit()) > 0;
+        }
+        if !digits {
+            return false;
+        }
+        if let Some(p @ (b'p' | b'P')) = self.peek_byte() {
+            self.pos += 1;
+            self.text.push(p);
+            if let Some(s @ (b'-' | b'+')) = self.peek_byte() {
+                self.pos += 1;
+                self.text.push(s);
+            }
+            if self.take_while(|b| b.is_ascii_digit()) == 0 {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn col_of(offset: u64, line_start: u64) -> u32 {
+    u32::try_from(offset - line_start + 1).unwrap_or(u32::MAX)
+}
+
+/// First byte of a name: a letter, `.` or `_`.
+#[inline]
+pub fn is_name_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'.' || b == b'_'
+}
+
+/// Later bytes of a name: also digits and `$`.
+#[inline]
+pub fn is_name_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'$'
+}
+
+fn sigil(t: Tok) -> char {
+    match t {
+        Tok::Temp => '%',
+        Tok::Label => '@',
+        Tok::TypeName => ':',
+        _ => '$',
+    }
+}
+
+/// Describes a byte for a message: `` `x` `` or a hex code.
+pub fn describe_byte(b: u8) -> String {
+    match b {
+        b'\n' => "newline".into(),
+        b' ' | b'\t' => "a space".into(),
+        _ if b.is_ascii_graphic() => format!("`{}`", b as char),
+        _ => format!("byte 0x{b:02x}"),
+    }
+}
+
+/// Parses float text as C's `strtod` reads it: decimal or hexadecimal
+/// (`0x1.8p3`), `inf`, `infinity`, `nan`, `nan(…)`, with an optional sign.
+pub fn parse_float(text: &str) -> Option<f64> {
+    let (neg, body) = split_sign(text);
+    let v = if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        parse_hex_float(hex)?
+    } else if let Some(v) = special_float(body) {
+        v
+    } else {
+        body.parse::<f64>().ok()?
+    };
+    Some(if neg { -v } else { v })
+}
+
+/// Like [`parse_float`] but rounds decimal text directly to single
+/// precision (no double rounding).
+pub fn parse_float32(text: &str) -> Option<f32> {
+    let (neg, body) = split_sign(text);
+    let v = if body.starts_with("0x") || body.starts_with("0X") || special_float(body).is_some() {
+        return parse_float(text).map(|d| d as f32);
+    } else {
+        body.parse::<f32>().ok()?
+    };
+    Some(if neg { -v } else { v })
+}
+
+fn split_sign(text: &str) -> (bool, &str) {
+    if let Some(rest) = text.strip_prefix('-') {
+        (true, rest)
+    } else {
+        (false, text.strip_prefix('+').unwrap_or(text))
+    }
+}
+
+fn special_float(body: &str) -> Option<f64> {
+    let lower = body.to_ascii_lowercase();
+    match lower.as_str() {
+        "inf" | "infinity" => Some(f64::INFINITY),
+        "nan" => Some(f64::NAN),
+        _ if lower.starts_with("nan(") && lower.ends_with(')') => {
+            let inner = &lower[4..lower.len() - 1];
+            if inner
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                Some(f64::NAN)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Parses the part after `0x` of a hexadecimal float, rounding to nearest
+/// even like `strtod`.
+fn parse_hex_float(hex: &str) -> Option<f64> {
+    let (mant, exp) = match hex.find(['p', 'P']) {
+        Some(i) => (&hex[..i], hex[i + 1..].parse::<i64>().ok()?),
+        None => (hex, 0),
+    };
+    let (int_part, frac_part) = match mant.find('.') {
+        Some(i) => (&mant[..i], &mant[i + 1..]),
+        None => (mant, ""),
+    };
+    // Collect up to 64 significant bits, remembering whether anything
+    // non-zero was dropped (a sticky bit for rounding).
+    let mut bits: u64 = 0;
+    let mut shift: i64 = 0; // binary exponent adjustment
+    let mut sticky = false;
+    let mut started = false;
+    for (i, c) in int_part.chars().chain(frac_part.chars()).enumerate() {
+        let d = u64::from(c.to_digit(16)?);
+        let is_frac = i >= int_part.len();
+        if !started && d == 0 {
+            if is_frac {
+                shift -= 4;
+            }
+            continue;
+        }
+        started = true;
+        if bits >> 60 == 0 {
+            bits = bits << 4 | d;
+            if is_frac {
+                shift -= 4;
+            }
+        } else {
+            sticky |= d != 0;
+            if !is_frac {
+                shift += 4;
+            }
+        }
+    }
+    if bits == 0 {
+        return Some(0.0);
+    }
+    let exp = exp.clamp(-100_000, 100_000) + shift;
+    // value = bits * 2^exp; normalise bits to have its top bit at 63.
+    let lz = bits.leading_zeros();
+    let bits = bits << lz;
+    let e = exp - i64::from(lz) + 63; // value = 1.xxx * 2^e
+    let (mantissa_bits, min_exp) = (52u32, -1022i64);
+    if e > 1023 {
+        return Some(f64::INFINITY);
+    }
+    // Number of significant bits kept.
+    let keep = if e >= min_exp {
+        mantissa_bits as i64 + 1
+    } else {
+        mantissa_bits as i64 + 1 - (min_exp - e)
+    };
+    if keep <= 0 {
+        // Below half the smallest subnormal, or exactly around it.
+        if keep == 0 {
+            let half = bits == 1 << 63 && !sticky;
+            return Some(if half { 0.0 } else { f64::from_bits(1) });
+        }
+        return Some(0.0);
+    }
+    let drop = 64 - keep as u32;
+    let mut m = bits >> drop;
+    let rem = bits & ((1u64 << drop) - 1);
+    let half = 1u64 << (drop - 1);
+    if rem > half || (rem == half && (sticky || m & 1 == 1)) {
+        m += 1;
+    }
+    // Rebuild: m has `keep` bits (maybe keep+1 after rounding).
+    let value_exp = e - (keep - 1);
+    let v = (m as f64) * pow2(value_exp);
+    Some(v)
+}
+
+fn pow2(e: i64) -> f64 {
+    // Multiply in steps that stay exact to reach subnormal exponents.
+    let mut v = 1.0f64;
+    let mut e = e;
+    while e > 1000 {
+        v *= 2f64.powi(1000);
+        e -= 1000;
+    }
+    while e < -1000 {
+        v *= 2f64.powi(-1000);
+        e += 1000;
+    }
+    v * 2f64.powi(e as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lex_all(src: &str) -> Vec<Tok> {
+        let mut lx = Lexer::new(Box::new(src.as_bytes()));
+        let mut out = Vec::new();
+        loop {
+            let t = lx.next_token();
+            out.push(t.tok);
+            if t.tok == Tok::Eof {
+                return out;
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_and_floats() {
+        assert_eq!(
+            lex_all("-1 18446744073709551615 s_1.5 d_-0x1p-2 d_inf"),
+            vec![
+                Tok::Int(-1),
+                Tok::Int(-1),
+                Tok::Single(1.5),
+                Tok::Double(-0.25),
+                Tok::Double(f64::INFINITY),
+                Tok::Eof
+            ]
+        );
+        assert_eq!(lex_all("18446744073709551616")[0], Tok::Error);
+    }
+
+    #[test]
+    fn hex_floats_round_like_strtod() {
+        assert_eq!(parse_float("0x1.8p3"), Some(12.0));
+        assert_eq!(parse_float("0x.1p4"), Some(1.0));
+        assert_eq!(parse_float("0x1p-1074"), Some(f64::from_bits(1)));
+        assert_eq!(parse_float("0x1p-1075"), Some(0.0));
+        assert_eq!(parse_float("0x1.8p-1075"), Some(f64::from_bits(1)));
+        assert_eq!(parse_float("0x1p1024"), Some(f64::INFINITY));
+        assert_eq!(
+            parse_float("0x1.fffffffffffff8p0"),
+            Some(2.0),
+            "ties round to even"
+        );
+        assert_eq!(
+            parse_float("0x1.fffffffffffff7p0"),
+            Some(f64::from_bits(0x3fff_ffff_ffff_ffff))
+        );
+    }
+
+    #[test]
+    fn names_strings_comments() {
+        let mut lx = Lexer::new(Box::new(&b"%a.b$ @l # c\n\"x\\n\\101\\x42\" $\"q r\""[..]));
+        assert_eq!(lx.next_token().tok, Tok::Temp);
+        assert_eq!(lx.text, b"a.b$");
+        assert_eq!(lx.next_token().tok, Tok::Label);
+        assert_eq!(lx.next_token().tok, Tok::Nl);
+        let t = lx.next_token();
+        assert_eq!((t.tok, t.pos.line, t.pos.col), (Tok::Str, 2, 1));
+        assert_eq!(lx.text, b"x\nAB");
+        assert_eq!(lx.next_token().tok, Tok::Global);
+        assert_eq!(lx.text, b"q r");
+    }
+}

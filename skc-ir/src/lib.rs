@@ -16,6 +16,7 @@ pub mod cfg;
 pub mod diag;
 pub mod ir;
 pub mod lexer;
+pub mod names;
 pub mod parser;
 pub mod plan;
 pub mod printer;
