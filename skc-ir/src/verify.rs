@@ -71,6 +71,9 @@ pub fn verify(f: &Function, cf: &ControlFlow, types: &TypeTable) -> Vec<Diagnost
         def_block: vec![u32::MAX; f.values.len()],
         def_index: vec![0; f.values.len()],
         def_count: vec![0; f.values.len()],
+        pred_mark: vec![0; f.blocks.len()],
+        seen_mark: vec![0; f.blocks.len()],
+        stamp: 0,
     };
     if f.blocks.is_empty() {
         v.error(f.pos, format!("function ${} has no blocks", f.name));
@@ -101,6 +104,10 @@ struct Verifier<'a> {
     /// Index of the defining instruction; -2 for parameters, -1 for phis.
     def_index: Vec<i64>,
     def_count: Vec<u32>,
+    /// Per-block marks for phi checks (see `check_phi`).
+    pred_mark: Vec<u32>,
+    seen_mark: Vec<u32>,
+    stamp: u32,
 }
 
 const PARAM_INDEX: i64 = -2;
@@ -244,11 +251,14 @@ impl Verifier<'_> {
         }
     }
 
-    fn expect(&mut self, op: &Operand, want: BaseType, what: &str, pos: Pos) {
+    /// Reports `op` if it may not be used where `want` is expected; `what`
+    /// names the operand and is only called when reporting.
+    fn expect(&mut self, op: &Operand, want: BaseType, what: impl Fn() -> String, pos: Pos) {
         if !self.accepts(op, want) {
             if let Operand::Value(v) = op {
                 let have = self.f.value_type(*v);
                 let name = self.name(*v);
+                let what = what();
                 self.error(
                     pos,
                     format!("{what} {name} has type {have}, expected {want}"),
@@ -290,50 +300,66 @@ impl Verifier<'_> {
         if !self.value_ok(phi.result) {
             return;
         }
-        let result = self.name(phi.result);
         let ty = f.value_type(phi.result);
+        let result_name = &f.values[phi.result.index()].name;
         let preds = &self.cf.preds[b.index()];
-        let mut seen: Vec<Block> = Vec::with_capacity(phi.args.len());
-        for (from, op) in &phi.args {
-            let label = f
-                .blocks
+        // Marks instead of searches, so a phi with thousands of operands
+        // costs linear time: `pred_mark` flags this block's predecessors,
+        // `seen_mark` the labels this phi already listed.
+        self.stamp += 1;
+        let stamp = self.stamp;
+        for p in preds {
+            self.pred_mark[p.index()] = stamp;
+        }
+        let label = |from: Block| {
+            f.blocks
                 .get(from.index())
-                .map_or_else(|| format!("#{}", from.0), |d| d.name.clone());
-            if seen.contains(from) {
-                self.error(
-                    phi.pos,
-                    format!("phi {result} lists @{label} more than once"),
+                .map_or_else(|| format!("#{}", from.0), |d| d.name.clone())
+        };
+        for (from, op) in &phi.args {
+            let known = from.index() < f.blocks.len();
+            if known && self.seen_mark[from.index()] == stamp {
+                let message = format!(
+                    "phi {} lists @{} more than once",
+                    self.name(phi.result),
+                    label(*from)
                 );
+                self.error(phi.pos, message);
                 continue;
             }
-            seen.push(*from);
-            if !preds.contains(from) {
-                self.error(
-                    phi.pos,
-                    format!("phi {result} has an operand for @{label}, which is not a predecessor"),
+            if !known || self.pred_mark[from.index()] != stamp {
+                let message = format!(
+                    "phi {} has an operand for @{}, which is not a predecessor",
+                    self.name(phi.result),
+                    label(*from)
                 );
+                self.error(phi.pos, message);
                 continue;
             }
+            self.seen_mark[from.index()] = stamp;
             self.expect(
                 op,
                 ty,
-                &format!("phi {result}: operand for @{label},"),
+                || format!("phi %{result_name}: operand for @{},", label(*from)),
                 phi.pos,
             );
             self.check_use(op, *from, i64::MAX, phi.pos);
         }
-        let mut missing: Vec<&Block> = preds.iter().filter(|p| !seen.contains(p)).collect();
-        missing.dedup();
-        if !missing.is_empty() {
-            let mut list = String::new();
-            for (i, p) in missing.iter().enumerate() {
-                let sep = if i == 0 { "" } else { ", " };
-                let _ = write!(list, "{sep}@{}", f.block(**p).name);
+        let mut missing = String::new();
+        for p in preds {
+            if self.seen_mark[p.index()] != stamp {
+                // Listed once even when both arms of a `jnz` lead here.
+                self.seen_mark[p.index()] = stamp;
+                let sep = if missing.is_empty() { "" } else { ", " };
+                let _ = write!(missing, "{sep}@{}", f.block(*p).name);
             }
-            self.error(
-                phi.pos,
-                format!("phi {result} has no operand for predecessor {list}"),
+        }
+        if !missing.is_empty() {
+            let message = format!(
+                "phi {} has no operand for predecessor {missing}",
+                self.name(phi.result)
             );
+            self.error(phi.pos, message);
         }
     }
 
@@ -348,7 +374,7 @@ impl Verifier<'_> {
         }
         match &data.term {
             Terminator::Jnz { cond, .. } => {
-                self.expect(cond, BaseType::W, "`jnz` condition", pos);
+                self.expect(cond, BaseType::W, || "`jnz` condition".to_string(), pos);
             }
             Terminator::Ret(op) => match (f.ret, op) {
                 (None, Some(_)) => self.error(
@@ -364,7 +390,7 @@ impl Verifier<'_> {
                     ),
                 ),
                 (Some(t), Some(op)) => {
-                    self.expect(op, t.value_type(), "returned value", pos);
+                    self.expect(op, t.value_type(), || "returned value".to_string(), pos);
                 }
                 (None, None) => {}
             },
@@ -406,13 +432,18 @@ impl Verifier<'_> {
                     self.error(pos, format!("`{name}` needs an integer result, not {ty}"));
                     return;
                 }
-                self.expect(lhs, ty, &format!("first operand of `{name}`"), pos);
+                self.expect(lhs, ty, || format!("first operand of `{name}`"), pos);
                 let amount_ty = if matches!(op, BinOp::Sar | BinOp::Shr | BinOp::Shl) {
                     BaseType::W
                 } else {
                     ty
                 };
-                self.expect(rhs, amount_ty, &format!("second operand of `{name}`"), pos);
+                self.expect(
+                    rhs,
+                    amount_ty,
+                    || format!("second operand of `{name}`"),
+                    pos,
+                );
             }
             InstKind::Compare { op, ty, lhs, rhs } => {
                 let name = format!("c{}{}", cmp_name(*op), ty);
@@ -443,8 +474,8 @@ impl Verifier<'_> {
                         format!("comparison `{name}` does not exist for type {ty}"),
                     );
                 }
-                self.expect(lhs, *ty, &format!("first operand of `{name}`"), pos);
-                self.expect(rhs, *ty, &format!("second operand of `{name}`"), pos);
+                self.expect(lhs, *ty, || format!("first operand of `{name}`"), pos);
+                self.expect(rhs, *ty, || format!("second operand of `{name}`"), pos);
             }
             InstKind::Unary { op, arg } => self.check_unary(inst, *op, arg),
             InstKind::Load { kind, addr } => {
@@ -461,13 +492,18 @@ impl Verifier<'_> {
                 if !ok {
                     self.error(pos, format!("`{name}` cannot produce a value of type {ty}"));
                 }
-                self.expect(addr, BaseType::L, &format!("address of `{name}`"), pos);
+                self.expect(addr, BaseType::L, || format!("address of `{name}`"), pos);
             }
             InstKind::Store { kind, value, addr } => {
                 let name = store_name(*kind);
                 self.no_result(inst, name);
-                self.expect(value, kind.value_type(), &format!("value of `{name}`"), pos);
-                self.expect(addr, BaseType::L, &format!("address of `{name}`"), pos);
+                self.expect(
+                    value,
+                    kind.value_type(),
+                    || format!("value of `{name}`"),
+                    pos,
+                );
+                self.expect(addr, BaseType::L, || format!("address of `{name}`"), pos);
             }
             InstKind::Alloc { align, size } => {
                 let name = format!("alloc{align}");
@@ -485,12 +521,17 @@ impl Verifier<'_> {
                         format!("alloc alignment {align} is not 1, 2, 4, 8 or 16"),
                     );
                 }
-                self.expect(size, BaseType::L, &format!("size of `{name}`"), pos);
+                self.expect(size, BaseType::L, || format!("size of `{name}`"), pos);
             }
             InstKind::Blit { src, dst, size } => {
                 self.no_result(inst, "blit");
-                self.expect(src, BaseType::L, "source of `blit`", pos);
-                self.expect(dst, BaseType::L, "destination of `blit`", pos);
+                self.expect(src, BaseType::L, || "source of `blit`".to_string(), pos);
+                self.expect(
+                    dst,
+                    BaseType::L,
+                    || "destination of `blit`".to_string(),
+                    pos,
+                );
                 if *size > i32::MAX as u64 {
                     self.error(
                         pos,
@@ -505,7 +546,7 @@ impl Verifier<'_> {
                 args,
                 variadic_from,
             } => {
-                self.expect(callee, BaseType::L, "callee", pos);
+                self.expect(callee, BaseType::L, || "callee".to_string(), pos);
                 match (ret, inst.result) {
                     (Some(t), Some(r)) => {
                         self.check_abi(*t, pos, "the call's return type");
@@ -530,12 +571,12 @@ impl Verifier<'_> {
                     (None, None) => {}
                 }
                 if let Some(e) = env {
-                    self.expect(e, BaseType::L, "`env` argument", pos);
+                    self.expect(e, BaseType::L, || "`env` argument".to_string(), pos);
                 }
                 for (i, a) in args.iter().enumerate() {
                     self.check_abi(a.ty, pos, &format!("argument {}", i + 1));
                     let want = a.ty.value_type();
-                    self.expect(&a.value, want, &format!("argument {}", i + 1), pos);
+                    self.expect(&a.value, want, || format!("argument {}", i + 1), pos);
                 }
                 if let Some(v) = variadic_from {
                     if *v > args.len() {
@@ -551,11 +592,11 @@ impl Verifier<'_> {
                         format!("`vastart` in ${}, which is not variadic", self.f.name),
                     );
                 }
-                self.expect(ap, BaseType::L, "address of `vastart`", pos);
+                self.expect(ap, BaseType::L, || "address of `vastart`".to_string(), pos);
             }
             InstKind::VaArg { ap } => {
                 let _ = self.result_type(inst, "vaarg");
-                self.expect(ap, BaseType::L, "address of `vaarg`", pos);
+                self.expect(ap, BaseType::L, || "address of `vaarg`".to_string(), pos);
             }
             InstKind::DbgLoc { .. } => self.no_result(inst, "dbgloc"),
         }
@@ -709,5 +750,550 @@ fn store_name(k: StoreKind) -> &'static str {
         StoreKind::L => "storel",
         StoreKind::S => "stores",
         StoreKind::D => "stored",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cfg::normalize;
+    use crate::cfg::testing::FnBuilder;
+    use crate::ir::{CallArg, Const, Param, Phi};
+    use crate::types::TypeId;
+
+    use BaseType::{D, L, S, W};
+
+    fn int(i: i64) -> Operand {
+        Operand::Const(Const::Int(i))
+    }
+
+    fn errors(mut f: Function) -> Vec<Diagnostic> {
+        normalize(&mut f);
+        let cf = ControlFlow::compute(&f);
+        verify(&f, &cf, &TypeTable::new())
+    }
+
+    /// A one-block function running `kind` into a fresh value of type `ty`
+    /// (or no result); returns its errors and the instruction's position.
+    fn single(
+        result: Option<BaseType>,
+        kind: impl FnOnce(&mut FnBuilder) -> InstKind,
+    ) -> (Vec<Diagnostic>, Pos) {
+        let mut b = FnBuilder::new();
+        let a = b.block("a");
+        let k = kind(&mut b);
+        let r = result.map(|t| b.val("r", t));
+        let pos = b.inst(a, r, k);
+        b.term(a, Terminator::Ret(None));
+        (errors(b.f), pos)
+    }
+
+    /// Defines `%name` of type `ty` by a parameter, for use as an operand.
+    fn param(b: &mut FnBuilder, name: &str, ty: BaseType) -> Operand {
+        let v = b.val(name, ty);
+        b.f.params.push(Param {
+            ty: AbiType::Base(ty),
+            value: v,
+        });
+        Operand::Value(v)
+    }
+
+    #[track_caller]
+    fn assert_one(found: (Vec<Diagnostic>, Pos), message: &str) {
+        let (diags, pos) = found;
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].message, message);
+        assert_eq!(diags[0].pos, pos);
+    }
+
+    #[track_caller]
+    fn assert_clean(found: (Vec<Diagnostic>, Pos)) {
+        assert!(found.0.is_empty(), "{:?}", found.0);
+    }
+
+    fn bin(op: BinOp, lhs: Operand, rhs: Operand) -> InstKind {
+        InstKind::Binary { op, lhs, rhs }
+    }
+
+    #[test]
+    fn arithmetic_operand_types() {
+        assert_clean(single(Some(D), |b| {
+            bin(BinOp::Add, param(b, "x", D), int(1))
+        }));
+        assert_one(
+            single(Some(W), |b| bin(BinOp::Add, param(b, "x", D), int(1))),
+            "first operand of `add` %x has type d, expected w",
+        );
+        assert_one(
+            single(Some(S), |b| bin(BinOp::Rem, param(b, "x", S), int(1))),
+            "`rem` needs an integer result, not s",
+        );
+        // An l is accepted where a w is expected, not the other way round.
+        assert_clean(single(Some(W), |b| {
+            bin(BinOp::Sub, param(b, "x", L), int(1))
+        }));
+        assert_one(
+            single(Some(L), |b| bin(BinOp::Xor, int(1), param(b, "x", W))),
+            "second operand of `xor` %x has type w, expected l",
+        );
+    }
+
+    #[test]
+    fn shift_amount_is_a_word() {
+        assert_clean(single(Some(L), |b| {
+            bin(BinOp::Shl, param(b, "x", L), param(b, "n", W))
+        }));
+        assert_clean(single(Some(L), |b| {
+            bin(BinOp::Sar, param(b, "x", L), param(b, "n", L))
+        }));
+        assert_one(
+            single(Some(W), |b| {
+                bin(BinOp::Shr, param(b, "x", W), param(b, "n", S))
+            }),
+            "second operand of `shr` %n has type s, expected w",
+        );
+    }
+
+    #[test]
+    fn comparisons() {
+        let cmp = |op, ty, lhs, rhs| InstKind::Compare { op, ty, lhs, rhs };
+        assert_clean(single(Some(L), |b| {
+            cmp(CmpOp::Lt, D, param(b, "x", D), int(0))
+        }));
+        assert_one(
+            single(Some(S), |b| cmp(CmpOp::Eq, W, param(b, "x", W), int(0))),
+            "`ceqw` produces an integer, not s",
+        );
+        assert_one(
+            single(Some(W), |b| cmp(CmpOp::Slt, D, param(b, "x", D), int(0))),
+            "comparison `csltd` does not exist for type d",
+        );
+        assert_one(
+            single(Some(W), |_| cmp(CmpOp::O, W, int(1), int(0))),
+            "comparison `cow` does not exist for type w",
+        );
+        assert_one(
+            single(Some(W), |b| cmp(CmpOp::Ne, S, int(1), param(b, "y", D))),
+            "second operand of `cnes` %y has type d, expected s",
+        );
+    }
+
+    fn un(op: UnOp, arg: Operand) -> InstKind {
+        InstKind::Unary { op, arg }
+    }
+
+    #[test]
+    fn conversions() {
+        assert_clean(single(Some(L), |b| un(UnOp::Extsw, param(b, "x", W))));
+        assert_one(
+            single(Some(W), |b| un(UnOp::Extuw, param(b, "x", W))),
+            "`extuw` cannot produce a value of type w",
+        );
+        assert_one(
+            single(Some(W), |b| un(UnOp::Extsb, param(b, "x", S))),
+            "operand of `extsb` %x has type s, expected w for a result of type w",
+        );
+        assert_clean(single(Some(D), |b| un(UnOp::Exts, param(b, "x", S))));
+        assert_one(
+            single(Some(S), |b| un(UnOp::Exts, param(b, "x", S))),
+            "`exts` cannot produce a value of type s",
+        );
+        assert_clean(single(Some(S), |b| un(UnOp::Truncd, param(b, "x", D))));
+        assert_clean(single(Some(L), |b| un(UnOp::Dtosi, param(b, "x", D))));
+        assert_one(
+            single(Some(D), |b| un(UnOp::Stoui, param(b, "x", S))),
+            "`stoui` cannot produce a value of type d",
+        );
+        assert_one(
+            single(Some(S), |b| un(UnOp::Sltof, param(b, "x", W))),
+            "operand of `sltof` %x has type w, expected l for a result of type s",
+        );
+        assert_clean(single(Some(D), |b| un(UnOp::Uwtof, param(b, "x", W))));
+    }
+
+    #[test]
+    fn cast_needs_the_other_type_of_the_same_width() {
+        assert_clean(single(Some(D), |b| un(UnOp::Cast, param(b, "x", L))));
+        assert_clean(single(Some(W), |b| un(UnOp::Cast, param(b, "x", S))));
+        assert_one(
+            single(Some(S), |b| un(UnOp::Cast, param(b, "x", L))),
+            "operand of `cast` %x has type l, expected w for a result of type s",
+        );
+        assert_one(
+            single(Some(W), |b| un(UnOp::Cast, param(b, "x", W))),
+            "operand of `cast` %x has type w, expected s for a result of type w",
+        );
+    }
+
+    #[test]
+    fn copy_and_neg_keep_their_type() {
+        assert_clean(single(Some(S), |b| un(UnOp::Neg, param(b, "x", S))));
+        assert_one(
+            single(Some(D), |b| un(UnOp::Copy, param(b, "x", S))),
+            "operand of `copy` %x has type s, expected d for a result of type d",
+        );
+    }
+
+    #[test]
+    fn memory_instructions() {
+        let load = |kind, addr| InstKind::Load { kind, addr };
+        assert_clean(single(Some(L), |b| load(LoadKind::Ub, param(b, "p", L))));
+        assert_one(
+            single(Some(W), |b| load(LoadKind::L, param(b, "p", L))),
+            "`loadl` cannot produce a value of type w",
+        );
+        assert_one(
+            single(Some(W), |b| load(LoadKind::Sw, param(b, "p", W))),
+            "address of `loadsw` %p has type w, expected l",
+        );
+        let store = |kind, value, addr| InstKind::Store { kind, value, addr };
+        assert_clean(single(None, |b| {
+            store(StoreKind::B, param(b, "x", L), param(b, "p", L))
+        }));
+        assert_one(
+            single(None, |b| {
+                store(StoreKind::D, param(b, "x", S), param(b, "p", L))
+            }),
+            "value of `stored` %x has type s, expected d",
+        );
+        assert_one(
+            single(Some(W), |b| store(StoreKind::W, int(1), param(b, "p", L))),
+            "`storew` does not produce a value, but defines %r",
+        );
+        assert_one(
+            single(None, |b| load(LoadKind::D, param(b, "p", L))),
+            "`loadd` must define a result",
+        );
+    }
+
+    #[test]
+    fn alloc_and_blit() {
+        let alloc = |align, size| InstKind::Alloc { align, size };
+        assert_clean(single(Some(L), |_| alloc(16, int(32))));
+        assert_one(
+            single(Some(W), |_| alloc(4, int(8))),
+            "`alloc4` produces an address of type l, not w",
+        );
+        assert_one(
+            single(Some(L), |_| alloc(3, int(8))),
+            "alloc alignment 3 is not 1, 2, 4, 8 or 16",
+        );
+        assert_one(
+            single(Some(L), |b| alloc(8, param(b, "n", S))),
+            "size of `alloc8` %n has type s, expected l",
+        );
+        let blit = |src, dst, size| InstKind::Blit { src, dst, size };
+        assert_clean(single(None, |b| {
+            blit(param(b, "s", L), param(b, "d", L), 16)
+        }));
+        assert_one(
+            single(None, |b| blit(param(b, "s", L), param(b, "d", L), 1 << 40)),
+            "blit size 1099511627776 is larger than 2^31 - 1 bytes",
+        );
+        assert_one(
+            single(None, |b| blit(param(b, "s", W), int(0), 1)),
+            "source of `blit` %s has type w, expected l",
+        );
+    }
+
+    fn call(ret: Option<AbiType>, args: Vec<CallArg>) -> InstKind {
+        InstKind::Call {
+            callee: Operand::Const(Const::Addr {
+                sym: "g".into(),
+                offset: 0,
+            }),
+            ret,
+            env: None,
+            args,
+            variadic_from: None,
+        }
+    }
+
+    #[test]
+    fn calls() {
+        let arg = |ty, value| CallArg { ty, value };
+        assert_clean(single(Some(W), |b| {
+            call(
+                Some(AbiType::SubWord(crate::ir::SubWord::Ub)),
+                vec![arg(AbiType::Base(D), param(b, "x", D))],
+            )
+        }));
+        assert_one(
+            single(Some(W), |_| call(Some(AbiType::Base(L)), vec![])),
+            "call result %r has type w, expected l for return type l",
+        );
+        assert_one(
+            single(None, |_| call(Some(AbiType::Base(L)), vec![])),
+            "call has a return type but no result",
+        );
+        assert_one(
+            single(Some(W), |_| call(None, vec![])),
+            "call defines %r but has no return type",
+        );
+        assert_one(
+            single(None, |b| {
+                call(None, vec![arg(AbiType::Base(S), param(b, "x", D))])
+            }),
+            "argument 1 %x has type d, expected s",
+        );
+        assert_one(
+            single(None, |_| {
+                call(None, vec![arg(AbiType::Agg(TypeId(3)), int(0))])
+            }),
+            "argument 1 uses an undefined aggregate type (id 3)",
+        );
+        assert_one(
+            single(None, |b| {
+                let mut k = call(None, vec![]);
+                if let InstKind::Call { callee, env, .. } = &mut k {
+                    *callee = param(b, "fp", L);
+                    *env = Some(param(b, "e", W));
+                }
+                k
+            }),
+            "`env` argument %e has type w, expected l",
+        );
+        assert_one(
+            single(None, |_| {
+                let mut k = call(None, vec![]);
+                if let InstKind::Call { variadic_from, .. } = &mut k {
+                    *variadic_from = Some(2);
+                }
+                k
+            }),
+            "the `...` marker is past the end of the arguments",
+        );
+    }
+
+    #[test]
+    fn variadic_instructions() {
+        assert_one(
+            single(None, |b| InstKind::VaStart {
+                ap: param(b, "ap", L),
+            }),
+            "`vastart` in $f, which is not variadic",
+        );
+        let mut b = FnBuilder::new();
+        b.f.variadic = true;
+        let a = b.block("a");
+        let ap = param(&mut b, "ap", L);
+        b.inst(a, None, InstKind::VaStart { ap: ap.clone() });
+        let r = b.val("r", D);
+        b.inst(a, Some(r), InstKind::VaArg { ap });
+        b.term(a, Terminator::Ret(None));
+        assert!(errors(b.f).is_empty());
+        assert_one(
+            single(Some(D), |b| InstKind::VaArg {
+                ap: param(b, "ap", W),
+            }),
+            "address of `vaarg` %ap has type w, expected l",
+        );
+    }
+
+    #[test]
+    fn returns_and_conditions() {
+        let mut b = FnBuilder::new();
+        b.f.ret = Some(AbiType::Base(S));
+        let a = b.block("a");
+        let x = param(&mut b, "x", D);
+        let pos = b.term(a, Terminator::Ret(Some(x)));
+        assert_one(
+            (errors(b.f.clone()), pos),
+            "returned value %x has type d, expected s",
+        );
+        b.f.blocks[0].term = Terminator::Ret(None);
+        assert_one(
+            (errors(b.f.clone()), pos),
+            "`ret` without a value in $f, which returns s",
+        );
+        b.f.ret = None;
+        b.f.blocks[0].term = Terminator::Ret(Some(int(0)));
+        assert_one(
+            (errors(b.f), pos),
+            "`ret` has a value but $f returns nothing",
+        );
+
+        let mut b = FnBuilder::new();
+        let c = param(&mut b, "c", D);
+        let a = b.block("a");
+        let e = b.block("e");
+        let pos = b.term(
+            a,
+            Terminator::Jnz {
+                cond: c,
+                nonzero: e,
+                zero: e,
+            },
+        );
+        b.term(e, Terminator::Ret(None));
+        assert_one(
+            (errors(b.f), pos),
+            "`jnz` condition %c has type d, expected w",
+        );
+    }
+
+    #[test]
+    fn definitions_must_dominate_uses() {
+        // a: jnz 1, @l, @r ; l: %x = copy 1 ; jmp @j ; r: jmp @j ; j: ret %x
+        let mut b = FnBuilder::new();
+        b.f.ret = Some(AbiType::Base(W));
+        b.jnz("a", int(1), "l", "r");
+        let l = b.block("l");
+        let x = b.val("x", W);
+        b.inst(l, Some(x), un(UnOp::Copy, int(1)));
+        b.jmp("l", "j");
+        b.jmp("r", "j");
+        let j = b.block("j");
+        let pos = b.term(j, Terminator::Ret(Some(Operand::Value(x))));
+        assert_one(
+            (errors(b.f), pos),
+            "temporary %x is used where its definition (in @l) does not dominate the use",
+        );
+
+        let mut b = FnBuilder::new();
+        let a = b.block("a");
+        let (x, y) = (b.val("x", W), b.val("y", W));
+        let pos = b.inst(a, Some(y), un(UnOp::Copy, Operand::Value(x)));
+        b.inst(a, Some(x), un(UnOp::Copy, int(1)));
+        b.term(a, Terminator::Ret(None));
+        assert_one(
+            (errors(b.f), pos),
+            "temporary %x is used where its definition (in @a) does not dominate the use",
+        );
+    }
+
+    #[test]
+    fn each_value_is_defined_once() {
+        let mut b = FnBuilder::new();
+        let a = b.block("a");
+        let x = b.val("x", W);
+        b.inst(a, Some(x), un(UnOp::Copy, int(1)));
+        let pos = b.inst(a, Some(x), un(UnOp::Copy, int(2)));
+        b.term(a, Terminator::Ret(None));
+        assert_one((errors(b.f), pos), "temporary %x is defined more than once");
+    }
+
+    /// `a: jnz %c, @l, @r; l: jmp @j; r: jmp @j; j: %p =w phi ...; ret`.
+    fn diamond_with_phi(
+        args: impl FnOnce(Block, Block, Block) -> Vec<(Block, Operand)>,
+    ) -> (Vec<Diagnostic>, Pos) {
+        let mut b = FnBuilder::new();
+        let c = param(&mut b, "c", W);
+        b.jnz("a", c, "l", "r");
+        b.jmp("l", "j");
+        b.jmp("r", "j");
+        let (a, l, r, j) = (b.block("a"), b.block("l"), b.block("r"), b.block("j"));
+        let p = b.val("p", W);
+        let pos = b.phi(j, p, args(a, l, r));
+        b.term(j, Terminator::Ret(None));
+        (errors(b.f), pos)
+    }
+
+    #[test]
+    fn phi_operands_match_predecessors() {
+        assert_clean(diamond_with_phi(|_, l, r| vec![(l, int(1)), (r, int(2))]));
+        assert_one(
+            diamond_with_phi(|_, l, _| vec![(l, int(1))]),
+            "phi %p has no operand for predecessor @r",
+        );
+        assert_one(
+            diamond_with_phi(|_, l, r| vec![(l, int(1)), (r, int(2)), (l, int(3))]),
+            "phi %p lists @l more than once",
+        );
+        let (diags, pos) = diamond_with_phi(|a, l, r| vec![(l, int(1)), (r, int(2)), (a, int(3))]);
+        assert_eq!(diags.len(), 1);
+        assert_eq!(
+            diags[0].message,
+            "phi %p has an operand for @a, which is not a predecessor"
+        );
+        assert_eq!(diags[0].pos, pos);
+    }
+
+    #[test]
+    fn phi_operand_types_and_dominance() {
+        let mut b = FnBuilder::new();
+        let c = param(&mut b, "c", W);
+        let d = param(&mut b, "d", D);
+        b.jnz("a", c.clone(), "l", "r");
+        let l = b.block("l");
+        let y = b.val("y", W);
+        b.inst(l, Some(y), un(UnOp::Copy, int(1)));
+        b.jmp("l", "j");
+        b.jmp("r", "j");
+        let (r, j) = (b.block("r"), b.block("j"));
+        let p = b.val("p", W);
+        // %y comes from @r, where it is not defined; %d has the wrong type.
+        let pos = b.phi(j, p, vec![(l, d), (r, Operand::Value(y))]);
+        b.term(j, Terminator::Ret(None));
+        let diags = errors(b.f);
+        let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "phi %p: operand for @l, %d has type d, expected w",
+                "temporary %y is used where its definition (in @l) does not dominate the use",
+            ]
+        );
+        assert!(diags.iter().all(|d| d.pos == pos));
+    }
+
+    #[test]
+    fn entry_block_rules() {
+        let mut b = FnBuilder::new();
+        let a = b.block("a");
+        b.term(a, Terminator::Jmp(a));
+        let p = b.val("p", W);
+        b.f.blocks[0].phis.push(Phi {
+            result: p,
+            args: vec![(a, int(0))],
+            pos: Pos::default(),
+        });
+        // Not normalised on purpose: the verifier must catch it.
+        let f = b.f;
+        let cf = ControlFlow::compute(&f);
+        let diags = verify(&f, &cf, &TypeTable::new());
+        let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            ["entry block @a is a jump target", "entry block @a has phis"]
+        );
+    }
+
+    #[test]
+    fn signature_rules() {
+        let mut b = FnBuilder::new();
+        let a = b.block("a");
+        b.term(a, Terminator::Ret(None));
+        let x = b.val("x", W);
+        b.f.params.push(Param {
+            ty: AbiType::Agg(TypeId(0)),
+            value: x,
+        });
+        let e = b.val("e", W);
+        b.f.env = Some(e);
+        let messages: Vec<String> = errors(b.f).into_iter().map(|d| d.message).collect();
+        assert_eq!(
+            messages,
+            [
+                "parameter 1 uses an undefined aggregate type (id 0)",
+                "parameter %x has type w, expected l for its ABI type",
+                "env parameter %e must have type l",
+            ]
+        );
+        let empty = FnBuilder::new().f;
+        let cf = ControlFlow::compute(&empty);
+        let diags = verify(&empty, &cf, &TypeTable::new());
+        assert_eq!(diags[0].message, "function $f has no blocks");
+    }
+
+    #[test]
+    fn all_errors_are_collected() {
+        let mut b = FnBuilder::new();
+        let a = b.block("a");
+        let (x, y) = (param(&mut b, "x", D), b.val("y", W));
+        b.inst(a, Some(y), bin(BinOp::Add, x.clone(), x));
+        b.inst(a, None, InstKind::VaStart { ap: int(0) });
+        b.term(a, Terminator::Ret(Some(int(1))));
+        assert_eq!(errors(b.f).len(), 4);
     }
 }

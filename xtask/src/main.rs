@@ -1,1 +1,65 @@
-fn main() {}
+//! `cargo xtask`: project chores that need more than a cargo command.
+//!
+//! Each task is one module; `cargo xtask` without arguments lists them.
+
+mod bench_ir;
+mod gen_module;
+mod rusage;
+
+use std::process::ExitCode;
+
+/// A task: its name, a one-line summary, its usage, and its entry point.
+struct Task {
+    name: &'static str,
+    summary: &'static str,
+    usage: &'static str,
+    run: fn(&[String]) -> anyhow::Result<()>,
+}
+
+const TASKS: &[Task] = &[
+    Task {
+        name: "gen-module",
+        summary: "write a deterministic, realistic IL module of a given size",
+        usage: gen_module::USAGE,
+        run: gen_module::main,
+    },
+    Task {
+        name: "bench-ir",
+        summary: "measure reading speed and peak memory of the IL reader",
+        usage: bench_ir::USAGE,
+        run: bench_ir::main,
+    },
+];
+
+fn list_tasks() {
+    println!("usage: cargo xtask <task> [arguments]\n\ntasks:");
+    for t in TASKS {
+        println!("  {:<12} {}", t.name, t.summary);
+    }
+    println!("\n`cargo xtask <task> --help` shows a task's arguments.");
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(name) = args.first() else {
+        list_tasks();
+        return ExitCode::SUCCESS;
+    };
+    let Some(task) = TASKS.iter().find(|t| t.name == name) else {
+        eprintln!("error: unknown task `{name}`\n");
+        list_tasks();
+        return ExitCode::FAILURE;
+    };
+    let rest = &args[1..];
+    if rest.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{}", task.usage);
+        return ExitCode::SUCCESS;
+    }
+    match (task.run)(rest) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
