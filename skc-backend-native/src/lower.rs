@@ -169,7 +169,11 @@ pub fn lower_function(f: &Function, types: &TypeTable, m: &mut ModuleState) -> S
     let param_ptr: Vec<bool> = f
         .params
         .iter()
-        .map(|p| matches!(p.ty, AbiType::Base(BaseType::L)) && pre.demanded[p.value.index()])
+        .map(|p| match p.ty {
+            AbiType::Agg(_) => true,
+            AbiType::Base(BaseType::L) => pre.demanded[p.value.index()],
+            _ => false,
+        })
         .collect();
     let reprs = analyse(f, &param_ptr, &callees);
     let ret_ptr_own = matches!(f.ret, Some(AbiType::Base(BaseType::L)))
@@ -747,7 +751,7 @@ impl FnCx<'_> {
                     "double" => Repr::F64,
                     _ => Repr::I32,
                 };
-                if mrepr == rr {
+                if mty == rr.llvm() {
                     self.line(&format!("{res} = load {mty}, ptr {p}, align {align}"));
                     return;
                 }

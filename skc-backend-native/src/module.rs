@@ -11,7 +11,7 @@ use skc_ir::ir::{DataDef, DataItem, DataValue, ExtType, Linkage};
 use crate::text::{double_literal, float_literal, global_name, push_escaped, quoted};
 
 /// The target triple written into the module.
-pub const TRIPLE: &str = "x86_64-unknown-linux-gnu";
+pub const TRIPLE: &str = "x86_64-pc-linux-gnu";
 /// The x86-64 Linux data layout (LLVM 18 and later spelling).
 pub const DATA_LAYOUT: &str =
     "e-m:e-p270:32:32-p271:32:32-p272:64:64-i64:64-i128:128-f80:128-n8:16:32:64-S128";
