@@ -24,6 +24,7 @@ use wasm_encoder::{BlockType, Encode, Instruction as I, MemArg, ValType};
 
 use crate::abi::{self, AggPassing};
 use crate::leb;
+use crate::locals;
 use crate::object::{CodeReloc, CodeRelocKind, EncodedFunction, Object, SymId};
 use crate::structure::Structure;
 
@@ -96,6 +97,7 @@ pub fn compile_function(f: &Function, types: &TypeTable, obj: &mut Object) -> Re
         sret_local: None,
         varargs_local: None,
         dispatch_label: None,
+        scratch_locals: Vec::new(),
     };
     gen.run(&params)?;
     let FunctionCodegen {
@@ -223,6 +225,7 @@ struct FunctionCodegen<'a> {
     sret_local: Option<u32>,
     varargs_local: Option<u32>,
     dispatch_label: Option<u32>,
+    scratch_locals: Vec<(ValType, u32)>,
 }
 
 impl FunctionCodegen<'_> {
@@ -233,6 +236,38 @@ impl FunctionCodegen<'_> {
     fn new_local(&mut self, t: ValType) -> u32 {
         self.local_types.push(t);
         self.n_params + self.local_types.len() as u32 - 1
+    }
+
+    /// A local for short-lived use inside the code of one instruction.
+    fn scratch(&mut self, t: ValType) -> u32 {
+        if let Some(&(_, l)) = self.scratch_locals.iter().find(|(st, _)| *st == t) {
+            return l;
+        }
+        let l = self.new_local(t);
+        self.scratch_locals.push((t, l));
+        l
+    }
+
+    /// Gives every value not bound to a parameter a shared local.
+    fn assign_value_locals(&mut self) {
+        let fixed: Vec<bool> = self.value_local.iter().map(|&l| l != UNASSIGNED).collect();
+        let colouring = locals::colour(self.f, &self.st, &fixed);
+        let mut base = [0u32; 4];
+        for (slot, t) in [ValType::I32, ValType::I64, ValType::F32, ValType::F64]
+            .into_iter()
+            .enumerate()
+        {
+            base[slot] = self.n_params + self.local_types.len() as u32;
+            for _ in 0..colouring.counts[slot] {
+                self.new_local(t);
+            }
+        }
+        for (v, &c) in colouring.colour.iter().enumerate() {
+            if c != locals::NONE && !fixed[v] {
+                let slot = locals::type_slot(self.f.values[v].ty);
+                self.value_local[v] = base[slot] + c;
+            }
+        }
     }
 
     fn local(&mut self, v: Value) -> u32 {
@@ -396,6 +431,7 @@ impl FunctionCodegen<'_> {
             self.fp = self.new_local(ValType::I32);
         }
         self.bind_params(params)?;
+        self.assign_value_locals();
         if self.st.reducible {
             self.do_tree(0)?;
         } else {
@@ -768,7 +804,7 @@ impl FunctionCodegen<'_> {
                         self.frame_address(slot);
                     }
                     _ => {
-                        let tmp = self.new_local(ValType::I32);
+                        let tmp = self.scratch(ValType::I32);
                         self.stack_pointer(false);
                         self.operand(size, BaseType::W)?;
                         self.ins(I::I32Sub);
@@ -810,7 +846,9 @@ impl FunctionCodegen<'_> {
             }
             InstKind::VaArg { ap } => {
                 let t = self.result_type(inst)?;
-                let p = self.new_local(ValType::I32);
+                // The pointer is advanced before the result is written:
+                // the result may share a local with `ap`.
+                let p = self.scratch(ValType::I32);
                 self.address(ap)?;
                 self.ins(I::I32Load(memarg(2)));
                 if t.size() == 8 {
@@ -819,7 +857,13 @@ impl FunctionCodegen<'_> {
                     self.ins(I::I32Const(-8));
                     self.ins(I::I32And);
                 }
-                self.ins(I::LocalTee(p));
+                self.ins(I::LocalSet(p));
+                self.address(ap)?;
+                self.ins(I::LocalGet(p));
+                self.ins(I::I32Const(t.size() as i32));
+                self.ins(I::I32Add);
+                self.ins(I::I32Store(memarg(2)));
+                self.ins(I::LocalGet(p));
                 self.ins(match t {
                     BaseType::W => I::I32Load(memarg(2)),
                     BaseType::L => I::I64Load(memarg(3)),
@@ -827,11 +871,6 @@ impl FunctionCodegen<'_> {
                     BaseType::D => I::F64Load(memarg(3)),
                 });
                 self.set_result(inst.result);
-                self.address(ap)?;
-                self.ins(I::LocalGet(p));
-                self.ins(I::I32Const(t.size() as i32));
-                self.ins(I::I32Add);
-                self.ins(I::I32Store(memarg(2)));
             }
             InstKind::DbgLoc { .. } => {}
         }
@@ -1096,7 +1135,7 @@ impl FunctionCodegen<'_> {
                         let AggPassing::Scalar(e) = abi::agg_passing(self.types, id) else {
                             bail!("internal error: aggregate result without a slot");
                         };
-                        let tmp = self.new_local(abi::ext_val_type(e));
+                        let tmp = self.scratch(abi::ext_val_type(e));
                         self.ins(I::LocalSet(tmp));
                         let def = self.types.get(id);
                         let slot = self.alloc_slot(def.size, def.align)?;

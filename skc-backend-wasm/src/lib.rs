@@ -11,6 +11,7 @@ pub mod abi;
 pub mod codegen;
 pub mod data;
 pub mod leb;
+pub mod locals;
 pub mod object;
 pub mod plan;
 pub mod structure;

@@ -172,3 +172,39 @@ pub fn link_and_run(obj: &[u8], name: &str, c_sources: &[&str], args: &[&str]) -
 pub fn backend() -> &'static dyn Backend {
     skc_ir::backend::find_backend("wasm32").expect("wasm32 registered")
 }
+
+/// Parses IL text and compiles it to a validated object.
+pub fn compile_il(text: &str, name: &str) -> Vec<u8> {
+    let module = skc_ir::reader::read_module(text, name).unwrap_or_else(|e| panic!("{e}"));
+    let mut src = skc_ir::reader::ModuleSource::new(module);
+    let obj = skc_backend_wasm::compile_object(&mut src).unwrap_or_else(|e| panic!("{e:#}"));
+    validate(&obj);
+    obj
+}
+
+const NODE_RUNNER: &str = r#"
+const { WASI } = require('node:wasi');
+const fs = require('node:fs');
+const wasi = new WASI({ version: 'preview1', args: process.argv.slice(2), env: {}, returnOnExit: true });
+const wasmModule = new WebAssembly.Module(fs.readFileSync(process.argv[2]));
+const instance = new WebAssembly.Instance(wasmModule, wasi.getImportObject());
+process.exitCode = wasi.start(instance);
+"#;
+
+/// Runs a module under node's WASI implementation.
+pub fn run_node(module: &Path, args: &[&str]) -> Run {
+    let runner = module.with_extension("cjs");
+    std::fs::write(&runner, NODE_RUNNER).unwrap();
+    let o = Command::new("node")
+        .arg("--single-threaded")
+        .arg("--no-warnings")
+        .arg(&runner)
+        .arg(module)
+        .args(args)
+        .output()
+        .expect("node");
+    Run {
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        code: o.status.code().unwrap_or(-1),
+    }
+}
