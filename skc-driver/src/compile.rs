@@ -13,9 +13,14 @@ use crate::{emit_ir, il_source};
 /// Compiles the invocation's IL input and returns what remains to run.
 pub fn compile(invocation: &Invocation, toolchain: &DiscoveredToolchain) -> Result<LinkPlan> {
     let mut items = il_source::items(invocation.il_input.as_ref())?;
+    let input = invocation
+        .il_input
+        .as_ref()
+        .map_or_else(|| "the link inputs".to_owned(), |i| i.display_name());
     match invocation.product {
         Product::Ir => {
-            emit_ir::write_ir(items.as_mut(), &invocation.output)?;
+            emit_ir::write_ir(items.as_mut(), &invocation.output)
+                .with_context(|| format!("cannot print {input}"))?;
             Ok(LinkPlan::nothing())
         }
         Product::Backend(emit) => {
@@ -31,13 +36,7 @@ pub fn compile(invocation: &Invocation, toolchain: &DiscoveredToolchain) -> Resu
             invocation
                 .backend
                 .compile(items.as_mut(), &options)
-                .with_context(|| {
-                    let input = invocation
-                        .il_input
-                        .as_ref()
-                        .map_or_else(|| "the link inputs".to_owned(), |i| i.display_name());
-                    format!("cannot build {input} for {}", invocation.backend.name())
-                })
+                .with_context(|| format!("cannot build {input} for {}", invocation.backend.name()))
         }
     }
 }

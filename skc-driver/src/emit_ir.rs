@@ -34,7 +34,8 @@ pub fn write_ir(items: &mut dyn ItemSource, output: &Path) -> Result<()> {
     let mut text = String::new();
     while let Some(item) = items.next_item()? {
         text.clear();
-        print_item(&mut text, &item, items.types())?;
+        skc_ir::printer::print_item(&mut text, &item, items.types())
+            .context("cannot format an item")?;
         writer
             .write_all(text.as_bytes())
             .with_context(|| format!("cannot write `{}`", output.display()))?;
@@ -55,13 +56,4 @@ pub fn write_ir(items: &mut dyn ItemSource, output: &Path) -> Result<()> {
             .with_context(|| format!("cannot create `{}`", output.display()))?;
     }
     Ok(())
-}
-
-/// Placeholder until the printer lands.
-fn print_item(
-    _out: &mut String,
-    _item: &skc_ir::ir::Item,
-    _types: &skc_ir::types::TypeTable,
-) -> Result<()> {
-    anyhow::bail!("printing IL is not available in this build")
 }

@@ -69,6 +69,9 @@ fn il_syntax_error() {
     )
     .expect("write");
     let output = run_in(dir.path(), &["bad.ssa", "-o", "prog"]);
-    assert!(!dir.path().join("prog").exists(), "no output after an error");
+    assert!(
+        !dir.path().join("prog").exists(),
+        "no output after an error"
+    );
     insta::assert_snapshot!(transcript(&output));
 }
