@@ -306,3 +306,88 @@ fn sigint_during_a_step_removes_temporary_files() {
         "the running step was stopped too"
     );
 }
+
+/// `VmHWM` and `VmRSS` (KiB) of skc as a fake step saw them.
+fn parent_memory_seen(ws: &Workspace, args: &[&str]) -> (u64, u64) {
+    let record = ws.path().join("rss");
+    let fake_ld = ws.fake(
+        "fake-wasm-ld",
+        &format!(
+            "grep -E '^(VmHWM|VmRSS):' /proc/$PPID/status > \"{}\"\n\
+             prev=\"\"\nfor a in \"$@\"; do if [ \"$prev\" = \"-o\" ]; then : > \"$a\"; fi; prev=\"$a\"; done\n",
+            record.display()
+        ),
+    );
+    let output = ws
+        .skc(&["--target=wasm32", "-O0", "--wasm-ld", &fake_ld])
+        .args(args)
+        .output()
+        .expect("skc runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(record).expect("fake wasm-ld ran");
+    let field = |name: &str| -> u64 {
+        let line = text.lines().find(|l| l.starts_with(name)).expect("field");
+        line[name.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .expect("number")
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+#[test]
+fn compile_memory_is_released_before_steps_run() {
+    let ws = Workspace::new();
+    // 40 MB of zero-initialised data: the wasm object holding it makes the
+    // compile phase's peak large.
+    std::fs::write(
+        ws.path().join("big.ssa"),
+        format!("data $big = {{ z 40000000 }}\n{RETURN_ZERO}"),
+    )
+    .expect("write program");
+    let (peak_kib, during_step_kib) = parent_memory_seen(&ws, &["big.ssa", "-o", "out/big.wasm"]);
+    assert!(
+        peak_kib > 64 * 1024,
+        "precondition: compiling 40 MB of data should peak above 64 MiB, saw {peak_kib} KiB"
+    );
+    assert!(
+        during_step_kib < 32 * 1024,
+        "skc held {during_step_kib} KiB while wasm-ld ran (peak {peak_kib} KiB)"
+    );
+}
+
+#[test]
+fn verbose_echoes_each_step_before_it_runs() {
+    let ws = Workspace::new();
+    let wasm_ld = fake_wasm_tool(&ws, "wasm-ld", 0);
+    let output = ws
+        .skc(&[
+            "--target=wasm32",
+            "-O0",
+            "-v",
+            "prog.ssa",
+            "-o",
+            "out/p.wasm",
+            "--wasm-ld",
+            &wasm_ld,
+        ])
+        .output()
+        .expect("skc runs");
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let echoed: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("fake-wasm-ld"))
+        .collect();
+    assert_eq!(echoed.len(), 1, "{stderr}");
+    assert!(
+        echoed[0].ends_with(".wasm.tmp"),
+        "the command with its staged output: {stderr}"
+    );
+}

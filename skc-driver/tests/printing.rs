@@ -87,3 +87,75 @@ fn json_plan_reads_back_exactly() {
         "{text}"
     );
 }
+
+#[test]
+fn shell_commands_reproduce_the_wasm_chain() {
+    let dir = workspace();
+    let printed = skc()
+        .current_dir(dir.path())
+        .env("TMPDIR", dir.path())
+        .args(["-###", "--target=wasm32", "prog.ssa", "-o", "it's.wasm"])
+        .output()
+        .expect("skc runs");
+    assert!(
+        printed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&printed.stderr)
+    );
+    let text = String::from_utf8(printed.stdout.clone()).expect("utf-8");
+    assert!(text.lines().any(|l| l.starts_with("mv -f -- ")), "{text}");
+    assert!(!dir.path().join("it's.wasm").exists(), "-### runs nothing");
+    let status = Command::new("sh")
+        .current_dir(dir.path())
+        .arg("-e")
+        .arg("-c")
+        .arg(&text)
+        .status()
+        .expect("sh runs");
+    assert!(status.success());
+    let module = std::fs::read(dir.path().join("it's.wasm")).expect("module built");
+    assert!(module.starts_with(b"\0asm"));
+}
+
+#[test]
+fn emit_ir_prints_the_canonical_module() {
+    let dir = workspace();
+    let output = skc()
+        .current_dir(dir.path())
+        .args(["--emit=ir", "prog.ssa", "-o", "-"])
+        .output()
+        .expect("skc runs");
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8_lossy(&output.stdout), RETURN_42);
+    let to_file = skc()
+        .current_dir(dir.path())
+        .args(["--emit=ir", "prog.ssa"])
+        .output()
+        .expect("skc runs");
+    assert!(to_file.status.success());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("prog.ssa")).expect("read"),
+        RETURN_42
+    );
+}
+
+#[test]
+fn emit_ir_writes_nothing_when_the_input_has_errors() {
+    let dir = workspace();
+    std::fs::write(
+        dir.path().join("bad.ssa"),
+        format!("{RETURN_42}function $f() {{\n@a\n\tjmp @nowhere\n}}\n"),
+    )
+    .expect("write");
+    let output = skc()
+        .current_dir(dir.path())
+        .args(["--emit=ir", "bad.ssa", "-o", "bad.out.ssa"])
+        .output()
+        .expect("skc runs");
+    assert_eq!(output.status.code(), Some(1));
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "only the two inputs remain: {names:?}");
+}
