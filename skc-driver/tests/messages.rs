@@ -36,6 +36,11 @@ fn unreadable_input() {
 }
 
 #[test]
+fn no_input() {
+    insta::assert_snapshot!(snapshot_of(&[]));
+}
+
+#[test]
 fn unknown_input_kind() {
     insta::assert_snapshot!(snapshot_of(&["notes.txt"]));
 }

@@ -159,3 +159,34 @@ fn emit_ir_writes_nothing_when_the_input_has_errors() {
         .collect();
     assert_eq!(names.len(), 2, "only the two inputs remain: {names:?}");
 }
+
+#[test]
+fn backend_output_can_go_to_standard_output() {
+    let dir = workspace();
+    for (args, expected) in [
+        (&["-S", "--target=wasm32"][..], "(module"),
+        (&["--emit=llvm"][..], "define"),
+    ] {
+        let output = skc()
+            .current_dir(dir.path())
+            .env("TMPDIR", dir.path())
+            .args(args)
+            .args(["prog.ssa", "-o", "-"])
+            .output()
+            .expect("skc runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains(expected),
+            "{args:?}"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).expect("list").count(),
+            1,
+            "no file left: {args:?}"
+        );
+    }
+}
