@@ -91,6 +91,8 @@ pub struct Lexer<'a> {
     /// Text of the current item: bytes from `item_base` up to
     /// `window_base + kept`; the rest is still in the window.
     item_text: Vec<u8>,
+    /// Bytes at the start of `item_text` that are no longer part of it.
+    dead: usize,
     item_base: u64,
     item_line: u32,
     /// `window[..kept]` is already in `item_text` (or was discarded).
@@ -103,6 +105,8 @@ pub struct Lexer<'a> {
     pub text: Vec<u8>,
     /// Why the last [`Tok::Error`] token is malformed.
     pub error: String,
+    /// Where inside that token the problem is, when not at its start.
+    pub error_pos: Option<Pos>,
     /// A read error, reported once by the parser.
     pub io_error: Option<String>,
 }
@@ -120,6 +124,7 @@ impl<'a> Lexer<'a> {
             line: 1,
             line_start: 0,
             item_text: Vec::new(),
+            dead: 0,
             item_base: 0,
             item_line: 1,
             kept: 0,
@@ -127,6 +132,7 @@ impl<'a> Lexer<'a> {
             run_start: None,
             text: Vec::new(),
             error: String::new(),
+            error_pos: None,
             io_error: None,
         }
     }
@@ -234,11 +240,18 @@ impl<'a> Lexer<'a> {
         }
         match self.text_index(offset) {
             Some(cut) if offset < self.window_base + self.kept as u64 => {
-                self.item_text.drain(..cut);
+                // Drop lazily: compacting only when the dead prefix
+                // outgrows the live text keeps this amortised O(1) per byte.
+                self.dead += cut;
+                if self.dead > self.item_text.len() / 2 {
+                    self.item_text.drain(..self.dead);
+                    self.dead = 0;
+                }
                 self.gaps.retain(|g| g.0 >= offset);
             }
             _ => {
                 self.item_text.clear();
+                self.dead = 0;
                 self.gaps.clear();
                 if offset >= self.window_base + self.kept as u64 {
                     self.kept = (offset - self.window_base).min(self.end as u64) as usize;
@@ -272,10 +285,9 @@ impl<'a> Lexer<'a> {
         self.item_text
             .extend_from_slice(&self.window[self.kept..self.pos]);
         self.kept = self.pos;
-        let index = self
-            .text_index(offset)
-            .filter(|&i| i <= self.item_text.len());
-        (&self.item_text, self.item_base, self.item_line, index)
+        let text = &self.item_text[self.dead..];
+        let index = self.text_index(offset).filter(|&i| i <= text.len());
+        (text, self.item_base, self.item_line, index)
     }
 
     /// Skips the rest of the current line (after an error), keeping only
@@ -301,6 +313,7 @@ impl<'a> Lexer<'a> {
 
     /// Reads the next token.
     pub fn next_token(&mut self) -> Token {
+        self.error_pos = None;
         // Skip blanks.
         self.run_start = Some(self.window_base + self.pos as u64);
         let blank_end = loop {
@@ -310,7 +323,7 @@ impl<'a> Lexer<'a> {
             }
         };
         self.run_start = None;
-        let Some(mut b) = blank_end else {
+        let Some(b) = blank_end else {
             return Token {
                 tok: Tok::Eof,
                 pos: self.here(),
@@ -370,7 +383,6 @@ impl<'a> Lexer<'a> {
             }
             _ => {
                 self.pos += 1;
-                b = b.to_ascii_lowercase();
                 self.error = if b.is_ascii_graphic() {
                     format!("unexpected character `{}`", b as char)
                 } else {
@@ -462,7 +474,11 @@ impl<'a> Lexer<'a> {
             match b {
                 b'"' => return Tok::Str,
                 b'\\' => {
+                    let mut at = self.here();
+                    at.offset -= 1;
+                    at.col = at.col.saturating_sub(1);
                     if let Err(e) = self.escape() {
+                        self.error_pos = Some(at);
                         self.error = e;
                         self.skip_string_rest();
                         return Tok::Error;
@@ -617,9 +633,19 @@ impl<'a> Lexer<'a> {
             }
             Some(b'0'..=b'9' | b'.') => self.decimal_tail(false),
             Some(b) if b.is_ascii_alphabetic() => {
-                self.take_while(|b| {
-                    b.is_ascii_alphanumeric() || b == b'_' || b == b'(' || b == b')'
-                });
+                let start = self.text.len();
+                self.take_while(|b| b.is_ascii_alphanumeric() || b == b'_');
+                // `nan(chars)` is one literal, as for strtod.
+                if self.text[start..].eq_ignore_ascii_case(b"nan") && self.peek_byte() == Some(b'(')
+                {
+                    self.pos += 1;
+                    self.text.push(b'(');
+                    self.take_while(|b| b.is_ascii_alphanumeric() || b == b'_');
+                    if self.peek_byte() == Some(b')') {
+                        self.pos += 1;
+                        self.text.push(b')');
+                    }
+                }
                 true
             }
             _ => false,

@@ -27,7 +27,10 @@ fn hash(name: &[u8]) -> u64 {
     let rest = chunks.remainder();
     w[..rest.len()].copy_from_slice(rest);
     h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-    h ^ (h >> 29)
+    // Mix the high bits down: slots are picked by the low bits.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 33)
 }
 
 impl NameMap {

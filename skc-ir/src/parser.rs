@@ -238,7 +238,8 @@ impl<'a> Parser<'a> {
     fn expected<T>(&mut self, t: Token, what: &str) -> PResult<T> {
         if t.tok == Tok::Error {
             let msg = std::mem::take(&mut self.lex.error);
-            return self.error_at(t.pos, msg);
+            let pos = self.lex.error_pos.take().unwrap_or(t.pos);
+            return self.error_at(pos, msg);
         }
         let found = self.describe(t);
         self.error_at(t.pos, format!("expected {what}, found {found}"))
@@ -955,17 +956,9 @@ impl<'a> Parser<'a> {
 
     fn define_label(&mut self, pos: Pos) -> PResult<()> {
         let l = self.label(pos);
-        if let Some(b) = self.labels[l as usize].block {
-            let first = self.blocks[b as usize].pos;
-            let name = self.labels[l as usize].name.clone();
-            return self.error_at(
-                pos,
-                format!(
-                    "duplicate label @{name} (first defined at line {})",
-                    first.line
-                ),
-            );
-        }
+        let duplicate = self.labels[l as usize]
+            .block
+            .map(|b| self.blocks[b as usize].pos);
         let id = self.blocks.len() as u32;
         if let Some(cur) = self.cur {
             if !self.cur_closed {
@@ -974,7 +967,9 @@ impl<'a> Parser<'a> {
                 self.blocks[cur].term_pos = pos;
             }
         }
-        self.labels[l as usize].block = Some(id);
+        if duplicate.is_none() {
+            self.labels[l as usize].block = Some(id);
+        }
         self.blocks.push(BlockData {
             name: String::new(),
             phis: Vec::new(),
@@ -986,6 +981,17 @@ impl<'a> Parser<'a> {
         self.cur = Some(id as usize);
         self.cur_closed = false;
         self.cur_has_insts = false;
+        if let Some(first) = duplicate {
+            // The block stays open, so the lines after it are still checked.
+            let name = self.labels[l as usize].name.clone();
+            return self.error_at(
+                pos,
+                format!(
+                    "duplicate label @{name} (first defined at line {})",
+                    first.line
+                ),
+            );
+        }
         Ok(())
     }
 
@@ -1069,7 +1075,11 @@ impl<'a> Parser<'a> {
 
     fn comma(&mut self, after: &str) -> PResult<()> {
         let t = self.next();
-        self.expect(t, Tok::Comma, &format!("`,` after {after}"))
+        if t.tok == Tok::Comma {
+            Ok(())
+        } else {
+            self.expected(t, &format!("`,` after {after}"))
+        }
     }
 
     fn label_ref(&mut self, what: &str) -> PResult<Block> {
@@ -1090,12 +1100,12 @@ impl<'a> Parser<'a> {
             Some((p, ty)) => (Some(p), Some(ty)),
             None => (None, None),
         };
-        let op_name = String::from_utf8_lossy(&self.lex.text).into_owned();
         // Result requirements.
         let needs_result = opcode.needs_result();
         match (needs_result, res_abi) {
             (Some(true), None) => {
                 let d = self.describe(op);
+                let op_name = String::from_utf8_lossy(&self.lex.text).into_owned();
                 return self.error_at(
                     pos,
                     format!("{d} needs a result, like `%x =w {op_name} ...`"),
@@ -1158,7 +1168,10 @@ impl<'a> Parser<'a> {
                 } else {
                     let Some(ret) = self.fn_ret else {
                         let t = self.next();
-                        return self.expected(t, "end of line: this function returns no value");
+                        return self.expected(
+                            t,
+                            "end of line after `ret` (the function has no return type)",
+                        );
                     };
                     Some(self.operand(
                         ret.value_type(),
@@ -1362,6 +1375,11 @@ impl<'a> Parser<'a> {
     /// Checks labels and temporaries once the body is complete, and
     /// turns provisional label indices into block ids.
     fn finish_function(&mut self, end: Pos) -> PResult<()> {
+        if self.failed {
+            // Lines skipped after an error would cause follow-on reports
+            // (missing jumps, undefined names): say nothing more.
+            return Err(Reported);
+        }
         if self.blocks.is_empty() {
             return self.error_at(end, "a function needs at least one block");
         }

@@ -144,6 +144,8 @@ fn print_data(out: &mut dyn Write, d: &DataDef) -> fmt::Result {
 fn write_single(out: &mut dyn Write, f: f32) -> fmt::Result {
     if f.is_nan() {
         write!(out, "{}", f.to_bits())
+    } else if plain_float_range(f64::from(f)) {
+        write!(out, "s_{f}")
     } else {
         write!(out, "s_{f:e}")
     }
@@ -153,9 +155,17 @@ fn write_single(out: &mut dyn Write, f: f32) -> fmt::Result {
 fn write_double(out: &mut dyn Write, f: f64) -> fmt::Result {
     if f.is_nan() {
         write!(out, "{}", f.to_bits() as i64)
+    } else if plain_float_range(f) {
+        write!(out, "d_{f}")
     } else {
         write!(out, "d_{f:e}")
     }
+}
+
+/// Whether a float reads best without an exponent. Both forms use the
+/// shortest digits that read back exactly.
+fn plain_float_range(f: f64) -> bool {
+    f == 0.0 || (1e-5..1e16).contains(&f.abs())
 }
 
 fn write_addr(out: &mut dyn Write, sym: &str, offset: i64) -> fmt::Result {

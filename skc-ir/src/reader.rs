@@ -135,6 +135,34 @@ pub fn read_module_bytes(bytes: &[u8], file_name: &str) -> Result<Module, String
     }
 }
 
+/// Parses a whole module without the later passes: functions are as
+/// written (blocks in text order, temporaries possibly assigned several
+/// times), not normalised, not in SSA form and not verified. For tools and
+/// tests of the text form only; backends need [`read_module`].
+pub fn parse_module_unverified(bytes: &[u8], file_name: &str) -> Result<Module, String> {
+    let mut rendered = Vec::new();
+    let (items, types, errors) = {
+        let mut parser = Parser::new(
+            Lexer::new(Box::new(bytes)),
+            Renderer::new(Box::new(&mut rendered), file_name, false),
+        );
+        let mut items = Vec::new();
+        loop {
+            match parser.next_item() {
+                Parsed::Item(item) => items.push(item),
+                Parsed::Failed => {}
+                Parsed::Eof => break,
+            }
+        }
+        (items, parser.types().clone(), parser.error_count())
+    };
+    if errors == 0 {
+        Ok(Module { types, items })
+    } else {
+        Err(String::from_utf8_lossy(&rendered).into_owned())
+    }
+}
+
 /// An [`ItemSource`] over a module already in memory.
 pub struct ModuleSource {
     types: TypeTable,

@@ -3,7 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use skc_ir::ir::{Function, Inst, InstKind, Item, Operand, Pos, Terminator, Value, ValueData};
+use skc_ir::ir::{
+    Const, DataItem, DataValue, Function, Inst, InstKind, Item, Operand, Pos, Terminator, Value,
+    ValueData,
+};
 use skc_ir::reader::Module;
 
 /// True when expectation files should be rewritten (`SKC_BLESS=1`).
@@ -58,6 +61,21 @@ pub fn canonical(m: &Module) -> Vec<Item> {
             Item::Data(d) => {
                 let mut d = d.clone();
                 d.pos = Pos::default();
+                for item in &mut d.items {
+                    if let DataItem::Values { values, .. } = item {
+                        for v in values {
+                            match v {
+                                DataValue::Single(f) if f.is_nan() => {
+                                    *v = DataValue::Int(i64::from(f.to_bits()))
+                                }
+                                DataValue::Double(f) if f.is_nan() => {
+                                    *v = DataValue::Int(f.to_bits() as i64)
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
                 Item::Data(d)
             }
             other => other.clone(),
@@ -120,8 +138,17 @@ fn canonical_function(f: &Function) -> Function {
 }
 
 fn operand(op: &mut Operand, see: &mut impl FnMut(&mut Value)) {
-    if let Operand::Value(v) = op {
-        see(v);
+    match op {
+        Operand::Value(v) => see(v),
+        // A NaN has no literal; the printer writes its bits, which read
+        // back as an integer constant with the same meaning.
+        Operand::Const(Const::Single(f)) if f.is_nan() => {
+            *op = Operand::Const(Const::Int(i64::from(f.to_bits())))
+        }
+        Operand::Const(Const::Double(f)) if f.is_nan() => {
+            *op = Operand::Const(Const::Int(f.to_bits() as i64))
+        }
+        Operand::Const(_) => {}
     }
 }
 
