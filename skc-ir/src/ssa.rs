@@ -173,8 +173,13 @@ struct Renamer {
     original_used: Vec<bool>,
     /// Next suffix to try for each variable's derived names.
     next_suffix: Vec<u64>,
-    /// Every value name in the function, to keep derived names unique.
-    taken: HashSet<String>,
+    /// Hashes of every value name in the function, to keep derived names
+    /// unique. A hash match counts as taken (the next suffix is tried), so
+    /// collisions cost a skipped number, never a clash; storing hashes
+    /// avoids copying every name of every function.
+    taken: HashSet<u64, BuildIdentity>,
+    /// Scratch space for building names.
+    name_buf: String,
     /// Inserted phis are the values `phi_base..phi_end`.
     phi_base: u32,
     phi_end: u32,
@@ -200,7 +205,8 @@ impl Renamer {
             vars,
             original_used: vec![false; n],
             next_suffix: vec![1; n],
-            taken: f.values.iter().map(|v| v.name.clone()).collect(),
+            taken: f.values.iter().map(|v| name_hash(&v.name)).collect(),
+            name_buf: String::new(),
             phi_base: f.values.len() as u32,
             phi_end: f.values.len() as u32,
             phi_var: Vec::new(),
@@ -219,19 +225,24 @@ impl Renamer {
     }
 
     fn fresh_value(&mut self, f: &mut Function, k: usize) -> Value {
+        use std::fmt::Write as _;
         let original = self.vars[k];
-        let base = f.values[original.index()].name.clone();
-        let ty = f.values[original.index()].ty;
-        let name = loop {
-            let candidate = format!("{base}.{}", self.next_suffix[k]);
+        let data = &f.values[original.index()];
+        let ty = data.ty;
+        loop {
+            self.name_buf.clear();
+            self.name_buf.push_str(&data.name);
+            let _ = write!(self.name_buf, ".{}", self.next_suffix[k]);
             self.next_suffix[k] += 1;
-            if !self.taken.contains(&candidate) {
-                break candidate;
+            if self.taken.insert(name_hash(&self.name_buf)) {
+                break;
             }
-        };
-        self.taken.insert(name.clone());
+        }
         let v = Value(f.values.len() as u32);
-        f.values.push(ValueData { name, ty });
+        f.values.push(ValueData {
+            name: self.name_buf.clone(),
+            ty,
+        });
         v
     }
 
@@ -557,6 +568,9 @@ impl Renamer {
         let mut live = vec![false; count];
         let mut work: Vec<usize> = Vec::new();
         let mark = |op: &Operand, live: &mut Vec<bool>, work: &mut Vec<usize>| {
+            if !matches!(op, Operand::Value(_)) {
+                return;
+            }
             if let Operand::Value(v) = resolve(&replacement, slot, op) {
                 if let Some(t) = slot(v) {
                     if !live[t] {
@@ -592,23 +606,68 @@ impl Renamer {
                 mark(op, &mut live, &mut work);
             }
         }
+        let any_replaced = replacement.iter().any(Option::is_some);
+        let fix = |op: &mut Operand| {
+            if let Operand::Value(v) = op {
+                if slot(*v).is_some_and(|s| replacement[s].is_some()) {
+                    *op = resolve(&replacement, slot, op);
+                }
+            }
+        };
         for data in &mut f.blocks {
             data.phis.retain(|phi| match slot(phi.result) {
                 Some(s) => live[s] && replacement[s].is_none(),
                 None => true,
             });
+            if !any_replaced {
+                continue;
+            }
             for phi in &mut data.phis {
                 for (_, op) in &mut phi.args {
-                    *op = resolve(&replacement, slot, op);
+                    fix(op);
                 }
             }
             for inst in &mut data.insts {
-                for_each_use_mut(&mut inst.kind, |op| *op = resolve(&replacement, slot, op));
+                for_each_use_mut(&mut inst.kind, fix);
             }
             if let Some(op) = term_use_mut(&mut data.term) {
-                *op = resolve(&replacement, slot, op);
+                fix(op);
             }
         }
+    }
+}
+
+/// FNV-1a: a cheap hash of a value name.
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// A hasher for keys that are already hashes.
+#[derive(Clone, Copy, Default)]
+struct BuildIdentity;
+
+struct IdentityHasher(u64);
+
+impl std::hash::BuildHasher for BuildIdentity {
+    type Hasher = IdentityHasher;
+    fn build_hasher(&self) -> IdentityHasher {
+        IdentityHasher(0)
+    }
+}
+
+impl std::hash::Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 

@@ -446,8 +446,9 @@ impl Verifier<'_> {
                 );
             }
             InstKind::Compare { op, ty, lhs, rhs } => {
-                let name = format!("c{}{}", cmp_name(*op), ty);
-                let Some(rt) = self.result_type(inst, &name) else {
+                let mut buf = [0u8; 8];
+                let name = cmp_full_name(*op, *ty, &mut buf);
+                let Some(rt) = self.result_type(inst, name) else {
                     return;
                 };
                 if rt.is_float() {
@@ -506,8 +507,15 @@ impl Verifier<'_> {
                 self.expect(addr, BaseType::L, || format!("address of `{name}`"), pos);
             }
             InstKind::Alloc { align, size } => {
-                let name = format!("alloc{align}");
-                if let Some(ty) = self.result_type(inst, &name) {
+                let name = match align {
+                    1 => "alloc1",
+                    2 => "alloc2",
+                    4 => "alloc4",
+                    8 => "alloc8",
+                    16 => "alloc16",
+                    _ => "alloc",
+                };
+                if let Some(ty) = self.result_type(inst, name) {
                     if ty != BaseType::L {
                         self.error(
                             pos,
@@ -702,6 +710,15 @@ fn cmp_name(op: CmpOp) -> &'static str {
         CmpOp::O => "o",
         CmpOp::Uo => "uo",
     }
+}
+
+/// `c` + kind + type letter, e.g. `csltw`, written into `buf`.
+fn cmp_full_name(op: CmpOp, ty: BaseType, buf: &mut [u8; 8]) -> &str {
+    let kind = cmp_name(op).as_bytes();
+    buf[0] = b'c';
+    buf[1..1 + kind.len()].copy_from_slice(kind);
+    buf[1 + kind.len()] = ty.letter() as u8;
+    std::str::from_utf8(&buf[..2 + kind.len()]).unwrap_or("comparison")
 }
 
 fn unop_name(op: UnOp) -> &'static str {
