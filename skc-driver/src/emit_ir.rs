@@ -30,6 +30,8 @@ pub fn write_ir(items: &mut dyn ItemSource, output: &Path) -> Result<()> {
             output.display()
         )
     })?;
+    // An interrupted print must not leave the staging file behind.
+    crate::cleanup::remove_on_signal([staged.path()])?;
     let mut writer = std::io::BufWriter::new(staged.as_file());
     let mut text = String::new();
     while let Some(item) = items.next_item()? {

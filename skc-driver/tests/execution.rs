@@ -104,42 +104,54 @@ fn read_log(ws: &Workspace) -> Vec<LoggedStep> {
         .collect()
 }
 
-#[test]
-fn native_link_replaces_the_skc_process() {
-    let ws = Workspace::new();
-    let record = ws.path().join("clang-saw");
-    let fake_clang = ws.fake(
+/// A fake clang recording `PID PPID` and a copy of the `-x ir` input
+/// (which skc passes as `/dev/fd/N`), then exiting with `status`.
+fn fake_recording_clang(ws: &Workspace, record: &Path, status: i32) -> String {
+    ws.fake(
         "fake-clang",
         &format!(
             r#"echo "$$ $PPID" > "{record}"
-prev=""
+want=0
 for a in "$@"; do
-  if [ "$prev" = "-x" ] && [ "$a" = "ir" ]; then want=1; fi
   if [ "$want" = 2 ]; then cat "$a" > "{record}.ll"; want=0; fi
-  if [ "$want" = 1 ] && [ "$a" = "ir" ]; then want=2; fi
-  prev="$a"
+  if [ "$want" = 1 ]; then if [ "$a" = "ir" ]; then want=2; else want=0; fi; fi
+  if [ "$a" = "-x" ]; then want=1; fi
 done
-exit 7
+exit {status}
 "#,
             record = record.display()
         ),
-    );
+    )
+}
+
+/// Runs skc with the fake clang; returns skc's PID, its exit code, the
+/// PID and PPID the fake saw, and the LLVM IR it read.
+fn run_with_fake_clang(ws: &Workspace, extra: &[&str]) -> (u32, Option<i32>, Vec<u32>, String) {
+    let record = ws.path().join("clang-saw");
+    let fake_clang = fake_recording_clang(ws, &record, 7);
     let mut child = ws
         .skc(&["prog.ssa", "-o", "out/prog", "--clang", &fake_clang])
+        .args(extra)
         .spawn()
         .expect("skc starts");
     let skc_pid = child.id();
     let status = child.wait().expect("skc ends");
-
     let seen = std::fs::read_to_string(&record).expect("fake clang ran");
-    let ids: Vec<u32> = seen
+    let ids = seen
         .split_whitespace()
         .map(|n| n.parse().expect("pid"))
         .collect();
+    let llvm = std::fs::read_to_string(format!("{}.ll", record.display())).unwrap_or_default();
+    (skc_pid, status.code(), ids, llvm)
+}
+
+#[test]
+fn native_link_replaces_the_skc_process() {
+    let ws = Workspace::new();
+    let (skc_pid, code, ids, llvm) = run_with_fake_clang(&ws, &[]);
     assert_eq!(ids[0], skc_pid, "clang ran in the skc process itself");
     assert_eq!(ids[1], std::process::id(), "skc forked no child for clang");
-    assert_eq!(status.code(), Some(7), "skc's exit status is clang's");
-    let llvm = std::fs::read_to_string(format!("{}.ll", record.display())).expect("LLVM IR");
+    assert_eq!(code, Some(7), "skc's exit status is clang's");
     assert!(
         llvm.contains("@main"),
         "clang read the LLVM IR through /dev/fd: {llvm}"
@@ -150,31 +162,15 @@ exit 7
 #[test]
 fn spawn_link_mode_runs_clang_as_a_child() {
     let ws = Workspace::new();
-    let record = ws.path().join("clang-saw");
-    let fake_clang = ws.fake(
-        "fake-clang",
-        &format!("echo \"$PPID\" > \"{}\"\nexit 5\n", record.display()),
+    let (skc_pid, code, ids, llvm) = run_with_fake_clang(&ws, &["--link-mode=spawn"]);
+    assert_ne!(ids[0], skc_pid);
+    assert_eq!(ids[1], skc_pid, "clang is a child of skc");
+    assert_eq!(code, Some(7), "skc passes clang's status on");
+    assert!(
+        llvm.contains("@main"),
+        "the child read the LLVM IR through /dev/fd: {llvm}"
     );
-    let mut child = ws
-        .skc(&[
-            "prog.ssa",
-            "-o",
-            "out/prog",
-            "--link-mode=spawn",
-            "--clang",
-            &fake_clang,
-        ])
-        .spawn()
-        .expect("skc starts");
-    let skc_pid = child.id();
-    let status = child.wait().expect("skc ends");
-    let parent: u32 = std::fs::read_to_string(&record)
-        .expect("fake clang ran")
-        .trim()
-        .parse()
-        .expect("ppid");
-    assert_eq!(parent, skc_pid);
-    assert_eq!(status.code(), Some(5));
+    assert!(entries(&ws.tmp()).is_empty(), "nothing left behind");
 }
 
 #[test]
