@@ -286,7 +286,6 @@ fn kind_by_extension(path: &Path) -> Option<InputKind> {
         "ssa" | "qbe" | "il" => Some(InputKind::Il),
         "c" => Some(InputKind::C),
         "o" | "a" | "so" => Some(InputKind::Link),
-        _ if ext.starts_with("so.") => Some(InputKind::Link),
         _ => {
             // `libfoo.so.1`: the extension is the last number.
             let name = path.file_name()?.to_str()?;
