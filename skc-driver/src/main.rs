@@ -99,6 +99,9 @@ fn build(invocation: Invocation) -> Result<ExitCode> {
     }
     match invocation.plan_use {
         PlanUse::PrintShell => {
+            for note in &plan.notes {
+                eprintln!("skc: note: {note}");
+            }
             std::io::stdout()
                 .lock()
                 .write_all(&plan.to_shell())
