@@ -454,17 +454,27 @@ impl<'a> Lexer<'a> {
     }
 
     fn skip_name_chars(&mut self) {
+        self.run_start = Some(self.window_base + self.pos as u64);
         while let Some(b) = self.peek_byte() {
             if !is_name_char(b) {
                 break;
             }
             self.pos += 1;
         }
+        self.run_start = None;
     }
 
     /// Reads a string after its opening quote, decoding escapes into `text`.
     fn string_body(&mut self) -> Tok {
         self.text.clear();
+        // Only the start of a long string is kept for quoting.
+        self.run_start = Some(self.window_base + self.pos as u64);
+        let tok = self.string_body_inner();
+        self.run_start = None;
+        tok
+    }
+
+    fn string_body_inner(&mut self) -> Tok {
         loop {
             let Some(b) = self.peek_byte() else {
                 self.error = "unterminated string".into();
