@@ -83,8 +83,17 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
         .collect();
 
     println!(
-        "{:<24} {:>9} {:>8} {:>10} {:>9} {:>8} {:>10} {:>9}",
-        "input", "size MB", "funcs", "insts", "time ms", "MB/s", "peak RSS", "ns/inst"
+        "{:<24} {:>8} {:>7} {:>9} {:>8} {:>7} {:>8} {:>8} {:>10} {:>8}",
+        "input",
+        "size MB",
+        "funcs",
+        "insts",
+        "wall ms",
+        "MB/s",
+        "cpu ms",
+        "cpu MB/s",
+        "peak RSS",
+        "ns/inst"
     );
     let mut failures = Vec::new();
     for case in &cases {
@@ -100,13 +109,15 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
         }
         let row = Row::new(stats, &usage);
         println!(
-            "{:<24} {:>9.1} {:>8} {:>10} {:>9.0} {:>8.1} {:>8.1}Mi {:>9.1}",
+            "{:<24} {:>8.1} {:>7} {:>9} {:>8.0} {:>7.1} {:>8.0} {:>8.1} {:>8.1}Mi {:>8.1}",
             case.name,
             row.mb,
             stats.functions + 1,
             stats.instructions,
             usage.wall.as_secs_f64() * 1e3,
             row.mb_per_s,
+            usage.cpu.as_secs_f64() * 1e3,
+            row.cpu_mb_per_s,
             usage.peak_rss as f64 / MIB as f64,
             row.ns_per_inst
         );
@@ -142,6 +153,8 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
 struct Row {
     mb: f64,
     mb_per_s: f64,
+    cpu_mb_per_s: f64,
+    /// Wall time per generated instruction.
     ns_per_inst: f64,
 }
 
@@ -152,16 +165,19 @@ impl Row {
         Row {
             mb,
             mb_per_s: mb / secs,
+            cpu_mb_per_s: mb / usage.cpu.as_secs_f64().max(1e-9),
             ns_per_inst: secs * 1e9 / stats.instructions.max(1) as f64,
         }
     }
 }
 
-/// Runs `check` on `file` `runs` times; returns the median wall time with
-/// the largest peak RSS, and the number of functions `check` reported.
+/// Runs `check` on `file` `runs` times; returns the median wall and CPU
+/// times with the largest peak RSS, and the number of functions `check`
+/// reported.
 fn measure(check: &Path, file: &Path, work: &Path, runs: usize) -> anyhow::Result<(Usage, u64)> {
     let out_path = work.join("check.out");
     let mut walls: Vec<Duration> = Vec::with_capacity(runs);
+    let mut cpus: Vec<Duration> = Vec::with_capacity(runs);
     let mut peak = 0;
     for _ in 0..runs {
         let out = File::create(&out_path)?;
@@ -172,9 +188,11 @@ fn measure(check: &Path, file: &Path, work: &Path, runs: usize) -> anyhow::Resul
                 .stdout(out),
         )?;
         walls.push(usage.wall);
+        cpus.push(usage.cpu);
         peak = peak.max(usage.peak_rss);
     }
     walls.sort();
+    cpus.sort();
     let report = std::fs::read_to_string(&out_path)?;
     let functions = report
         .split_whitespace()
@@ -184,6 +202,7 @@ fn measure(check: &Path, file: &Path, work: &Path, runs: usize) -> anyhow::Resul
     Ok((
         Usage {
             wall: walls[walls.len() / 2],
+            cpu: cpus[cpus.len() / 2],
             peak_rss: peak,
         },
         functions,

@@ -9,6 +9,9 @@ use anyhow::{bail, Context};
 pub struct Usage {
     /// Wall-clock time from spawn to exit.
     pub wall: Duration,
+    /// User plus system CPU time of the child: on a busy machine this
+    /// varies much less than wall time.
+    pub cpu: Duration,
     /// Peak resident set size in bytes (the kernel's `ru_maxrss`).
     pub peak_rss: u64,
 }
@@ -43,8 +46,12 @@ pub fn run_measured(cmd: &mut Command) -> anyhow::Result<Usage> {
     if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
         bail!("{:?} failed (wait status {status:#x})", cmd.get_program());
     }
+    let timeval = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
     Ok(Usage {
         wall,
+        cpu: timeval(usage.ru_utime) + timeval(usage.ru_stime),
         // Linux reports kilobytes.
         peak_rss: (usage.ru_maxrss as u64) * 1024,
     })
