@@ -288,6 +288,20 @@ export function $blit_overlap(l %p) {
 	blit %p, %q, 10
 	ret
 }
+export function l $blit_between_slots(l %x, l %y) {
+@start
+	%a =l alloc8 16
+	%b =l alloc8 16
+	storel %x, %a
+	%a8 =l add %a, 8
+	storel %y, %a8
+	blit %a, %b, 16
+	%b8 =l add %b, 8
+	%v =l loadl %b8
+	%w =l loadl %b
+	%r =l sub %v, %w
+	ret %r
+}
 export function l $dyn_alloc(w %n) {
 @start
 	%i0 =w copy 0
@@ -389,7 +403,7 @@ double int2d(int, long); float int2s(int, long);
 double widen(float); float narrow(double);
 long bits_d(double); float bits_w(int);
 long exts(int); long loads(void *); void stores(void *, int, long);
-void blit_overlap(void *); long dyn_alloc(int); long walk(int *, int);
+void blit_overlap(void *); long blit_between_slots(long, long); long dyn_alloc(int); long walk(int *, int);
 long pick(int, long *); int use_env(int *, int); int indirect(int (*)(int), int);
 
 static int failures, checks;
@@ -503,6 +517,7 @@ int main(void) {
     blit_overlap(a);
     CHECK("blit", memcmp(a, b, 16), 0);
   }
+  CHECK("blit_between_slots", blit_between_slots(5, 47), 42);
   CHECK("dyn_alloc", dyn_alloc(1000), 499500L);
   {
     int arr[100]; long s = 0;
@@ -576,22 +591,30 @@ export function w $bump(w %by) {
 	storew %n, %p
 	ret %n
 }
+export function w $read_c_tls() {
+@start
+	%v =w loadw extern thread $c_tls
+	ret %v
+}
 "#;
     let c = r#"
 #include <pthread.h>
 #include <stdio.h>
 int bump(int);
+int read_c_tls(void);
+__thread int c_tls = 3;
 static void *worker(void *arg) { (void)arg; return (void *)(long)bump(1); }
 int main(void) {
   bump(100);
   pthread_t t; void *r;
   pthread_create(&t, 0, worker, 0);
   pthread_join(t, &r);
-  printf("%d %ld\n", bump(0), (long)r);
+  c_tls += 4;
+  printf("%d %ld %d\n", bump(0), (long)r, read_c_tls());
   return 0;
 }
 "#;
-    common::check_both("tls", il, &[c], "105 6\n");
+    common::check_both("tls", il, &[c], "105 6 7\n");
 }
 
 #[test]
