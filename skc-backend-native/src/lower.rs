@@ -197,6 +197,7 @@ pub fn lower_function(f: &Function, types: &TypeTable, m: &mut ModuleState) -> S
         stack_save: false,
         ret: RetLowering::Void,
         sret_name: None,
+        stack_base: stack_bases(f),
     };
     cx.lower(fixed, param_ptr, ret_ptr_own)
 }
@@ -218,6 +219,8 @@ struct FnCx<'a> {
     stack_save: bool,
     ret: RetLowering,
     sret_name: Option<String>,
+    /// Per value: the stack object it points into, if certain.
+    stack_base: Vec<Option<Value>>,
 }
 
 fn val(v: Value) -> String {
@@ -659,7 +662,11 @@ impl FnCx<'_> {
                 self.convert(&p, Repr::Ptr, want)
             }
             Const::Thread(sym) | Const::ExternThread(sym) => {
-                self.m.reference_data(sym, true);
+                if matches!(c, Const::ExternThread(_)) {
+                    self.m.reference_initial_exec(sym);
+                } else {
+                    self.m.reference_data(sym, true);
+                }
                 self.m.use_intrinsic(TLS_ADDRESS);
                 let p = self.def(&format!(
                     "call ptr @llvm.threadlocal.address.p0(ptr {})",
@@ -668,6 +675,13 @@ impl FnCx<'_> {
                 self.convert(&p, Repr::Ptr, want)
             }
         }
+    }
+
+    /// The stack object (an `alloc`, or the slot of an aggregate call
+    /// result) an address points into, when that is certain.
+    fn stack_object(&self, op: &Operand) -> Option<Value> {
+        let Operand::Value(v) = op else { return None };
+        self.stack_base.get(v.index()).copied().flatten()
     }
 
     fn result_repr(&self, inst: &Inst) -> Repr {
@@ -840,11 +854,17 @@ impl FnCx<'_> {
                 }
             }
             InstKind::Blit { src, dst, size } => {
+                let disjoint = match (self.stack_object(src), self.stack_object(dst)) {
+                    (Some(a), Some(b)) => a != b,
+                    _ => false,
+                };
                 let s = self.operand(src, Repr::Ptr);
                 let d = self.operand(dst, Repr::Ptr);
-                self.m.use_intrinsic(MEMMOVE);
+                let name = if disjoint { "memcpy" } else { "memmove" };
+                self.m
+                    .use_intrinsic(if disjoint { MEMCPY } else { MEMMOVE });
                 self.line(&format!(
-                    "call void @llvm.memmove.p0.p0.i64(ptr {d}, ptr {s}, i64 {size}, i1 false)"
+                    "call void @llvm.{name}.p0.p0.i64(ptr {d}, ptr {s}, i64 {size}, i1 false)"
                 ));
             }
             InstKind::VaStart { ap } => {
@@ -1426,4 +1446,46 @@ fn simple_operand(arg: &Operand, r: Repr, repr: &[Repr]) -> Option<String> {
         Operand::Const(Const::Addr { sym, offset: 0 }) if r == Repr::Ptr => Some(global_name(sym)),
         Operand::Const(_) => None,
     }
+}
+
+/// For each value, the stack object it certainly points into: `alloc`
+/// results and aggregate call results are objects of their own; constant
+/// offsets from them (`add`/`sub` of an integer constant) and copies stay
+/// inside. Only used to tell blits between distinct objects apart, which
+/// is exact when both are objects and their offsets keep in bounds, as
+/// the IL's `blit` requires.
+fn stack_bases(f: &Function) -> Vec<Option<Value>> {
+    let mut base = vec![None; f.values.len()];
+    for b in &f.blocks {
+        for inst in &b.insts {
+            let Some(r) = inst.result else { continue };
+            let of = |op: &Operand, base: &Vec<Option<Value>>| match op {
+                Operand::Value(v) => base[v.index()],
+                Operand::Const(_) => None,
+            };
+            base[r.index()] = match &inst.kind {
+                InstKind::Alloc { .. }
+                | InstKind::Call {
+                    ret: Some(AbiType::Agg(_)),
+                    ..
+                } => Some(r),
+                InstKind::Binary {
+                    op: BinOp::Add | BinOp::Sub,
+                    lhs,
+                    rhs: Operand::Const(Const::Int(_)),
+                } => of(lhs, &base),
+                InstKind::Binary {
+                    op: BinOp::Add,
+                    lhs: Operand::Const(Const::Int(_)),
+                    rhs,
+                } => of(rhs, &base),
+                InstKind::Unary {
+                    op: UnOp::Copy,
+                    arg,
+                } => of(arg, &base),
+                _ => None,
+            };
+        }
+    }
+    base
 }

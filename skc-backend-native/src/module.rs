@@ -80,6 +80,8 @@ impl Sig {
 enum RefKind {
     Data,
     ThreadData,
+    /// `extern thread`: defined in a shared object loaded at startup.
+    InitialExecThreadData,
     Function,
 }
 
@@ -171,6 +173,17 @@ impl ModuleState {
             RefKind::Data
         };
         self.referenced.entry(name.to_string()).or_insert(kind);
+    }
+
+    /// Records an `extern thread` use: the initial-exec TLS model.
+    pub fn reference_initial_exec(&mut self, name: &str) {
+        let kind = self
+            .referenced
+            .entry(name.to_string())
+            .or_insert(RefKind::InitialExecThreadData);
+        if *kind == RefKind::ThreadData {
+            *kind = RefKind::InitialExecThreadData;
+        }
     }
 
     /// Records a direct call of `name`.
@@ -344,6 +357,11 @@ impl ModuleState {
                 RefKind::ThreadData => writeln!(
                     out,
                     "{} = external thread_local global i8",
+                    global_name(name)
+                )?,
+                RefKind::InitialExecThreadData => writeln!(
+                    out,
+                    "{} = external thread_local(initialexec) global i8",
                     global_name(name)
                 )?,
                 RefKind::Function => {

@@ -13,7 +13,9 @@
 //!   and phis of pointers stay pointers. Everything else is an integer, and
 //!   conversions happen at the few uses where the two views meet.
 
-use skc_ir::ir::{BaseType, BinOp, Const, Function, InstKind, Operand, UnOp, Value};
+use skc_ir::ir::{
+    BaseType, BinOp, Const, Function, InstKind, LoadKind, Operand, StoreKind, UnOp, Value,
+};
 
 /// How a value is represented in LLVM IR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -115,9 +117,63 @@ pub fn analyse(f: &Function, param_ptr: &[bool], callees: &dyn CalleeInfo) -> Re
             }
         }
     }
+    // Stack slots (allocs) hold pointers too: when a load from a slot is
+    // wanted as an address, so are the values stored into it.
+    let mut is_alloc = vec![false; n];
+    for b in &f.blocks {
+        for inst in &b.insts {
+            if let (Some(r), InstKind::Alloc { .. }) = (inst.result, &inst.kind) {
+                is_alloc[r.index()] = true;
+            }
+        }
+    }
+    let slot = |op: &Operand| match op {
+        Operand::Value(v) if is_alloc[v.index()] => Some(v.index()),
+        _ => None,
+    };
+    let mut slot_loads: Vec<(usize, usize)> = Vec::new();
+    let mut slot_stores: Vec<(usize, usize)> = Vec::new();
+    for b in &f.blocks {
+        for inst in &b.insts {
+            match &inst.kind {
+                InstKind::Load {
+                    kind: LoadKind::L,
+                    addr,
+                } => {
+                    if let (Some(s), Some(r)) = (slot(addr), inst.result) {
+                        slot_loads.push((s, r.index()));
+                    }
+                }
+                InstKind::Store {
+                    kind: StoreKind::L,
+                    value: Operand::Value(v),
+                    addr,
+                } => {
+                    if let Some(s) = slot(addr) {
+                        slot_stores.push((s, v.index()));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut slot_demanded = vec![false; n];
     // Propagate demand backwards through address arithmetic until stable.
     loop {
         let mut changed = false;
+        // Every access of a pointer slot uses `ptr`, so SROA promotes it
+        // to a pointer rather than an integer.
+        for &(s, r) in slot_loads.iter().chain(&slot_stores) {
+            if demanded[r] {
+                slot_demanded[s] = true;
+            }
+        }
+        for &(s, v) in slot_loads.iter().chain(&slot_stores) {
+            if slot_demanded[s] && !demanded[v] {
+                demanded[v] = true;
+                changed = true;
+            }
+        }
         for b in f.blocks.iter().rev() {
             for inst in b.insts.iter().rev() {
                 let Some(r) = inst.result else { continue };

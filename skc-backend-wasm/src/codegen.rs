@@ -4,9 +4,11 @@
 //! copies on each incoming edge, done through the operand stack (all
 //! sources pushed, then all destinations popped), which is correct for
 //! swaps and cycles without temporaries. Reducible control flow is
-//! structured with `block`/`loop`/`if` (see [`crate::structure`]); an
-//! irreducible function is emitted as a whole as a dispatch loop over a
-//! label local with `br_table`.
+//! structured with `block`/`loop`/`if` (see [`crate::structure`]);
+//! loops with several entries are first given a single dispatching header
+//! (see [`crate::irreducible`]). Should a function still be irreducible,
+//! it is emitted as a whole as a dispatch loop over a label local with
+//! `br_table`.
 //!
 //! The shadow stack lives below the `__stack_pointer` global: a function
 //! that allocates, or needs space for call arguments, saves the pointer,
@@ -23,6 +25,7 @@ use skc_ir::types::TypeTable;
 use wasm_encoder::{BlockType, Encode, Instruction as I, MemArg, ValType};
 
 use crate::abi::{self, AggPassing};
+use crate::irreducible;
 use crate::leb;
 use crate::locals;
 use crate::object::{CodeReloc, CodeRelocKind, EncodedFunction, Object, SymId};
@@ -56,6 +59,28 @@ const UNASSIGNED: u32 = u32::MAX;
 
 /// Compiles `f` into `obj`.
 pub fn compile_function(f: &Function, types: &TypeTable, obj: &mut Object) -> Result<()> {
+    compile_function_with(f, types, obj, false)
+}
+
+/// [`compile_function`], optionally forcing the whole-function dispatch
+/// loop (the fallback for control flow the rewrite could not reduce).
+pub(crate) fn compile_function_with(
+    f: &Function,
+    types: &TypeTable,
+    obj: &mut Object,
+    force_dispatch: bool,
+) -> Result<()> {
+    let mut st = Structure::compute(f);
+    let rewritten;
+    let f = if st.reducible || force_dispatch {
+        f
+    } else {
+        let mut g = f.clone();
+        irreducible::make_reducible(&mut g);
+        st = Structure::compute(&g);
+        rewritten = g;
+        &rewritten
+    };
     let main = if f.name == "main" {
         match f.params.len() {
             0 if f.env.is_none() => MainKind::Void,
@@ -91,7 +116,7 @@ pub fn compile_function(f: &Function, types: &TypeTable, obj: &mut Object) -> Re
         sp0: 0,
         fp: 0,
         ctx: Vec::new(),
-        st: Structure::compute(f),
+        st,
         main,
         results,
         sret_local: None,
@@ -99,6 +124,9 @@ pub fn compile_function(f: &Function, types: &TypeTable, obj: &mut Object) -> Re
         dispatch_label: None,
         scratch_locals: Vec::new(),
     };
+    if force_dispatch {
+        gen.st.reducible = false;
+    }
     gen.run(&params)?;
     let FunctionCodegen {
         code,

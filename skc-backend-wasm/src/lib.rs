@@ -10,6 +10,7 @@
 pub mod abi;
 pub mod codegen;
 pub mod data;
+pub mod irreducible;
 pub mod leb;
 pub mod locals;
 pub mod object;

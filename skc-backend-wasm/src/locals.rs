@@ -268,3 +268,57 @@ pub fn colour(f: &Function, st: &Structure, fixed: &[bool]) -> Colouring {
     }
     Colouring { colour, counts }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skc_ir::ir::Item;
+
+    fn function(text: &str) -> Function {
+        let m = skc_ir::reader::read_module(text, "t.ssa").expect("parses");
+        m.items
+            .into_iter()
+            .find_map(|i| match i {
+                Item::Function(f) => Some(f),
+                _ => None,
+            })
+            .expect("a function")
+    }
+
+    fn colour_of(text: &str) -> (Function, Colouring) {
+        let f = function(text);
+        let st = Structure::compute(&f);
+        let fixed: Vec<bool> = (0..f.values.len())
+            .map(|v| f.params.iter().any(|p| p.value.index() == v))
+            .collect();
+        let c = colour(&f, &st, &fixed);
+        (f, c)
+    }
+
+    #[test]
+    fn a_long_chain_needs_few_locals() {
+        let mut text = String::from("function l $f(l %a) {\n@s\n\t%v0 =l add %a, 1\n");
+        for i in 1..2000 {
+            text.push_str(&format!("\t%v{i} =l mul %v{}, 3\n", i - 1));
+        }
+        text.push_str("\tret %v1999\n}\n");
+        let (_, c) = colour_of(&text);
+        assert!(c.counts[1] <= 2, "{:?}", c.counts);
+    }
+
+    #[test]
+    fn values_live_at_the_same_time_get_different_colours() {
+        let text = "function w $f(w %n) {\n@s\n\t%a =w add %n, 1\n\t%b =w add %n, 2\n\
+            jmp @l\n@l\n\t%i =w phi @s 0, @l %j\n\t%j =w add %i, %a\n\
+            %c =w csltw %j, %b\n\tjnz %c, @l, @e\n@e\n\tret %i\n}\n";
+        let (f, c) = colour_of(text);
+        let id = |name: &str| f.values.iter().position(|v| v.name == name).unwrap();
+        let col = |name: &str| c.colour[id(name)];
+        // a, b and i are live together around the loop; i stays live to
+        // the exit while j is computed.
+        assert_ne!(col("a"), col("b"));
+        assert_ne!(col("a"), col("i"));
+        assert_ne!(col("b"), col("i"));
+        assert_ne!(col("i"), col("j"));
+    }
+}

@@ -75,3 +75,14 @@ fn float_saturation_and_nan_rules() {
         0,
     );
 }
+
+#[test]
+fn irreducible_loops_with_several_entries() {
+    check(
+        "irreducible",
+        include_str!("programs/irreducible.ssa"),
+        &[],
+        "tri 22196\nnested 736033\n",
+        0,
+    );
+}

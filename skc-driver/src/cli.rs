@@ -33,7 +33,7 @@ pub struct Cli {
     /// Input files: IL to compile; C sources, objects and libraries to link.
     #[arg(value_name = "INPUT", help_heading = INPUT_OUTPUT)]
     inputs: Vec<OsString>,
-    /// Write the output to FILE (`-` is standard output, for --emit=ir).
+    /// Write the output to FILE (`-`: standard output, except for programs).
     #[arg(short = 'o', value_name = "FILE", allow_hyphen_values = true, help_heading = INPUT_OUTPUT)]
     output: Option<OsString>,
     /// Treat the following inputs as LANGUAGE (ir, c) or by extension (none).
@@ -286,7 +286,6 @@ fn kind_by_extension(path: &Path) -> Option<InputKind> {
         "ssa" | "qbe" | "il" => Some(InputKind::Il),
         "c" => Some(InputKind::C),
         "o" | "a" | "so" => Some(InputKind::Link),
-        _ if ext.starts_with("so.") => Some(InputKind::Link),
         _ => {
             // `libfoo.so.1`: the extension is the last number.
             let name = path.file_name()?.to_str()?;
@@ -517,8 +516,8 @@ fn resolve(cli: Cli, matches: &ArgMatches) -> Result<Request> {
         Some(name) => argument_safe_path(name),
         None => default_output(backend, product, il_input.as_ref()),
     };
-    if output == Path::new("-") && product != Product::Ir {
-        bail!("only --emit=ir can be written to standard output; name an output file with -o FILE");
+    if output == Path::new("-") && product == Product::Backend(Emit::Executable) {
+        bail!("a linked program cannot be written to standard output; name it with -o FILE");
     }
     let plan_use = if cli.print_link_plan.is_some() {
         PlanUse::PrintJson

@@ -5,6 +5,7 @@ use std::io::{BufRead, BufReader, IsTerminal};
 
 use anyhow::{anyhow, Result};
 use skc_ir::backend::ItemSource;
+use skc_ir::reader::ItemReader;
 
 use crate::cli::IlInput;
 
@@ -35,6 +36,10 @@ pub fn items(input: Option<&IlInput>) -> Result<Box<dyn ItemSource>> {
         Some(input) => (open(input)?, input.display_name()),
         None => (Box::new(std::io::empty()), "<no IL input>".to_owned()),
     };
-    let _ = (reader, name, use_color());
-    anyhow::bail!("reading IL is not available in this build")
+    Ok(Box::new(ItemReader::new(
+        reader,
+        &name,
+        Box::new(std::io::stderr()),
+        use_color(),
+    )))
 }
