@@ -137,10 +137,11 @@ fn plan_trials() -> Result<(Vec<Trial>, String)> {
     );
     for (target, reasons) in &not_run {
         for (reason, names) in reasons {
+            let count = names.len();
+            let noun = if count == 1 { "program" } else { "programs" };
             let _ = writeln!(
                 summary,
-                "corpus: {} programs not run on {target}: {reason}: {}",
-                names.len(),
+                "corpus: {count} {noun} not run on {target}: {reason}: {}",
                 names.join(" ")
             );
         }
@@ -307,7 +308,8 @@ fn run_case(setup: &Setup, program: &Program, target: &str, opt: &str) -> Result
     run_in(setup, program, target, opt, work.path()).map_err(|report| {
         // Keep the driver source and the output so the commands above can be re-run.
         let kept = work.keep();
-        format!("{report}(files kept in {})\n", kept.display())
+        let separator = if report.ends_with('\n') { "" } else { "\n" };
+        format!("{report}{separator}(files kept in {})\n", kept.display())
     })
 }
 
