@@ -192,6 +192,8 @@ struct Renamer {
     phi_var: Vec<u32>,
     /// The reaching definition of each variable during renaming.
     current: Vec<Option<Value>>,
+    /// How many definitions (including inserted phis) renaming will see.
+    definitions: usize,
     /// Per block, the index of its first inserted phi (those after it
     /// get one operand per predecessor during renaming).
     first_inserted_phi: Vec<u32>,
@@ -221,6 +223,7 @@ impl Renamer {
             phi_end: f.values.len() as u32,
             phi_var: Vec::new(),
             current: vec![None; n],
+            definitions: 0,
             first_inserted_phi: f.blocks.iter().map(|b| b.phis.len() as u32).collect(),
             input_uses_start: Vec::new(),
             input_uses: Vec::new(),
@@ -336,6 +339,7 @@ impl Renamer {
         }
         let placed = iterated_frontiers(cf, n, &def_blocks);
         f.values.reserve(definitions + placed.len());
+        self.definitions = definitions + placed.len();
         // Deterministic value numbering: by block, then variable.
         let mut placed = placed;
         placed.sort_unstable();
@@ -381,7 +385,7 @@ impl Renamer {
     /// Walks the dominator tree, giving each definition its own value and
     /// pointing each use at the definition that reaches it.
     fn rename(&mut self, f: &mut Function, cf: &ControlFlow, diags: &mut Vec<Diagnostic>) {
-        let mut undo: Vec<(usize, Option<Value>)> = Vec::new();
+        let mut undo: Vec<(usize, Option<Value>)> = Vec::with_capacity(self.definitions);
         for p in 0..f.params.len() {
             let v = f.params[p].value;
             if let Some(k) = self.var(v) {
@@ -485,7 +489,10 @@ impl Renamer {
                 }
             }
         }
-        let (start, end) = (self.input_uses_start[b], self.input_uses_start[b + 1]);
+        let (start, end) = match self.input_uses_start.get(b..b + 2) {
+            Some(&[start, end]) => (start, end),
+            _ => (0, 0),
+        };
         for i in start..end {
             let (s, p, a) = self.input_uses[i as usize];
             let op = &mut f.blocks[s as usize].phis[p as usize].args[a as usize].1;
@@ -514,6 +521,10 @@ impl Renamer {
                     }
                 }
             }
+        }
+        if entries.is_empty() {
+            // `enter_block` treats an empty index as "nothing to rewrite".
+            return;
         }
         entries.sort_unstable();
         let mut start = vec![0u32; n + 1];

@@ -25,7 +25,7 @@ usage: cargo xtask gen-module (--size-mb N | --one-function-insts K) [--seed S] 
   --size-mb N             write about N MiB (N may be fractional) of functions
                           and data items (about 840 bytes per function)
   --one-function-insts K  write one function with at least K instructions
-                          (plus a small `main` calling it)
+                          (plus a small `main` calling it) instead
   --seed S                generator seed (default 1)
   -o FILE                 output path";
 
@@ -50,7 +50,8 @@ pub struct Stats {
 }
 
 pub fn main(args: &[String]) -> anyhow::Result<()> {
-    let mut shape = None;
+    let mut size = None;
+    let mut one_function = None;
     let mut seed = 1u64;
     let mut out: Option<PathBuf> = None;
     let mut it = args.iter();
@@ -65,20 +66,21 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
                 if !(mb > 0.0 && mb <= 4096.0) {
                     bail!("--size-mb must be between 0 and 4096");
                 }
-                shape = Some(Shape::Size((mb * 1024.0 * 1024.0) as u64));
+                size = Some(Shape::Size((mb * 1024.0 * 1024.0) as u64));
             }
             "--one-function-insts" => {
                 let k: u64 = value(a)?
                     .parse()
                     .context("--one-function-insts takes a whole number")?;
-                shape = Some(Shape::OneFunction(k));
+                one_function = Some(Shape::OneFunction(k));
             }
             "--seed" => seed = value(a)?.parse().context("--seed takes a whole number")?,
             "-o" => out = Some(PathBuf::from(value(a)?)),
             other => bail!("unexpected argument `{other}`\n\n{USAGE}"),
         }
     }
-    let (Some(shape), Some(out)) = (shape, out) else {
+    // The one-function mode wins when both are given.
+    let (Some(shape), Some(out)) = (one_function.or(size), out) else {
         bail!("--size-mb or --one-function-insts, and -o, are required\n\n{USAGE}");
     };
     let stats = write_module(&out, shape, seed)?;
