@@ -9,7 +9,7 @@ use skc_ir::backend::Options;
 use skc_ir::plan::LinkPlan;
 use tempfile::TempPath;
 
-use crate::cli::{Invocation, Product};
+use crate::cli::{IlInput, Invocation, Product};
 use crate::toolchain::DiscoveredToolchain;
 use crate::{emit_ir, il_source};
 
@@ -24,11 +24,15 @@ pub struct Compiled {
 
 /// Compiles the invocation's IL input and returns what remains to run.
 pub fn compile(invocation: &Invocation, toolchain: &DiscoveredToolchain) -> Result<Compiled> {
-    let mut items = il_source::items(invocation.il_input.as_ref())?;
-    let input = invocation
-        .il_input
-        .as_ref()
-        .map_or_else(|| "the link inputs".to_owned(), |i| i.display_name());
+    let mut items = il_source::items(&invocation.il_inputs)?;
+    let input = match invocation.il_inputs.as_slice() {
+        [] => "the link inputs".to_owned(),
+        inputs => inputs
+            .iter()
+            .map(IlInput::display_name)
+            .collect::<Vec<_>>()
+            .join(" + "),
+    };
     match invocation.product {
         Product::Ir => {
             emit_ir::write_ir(items.as_mut(), &invocation.output)

@@ -11,6 +11,7 @@
 use skc_backend_native as _;
 use skc_backend_wasm as _;
 
+mod chain;
 mod cleanup;
 mod cli;
 mod compile;

@@ -387,3 +387,36 @@ fn verbose_echoes_each_step_before_it_runs() {
         "the command with its staged output: {stderr}"
     );
 }
+
+#[test]
+fn steps_start_with_no_blocked_signals() {
+    let ws = Workspace::new();
+    let record = ws.path().join("mask");
+    let fake_ld = ws.fake(
+        "fake-wasm-ld",
+        &format!(
+            "prev=\"\"\nfor a in \"$@\"; do if [ \"$prev\" = \"-o\" ]; then : > \"$a\"; fi; prev=\"$a\"; done\n\
+             exec grep SigBlk /proc/self/status > \"{}\"\n",
+            record.display()
+        ),
+    );
+    let status = ws
+        .skc(&[
+            "--target=wasm32",
+            "-O0",
+            "prog.ssa",
+            "-o",
+            "out/p.wasm",
+            "--wasm-ld",
+            &fake_ld,
+        ])
+        .status()
+        .expect("skc runs");
+    assert!(status.success());
+    let mask = std::fs::read_to_string(record).expect("fake ran");
+    assert_eq!(
+        mask.split_whitespace().nth(1),
+        Some("0000000000000000"),
+        "{mask}"
+    );
+}
