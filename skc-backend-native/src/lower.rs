@@ -150,17 +150,16 @@ impl CalleeInfo for Callees<'_> {
         let Some(name) = direct_callee(callee) else {
             return false;
         };
-        match self.module.sig(name) {
-            Some(sig) => sig.ret == "ptr",
-            None => libc::returns_ptr(name),
-        }
+        self.module
+            .sig_returns_ptr(name)
+            .unwrap_or_else(|| libc::returns_ptr(name))
     }
 }
 
 /// Lowers `f`, appending its text (definition plus its metadata) to `out`.
 pub fn lower_function(f: &Function, types: &TypeTable, m: &mut ModuleState, out: &mut String) {
     m.define(&f.name);
-    let fixed = m.sig(&f.name).cloned();
+    let fixed = m.sig(&f.name);
     // Decide which `l` parameters arrive as `ptr`: the first call site's
     // choice if one came before, else the body's own use.
     let callees = Callees { module: m };
@@ -1293,7 +1292,7 @@ impl FnCx<'_> {
         let mut use_sig = site.clone();
         if let Some(name) = &direct {
             self.m.reference_function(name);
-            match self.m.sig(name).cloned() {
+            match self.m.sig(name) {
                 Some(fx) if site.conforms_to(&fx) => use_sig = fx,
                 Some(_) => {}
                 None => self.m.fix_sig(name, &site),
