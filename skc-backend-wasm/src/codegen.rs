@@ -29,6 +29,7 @@ use crate::irreducible;
 use crate::leb;
 use crate::locals;
 use crate::object::{CodeReloc, CodeRelocKind, EncodedFunction, Object, SymId};
+use crate::stack;
 use crate::structure::Structure;
 
 /// A label on the structured-control stack.
@@ -141,6 +142,11 @@ pub(crate) fn compile_function_with(
         scratch_locals: Vec::new(),
         phi_positions: std::collections::HashMap::new(),
         phi_positions_for: None,
+        on_stack: stack::stack_values(
+            f,
+            main != MainKind::No || (f.ret.is_some() && !abi::returns_via_pointer(types, f.ret)),
+        ),
+        pending: None,
     };
     if force_dispatch {
         gen.st.reducible = false;
@@ -274,6 +280,8 @@ struct FunctionCodegen<'a> {
     scratch_locals: Vec<(ValType, u32)>,
     phi_positions: std::collections::HashMap<usize, usize>,
     phi_positions_for: Option<usize>,
+    on_stack: Vec<bool>,
+    pending: Option<Value>,
 }
 
 impl FunctionCodegen<'_> {
@@ -298,7 +306,13 @@ impl FunctionCodegen<'_> {
 
     /// Gives every value not bound to a parameter a shared local.
     fn assign_value_locals(&mut self) {
-        let fixed: Vec<bool> = self.value_local.iter().map(|&l| l != UNASSIGNED).collect();
+        // Parameters have their locals already; stack values need none.
+        let fixed: Vec<bool> = self
+            .value_local
+            .iter()
+            .zip(&self.on_stack)
+            .map(|(&l, &on_stack)| l != UNASSIGNED || on_stack)
+            .collect();
         let colouring = locals::colour(self.f, &self.st, &fixed);
         let mut base = [0u32; 4];
         for (slot, t) in [ValType::I32, ValType::I64, ValType::F32, ValType::F64]
@@ -385,8 +399,13 @@ impl FunctionCodegen<'_> {
     fn operand(&mut self, op: &Operand, ctx: BaseType) -> Result<()> {
         match op {
             Operand::Value(v) => {
-                let l = self.local(*v);
-                self.ins(I::LocalGet(l));
+                if self.pending == Some(*v) {
+                    // Left on the stack by the instruction just before.
+                    self.pending = None;
+                } else {
+                    let l = self.local(*v);
+                    self.ins(I::LocalGet(l));
+                }
                 self.convert(self.f.value_type(*v), ctx)?;
             }
             Operand::Const(c) => match c {
@@ -428,6 +447,7 @@ impl FunctionCodegen<'_> {
 
     fn set_result(&mut self, result: Option<Value>) {
         match result {
+            Some(v) if stack::is_on_stack(&self.on_stack, v) => self.pending = Some(v),
             Some(v) => {
                 let l = self.local(v);
                 self.ins(I::LocalSet(l));
@@ -594,6 +614,7 @@ impl FunctionCodegen<'_> {
                     } else {
                         self.block_body(x)?;
                         self.terminator(x, &mut tasks)?;
+                        self.check_no_pending()?;
                     }
                 }
                 Task::Close => {
@@ -681,6 +702,7 @@ impl FunctionCodegen<'_> {
             self.block_body(b)?;
             let mut tasks = Vec::new();
             self.terminator(b, &mut tasks)?;
+            self.check_no_pending()?;
             self.run_dispatch_tasks(tasks)?;
         }
         self.ctx.pop();
@@ -804,7 +826,9 @@ impl FunctionCodegen<'_> {
             })?;
             self.ins(I::LocalGet(sret));
             self.address(v)?;
-            self.ins(I::I32Const(self.types.get(id).size as i32));
+            let size = i32::try_from(self.types.get(id).size)
+                .map_err(|_| anyhow!("`${}` returns an aggregate too large for wasm32", f.name))?;
+            self.ins(I::I32Const(size));
             self.ins(I::MemoryCopy {
                 src_mem: 0,
                 dst_mem: 0,
@@ -852,9 +876,22 @@ impl FunctionCodegen<'_> {
     fn block_body(&mut self, b: usize) -> Result<()> {
         let f = self.f;
         for inst in &f.blocks[b].insts {
+            let pending_before = self.pending;
             self.inst(inst, b == 0).map_err(|e| {
                 anyhow!("{}:{}: in `${}`: {e}", inst.pos.line, inst.pos.col, f.name)
             })?;
+            if pending_before.is_some() && self.pending == pending_before {
+                bail!("internal error: a stack value was not consumed");
+            }
+        }
+        Ok(())
+    }
+
+    /// Fails if a value left on the stack for the terminator was not
+    /// consumed by it.
+    fn check_no_pending(&self) -> Result<()> {
+        if self.pending.is_some() {
+            bail!("internal error: a stack value was not consumed");
         }
         Ok(())
     }
