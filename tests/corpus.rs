@@ -70,6 +70,9 @@ struct Program {
     args: Vec<String>,
 }
 
+/// A corpus file whose expectations cannot be read: its name and the error.
+type Malformed = (String, String);
+
 /// Everything a trial needs that is shared between trials.
 struct Setup {
     skc: PathBuf,
@@ -89,10 +92,15 @@ fn plan_trials() -> Result<(Vec<Trial>, String)> {
         wasmtime: std::env::var_os("WASMTIME").unwrap_or_else(|| "wasmtime".into()),
     });
 
-    let mut programs = corpus_programs(&root.join("tests/corpus"))?;
+    let (mut programs, malformed) = corpus_programs(&root.join("tests/corpus"))?;
     programs.extend(bench_programs(&root.join("../shared/bench"))?);
 
     let mut trials = Vec::new();
+    for (name, error) in malformed {
+        trials.push(Trial::test(format!("format/{name}"), move || {
+            Err(error.into())
+        }));
+    }
     // target -> (reason -> programs not run there)
     let mut not_run: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
     let programs: Vec<Arc<Program>> = programs.into_iter().map(Arc::new).collect();
@@ -137,10 +145,11 @@ fn plan_trials() -> Result<(Vec<Trial>, String)> {
     );
     for (target, reasons) in &not_run {
         for (reason, names) in reasons {
+            let count = names.len();
+            let noun = if count == 1 { "program" } else { "programs" };
             let _ = writeln!(
                 summary,
-                "corpus: {} programs not run on {target}: {reason}: {}",
-                names.len(),
+                "corpus: {count} {noun} not run on {target}: {reason}: {}",
                 names.join(" ")
             );
         }
@@ -232,8 +241,10 @@ fn selected_targets(skc: &Path) -> Result<Vec<String>> {
     Ok(chosen)
 }
 
-/// Every `*.ssa` in the corpus directory, by name.
-fn corpus_programs(dir: &Path) -> Result<Vec<Program>> {
+/// Every `*.ssa` in the corpus directory, by name. A file whose
+/// expectations cannot be read is returned as `(name, error)`, so it fails
+/// alone instead of stopping the whole corpus.
+fn corpus_programs(dir: &Path) -> Result<(Vec<Program>, Vec<Malformed>)> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
         .map(|entry| entry.map(|e| e.path()))
@@ -241,25 +252,28 @@ fn corpus_programs(dir: &Path) -> Result<Vec<Program>> {
         .with_context(|| format!("cannot read {}", dir.display()))?;
     paths.retain(|p| p.extension().is_some_and(|e| e == "ssa"));
     paths.sort();
-    paths
-        .into_iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let expect = case::parse(&text).map_err(|e| anyhow!("{}:{e}", path.display()))?;
-            let name = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .with_context(|| format!("unreadable file name {}", path.display()))?
-                .to_string();
-            Ok(Program {
+    let mut programs = Vec::new();
+    let mut malformed = Vec::new();
+    for path in paths {
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .with_context(|| format!("unreadable file name {}", path.display()))?
+            .to_string();
+        let expect = std::fs::read_to_string(&path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))
+            .and_then(|text| case::parse(&text).map_err(|e| format!("{}:{e}", path.display())));
+        match expect {
+            Ok(expect) => programs.push(Program {
                 name,
                 source: path,
                 expect,
                 args: PROGRAM_ARGS.iter().map(|s| s.to_string()).collect(),
-            })
-        })
-        .collect()
+            }),
+            Err(error) => malformed.push((name, error)),
+        }
+    }
+    Ok((programs, malformed))
 }
 
 /// The shared benchmarks at their test sizes (`sizes.txt`), compared with
@@ -307,7 +321,8 @@ fn run_case(setup: &Setup, program: &Program, target: &str, opt: &str) -> Result
     run_in(setup, program, target, opt, work.path()).map_err(|report| {
         // Keep the driver source and the output so the commands above can be re-run.
         let kept = work.keep();
-        format!("{report}(files kept in {})\n", kept.display())
+        let separator = if report.ends_with('\n') { "" } else { "\n" };
+        format!("{report}{separator}(files kept in {})\n", kept.display())
     })
 }
 

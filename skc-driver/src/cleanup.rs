@@ -62,6 +62,35 @@ pub fn remove_on_signal<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Result
     Ok(())
 }
 
+/// Starts `command` and records it as the running step. The handled
+/// signals are blocked meanwhile, so one arriving between the start and the
+/// record is delivered after the record (and stops the new step); the child
+/// gets the mask skc had before.
+pub fn spawn_recorded(command: &mut std::process::Command) -> std::io::Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    let mut handled = SigSet::empty();
+    for signal in HANDLED {
+        handled.add(signal);
+    }
+    let previous = handled
+        .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK)
+        .map_err(std::io::Error::from)?;
+    let child_mask = previous;
+    // SAFETY: between fork and exec the closure only calls
+    // pthread_sigmask, which is async-signal-safe.
+    unsafe {
+        command.pre_exec(move || child_mask.thread_set_mask().map_err(std::io::Error::from));
+    }
+    let child = command.spawn();
+    if let Ok(child) = &child {
+        set_running_child(child.id());
+    }
+    // Restoring the mask delivers a pending signal now that the child is
+    // recorded.
+    let _ = previous.thread_set_mask();
+    child
+}
+
 /// Records the step now running (0: none), for the handler to stop it.
 pub fn set_running_child(pid: u32) {
     RUNNING_CHILD.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);

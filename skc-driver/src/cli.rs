@@ -26,14 +26,15 @@ const TOOLCHAIN: &str = "Toolchain";
     about = "Compile skc-ir (QBE-compatible SSA IL) to native executables and wasm32-wasi modules",
     override_usage = "skc [OPTIONS] INPUT...",
     args_override_self = true,
-    after_help = "IL inputs end in .ssa, .qbe or .il (or use -x ir; `-` reads standard input). \
-                  .c, .o, .a and .so inputs, -l, -L and -Wl, go to the link step in order."
+    after_help = "IL inputs end in .ssa, .qbe or .il (or use -x ir; `-` reads standard input); \
+                  several are compiled as one module. .c, .o, .a and .so inputs, -l, -L and -Wl, \
+                  go to the link step in order."
 )]
 pub struct Cli {
     /// Input files: IL to compile; C sources, objects and libraries to link.
     #[arg(value_name = "INPUT", help_heading = INPUT_OUTPUT)]
     inputs: Vec<OsString>,
-    /// Write the output to FILE (`-` is standard output, for --emit=ir).
+    /// Write the output to FILE (`-`: standard output, except for programs).
     #[arg(short = 'o', value_name = "FILE", allow_hyphen_values = true, help_heading = INPUT_OUTPUT)]
     output: Option<OsString>,
     /// Treat the following inputs as LANGUAGE (ir, c) or by extension (none).
@@ -196,8 +197,9 @@ impl IlInput {
 pub struct Invocation {
     /// The chosen target.
     pub backend: &'static dyn Backend,
-    /// The IL input (at most one; none when only C/objects are linked).
-    pub il_input: Option<IlInput>,
+    /// The IL inputs, compiled as one module (none when only C sources
+    /// and objects are linked).
+    pub il_inputs: Vec<IlInput>,
     /// Non-IL inputs and link flags in command-line order.
     pub link_inputs: Vec<LinkInput>,
     /// What to produce.
@@ -286,7 +288,6 @@ fn kind_by_extension(path: &Path) -> Option<InputKind> {
         "ssa" | "qbe" | "il" => Some(InputKind::Il),
         "c" => Some(InputKind::C),
         "o" | "a" | "so" => Some(InputKind::Link),
-        _ if ext.starts_with("so.") => Some(InputKind::Link),
         _ => {
             // `libfoo.so.1`: the extension is the last number.
             let name = path.file_name()?.to_str()?;
@@ -382,7 +383,8 @@ fn is_wasm(backend: &dyn Backend) -> bool {
 }
 
 /// The output name when `-o` is absent: the backend's default for
-/// programs, otherwise the IL input's stem with the product's extension.
+/// programs, otherwise the first IL input's stem with the product's
+/// extension (several IL inputs make one module, hence one file).
 fn default_output(backend: &dyn Backend, product: Product, il_input: Option<&IlInput>) -> PathBuf {
     let extension = match product {
         Product::Backend(Emit::Executable) => return PathBuf::from(backend.default_output()),
@@ -493,32 +495,22 @@ fn resolve(cli: Cli, matches: &ArgMatches) -> Result<Request> {
             }
         }
     }
-    if il_inputs.len() > 1 {
-        bail!(
-            "{} IL inputs given ({}); skc compiles one IL file per invocation: \
-             concatenate them, or compile each with -c and link the objects",
-            il_inputs.len(),
-            il_inputs
-                .iter()
-                .map(IlInput::display_name)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+    if il_inputs.iter().filter(|i| **i == IlInput::Stdin).count() > 1 {
+        bail!("standard input (`-`) can be read only once");
     }
-    let il_input = il_inputs.pop();
-    if il_input.is_none() && cli.inputs.is_empty() {
+    if il_inputs.is_empty() && cli.inputs.is_empty() {
         bail!("no input files; give an IL file (e.g. `skc prog.ssa -o prog`)");
     }
-    if il_input.is_none() && product != Product::Backend(Emit::Executable) {
+    if il_inputs.is_empty() && product != Product::Backend(Emit::Executable) {
         bail!("no IL input to compile; add an .ssa file (or -x ir FILE)");
     }
     let output = match &cli.output {
         Some(name) if name == "-" => PathBuf::from("-"),
         Some(name) => argument_safe_path(name),
-        None => default_output(backend, product, il_input.as_ref()),
+        None => default_output(backend, product, il_inputs.first()),
     };
-    if output == Path::new("-") && product != Product::Ir {
-        bail!("only --emit=ir can be written to standard output; name an output file with -o FILE");
+    if output == Path::new("-") && product == Product::Backend(Emit::Executable) {
+        bail!("a linked program cannot be written to standard output; name it with -o FILE");
     }
     let plan_use = if cli.print_link_plan.is_some() {
         PlanUse::PrintJson
@@ -529,7 +521,7 @@ fn resolve(cli: Cli, matches: &ArgMatches) -> Result<Request> {
     };
     Ok(Request::Build(Box::new(Invocation {
         backend,
-        il_input,
+        il_inputs,
         link_inputs,
         product,
         output,
@@ -577,7 +569,7 @@ mod tests {
             "-lz",
         ])
         .expect("parses");
-        assert_eq!(inv.il_input, Some(IlInput::File(PathBuf::from("a.ssa"))));
+        assert_eq!(inv.il_inputs, [IlInput::File(PathBuf::from("a.ssa"))]);
         assert_eq!(
             inv.link_inputs,
             vec![
@@ -595,7 +587,7 @@ mod tests {
     #[test]
     fn language_flag_applies_to_later_inputs() {
         let inv = build(&["x.o", "-x", "ir", "prog.txt"]).expect("parses");
-        assert_eq!(inv.il_input, Some(IlInput::File(PathBuf::from("prog.txt"))));
+        assert_eq!(inv.il_inputs, [IlInput::File(PathBuf::from("prog.txt"))]);
         assert_eq!(inv.link_inputs, vec![LinkInput::File("x.o".into())]);
     }
 
@@ -633,16 +625,13 @@ mod tests {
     fn names_starting_with_a_dash_become_relative_paths() {
         let inv = build(&["-c", "-o", "-out.o", "--", "-in.ssa"]).expect("parses");
         assert_eq!(inv.output, PathBuf::from("./-out.o"));
-        assert_eq!(
-            inv.il_input,
-            Some(IlInput::File(PathBuf::from("./-in.ssa")))
-        );
+        assert_eq!(inv.il_inputs, [IlInput::File(PathBuf::from("./-in.ssa"))]);
     }
 
     #[test]
     fn contradictions_are_errors() {
         assert!(build(&["p.ssa", "-c", "-S"]).is_err());
-        assert!(build(&["a.ssa", "b.ssa"]).is_err());
+        assert!(build(&["-", "x.o", "-"]).is_err());
         assert!(build(&["p.ssa", "-Wall"]).is_err());
         assert!(build(&["p.txt"]).is_err());
         assert!(build(&[]).is_err());

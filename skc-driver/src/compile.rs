@@ -2,42 +2,76 @@
 //! (reader, IR, backend state) is dropped when [`compile`] returns; only
 //! the plan, which is plain data, survives.
 
+use std::path::Path;
+
 use anyhow::{Context, Result};
 use skc_ir::backend::Options;
 use skc_ir::plan::LinkPlan;
+use tempfile::TempPath;
 
-use crate::cli::{Invocation, Product};
+use crate::cli::{IlInput, Invocation, Product};
 use crate::toolchain::DiscoveredToolchain;
 use crate::{emit_ir, il_source};
 
+/// What the compile phase leaves behind.
+pub struct Compiled {
+    /// What remains to run.
+    pub plan: LinkPlan,
+    /// With `-o -`: the file the backend's output goes to, copied to
+    /// standard output once the plan succeeded (backends write files).
+    pub stdout_copy: Option<TempPath>,
+}
+
 /// Compiles the invocation's IL input and returns what remains to run.
-pub fn compile(invocation: &Invocation, toolchain: &DiscoveredToolchain) -> Result<LinkPlan> {
-    let mut items = il_source::items(invocation.il_input.as_ref())?;
+pub fn compile(invocation: &Invocation, toolchain: &DiscoveredToolchain) -> Result<Compiled> {
+    let mut items = il_source::items(&invocation.il_inputs)?;
+    let input = match invocation.il_inputs.as_slice() {
+        [] => "the link inputs".to_owned(),
+        inputs => inputs
+            .iter()
+            .map(IlInput::display_name)
+            .collect::<Vec<_>>()
+            .join(" + "),
+    };
     match invocation.product {
         Product::Ir => {
-            emit_ir::write_ir(items.as_mut(), &invocation.output)?;
-            Ok(LinkPlan::nothing())
+            emit_ir::write_ir(items.as_mut(), &invocation.output)
+                .with_context(|| format!("cannot print {input}"))?;
+            Ok(Compiled {
+                plan: LinkPlan::nothing(),
+                stdout_copy: None,
+            })
         }
         Product::Backend(emit) => {
+            let stdout_copy = if invocation.output == Path::new("-") {
+                let file = tempfile::Builder::new()
+                    .prefix("skc-stdout-")
+                    .tempfile()
+                    .context("cannot create a temporary file for standard output")?;
+                Some(file.into_temp_path())
+            } else {
+                None
+            };
+            let output = match &stdout_copy {
+                Some(temp) => temp.to_path_buf(),
+                None => invocation.output.clone(),
+            };
             let options = Options {
                 opt_level: invocation.opt_level,
                 debug_info: invocation.debug_info,
                 emit,
-                output: invocation.output.clone(),
+                output,
                 link_inputs: invocation.link_inputs.clone(),
                 keep_temps: invocation.keep_temps,
                 toolchain,
             };
-            invocation
+            let plan = invocation
                 .backend
                 .compile(items.as_mut(), &options)
                 .with_context(|| {
-                    let input = invocation
-                        .il_input
-                        .as_ref()
-                        .map_or_else(|| "the link inputs".to_owned(), |i| i.display_name());
                     format!("cannot build {input} for {}", invocation.backend.name())
-                })
+                })?;
+            Ok(Compiled { plan, stdout_copy })
         }
     }
 }

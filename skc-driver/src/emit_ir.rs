@@ -30,11 +30,14 @@ pub fn write_ir(items: &mut dyn ItemSource, output: &Path) -> Result<()> {
             output.display()
         )
     })?;
+    // An interrupted print must not leave the staging file behind.
+    crate::cleanup::remove_on_signal([staged.path()])?;
     let mut writer = std::io::BufWriter::new(staged.as_file());
     let mut text = String::new();
     while let Some(item) = items.next_item()? {
         text.clear();
-        print_item(&mut text, &item, items.types())?;
+        skc_ir::printer::print_item(&mut text, &item, items.types())
+            .context("cannot format an item")?;
         writer
             .write_all(text.as_bytes())
             .with_context(|| format!("cannot write `{}`", output.display()))?;
@@ -55,13 +58,4 @@ pub fn write_ir(items: &mut dyn ItemSource, output: &Path) -> Result<()> {
             .with_context(|| format!("cannot create `{}`", output.display()))?;
     }
     Ok(())
-}
-
-/// Placeholder until the printer lands.
-fn print_item(
-    _out: &mut String,
-    _item: &skc_ir::ir::Item,
-    _types: &skc_ir::types::TypeTable,
-) -> Result<()> {
-    anyhow::bail!("printing IL is not available in this build")
 }

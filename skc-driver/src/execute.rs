@@ -145,7 +145,7 @@ fn run_chain(
         command
             .args(&step.args)
             .envs(step.env.iter().map(|(k, v)| (k, v)));
-        let mut child = match command.spawn() {
+        let mut child = match cleanup::spawn_recorded(&mut command) {
             Ok(child) => child,
             Err(error) => {
                 remove_staged_results(plan);
@@ -156,7 +156,6 @@ fn run_chain(
                 )));
             }
         };
-        cleanup::set_running_child(child.id());
         if settings.stats {
             eprintln!(
                 "skc: stats: driver RSS while {} runs: {}",

@@ -5,7 +5,9 @@ use std::io::{BufRead, BufReader, IsTerminal};
 
 use anyhow::{anyhow, Result};
 use skc_ir::backend::ItemSource;
+use skc_ir::reader::ItemReader;
 
+use crate::chain::ChainedItems;
 use crate::cli::IlInput;
 
 /// The input's bytes, buffered.
@@ -29,12 +31,26 @@ fn use_color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-/// Items from `input` (no input: an empty module), diagnostics to stderr.
-pub fn items(input: Option<&IlInput>) -> Result<Box<dyn ItemSource>> {
-    let (reader, name): (Box<dyn BufRead>, String) = match input {
-        Some(input) => (open(input)?, input.display_name()),
-        None => (Box::new(std::io::empty()), "<no IL input>".to_owned()),
-    };
-    let _ = (reader, name, use_color());
-    anyhow::bail!("reading IL is not available in this build")
+/// Items from `inputs` read as one module (none: an empty module),
+/// diagnostics to stderr. Every file is opened before anything is read.
+pub fn items(inputs: &[IlInput]) -> Result<Box<dyn ItemSource>> {
+    let mut readers: Vec<Box<dyn ItemSource>> = Vec::new();
+    for input in inputs {
+        readers.push(Box::new(ItemReader::new(
+            open(input)?,
+            &input.display_name(),
+            Box::new(std::io::stderr()),
+            use_color(),
+        )));
+    }
+    Ok(match readers.len() {
+        0 => Box::new(ItemReader::new(
+            Box::new(std::io::empty()),
+            "<no IL input>",
+            Box::new(std::io::stderr()),
+            false,
+        )),
+        1 => readers.remove(0),
+        _ => Box::new(ChainedItems::new(readers)),
+    })
 }

@@ -11,6 +11,7 @@
 use skc_backend_native as _;
 use skc_backend_wasm as _;
 
+mod chain;
 mod cleanup;
 mod cli;
 mod compile;
@@ -26,7 +27,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use cli::{CliError, Invocation, PlanUse, Request};
+use cli::{CliError, Invocation, LinkMode, PlanUse, Request};
 use execute::RunSettings;
 use toolchain::DiscoveredToolchain;
 
@@ -86,7 +87,7 @@ fn build(invocation: Invocation) -> Result<ExitCode> {
     let toolchain = DiscoveredToolchain::new(invocation.tools.clone());
     let started = Instant::now();
 
-    let plan = compile::compile(&invocation, &toolchain)?;
+    let compile::Compiled { plan, stdout_copy } = compile::compile(&invocation, &toolchain)?;
     // The reader, the IR and the backend's state were dropped inside
     // `compile`; from here on only the plan and the settings are alive.
 
@@ -99,6 +100,9 @@ fn build(invocation: Invocation) -> Result<ExitCode> {
     }
     match invocation.plan_use {
         PlanUse::PrintShell => {
+            for note in &plan.notes {
+                eprintln!("skc: note: {note}");
+            }
             std::io::stdout()
                 .lock()
                 .write_all(&plan.to_shell())
@@ -106,19 +110,42 @@ fn build(invocation: Invocation) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         PlanUse::PrintJson => {
-            println!("{}", plan.describe().to_json());
+            let mut json = plan.describe().to_json();
+            json.push('\n');
+            std::io::stdout()
+                .lock()
+                .write_all(json.as_bytes())
+                .context("cannot write to standard output")?;
             Ok(ExitCode::SUCCESS)
         }
         PlanUse::Run => {
             let settings = RunSettings {
-                link_mode: invocation.link_mode,
+                // The output must be copied after the step, so skc cannot
+                // become the step.
+                link_mode: match stdout_copy {
+                    Some(_) => LinkMode::Spawn,
+                    None => invocation.link_mode,
+                },
                 verbose: invocation.verbose,
                 stats: invocation.stats,
             };
             drop(invocation);
-            execute::execute(plan, &settings)
+            let code = execute::execute(plan, &settings)?;
+            if let Some(path) = stdout_copy {
+                if code == ExitCode::SUCCESS {
+                    copy_to_stdout(&path)?;
+                }
+            }
+            Ok(code)
         }
     }
+}
+
+fn copy_to_stdout(path: &std::path::Path) -> Result<()> {
+    let mut file = std::fs::File::open(path).context("cannot read back the output")?;
+    std::io::copy(&mut file, &mut std::io::stdout().lock())
+        .context("cannot write to standard output")?;
+    Ok(())
 }
 
 #[cfg(test)]

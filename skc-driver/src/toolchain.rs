@@ -233,6 +233,32 @@ mod tests {
     }
 
     #[test]
+    fn the_cache_lives_under_xdg_cache_home() {
+        let base = tempfile::tempdir().expect("tempdir");
+        // The only test in this binary that reads or writes this variable.
+        std::env::set_var("XDG_CACHE_HOME", base.path());
+        let dir = DiscoveredToolchain::new(ToolOverrides::default())
+            .cache_dir()
+            .expect("cache dir");
+        assert_eq!(dir, base.path().join("skc"));
+        assert!(dir.is_dir());
+    }
+
+    #[test]
+    fn a_bare_override_name_is_searched_on_path() {
+        let toolchain = DiscoveredToolchain::new(ToolOverrides {
+            wasm_opt: Some(PathBuf::from("sh")),
+            ..ToolOverrides::default()
+        });
+        let found = toolchain.tool(Tool::WasmOpt).expect("sh is on PATH");
+        assert!(
+            found.is_absolute() && found.ends_with("sh"),
+            "{}",
+            found.display()
+        );
+    }
+
+    #[test]
     fn a_directory_without_libc_is_not_a_sysroot() {
         let empty = tempfile::tempdir().expect("tempdir");
         let toolchain = DiscoveredToolchain::new(ToolOverrides {

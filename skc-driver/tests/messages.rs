@@ -36,6 +36,11 @@ fn unreadable_input() {
 }
 
 #[test]
+fn no_input() {
+    insta::assert_snapshot!(snapshot_of(&[]));
+}
+
+#[test]
 fn unknown_input_kind() {
     insta::assert_snapshot!(snapshot_of(&["notes.txt"]));
 }
@@ -69,6 +74,9 @@ fn il_syntax_error() {
     )
     .expect("write");
     let output = run_in(dir.path(), &["bad.ssa", "-o", "prog"]);
-    assert!(!dir.path().join("prog").exists(), "no output after an error");
+    assert!(
+        !dir.path().join("prog").exists(),
+        "no output after an error"
+    );
     insta::assert_snapshot!(transcript(&output));
 }
