@@ -242,15 +242,35 @@ pub fn analyse(
             repr[p.value.index()] = Repr::Ptr;
         }
     }
-    // Optimistic start for phis: pointer until an input says otherwise.
+    // Optimistic start for values wanted as addresses that are computed
+    // from other values (phis, offsets, copies): pointer until an input
+    // says otherwise, so loop-carried pointers (`%p1 = add %p, 8` feeding
+    // the phi `%p`) can stay pointers.
     for b in &f.blocks {
         for phi in &b.phis {
-            if is_l(phi.result) {
+            if is_l(phi.result) && demanded[phi.result.index()] {
                 repr[phi.result.index()] = Repr::Ptr;
             }
         }
+        for inst in &b.insts {
+            let derived = matches!(
+                inst.kind,
+                InstKind::Binary {
+                    op: BinOp::Add | BinOp::Sub,
+                    ..
+                } | InstKind::Unary { op: UnOp::Copy, .. }
+            );
+            if let Some(r) = inst.result {
+                if derived && is_l(r) && demanded[r.index()] {
+                    repr[r.index()] = Repr::Ptr;
+                }
+            }
+        }
     }
-    loop {
+    // The rules are not monotone (`add` of two pointers is an integer), so
+    // bound the rounds; any assignment is correct, conversions are
+    // inserted wherever representations meet.
+    for _round in 0..32 {
         let mut changed = false;
         let ptr_op = |repr: &Vec<Repr>, op: &Operand| match op {
             Operand::Value(v) => repr[v.index()] == Repr::Ptr,
