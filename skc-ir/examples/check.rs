@@ -2,17 +2,20 @@
 //! SSA, verify) and prints item counts: the program `cargo xtask bench-ir`
 //! times.
 //!
-//! usage: check FILE
+//! usage: check [--print] FILE
 //!
 //! Prints `functions=N data=N types=N dbgfiles=N blocks=N instructions=N`
-//! on stdout; diagnostics go to stderr and make the exit status 1.
+//! on stdout; diagnostics go to stderr and make the exit status 1. With
+//! `--print`, prints the items as read (in SSA form, canonical text)
+//! instead of the counts.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Write};
 use std::process::ExitCode;
 
 use skc_ir::backend::ItemSource;
 use skc_ir::ir::Item;
+use skc_ir::printer::print_item;
 use skc_ir::reader::ItemReader;
 
 #[derive(Default)]
@@ -26,9 +29,13 @@ struct Counts {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let print = args.first().is_some_and(|a| a == "--print");
+    if print {
+        args.remove(0);
+    }
     let [path] = args.as_slice() else {
-        eprintln!("usage: check FILE");
+        eprintln!("usage: check [--print] FILE");
         return ExitCode::from(2);
     };
     let file = match File::open(path) {
@@ -43,6 +50,16 @@ fn main() -> ExitCode {
     let mut counts = Counts::default();
     let result = loop {
         match reader.next_item() {
+            Ok(Some(item)) if print => {
+                let mut text = String::new();
+                if print_item(&mut text, &item, reader.types()).is_err() {
+                    break Ok(());
+                }
+                let mut out = std::io::stdout().lock();
+                if out.write_all(text.as_bytes()).is_err() {
+                    break Ok(());
+                }
+            }
             Ok(Some(item)) => match item {
                 Item::Function(f) => {
                     counts.functions += 1;
@@ -61,15 +78,17 @@ fn main() -> ExitCode {
             Err(e) => break Err(e),
         }
     };
-    println!(
-        "functions={} data={} types={} dbgfiles={} blocks={} instructions={}",
-        counts.functions,
-        counts.data,
-        counts.types,
-        counts.dbgfiles,
-        counts.blocks,
-        counts.instructions
-    );
+    if !print {
+        println!(
+            "functions={} data={} types={} dbgfiles={} blocks={} instructions={}",
+            counts.functions,
+            counts.data,
+            counts.types,
+            counts.dbgfiles,
+            counts.blocks,
+            counts.instructions
+        );
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

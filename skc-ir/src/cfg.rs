@@ -44,8 +44,12 @@ pub fn normalize(f: &mut Function) {
         .into_iter()
         .map(Some)
         .collect();
-    let renumber =
-        |b: Block| new_id[b.index()].expect("successor of a reachable block is reachable");
+    // Successors of reachable blocks are reachable; a label outside the
+    // function stays outside it, for the verifier to report.
+    let renumber = |b: Block| match new_id.get(b.index()) {
+        Some(Some(n)) => *n,
+        _ => Block(u32::MAX),
+    };
     f.blocks = order
         .iter()
         .map(|b| {
@@ -89,7 +93,7 @@ fn entry_needs_fresh_block(f: &Function) -> bool {
 /// Puts a new block that jumps to the old entry at index 0, shifting every
 /// other id up by one.
 fn insert_entry_block(f: &mut Function) {
-    let shift = |b: &mut Block| b.0 += 1;
+    let shift = |b: &mut Block| b.0 = b.0.saturating_add(1);
     for data in &mut f.blocks {
         match &mut data.term {
             Terminator::Jmp(t) => shift(t),
@@ -141,7 +145,8 @@ fn reverse_post_order(f: &Function) -> Vec<Block> {
     let mut visited = vec![false; n];
     let mut post = Vec::with_capacity(n);
     // (block, number of successors already pushed)
-    let mut stack: Vec<(Block, u8)> = vec![(Block(0), 0)];
+    let mut stack: Vec<(Block, u8)> = Vec::with_capacity(n);
+    stack.push((Block(0), 0));
     visited[0] = true;
     while let Some(top) = stack.last_mut() {
         let (b, next) = *top;
@@ -200,7 +205,17 @@ impl ControlFlow {
     /// are positions in reverse post-order and every block is reachable).
     pub fn compute(f: &Function) -> Self {
         let n = f.blocks.len();
-        let mut preds: Vec<Vec<Block>> = vec![Vec::new(); n];
+        // Counted first so each list is allocated once at its final size.
+        let mut pred_count = vec![0usize; n];
+        for data in &f.blocks {
+            for s in data.term.successors() {
+                if s.index() < n {
+                    pred_count[s.index()] += 1;
+                }
+            }
+        }
+        let mut preds: Vec<Vec<Block>> =
+            pred_count.iter().map(|&c| Vec::with_capacity(c)).collect();
         for b in f.block_ids() {
             for s in f.block(b).term.successors() {
                 if s.index() < n {
@@ -209,7 +224,12 @@ impl ControlFlow {
             }
         }
         let idom = immediate_dominators(f, &preds);
-        let mut dom_children: Vec<Vec<Block>> = vec![Vec::new(); n];
+        let mut child_count = vec![0usize; n];
+        for d in idom.iter().flatten() {
+            child_count[d.index()] += 1;
+        }
+        let mut dom_children: Vec<Vec<Block>> =
+            child_count.iter().map(|&c| Vec::with_capacity(c)).collect();
         for (b, d) in idom.iter().enumerate() {
             if let Some(d) = d {
                 dom_children[d.index()].push(Block(b as u32));
@@ -332,7 +352,8 @@ fn immediate_dominators(f: &Function, preds: &[Vec<Block>]) -> Vec<Option<Block>
     let mut dfnum = vec![NONE; n];
     let mut vertex: Vec<u32> = Vec::with_capacity(n);
     let mut parent: Vec<u32> = Vec::with_capacity(n);
-    let mut stack: Vec<(u32, u8)> = vec![(0, 0)];
+    let mut stack: Vec<(u32, u8)> = Vec::with_capacity(n);
+    stack.push((0, 0));
     dfnum[0] = 0;
     vertex.push(0);
     parent.push(NONE);
@@ -789,6 +810,25 @@ mod tests {
         assert!(cf.irreducible);
         assert_eq!(cf.irreducible_entry.iter().filter(|&&e| e).count(), 1);
         assert!(cf.loop_header.iter().all(|&h| !h));
+    }
+
+    #[test]
+    fn jump_outside_the_function_is_reported_not_a_panic() {
+        let mut b = FnBuilder::new();
+        b.jnz("a", one(), "a", "b");
+        b.f.blocks[0].term = Terminator::Jnz {
+            cond: one(),
+            nonzero: Block(0),
+            zero: Block(7),
+        };
+        let (f, cf) = analyse(b.f);
+        let diags = crate::verify::verify(&f, &cf, &crate::types::TypeTable::new());
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.message.starts_with("jump to an unknown block")),
+            "{diags:?}"
+        );
     }
 
     #[test]

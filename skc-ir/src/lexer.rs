@@ -101,12 +101,16 @@ pub struct Lexer<'a> {
     gaps: Vec<(u64, u64)>,
     /// Start of the run of skippable bytes being read, if any.
     run_start: Option<u64>,
-    /// Text of the last name, keyword or string token.
-    pub text: Vec<u8>,
+    /// Text of the last name, keyword or string token, unless it is
+    /// `window[a..b]` (most names: no copy needed).
+    text: Vec<u8>,
+    text_window: Option<(usize, usize)>,
     /// Why the last [`Tok::Error`] token is malformed.
     pub error: String,
     /// Where inside that token the problem is, when not at its start.
     pub error_pos: Option<Pos>,
+    /// The byte, when that token is a byte no token starts with.
+    pub stray: Option<u8>,
     /// A read error, reported once by the parser.
     pub io_error: Option<String>,
 }
@@ -131,8 +135,10 @@ impl<'a> Lexer<'a> {
             gaps: Vec::new(),
             run_start: None,
             text: Vec::new(),
+            text_window: None,
             error: String::new(),
             error_pos: None,
+            stray: None,
             io_error: None,
         }
     }
@@ -147,12 +153,43 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// Text of the last name, keyword or string token read (decoded for
+    /// strings). Valid until the next token is read.
+    #[inline]
+    pub fn text(&self) -> &[u8] {
+        match self.text_window {
+            Some((a, b)) => &self.window[a..b],
+            None => &self.text,
+        }
+    }
+
+    /// Takes the text of the last token, leaving an empty buffer.
+    pub fn take_text(&mut self) -> Vec<u8> {
+        self.materialize_text();
+        std::mem::take(&mut self.text)
+    }
+
+    /// Exchanges the text of the last token with `other`.
+    pub fn swap_text(&mut self, other: &mut Vec<u8>) {
+        self.materialize_text();
+        std::mem::swap(&mut self.text, other);
+    }
+
+    /// Copies text that still lives in the window into the text buffer.
+    fn materialize_text(&mut self) {
+        if let Some((a, b)) = self.text_window.take() {
+            self.text.clear();
+            self.text.extend_from_slice(&self.window[a..b]);
+        }
+    }
+
     /// Refills the window; returns false at the end of the input.
     #[cold]
     fn refill(&mut self) -> bool {
         if self.at_eof {
             return false;
         }
+        self.materialize_text();
         self.save_window_tail();
         self.window_base += self.end as u64;
         self.pos = 0;
@@ -246,11 +283,18 @@ impl<'a> Lexer<'a> {
                 if self.dead > self.item_text.len() / 2 {
                     self.item_text.drain(..self.dead);
                     self.dead = 0;
+                    if self.item_text.capacity() > (1 << 20).max(4 * self.item_text.len()) {
+                        self.item_text.shrink_to(WINDOW.max(self.item_text.len()));
+                    }
                 }
                 self.gaps.retain(|g| g.0 >= offset);
             }
             _ => {
                 self.item_text.clear();
+                // Give back the memory of an unusually large item.
+                if self.item_text.capacity() > 1 << 20 {
+                    self.item_text.shrink_to(WINDOW);
+                }
                 self.dead = 0;
                 self.gaps.clear();
                 if offset >= self.window_base + self.kept as u64 {
@@ -292,6 +336,7 @@ impl<'a> Lexer<'a> {
 
     /// Skips the rest of the current line (after an error), keeping only
     /// its start for quoting. The newline is consumed.
+    #[inline(never)]
     pub fn skip_line(&mut self) {
         self.run_start = Some(self.window_base + self.pos as u64);
         loop {
@@ -314,15 +359,8 @@ impl<'a> Lexer<'a> {
     /// Reads the next token.
     pub fn next_token(&mut self) -> Token {
         self.error_pos = None;
-        // Skip blanks.
-        self.run_start = Some(self.window_base + self.pos as u64);
-        let blank_end = loop {
-            match self.peek_byte() {
-                Some(b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c') => self.pos += 1,
-                other => break other,
-            }
-        };
-        self.run_start = None;
+        self.stray = None;
+        let blank_end = self.skip_blanks();
         let Some(b) = blank_end else {
             return Token {
                 tok: Tok::Eof,
@@ -367,31 +405,70 @@ impl<'a> Lexer<'a> {
             }
             b'-' | b'0'..=b'9' => self.integer(),
             b's' | b'd' => {
+                let start = self.pos;
+                let base = self.window_base;
                 self.pos += 1;
                 if self.peek_byte() == Some(b'_') {
                     self.pos += 1;
                     self.float(b == b's')
+                } else if self.window_base == base {
+                    self.name_from(start, Tok::Ident)
                 } else {
+                    // The window moved on: keep the first letter by hand.
+                    self.text_window = None;
                     self.text.clear();
                     self.text.push(b);
                     self.name_tail(Tok::Ident)
                 }
             }
-            _ if is_name_start(b) => {
-                self.text.clear();
-                self.name_tail(Tok::Ident)
-            }
-            _ => {
-                self.pos += 1;
-                self.error = if b.is_ascii_graphic() {
-                    format!("unexpected character `{}`", b as char)
-                } else {
-                    format!("unexpected byte 0x{b:02x}")
-                };
-                Tok::Error
-            }
+            _ if is_name_start(b) => self.name_from(self.pos, Tok::Ident),
+            _ => self.stray_byte(b),
         };
         Token { tok, pos }
+    }
+
+    #[cold]
+    fn stray_byte(&mut self, b: u8) -> Tok {
+        self.pos += 1;
+        self.error = if b.is_ascii_graphic() {
+            format!("unexpected character `{}`", b as char)
+        } else {
+            format!("unexpected byte 0x{b:02x}")
+        };
+        self.stray = Some(b);
+        Tok::Error
+    }
+
+    /// Skips spaces and tabs; returns the next byte (not consumed).
+    #[inline]
+    fn skip_blanks(&mut self) -> Option<u8> {
+        let is_blank = |b: u8| CLASS[b as usize] & BLANK != 0;
+        // Fast path: the next byte is in the window and not blank.
+        if let Some(&b) = self.window[..self.end].get(self.pos) {
+            if !is_blank(b) {
+                return Some(b);
+            }
+        }
+        let start = self.window_base + self.pos as u64;
+        loop {
+            let window = &self.window[self.pos..self.end];
+            match window.iter().position(|&b| !is_blank(b)) {
+                Some(i) => {
+                    self.pos += i;
+                    return Some(self.window[self.pos]);
+                }
+                None => {
+                    self.pos = self.end;
+                    // A long run of blanks is not kept whole for quoting.
+                    self.run_start = Some(start);
+                    let more = self.refill();
+                    self.run_start = None;
+                    if !more {
+                        return None;
+                    }
+                }
+            }
+        }
     }
 
     fn single(&mut self, t: Tok) -> Tok {
@@ -409,9 +486,8 @@ impl<'a> Lexer<'a> {
     }
 
     fn name_after_sigil(&mut self, t: Tok) -> Tok {
-        self.text.clear();
         match self.peek_byte() {
-            Some(b) if is_name_start(b) => self.name_tail(t),
+            Some(b) if is_name_start(b) => self.name_from(self.pos, t),
             Some(b) => {
                 self.error = format!(
                     "expected a name after `{}`, found {}",
@@ -425,6 +501,26 @@ impl<'a> Lexer<'a> {
                 Tok::Error
             }
         }
+    }
+
+    /// Reads a name whose first byte is `window[start]` (at or before the
+    /// current position). A name that ends inside the window is not copied.
+    #[inline]
+    fn name_from(&mut self, start: usize, t: Tok) -> Tok {
+        let window = &self.window[..self.end];
+        let mut end = self.pos;
+        while end < window.len() && CLASS[window[end] as usize] & NAME_CHAR != 0 {
+            end += 1;
+        }
+        if end < window.len() && end - start <= MAX_NAME_LEN {
+            self.pos = end;
+            self.text_window = Some((start, end));
+            return t;
+        }
+        self.text_window = None;
+        self.text.clear();
+        self.text.extend_from_slice(&self.window[start..self.pos]);
+        self.name_tail(t)
     }
 
     /// Reads name characters into `text` (which may already hold a prefix).
@@ -465,8 +561,10 @@ impl<'a> Lexer<'a> {
     }
 
     /// Reads a string after its opening quote, decoding escapes into `text`.
+    #[inline(never)]
     fn string_body(&mut self) -> Tok {
         self.text.clear();
+        self.text_window = None;
         // Only the start of a long string is kept for quoting.
         self.run_start = Some(self.window_base + self.pos as u64);
         let tok = self.string_body_inner();
@@ -580,6 +678,7 @@ impl<'a> Lexer<'a> {
         Ok(())
     }
 
+    #[inline(never)]
     fn integer(&mut self) -> Tok {
         let negative = self.peek_byte() == Some(b'-');
         if negative {
@@ -622,8 +721,10 @@ impl<'a> Lexer<'a> {
 
     /// Reads the longest float literal prefix, as C's `strtod` would, after
     /// `s_` or `d_`.
+    #[inline(never)]
     fn float(&mut self, single: bool) -> Tok {
         self.text.clear();
+        self.text_window = None;
         if let Some(b @ (b'-' | b'+')) = self.peek_byte() {
             self.pos += 1;
             self.text.push(b);
@@ -760,16 +861,40 @@ fn col_of(offset: u64, line_start: u64) -> u32 {
     u32::try_from(offset - line_start + 1).unwrap_or(u32::MAX)
 }
 
+/// Byte classes, looked up per byte while lexing.
+const NAME_START: u8 = 1;
+const NAME_CHAR: u8 = 2;
+const BLANK: u8 = 4;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if b.is_ascii_alphabetic() || b == b'.' || b == b'_' {
+            t[i] |= NAME_START | NAME_CHAR;
+        }
+        if b.is_ascii_digit() || b == b'$' {
+            t[i] |= NAME_CHAR;
+        }
+        if matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c) {
+            t[i] |= BLANK;
+        }
+        i += 1;
+    }
+    t
+};
+
 /// First byte of a name: a letter, `.` or `_`.
 #[inline]
 pub fn is_name_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'.' || b == b'_'
+    CLASS[b as usize] & NAME_START != 0
 }
 
 /// Later bytes of a name: also digits and `$`.
 #[inline]
 pub fn is_name_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'$'
+    CLASS[b as usize] & NAME_CHAR != 0
 }
 
 fn sigil(t: Tok) -> char {
@@ -993,13 +1118,13 @@ mod tests {
     fn names_strings_comments() {
         let mut lx = Lexer::new(Box::new(&b"%a.b$ @l # c\n\"x\\n\\101\\x42\" $\"q r\""[..]));
         assert_eq!(lx.next_token().tok, Tok::Temp);
-        assert_eq!(lx.text, b"a.b$");
+        assert_eq!(lx.text(), b"a.b$");
         assert_eq!(lx.next_token().tok, Tok::Label);
         assert_eq!(lx.next_token().tok, Tok::Nl);
         let t = lx.next_token();
         assert_eq!((t.tok, t.pos.line, t.pos.col), (Tok::Str, 2, 1));
-        assert_eq!(lx.text, b"x\nAB");
+        assert_eq!(lx.text(), b"x\nAB");
         assert_eq!(lx.next_token().tok, Tok::Global);
-        assert_eq!(lx.text, b"q r");
+        assert_eq!(lx.text(), b"q r");
     }
 }

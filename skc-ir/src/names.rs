@@ -19,14 +19,15 @@ fn hash(name: &[u8]) -> u64 {
     let mut h: u64 = name.len() as u64;
     let mut chunks = name.chunks_exact(8);
     for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        let w = c.try_into().map_or(0, u64::from_le_bytes);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
     }
-    let mut w = [0u8; 8];
-    let rest = chunks.remainder();
-    w[..rest.len()].copy_from_slice(rest);
-    h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    // Assemble the tail by hand: a variable-length copy would be a call.
+    let mut w = 0u64;
+    for (i, &b) in chunks.remainder().iter().enumerate() {
+        w |= u64::from(b) << (8 * i);
+    }
+    h = (h.rotate_left(5) ^ w).wrapping_mul(K);
     // Mix the high bits down: slots are picked by the low bits.
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);

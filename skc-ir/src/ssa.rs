@@ -9,6 +9,10 @@
 //! uses, then phis that merge a single value (trivial ones) and phis nobody
 //! reads are removed. Temporaries already in SSA form are not touched.
 //!
+//! New values get names derived from the temporary's (`x.1`, `x.2`, …)
+//! that clash with no other name in the function. The values of removed
+//! phis stay in the arena, unnamed and unused by any instruction.
+//!
 //! Reading a temporary that no definition reaches on any path is an error.
 //! Reading one that is defined on some paths only is accepted (compilers of
 //! C emit this for variables initialised under the same condition as their
@@ -52,6 +56,7 @@ pub fn construct(f: &mut Function, cf: &ControlFlow) -> Vec<Diagnostic> {
     renamer.place_phis(f, cf);
     renamer.rename(f, cf, &mut diags);
     renamer.simplify_phis(f);
+    renamer.name_phis(f);
     diags
 }
 
@@ -173,13 +178,13 @@ struct Renamer {
     original_used: Vec<bool>,
     /// Next suffix to try for each variable's derived names.
     next_suffix: Vec<u64>,
-    /// Hashes of every value name in the function, to keep derived names
-    /// unique. A hash match counts as taken (the next suffix is tried), so
-    /// collisions cost a skipped number, never a clash; storing hashes
-    /// avoids copying every name of every function.
+    /// Whether any input value name contains a dot, as derived names do.
+    any_dotted: bool,
+    /// Hashes of the dotted value names in the function and of the names
+    /// derived so far, to keep derived names unique. A hash match counts as
+    /// taken (the next suffix is tried), so collisions cost a skipped
+    /// number, never a clash; storing hashes avoids copying names.
     taken: HashSet<u64, BuildIdentity>,
-    /// Scratch space for building names.
-    name_buf: String,
     /// Inserted phis are the values `phi_base..phi_end`.
     phi_base: u32,
     phi_end: u32,
@@ -187,6 +192,8 @@ struct Renamer {
     phi_var: Vec<u32>,
     /// The reaching definition of each variable during renaming.
     current: Vec<Option<Value>>,
+    /// How many definitions (including inserted phis) renaming will see.
+    definitions: usize,
     /// Per block, the index of its first inserted phi (those after it
     /// get one operand per predecessor during renaming).
     first_inserted_phi: Vec<u32>,
@@ -205,12 +212,18 @@ impl Renamer {
             vars,
             original_used: vec![false; n],
             next_suffix: vec![1; n],
-            taken: f.values.iter().map(|v| name_hash(&v.name)).collect(),
-            name_buf: String::new(),
+            any_dotted: f.values.iter().any(|v| v.name.contains('.')),
+            taken: f
+                .values
+                .iter()
+                .filter(|v| v.name.contains('.'))
+                .map(|v| name_hash(&v.name))
+                .collect(),
             phi_base: f.values.len() as u32,
             phi_end: f.values.len() as u32,
             phi_var: Vec::new(),
             current: vec![None; n],
+            definitions: 0,
             first_inserted_phi: f.blocks.iter().map(|b| b.phis.len() as u32).collect(),
             input_uses_start: Vec::new(),
             input_uses: Vec::new(),
@@ -225,25 +238,28 @@ impl Renamer {
     }
 
     fn fresh_value(&mut self, f: &mut Function, k: usize) -> Value {
-        use std::fmt::Write as _;
-        let original = self.vars[k];
-        let data = &f.values[original.index()];
-        let ty = data.ty;
+        let name = self.derived_name(f, k);
+        let ty = f.values[self.vars[k].index()].ty;
+        let v = Value(f.values.len() as u32);
+        f.values.push(ValueData { name, ty });
+        v
+    }
+
+    /// The next unused `base.N` name for variable `k`.
+    fn derived_name(&mut self, f: &Function, k: usize) -> String {
+        let data = &f.values[self.vars[k].index()];
         loop {
-            self.name_buf.clear();
-            self.name_buf.push_str(&data.name);
-            let _ = write!(self.name_buf, ".{}", self.next_suffix[k]);
+            let mut name = String::with_capacity(data.name.len() + 8);
+            name.push_str(&data.name);
+            name.push('.');
+            push_decimal(&mut name, self.next_suffix[k]);
             self.next_suffix[k] += 1;
-            if self.taken.insert(name_hash(&self.name_buf)) {
-                break;
+            // Derived names all contain a dot; without dotted names in the
+            // input, `base.N` is unique per variable and counter.
+            if !self.any_dotted || self.taken.insert(name_hash(&name)) {
+                return name;
             }
         }
-        let v = Value(f.values.len() as u32);
-        f.values.push(ValueData {
-            name: self.name_buf.clone(),
-            ty,
-        });
-        v
     }
 
     /// The value a new definition of variable `k` gets: the original id the
@@ -261,46 +277,104 @@ impl Renamer {
     /// variable's definitions.
     fn place_phis(&mut self, f: &mut Function, cf: &ControlFlow) {
         let n = f.blocks.len();
-        let mut def_blocks: Vec<Vec<u32>> = vec![Vec::new(); self.vars.len()];
-        let mut note = |var_of: &[u32], v: Value, b: u32| {
-            if let Some(&k) = var_of.get(v.index()) {
-                if k != NONE && def_blocks[k as usize].last() != Some(&b) {
-                    def_blocks[k as usize].push(b);
-                }
+        let nvars = self.vars.len();
+        let mut def_blocks: Vec<Vec<u32>> = vec![Vec::new(); nvars];
+        // Semi-pruned form (Briggs et al.): only a variable read in some
+        // block before that block assigns it can need a phi. Temporaries
+        // reassigned but always set before use within each block (common in
+        // generated code) get none, which saves creating and then deleting
+        // many dead phis.
+        let mut global = vec![false; nvars];
+        let mut defined_in = vec![NONE; nvars];
+        let mut definitions = 0usize;
+        let var_of = &self.var_of;
+        let var = |v: Value| match var_of.get(v.index()) {
+            Some(&k) if k != NONE => Some(k as usize),
+            _ => None,
+        };
+        let define = |k: usize, b: u32, def_blocks: &mut [Vec<u32>], defined_in: &mut [u32]| {
+            defined_in[k] = b;
+            if def_blocks[k].last() != Some(&b) {
+                def_blocks[k].push(b);
             }
         };
-        for p in &f.params {
-            note(&self.var_of, p.value, 0);
-        }
-        if let Some(e) = f.env {
-            note(&self.var_of, e, 0);
+        for v in f.params.iter().map(|p| p.value).chain(f.env) {
+            if let Some(k) = var(v) {
+                definitions += 1;
+                define(k, 0, &mut def_blocks, &mut defined_in);
+            }
         }
         for (b, data) in f.blocks.iter().enumerate() {
+            let b32 = b as u32;
             for phi in &data.phis {
-                note(&self.var_of, phi.result, b as u32);
+                for (_, op) in &phi.args {
+                    if let Some(k) = operand_var(op, var) {
+                        global[k] = true;
+                    }
+                }
+                if let Some(k) = var(phi.result) {
+                    definitions += 1;
+                    define(k, b32, &mut def_blocks, &mut defined_in);
+                }
             }
             for inst in &data.insts {
-                if let Some(r) = inst.result {
-                    note(&self.var_of, r, b as u32);
+                for_each_use(&inst.kind, |op| {
+                    if let Some(k) = operand_var(op, var) {
+                        global[k] |= defined_in[k] != b32;
+                    }
+                });
+                if let Some(k) = inst.result.and_then(var) {
+                    definitions += 1;
+                    define(k, b32, &mut def_blocks, &mut defined_in);
                 }
+            }
+            if let Some(k) = term_use(&data.term).and_then(|op| operand_var(op, var)) {
+                global[k] |= defined_in[k] != b32;
+            }
+        }
+        for (blocks, &g) in def_blocks.iter_mut().zip(&global) {
+            if !g {
+                blocks.clear();
             }
         }
         let placed = iterated_frontiers(cf, n, &def_blocks);
+        f.values.reserve(definitions + placed.len());
+        self.definitions = definitions + placed.len();
         // Deterministic value numbering: by block, then variable.
         let mut placed = placed;
         placed.sort_unstable();
         self.phi_base = f.values.len() as u32;
         for (b, k) in placed {
-            let v = self.fresh_value(f, k as usize);
+            // Named only if it survives simplification (see `name_phis`):
+            // most inserted phis are dead or trivial.
+            let ty = f.values[self.vars[k as usize].index()].ty;
+            let v = Value(f.values.len() as u32);
+            f.values.push(ValueData {
+                name: String::new(),
+                ty,
+            });
             let pos = f.blocks[b as usize].pos;
             f.blocks[b as usize].phis.push(Phi {
                 result: v,
-                args: Vec::new(),
+                args: Vec::with_capacity(cf.preds[b as usize].len()),
                 pos,
             });
             self.phi_var.push(k);
         }
         self.phi_end = f.values.len() as u32;
+    }
+
+    /// Gives the inserted phis that survived simplification their derived
+    /// names, in block order.
+    fn name_phis(&mut self, f: &mut Function) {
+        for b in 0..f.blocks.len() {
+            for i in self.first_inserted_phi[b] as usize..f.blocks[b].phis.len() {
+                let r = f.blocks[b].phis[i].result;
+                if let Some(k) = self.inserted_phi_var(r) {
+                    f.values[r.index()].name = self.derived_name(f, k);
+                }
+            }
+        }
     }
 
     fn inserted_phi_var(&self, v: Value) -> Option<usize> {
@@ -311,7 +385,7 @@ impl Renamer {
     /// Walks the dominator tree, giving each definition its own value and
     /// pointing each use at the definition that reaches it.
     fn rename(&mut self, f: &mut Function, cf: &ControlFlow, diags: &mut Vec<Diagnostic>) {
-        let mut undo: Vec<(usize, Option<Value>)> = Vec::new();
+        let mut undo: Vec<(usize, Option<Value>)> = Vec::with_capacity(self.definitions);
         for p in 0..f.params.len() {
             let v = f.params[p].value;
             if let Some(k) = self.var(v) {
@@ -328,7 +402,7 @@ impl Renamer {
             }
         }
         // (block, next child, undo-log length on entry)
-        let mut stack: Vec<(usize, usize, usize)> = Vec::new();
+        let mut stack: Vec<(usize, usize, usize)> = Vec::with_capacity(f.blocks.len());
         let mut succs: Vec<Block> = Vec::with_capacity(2);
         stack.push((0, 0, 0));
         self.enter_block(f, 0, &mut undo, &mut succs, diags);
@@ -415,7 +489,10 @@ impl Renamer {
                 }
             }
         }
-        let (start, end) = (self.input_uses_start[b], self.input_uses_start[b + 1]);
+        let (start, end) = match self.input_uses_start.get(b..b + 2) {
+            Some(&[start, end]) => (start, end),
+            _ => (0, 0),
+        };
         for i in start..end {
             let (s, p, a) = self.input_uses[i as usize];
             let op = &mut f.blocks[s as usize].phis[p as usize].args[a as usize].1;
@@ -444,6 +521,10 @@ impl Renamer {
                     }
                 }
             }
+        }
+        if entries.is_empty() {
+            // `enter_block` treats an empty index as "nothing to rewrite".
+            return;
         }
         entries.sort_unstable();
         let mut start = vec![0u32; n + 1];
@@ -611,6 +692,31 @@ impl Renamer {
     }
 }
 
+/// The renamed variable an operand reads, if any.
+fn operand_var(op: &Operand, var: impl Fn(Value) -> Option<usize>) -> Option<usize> {
+    match op {
+        Operand::Value(v) => var(*v),
+        Operand::Const(_) => None,
+    }
+}
+
+/// Appends `n` in decimal (cheaper than the formatting machinery).
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
+}
+
 /// FNV-1a: a cheap hash of a value name.
 fn name_hash(name: &str) -> u64 {
     name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -724,7 +830,7 @@ fn iterated_frontiers(cf: &ControlFlow, n: usize, def_blocks: &[Vec<u32>]) -> Ve
     let mut queued = vec![NONE; n];
     let mut visited = vec![NONE; n];
     let mut heap: BinaryHeap<(u32, u32)> = BinaryHeap::new();
-    let mut walk: Vec<u32> = Vec::new();
+    let mut walk: Vec<u32> = Vec::with_capacity(n);
     for (k, blocks) in def_blocks.iter().enumerate() {
         let k32 = k as u32;
         heap.clear();

@@ -45,8 +45,10 @@
 //!   has a result, address `l`.
 //! - instructions that produce a value have a result and the others
 //!   (`store`, `blit`, `vastart`, `dbgloc`) do not.
-//! - `ret` has an operand exactly when the function returns something, of
-//!   the return ABI value type; `jnz` tests a `w`.
+//! - `ret` has no operand in a function that returns nothing; in one that
+//!   returns something, an operand has the return ABI value type (a bare
+//!   `ret` is accepted there, as C compilers emit it where a function falls
+//!   off its end; the value is unspecified); `jnz` tests a `w`.
 //! - every aggregate type id (parameters, return, call arguments and
 //!   returns) names a defined type.
 
@@ -129,9 +131,12 @@ impl Verifier<'_> {
         v.index() < self.f.values.len()
     }
 
-    fn check_abi(&mut self, ty: AbiType, pos: Pos, what: &str) {
+    /// Reports an aggregate type id with no definition; `what` names the
+    /// place and is only called when reporting.
+    fn check_abi(&mut self, ty: AbiType, pos: Pos, what: impl Fn() -> String) {
         if let AbiType::Agg(id) = ty {
             if id.index() >= self.types.len() {
+                let what = what();
                 self.error(
                     pos,
                     format!("{what} uses an undefined aggregate type (id {})", id.0),
@@ -143,10 +148,10 @@ impl Verifier<'_> {
     fn check_signature(&mut self) {
         let f = self.f;
         if let Some(ret) = f.ret {
-            self.check_abi(ret, f.pos, "the return type");
+            self.check_abi(ret, f.pos, || "the return type".to_string());
         }
         for (i, p) in f.params.iter().enumerate() {
-            self.check_abi(p.ty, f.pos, &format!("parameter {}", i + 1));
+            self.check_abi(p.ty, f.pos, || format!("parameter {}", i + 1));
             if !self.value_ok(p.value) {
                 self.error(f.pos, format!("parameter {} is an unknown value", i + 1));
                 continue;
@@ -552,7 +557,7 @@ impl Verifier<'_> {
                 self.expect(callee, BaseType::L, || "callee".to_string(), pos);
                 match (ret, inst.result) {
                     (Some(t), Some(r)) => {
-                        self.check_abi(*t, pos, "the call's return type");
+                        self.check_abi(*t, pos, || "the call's return type".to_string());
                         if self.value_ok(r) && self.f.value_type(r) != t.value_type() {
                             let name = self.name(r);
                             self.error(
@@ -577,7 +582,7 @@ impl Verifier<'_> {
                     self.expect(e, BaseType::L, || "`env` argument".to_string(), pos);
                 }
                 for (i, a) in args.iter().enumerate() {
-                    self.check_abi(a.ty, pos, &format!("argument {}", i + 1));
+                    self.check_abi(a.ty, pos, || format!("argument {}", i + 1));
                     let want = a.ty.value_type();
                     self.expect(&a.value, want, || format!("argument {}", i + 1), pos);
                 }

@@ -25,7 +25,7 @@ usage: cargo xtask gen-module (--size-mb N | --one-function-insts K) [--seed S] 
   --size-mb N             write about N MiB (N may be fractional) of functions
                           and data items (about 840 bytes per function)
   --one-function-insts K  write one function with at least K instructions
-                          (plus a small `main` calling it)
+                          (plus a small `main` calling it) instead
   --seed S                generator seed (default 1)
   -o FILE                 output path";
 
@@ -50,7 +50,8 @@ pub struct Stats {
 }
 
 pub fn main(args: &[String]) -> anyhow::Result<()> {
-    let mut shape = None;
+    let mut size = None;
+    let mut one_function = None;
     let mut seed = 1u64;
     let mut out: Option<PathBuf> = None;
     let mut it = args.iter();
@@ -65,20 +66,21 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
                 if !(mb > 0.0 && mb <= 4096.0) {
                     bail!("--size-mb must be between 0 and 4096");
                 }
-                shape = Some(Shape::Size((mb * 1024.0 * 1024.0) as u64));
+                size = Some(Shape::Size((mb * 1024.0 * 1024.0) as u64));
             }
             "--one-function-insts" => {
                 let k: u64 = value(a)?
                     .parse()
                     .context("--one-function-insts takes a whole number")?;
-                shape = Some(Shape::OneFunction(k));
+                one_function = Some(Shape::OneFunction(k));
             }
             "--seed" => seed = value(a)?.parse().context("--seed takes a whole number")?,
             "-o" => out = Some(PathBuf::from(value(a)?)),
             other => bail!("unexpected argument `{other}`\n\n{USAGE}"),
         }
     }
-    let (Some(shape), Some(out)) = (shape, out) else {
+    // The one-function mode wins when both are given.
+    let (Some(shape), Some(out)) = (one_function.or(size), out) else {
         bail!("--size-mb or --one-function-insts, and -o, are required\n\n{USAGE}");
     };
     let stats = write_module(&out, shape, seed)?;
@@ -284,5 +286,68 @@ impl Generator {
             "\t%t =w {cmp} %s, {k}\n\tjnz %t, @{l}_then, @{l}_else\n@{l}_then\n\t%s =w sub %s, {k}\n\tjmp @{l}_next\n@{l}_else\n\t%s =w xor %s, {}\n\tjmp @{l}_next\n@{l}_next\n\t%{l}k1 =w add %{l}k, 1\n\tjmp @{l}_head\n@{l}_done\n",
             self.rng.below(255)
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generate(shape: Shape, seed: u64, name: &str) -> (Stats, String) {
+        let dir = std::env::temp_dir().join(format!("skc-gen-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        let stats = write_module(&path, shape, seed).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        (stats, text)
+    }
+
+    #[test]
+    fn same_seed_same_bytes_and_stats_match_the_text() {
+        let (a, text_a) = generate(Shape::Size(64 * 1024), 7, "a.ssa");
+        let (b, text_b) = generate(Shape::Size(64 * 1024), 7, "b.ssa");
+        assert_eq!(text_a, text_b);
+        assert_eq!((a.bytes, a.functions), (b.bytes, b.functions));
+        assert_eq!(a.bytes, text_a.len() as u64);
+        assert!(a.bytes >= 64 * 1024 - 200 && a.bytes < 64 * 1024 + 2048);
+        assert_eq!(
+            text_a.matches("function w $f").count() as u64,
+            a.functions,
+            "every generated function is counted"
+        );
+        let (_, other) = generate(Shape::Size(64 * 1024), 8, "c.ssa");
+        assert_ne!(text_a, other, "the seed matters");
+    }
+
+    #[test]
+    fn generated_modules_are_accepted_and_need_ssa_construction() {
+        for (shape, name) in [
+            (Shape::Size(128 * 1024), "many.ssa"),
+            (Shape::OneFunction(5_000), "one.ssa"),
+        ] {
+            let (stats, text) = generate(shape, 1, name);
+            let module = skc_ir::reader::read_module(&text, name)
+                .unwrap_or_else(|e| panic!("{name} rejected:\n{e}"));
+            let functions: Vec<&skc_ir::ir::Function> = module
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    skc_ir::ir::Item::Function(f) => Some(f),
+                    _ => None,
+                })
+                .collect();
+            // The generated functions plus `main`.
+            assert_eq!(functions.len() as u64, stats.functions + 1);
+            // Reassigned temporaries became SSA values joined by phis.
+            let derived = functions
+                .iter()
+                .flat_map(|f| f.values.iter())
+                .filter(|v| v.name.starts_with("s."))
+                .count();
+            assert!(derived > 0, "{name}: no temporary was renamed");
+        }
+        let (stats, _) = generate(Shape::OneFunction(5_000), 1, "count.ssa");
+        assert!(stats.instructions >= 5_000 && stats.functions == 1);
     }
 }
