@@ -18,13 +18,16 @@ pub fn write_module(
     optimized: bool,
 ) -> anyhow::Result<()> {
     let mut m = ModuleState::new(debug, optimized);
+    // One buffer, reused by every function.
+    let mut text = String::new();
     m.write_header(out).context("writing LLVM IR")?;
     while let Some(item) = items.next_item()? {
         match item {
             Item::Type(_) => {}
             Item::Data(d) => m.write_data(&d, out).context("writing LLVM IR")?,
             Item::Function(f) => {
-                let text = lower_function(&f, items.types(), &mut m);
+                text.clear();
+                lower_function(&f, items.types(), &mut m, &mut text);
                 out.write_all(text.as_bytes()).context("writing LLVM IR")?;
             }
             Item::DbgFile(name) => m.set_debug_file(&name, out).context("writing LLVM IR")?,

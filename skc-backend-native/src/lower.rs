@@ -1,7 +1,7 @@
 //! Lowering of one IL function to an LLVM IR function definition.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
 use skc_ir::ir::{
     AbiType, BaseType, BinOp, Block, CallArg, CmpOp, Const, Function, Inst, InstKind, LoadKind,
@@ -150,32 +150,34 @@ impl CalleeInfo for Callees<'_> {
         let Some(name) = direct_callee(callee) else {
             return false;
         };
-        match self.module.sig(name) {
-            Some(sig) => sig.ret == "ptr",
-            None => libc::returns_ptr(name),
-        }
+        self.module
+            .sig_returns_ptr(name)
+            .unwrap_or_else(|| libc::returns_ptr(name))
     }
 }
 
-/// Lowers `f` and returns its text (definition plus its metadata).
-pub fn lower_function(f: &Function, types: &TypeTable, m: &mut ModuleState) -> String {
+/// Lowers `f`, appending its text (definition plus its metadata) to `out`.
+pub fn lower_function(f: &Function, types: &TypeTable, m: &mut ModuleState, out: &mut String) {
     m.define(&f.name);
-    let fixed = m.sig(&f.name).cloned();
+    let fixed = m.sig(&f.name);
     // Decide which `l` parameters arrive as `ptr`: the first call site's
     // choice if one came before, else the body's own use.
     let callees = Callees { module: m };
-    let no_ptr = vec![false; f.params.len()];
-    let pre = analyse(f, &no_ptr, &callees);
-    let param_ptr: Vec<bool> = f
-        .params
-        .iter()
-        .map(|p| match p.ty {
-            AbiType::Agg(_) => true,
-            AbiType::Base(BaseType::L) => pre.demanded[p.value.index()],
-            _ => false,
-        })
-        .collect();
-    let reprs = analyse(f, &param_ptr, &callees);
+    let reprs = analyse(
+        f,
+        |demanded| {
+            f.params
+                .iter()
+                .map(|p| match p.ty {
+                    AbiType::Agg(_) => true,
+                    AbiType::Base(BaseType::L) => demanded[p.value.index()],
+                    _ => false,
+                })
+                .collect()
+        },
+        &callees,
+    );
+    let param_ptr = reprs.param_ptr.clone();
     let ret_ptr_own = matches!(f.ret, Some(AbiType::Base(BaseType::L)))
         && f.blocks.iter().all(|b| match &b.term {
             Terminator::Ret(Some(Operand::Value(v))) => reprs.repr[v.index()] == Repr::Ptr,
@@ -186,7 +188,7 @@ pub fn lower_function(f: &Function, types: &TypeTable, m: &mut ModuleState) -> S
         f,
         types,
         repr: reprs.repr,
-        body: String::new(),
+        body: std::mem::take(out),
         tmp: 0,
         m,
         dbg: None,
@@ -199,7 +201,8 @@ pub fn lower_function(f: &Function, types: &TypeTable, m: &mut ModuleState) -> S
         sret_name: None,
         stack_base: stack_bases(f),
     };
-    cx.lower(fixed, param_ptr, ret_ptr_own)
+    cx.lower(fixed, param_ptr, ret_ptr_own);
+    *out = cx.body;
 }
 
 struct FnCx<'a> {
@@ -223,24 +226,73 @@ struct FnCx<'a> {
     stack_base: Vec<Option<Value>>,
 }
 
-fn val(v: Value) -> String {
-    format!("%v{}", v.0)
+fn val(v: Value) -> V {
+    V::Val(v.0)
 }
 
-fn label(b: Block) -> String {
-    format!("b{}", b.0)
+/// A block label, displayed as `bN`.
+struct Label(u32);
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "b{}", self.0)
+    }
+}
+
+fn label(b: Block) -> Label {
+    Label(b.0)
+}
+
+/// An LLVM operand; displays as its text without allocating in the common
+/// cases (values, temporaries, literals).
+#[derive(Clone, Debug, PartialEq)]
+enum V {
+    /// `%vN`: an IL value.
+    Val(u32),
+    /// `%tN`: a temporary of the lowering.
+    Tmp(u32),
+    /// An integer literal.
+    Int(i64),
+    /// A `float` literal with these bits.
+    F32(u32),
+    /// A `double` literal with these bits.
+    F64(u64),
+    /// `null`
+    Null,
+    /// `poison`
+    Poison,
+    /// `%mP.B`: a phi operand materialised at the end of a predecessor.
+    Mat(u32, u32),
+    /// Any other text (globals, named slots).
+    Text(String),
+}
+
+impl fmt::Display for V {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            V::Val(n) => write!(f, "%v{n}"),
+            V::Tmp(n) => write!(f, "%t{n}"),
+            V::Int(n) => write!(f, "{n}"),
+            V::F32(bits) => f.write_str(&float_literal(*bits)),
+            V::F64(bits) => f.write_str(&double_literal(*bits)),
+            V::Null => f.write_str("null"),
+            V::Poison => f.write_str("poison"),
+            V::Mat(p, b) => write!(f, "%m{p}.{b}"),
+            V::Text(t) => f.write_str(t),
+        }
+    }
 }
 
 impl FnCx<'_> {
-    fn fresh(&mut self) -> String {
+    fn fresh(&mut self) -> V {
         self.tmp += 1;
-        format!("%t{}", self.tmp)
+        V::Tmp(self.tmp)
     }
 
     /// Appends one instruction line.
-    fn line(&mut self, text: &str) {
+    fn line(&mut self, text: fmt::Arguments<'_>) {
         self.body.push_str("  ");
-        self.body.push_str(text);
+        let _ = self.body.write_fmt(text);
         if let Some(d) = &self.dbg {
             self.body.push_str(d);
         }
@@ -248,13 +300,13 @@ impl FnCx<'_> {
     }
 
     /// `%t = <text>`; returns `%t`.
-    fn def(&mut self, text: &str) -> String {
+    fn def(&mut self, text: fmt::Arguments<'_>) -> V {
         let t = self.fresh();
-        self.line(&format!("{t} = {text}"));
+        self.line(format_args!("{t} = {text}"));
         t
     }
 
-    fn lower(&mut self, fixed: Option<Sig>, param_ptr: Vec<bool>, ret_ptr_own: bool) -> String {
+    fn lower(&mut self, fixed: Option<Sig>, param_ptr: Vec<bool>, ret_ptr_own: bool) {
         let f = self.f;
         let types = self.types;
         let fixed_ret_ptr = fixed.as_ref().map(|s| s.ret == "ptr");
@@ -277,7 +329,7 @@ impl FnCx<'_> {
                 ty: "ptr".into(),
                 attrs: "nest".into(),
             });
-            names.push(val(e));
+            names.push(val(e).to_string());
         }
         for (i, p) in f.params.iter().enumerate() {
             let v = p.value;
@@ -292,7 +344,7 @@ impl FnCx<'_> {
                         ty: r.llvm().into(),
                         attrs: String::new(),
                     });
-                    names.push(val(v));
+                    names.push(val(v).to_string());
                 }
                 ArgLowering::SubWord(s) => {
                     let (t, a) = subword_llvm(s);
@@ -331,7 +383,7 @@ impl FnCx<'_> {
                         ty: "ptr".into(),
                         attrs: format!("byval([{size} x i8]) align {align}"),
                     });
-                    names.push(val(v));
+                    names.push(val(v).to_string());
                 }
                 ArgLowering::Empty => {
                     prologue.push(format!("{} = alloca i8", val(v)));
@@ -439,17 +491,18 @@ impl FnCx<'_> {
             self.set_loc(first_line, 0);
         }
         head.push_str(" {\n");
+        self.body.push_str(&head);
 
         // Entry: prologue, slots for aggregate call results, dynamic-alloc
         // bookkeeping, then the blocks.
         self.body.push_str("b0:\n");
         for p in prologue {
-            self.line(&p);
+            self.line(format_args!("{p}"));
         }
         self.prepare_slots();
         if self.stack_save {
             self.m.use_intrinsic(STACKSAVE);
-            self.line("%stack = call ptr @llvm.stacksave()");
+            self.line(format_args!("%stack = call ptr @llvm.stacksave()"));
         }
         for (bi, b) in f.blocks.iter().enumerate() {
             if bi > 0 {
@@ -465,7 +518,7 @@ impl FnCx<'_> {
                     let a = self.phi_operand(phi.result, *pred, arg, r);
                     let _ = write!(text, "[ {a}, %{} ]", label(*pred));
                 }
-                self.line(&text);
+                self.line(format_args!("{text}"));
             }
             for (ii, inst) in b.insts.iter().enumerate() {
                 self.inst(bi, ii, inst);
@@ -473,11 +526,8 @@ impl FnCx<'_> {
             self.materialize_phi_operands(Block(bi as u32));
             self.terminator(&b.term);
         }
-        let mut out = head;
-        out.push_str(&self.body);
-        out.push_str("}\n");
-        out.push_str(&self.dbg_lines);
-        out
+        self.body.push_str("}\n");
+        self.body.push_str(&self.dbg_lines);
     }
 
     fn set_loc(&mut self, line: u32, col: u32) {
@@ -513,7 +563,7 @@ impl FnCx<'_> {
                     } => {
                         let def = self.types.get(*id);
                         let name = format!("%slot{bi}.{ii}");
-                        self.line(&format!(
+                        self.line(format_args!(
                             "{name} = alloca [{} x i8], align {}",
                             def.size.max(1),
                             def.align.max(8)
@@ -533,7 +583,7 @@ impl FnCx<'_> {
 
     /// The text of a phi operand coming from `pred`: a name or literal, or
     /// the name of a conversion materialised at the end of `pred`.
-    fn phi_operand(&mut self, phi: Value, pred: Block, arg: &Operand, r: Repr) -> String {
+    fn phi_operand(&mut self, phi: Value, pred: Block, arg: &Operand, r: Repr) -> V {
         match simple_operand(arg, r, &self.repr) {
             Some(s) => {
                 if let Operand::Const(Const::Addr { sym, .. }) = arg {
@@ -541,7 +591,7 @@ impl FnCx<'_> {
                 }
                 s
             }
-            None => format!("%m{}.{}", phi.0, pred.0),
+            None => V::Mat(phi.0, pred.0),
         }
     }
 
@@ -561,7 +611,7 @@ impl FnCx<'_> {
                         let x = self.operand(arg, r);
                         let name = format!("%m{}.{}", phi.result.0, b.0);
                         // A no-op cast gives the value the name the phi uses.
-                        self.line(&format!(
+                        self.line(format_args!(
                             "{name} = bitcast {} {x} to {}",
                             r.llvm(),
                             r.llvm()
@@ -573,7 +623,7 @@ impl FnCx<'_> {
     }
 
     /// An operand converted to `want`.
-    fn operand(&mut self, op: &Operand, want: Repr) -> String {
+    fn operand(&mut self, op: &Operand, want: Repr) -> V {
         match op {
             Operand::Value(v) => {
                 let have = self.repr[v.index()];
@@ -583,75 +633,76 @@ impl FnCx<'_> {
         }
     }
 
-    fn convert(&mut self, x: &str, have: Repr, want: Repr) -> String {
+    fn convert(&mut self, x: &V, have: Repr, want: Repr) -> V {
         use Repr::*;
         if have == want {
-            return x.to_string();
+            return x.clone();
         }
-        let text = match (have, want) {
-            (Ptr, I64 | I32) => format!("ptrtoint ptr {x} to {}", want.llvm()),
-            (I64 | I32, Ptr) => format!("inttoptr {} {x} to ptr", have.llvm()),
-            (I64, I32) => format!("trunc i64 {x} to i32"),
-            (I32, I64) => format!("zext i32 {x} to i64"),
-            (I32, F32) | (I64, F64) | (F32, I32) | (F64, I64) => {
-                format!("bitcast {} {x} to {}", have.llvm(), want.llvm())
-            }
-            (F64, F32) => format!("fptrunc double {x} to float"),
-            (F32, F64) => format!("fpext float {x} to double"),
+        match (have, want) {
+            (Ptr, I64 | I32) => self.def(format_args!("ptrtoint ptr {x} to {}", want.llvm())),
+            (I64 | I32, Ptr) => self.def(format_args!("inttoptr {} {x} to ptr", have.llvm())),
+            (I64, I32) => self.def(format_args!("trunc i64 {x} to i32")),
+            (I32, I64) => self.def(format_args!("zext i32 {x} to i64")),
+            (I32, F32) | (I64, F64) | (F32, I32) | (F64, I64) => self.def(format_args!(
+                "bitcast {} {x} to {}",
+                have.llvm(),
+                want.llvm()
+            )),
+            (F64, F32) => self.def(format_args!("fptrunc double {x} to float")),
+            (F32, F64) => self.def(format_args!("fpext float {x} to double")),
             (I32, F64) | (F32, I64) => {
                 let w = self.convert(x, have, if have == I32 { F32 } else { I32 });
-                return self.convert(&w, if have == I32 { F32 } else { I32 }, want);
+                self.convert(&w, if have == I32 { F32 } else { I32 }, want)
             }
             (I64, F32) | (F64, I32) => {
                 let w = self.convert(x, have, if have == I64 { I32 } else { I64 });
-                return self.convert(&w, if have == I64 { I32 } else { I64 }, want);
+                self.convert(&w, if have == I64 { I32 } else { I64 }, want)
             }
             (Ptr, F32 | F64) => {
                 let w = self.convert(x, Ptr, I64);
-                return self.convert(&w, I64, want);
+                self.convert(&w, I64, want)
             }
             (F32 | F64, Ptr) => {
                 let w = self.convert(x, have, I64);
-                return self.convert(&w, I64, Ptr);
+                self.convert(&w, I64, Ptr)
             }
-            _ => return x.to_string(),
-        };
-        self.def(&text)
+            _ => x.clone(),
+        }
     }
 
-    fn symbol_addr(&mut self, sym: &str, offset: i64) -> String {
+    fn symbol_addr(&mut self, sym: &str, offset: i64) -> V {
         self.m.reference_data(sym, false);
         if offset == 0 {
-            global_name(sym)
+            V::Text(global_name(sym))
         } else {
-            self.def(&format!(
+            self.def(format_args!(
                 "getelementptr i8, ptr {}, i64 {offset}",
                 global_name(sym)
             ))
         }
     }
 
-    fn constant(&mut self, c: &Const, want: Repr) -> String {
+    fn constant(&mut self, c: &Const, want: Repr) -> V {
         match c {
             Const::Int(n) => match want {
-                Repr::I32 => (*n as i32).to_string(),
-                Repr::I64 => n.to_string(),
-                Repr::F32 => float_literal(*n as u32),
-                Repr::F64 => double_literal(*n as u64),
-                Repr::Ptr if *n == 0 => "null".into(),
-                Repr::Ptr => self.def(&format!("inttoptr i64 {n} to ptr")),
+                Repr::I32 => V::Int(i64::from(*n as i32)),
+                Repr::I64 => V::Int(*n),
+                Repr::F32 => V::F32(*n as u32),
+                Repr::F64 => V::F64(*n as u64),
+                Repr::Ptr if *n == 0 => V::Null,
+                Repr::Ptr => self.def(format_args!("inttoptr i64 {n} to ptr")),
             },
             Const::Single(x) => match want {
-                Repr::F32 => float_literal(x.to_bits()),
-                Repr::F64 => double_literal(f64::from(*x).to_bits()),
-                Repr::I32 => (x.to_bits() as i32).to_string(),
-                _ => i64::from(x.to_bits()).to_string(),
+                Repr::F32 => V::F32(x.to_bits()),
+                Repr::F64 => V::F64(f64::from(*x).to_bits()),
+                Repr::I32 => V::Int(i64::from(x.to_bits() as i32)),
+                _ => V::Int(i64::from(x.to_bits())),
             },
             Const::Double(x) => match want {
-                Repr::F64 => double_literal(x.to_bits()),
-                Repr::F32 => float_literal((*x as f32).to_bits()),
-                Repr::I32 => (x.to_bits() as i32).to_string(),
-                _ => (x.to_bits() as i64).to_string(),
+                Repr::F64 => V::F64(x.to_bits()),
+                Repr::F32 => V::F32((*x as f32).to_bits()),
+                Repr::I32 => V::Int(i64::from(x.to_bits() as i32)),
+                _ => V::Int(x.to_bits() as i64),
             },
             Const::Addr { sym, offset } => {
                 let p = self.symbol_addr(sym, *offset);
@@ -668,7 +719,7 @@ impl FnCx<'_> {
                     self.m.reference_data(sym, true);
                 }
                 self.m.use_intrinsic(TLS_ADDRESS);
-                let p = self.def(&format!(
+                let p = self.def(format_args!(
                     "call ptr @llvm.threadlocal.address.p0(ptr {})",
                     global_name(sym)
                 ));
@@ -721,7 +772,7 @@ impl FnCx<'_> {
                         CmpOp::Sgt | CmpOp::Ugt => "ogt",
                         CmpOp::Sge | CmpOp::Uge => "oge",
                     };
-                    self.def(&format!("fcmp {pred} {} {a}, {b}", r.llvm()))
+                    self.def(format_args!("fcmp {pred} {} {a}, {b}", r.llvm()))
                 } else {
                     let pred = match op {
                         CmpOp::Eq => "eq",
@@ -737,11 +788,15 @@ impl FnCx<'_> {
                         CmpOp::O => "eq",
                         CmpOp::Uo => "ne",
                     };
-                    self.def(&format!("icmp {pred} {} {a}, {b}", r.llvm()))
+                    self.def(format_args!("icmp {pred} {} {a}, {b}", r.llvm()))
                 };
                 let rint = if rr == Repr::Ptr { Repr::I64 } else { rr };
-                let z = format!("zext i1 {c} to {}", rint.llvm());
-                self.finish_as(&res, &z, rint, rr);
+                self.finish_as(
+                    &res,
+                    format_args!("zext i1 {c} to {}", rint.llvm()),
+                    rint,
+                    rr,
+                );
             }
             InstKind::Unary { op, arg } => {
                 let Some(res) = res else { return };
@@ -766,10 +821,10 @@ impl FnCx<'_> {
                     _ => Repr::I32,
                 };
                 if mty == rr.llvm() {
-                    self.line(&format!("{res} = load {mty}, ptr {p}, align {align}"));
+                    self.line(format_args!("{res} = load {mty}, ptr {p}, align {align}"));
                     return;
                 }
-                let x = self.def(&format!("load {mty}, ptr {p}, align {align}"));
+                let x = self.def(format_args!("load {mty}, ptr {p}, align {align}"));
                 let signed = matches!(kind, LoadKind::Sb | LoadKind::Sh | LoadKind::Sw);
                 let x = if matches!(mty, "i8" | "i16") {
                     let ext = if signed { "sext" } else { "zext" };
@@ -778,20 +833,20 @@ impl FnCx<'_> {
                     } else {
                         "i32"
                     };
-                    let e = self.def(&format!("{ext} {mty} {x} to {want}"));
+                    let e = self.def(format_args!("{ext} {mty} {x} to {want}"));
                     if want == rr.llvm() {
-                        self.line(&format!("{res} = bitcast {want} {e} to {want}"));
+                        self.line(format_args!("{res} = bitcast {want} {e} to {want}"));
                         return;
                     }
                     (e, if want == "i64" { Repr::I64 } else { Repr::I32 })
                 } else if mty == "i32" && matches!(rr, Repr::I64 | Repr::Ptr) {
                     let ext = if signed { "sext" } else { "zext" };
-                    (self.def(&format!("{ext} i32 {x} to i64")), Repr::I64)
+                    (self.def(format_args!("{ext} i32 {x} to i64")), Repr::I64)
                 } else {
                     (x, mrepr)
                 };
                 let c = self.convert(&x.0, x.1, rr);
-                self.line(&format!(
+                self.line(format_args!(
                     "{res} = bitcast {} {c} to {}",
                     rr.llvm(),
                     rr.llvm()
@@ -801,11 +856,11 @@ impl FnCx<'_> {
                 let (v, ty) = match kind {
                     StoreKind::B => {
                         let w = self.operand(value, Repr::I32);
-                        (self.def(&format!("trunc i32 {w} to i8")), "i8")
+                        (self.def(format_args!("trunc i32 {w} to i8")), "i8")
                     }
                     StoreKind::H => {
                         let w = self.operand(value, Repr::I32);
-                        (self.def(&format!("trunc i32 {w} to i16")), "i16")
+                        (self.def(format_args!("trunc i32 {w} to i16")), "i16")
                     }
                     StoreKind::W => (self.operand(value, Repr::I32), "i32"),
                     StoreKind::L => {
@@ -822,7 +877,10 @@ impl FnCx<'_> {
                 };
                 let p = self.operand(addr, Repr::Ptr);
                 let _ = ty;
-                self.line(&format!("store {ty} {v}, ptr {p}, align {}", kind.size()));
+                self.line(format_args!(
+                    "store {ty} {v}, ptr {p}, align {}",
+                    kind.size()
+                ));
             }
             InstKind::Alloc { align, size } => {
                 let Some(res) = res else { return };
@@ -834,19 +892,19 @@ impl FnCx<'_> {
                 };
                 match size {
                     Operand::Const(Const::Int(n)) if bi == 0 => {
-                        self.line(&format!(
+                        self.line(format_args!(
                             "{target} = alloca [{} x i8], align {align}",
                             (*n).max(0)
                         ));
                     }
                     _ => {
                         let n = self.operand(size, Repr::I64);
-                        self.line(&format!("{target} = alloca i8, i64 {n}, align {align}"));
+                        self.line(format_args!("{target} = alloca i8, i64 {n}, align {align}"));
                     }
                 }
                 if rr != Repr::Ptr {
                     let c = self.convert(&target, Repr::Ptr, rr);
-                    self.line(&format!(
+                    self.line(format_args!(
                         "{res} = bitcast {} {c} to {}",
                         rr.llvm(),
                         rr.llvm()
@@ -863,19 +921,19 @@ impl FnCx<'_> {
                 let name = if disjoint { "memcpy" } else { "memmove" };
                 self.m
                     .use_intrinsic(if disjoint { MEMCPY } else { MEMMOVE });
-                self.line(&format!(
+                self.line(format_args!(
                     "call void @llvm.{name}.p0.p0.i64(ptr {d}, ptr {s}, i64 {size}, i1 false)"
                 ));
             }
             InstKind::VaStart { ap } => {
                 let p = self.operand(ap, Repr::Ptr);
                 self.m.use_intrinsic(VA_START);
-                self.line(&format!("call void @llvm.va_start(ptr {p})"));
+                self.line(format_args!("call void @llvm.va_start(ptr {p})"));
             }
             InstKind::VaArg { ap } => {
                 let Some(res) = res else { return };
                 let p = self.operand(ap, Repr::Ptr);
-                self.line(&format!("{res} = va_arg ptr {p}, {}", rr.llvm()));
+                self.line(format_args!("{res} = va_arg ptr {p}, {}", rr.llvm()));
             }
             InstKind::Call {
                 callee,
@@ -898,13 +956,13 @@ impl FnCx<'_> {
 
     /// Defines `res` from `text` (of representation `have`), converting to
     /// the value's representation `want`.
-    fn finish_as(&mut self, res: &str, text: &str, have: Repr, want: Repr) {
+    fn finish_as(&mut self, res: &V, text: fmt::Arguments<'_>, have: Repr, want: Repr) {
         if have == want {
-            self.line(&format!("{res} = {text}"));
+            self.line(format_args!("{res} = {text}"));
         } else {
             let t = self.def(text);
             let c = self.convert(&t, have, want);
-            self.line(&format!(
+            self.line(format_args!(
                 "{res} = bitcast {} {c} to {}",
                 want.llvm(),
                 want.llvm()
@@ -914,7 +972,7 @@ impl FnCx<'_> {
 
     fn binary(
         &mut self,
-        res: &str,
+        res: &V,
         rr: Repr,
         rty: BaseType,
         op: BinOp,
@@ -935,11 +993,11 @@ impl FnCx<'_> {
             let mut o = self.operand(off, Repr::I64);
             if neg {
                 o = match off {
-                    Operand::Const(Const::Int(n)) => n.wrapping_neg().to_string(),
-                    _ => self.def(&format!("sub i64 0, {o}")),
+                    Operand::Const(Const::Int(n)) => V::Int(n.wrapping_neg()),
+                    _ => self.def(format_args!("sub i64 0, {o}")),
                 };
             }
-            self.line(&format!("{res} = getelementptr i8, ptr {b}, i64 {o}"));
+            self.line(format_args!("{res} = getelementptr i8, ptr {b}, i64 {o}"));
             return;
         }
         let r = Repr::of(rty);
@@ -953,22 +1011,22 @@ impl FnCx<'_> {
             };
             let a = self.operand(lhs, r);
             let b = self.operand(rhs, r);
-            self.finish_as(res, &format!("{name} {} {a}, {b}", r.llvm()), r, rr);
+            self.finish_as(res, format_args!("{name} {} {a}, {b}", r.llvm()), r, rr);
             return;
         }
         let a = self.operand(lhs, r);
-        let text = match op {
+        match op {
             BinOp::Shl | BinOp::Shr | BinOp::Sar => {
                 let amt = self.operand(rhs, Repr::I32);
                 let mask = if r == Repr::I64 { 63 } else { 31 };
                 let masked = match rhs {
-                    Operand::Const(Const::Int(n)) => ((*n as i32) & mask).to_string(),
-                    _ => self.def(&format!("and i32 {amt}, {mask}")),
+                    Operand::Const(Const::Int(n)) => V::Int(i64::from((*n as i32) & mask)),
+                    _ => self.def(format_args!("and i32 {amt}, {mask}")),
                 };
                 let masked = if r == Repr::I64 {
                     match rhs {
                         Operand::Const(_) => masked,
-                        _ => self.def(&format!("zext i32 {masked} to i64")),
+                        _ => self.def(format_args!("zext i32 {masked} to i64")),
                     }
                 } else {
                     masked
@@ -978,7 +1036,12 @@ impl FnCx<'_> {
                     BinOp::Shr => "lshr",
                     _ => "ashr",
                 };
-                format!("{name} {} {a}, {masked}", r.llvm())
+                self.finish_as(
+                    res,
+                    format_args!("{name} {} {a}, {masked}", r.llvm()),
+                    r,
+                    rr,
+                );
             }
             _ => {
                 let b = self.operand(rhs, r);
@@ -994,31 +1057,29 @@ impl FnCx<'_> {
                     BinOp::Or => "or",
                     _ => "xor",
                 };
-                format!("{name} {} {a}, {b}", r.llvm())
+                self.finish_as(res, format_args!("{name} {} {a}, {b}", r.llvm()), r, rr);
             }
-        };
-        self.finish_as(res, &text, r, rr);
+        }
     }
 
-    fn unary(&mut self, res: &str, rr: Repr, rty: BaseType, op: UnOp, arg: &Operand) {
+    fn unary(&mut self, res: &V, rr: Repr, rty: BaseType, op: UnOp, arg: &Operand) {
         let r = Repr::of(rty);
         let rint = r.llvm();
-        let text = match op {
+        match op {
             UnOp::Copy => {
                 let x = self.operand(arg, rr);
-                self.line(&format!(
+                self.line(format_args!(
                     "{res} = bitcast {} {x} to {}",
                     rr.llvm(),
                     rr.llvm()
                 ));
-                return;
             }
             UnOp::Neg => {
                 let x = self.operand(arg, r);
                 if rty.is_float() {
-                    format!("fneg {rint} {x}")
+                    self.finish_as(res, format_args!("fneg {rint} {x}"), r, rr)
                 } else {
-                    format!("sub {rint} 0, {x}")
+                    self.finish_as(res, format_args!("sub {rint} 0, {x}"), r, rr)
                 }
             }
             UnOp::Extsb | UnOp::Extub | UnOp::Extsh | UnOp::Extuh => {
@@ -1033,25 +1094,25 @@ impl FnCx<'_> {
                 } else {
                     "zext"
                 };
-                let t = self.def(&format!("trunc i32 {x} to {narrow}"));
-                format!("{ext} {narrow} {t} to {rint}")
+                let t = self.def(format_args!("trunc i32 {x} to {narrow}"));
+                self.finish_as(res, format_args!("{ext} {narrow} {t} to {rint}"), r, rr)
             }
             UnOp::Extsw | UnOp::Extuw => {
                 let x = self.operand(arg, Repr::I32);
                 if r == Repr::I32 {
-                    format!("bitcast i32 {x} to i32")
+                    self.finish_as(res, format_args!("bitcast i32 {x} to i32"), r, rr)
                 } else {
                     let ext = if op == UnOp::Extsw { "sext" } else { "zext" };
-                    format!("{ext} i32 {x} to i64")
+                    self.finish_as(res, format_args!("{ext} i32 {x} to i64"), r, rr)
                 }
             }
             UnOp::Exts => {
                 let x = self.operand(arg, Repr::F32);
-                format!("fpext float {x} to double")
+                self.finish_as(res, format_args!("fpext float {x} to double"), r, rr)
             }
             UnOp::Truncd => {
                 let x = self.operand(arg, Repr::F64);
-                format!("fptrunc double {x} to float")
+                self.finish_as(res, format_args!("fptrunc double {x} to float"), r, rr)
             }
             UnOp::Stosi | UnOp::Stoui | UnOp::Dtosi | UnOp::Dtoui => {
                 let (src, sname) = if matches!(op, UnOp::Stosi | UnOp::Stoui) {
@@ -1067,7 +1128,12 @@ impl FnCx<'_> {
                 let x = self.operand(arg, src);
                 let name = format!("llvm.{kind}.sat.{rint}.{sname}");
                 self.m.use_intrinsic(sat_decl(kind, rint, sname));
-                format!("call {rint} @{name}({} {x})", src.llvm())
+                self.finish_as(
+                    res,
+                    format_args!("call {rint} @{name}({} {x})", src.llvm()),
+                    r,
+                    rr,
+                )
             }
             UnOp::Swtof | UnOp::Uwtof | UnOp::Sltof | UnOp::Ultof => {
                 let src = if matches!(op, UnOp::Swtof | UnOp::Uwtof) {
@@ -1081,7 +1147,12 @@ impl FnCx<'_> {
                     "uitofp"
                 };
                 let x = self.operand(arg, src);
-                format!("{kind} {} {x} to {rint}", src.llvm())
+                self.finish_as(
+                    res,
+                    format_args!("{kind} {} {x} to {rint}", src.llvm()),
+                    r,
+                    rr,
+                )
             }
             UnOp::Cast => {
                 let src = match rty {
@@ -1091,10 +1162,14 @@ impl FnCx<'_> {
                     BaseType::D => Repr::I64,
                 };
                 let x = self.operand(arg, src);
-                format!("bitcast {} {x} to {rint}", src.llvm())
+                self.finish_as(
+                    res,
+                    format_args!("bitcast {} {x} to {rint}", src.llvm()),
+                    r,
+                    rr,
+                )
             }
-        };
-        self.finish_as(res, &text, r, rr);
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1116,14 +1191,14 @@ impl FnCx<'_> {
         let rl = ret_lowering(ret, types, ret_ptr);
         let (ret_ty, ret_attrs) = rl.llvm_type();
         let mut params: Vec<SigParam> = Vec::new();
-        let mut values: Vec<String> = Vec::new();
+        let mut values: Vec<V> = Vec::new();
         let slot = self.call_slots.get(&(bi, ii)).cloned();
         if let RetLowering::Sret(size, align) = rl {
             params.push(SigParam {
                 ty: "ptr".into(),
                 attrs: format!("sret([{size} x i8]) align {align}"),
             });
-            values.push(slot.clone().unwrap_or_else(|| "null".into()));
+            values.push(slot.clone().map_or(V::Null, V::Text));
         }
         if let Some(e) = env {
             let e = self.operand(e, Repr::Ptr);
@@ -1167,7 +1242,7 @@ impl FnCx<'_> {
                 ArgLowering::SubWord(s) => {
                     let (t, attr) = subword_llvm(s);
                     let x = self.operand(&a.value, Repr::I32);
-                    let x = self.def(&format!("trunc i32 {x} to {t}"));
+                    let x = self.def(format_args!("trunc i32 {x} to {t}"));
                     params.push(SigParam {
                         ty: t.into(),
                         attrs: attr.into(),
@@ -1180,9 +1255,12 @@ impl FnCx<'_> {
                         let addr = if p.offset == 0 {
                             base.clone()
                         } else {
-                            self.def(&format!("getelementptr i8, ptr {base}, i64 {}", p.offset))
+                            self.def(format_args!(
+                                "getelementptr i8, ptr {base}, i64 {}",
+                                p.offset
+                            ))
                         };
-                        let x = self.def(&format!("load {}, ptr {addr}, align 1", p.ty));
+                        let x = self.def(format_args!("load {}, ptr {addr}, align 1", p.ty));
                         params.push(SigParam {
                             ty: p.ty.clone(),
                             attrs: String::new(),
@@ -1214,7 +1292,7 @@ impl FnCx<'_> {
         let mut use_sig = site.clone();
         if let Some(name) = &direct {
             self.m.reference_function(name);
-            match self.m.sig(name).cloned() {
+            match self.m.sig(name) {
                 Some(fx) if site.conforms_to(&fx) => use_sig = fx,
                 Some(_) => {}
                 None => self.m.fix_sig(name, &site),
@@ -1239,7 +1317,7 @@ impl FnCx<'_> {
             }
         }
         let target = match &direct {
-            Some(name) => global_name(name),
+            Some(name) => V::Text(global_name(name)),
             None => self.operand(callee, Repr::Ptr),
         };
         let callee_ty = if use_sig.variadic {
@@ -1258,10 +1336,10 @@ impl FnCx<'_> {
             _ => Repr::I32,
         };
         match (rl, result) {
-            (RetLowering::Void, _) | (_, None) => self.line(&call),
+            (RetLowering::Void, _) | (_, None) => self.line(format_args!("{call}")),
             (RetLowering::Sret(..), Some(r)) => {
-                self.line(&call);
-                let s = slot.unwrap_or_else(|| "null".into());
+                self.line(format_args!("{call}"));
+                let s = slot.map_or(V::Null, V::Text);
                 self.define_value(r, &s, Repr::Ptr);
             }
             (RetLowering::Scalar(sr), Some(r)) => {
@@ -1270,42 +1348,45 @@ impl FnCx<'_> {
                 } else {
                     sr
                 };
-                let t = self.def(&call);
+                let t = self.def(format_args!("{call}"));
                 self.define_value(r, &t, have);
             }
             (RetLowering::SubWord(s), Some(r)) => {
                 let (t, _) = subword_llvm(s);
-                let x = self.def(&call);
+                let x = self.def(format_args!("{call}"));
                 let ext = if s.is_signed() { "sext" } else { "zext" };
-                let e = self.def(&format!("{ext} {t} {x} to i32"));
+                let e = self.def(format_args!("{ext} {t} {x} to i32"));
                 self.define_value(r, &e, Repr::I32);
             }
             (RetLowering::Pieces(pieces), Some(r)) => {
-                let x = self.def(&call);
-                let s = slot.unwrap_or_else(|| "null".into());
+                let x = self.def(format_args!("{call}"));
+                let s = slot.map_or(V::Null, V::Text);
                 let n = pieces.len();
                 for (k, p) in pieces.iter().enumerate() {
                     let part = if n == 1 {
                         x.clone()
                     } else {
-                        self.def(&format!("extractvalue {} {x}, {k}", pieces_type(&pieces)))
+                        self.def(format_args!(
+                            "extractvalue {} {x}, {k}",
+                            pieces_type(&pieces)
+                        ))
                     };
                     let addr = if p.offset == 0 {
                         s.clone()
                     } else {
-                        self.def(&format!("getelementptr i8, ptr {s}, i64 {}", p.offset))
+                        self.def(format_args!("getelementptr i8, ptr {s}, i64 {}", p.offset))
                     };
-                    self.line(&format!("store {} {part}, ptr {addr}, align 1", p.ty));
+                    self.line(format_args!("store {} {part}, ptr {addr}, align 1", p.ty));
                 }
                 self.define_value(r, &s, Repr::Ptr);
             }
         }
     }
 
-    fn define_value(&mut self, r: Value, x: &str, have: Repr) {
+    fn define_value(&mut self, r: Value, x: &V, have: Repr) {
         let want = self.repr[r.index()];
         let c = self.convert(x, have, want);
-        self.line(&format!(
+        self.line(format_args!(
             "{} = bitcast {} {c} to {}",
             val(r),
             want.llvm(),
@@ -1315,19 +1396,19 @@ impl FnCx<'_> {
 
     fn terminator(&mut self, t: &Terminator) {
         match t {
-            Terminator::Jmp(b) => self.line(&format!("br label %{}", label(*b))),
+            Terminator::Jmp(b) => self.line(format_args!("br label %{}", label(*b))),
             Terminator::Jnz {
                 cond,
                 nonzero,
                 zero,
             } => {
                 if nonzero == zero {
-                    self.line(&format!("br label %{}", label(*nonzero)));
+                    self.line(format_args!("br label %{}", label(*nonzero)));
                     return;
                 }
                 let c = self.operand(cond, Repr::I32);
-                let t = self.def(&format!("icmp ne i32 {c}, 0"));
-                self.line(&format!(
+                let t = self.def(format_args!("icmp ne i32 {c}, 0"));
+                self.line(format_args!(
                     "br i1 {t}, label %{}, label %{}",
                     label(*nonzero),
                     label(*zero)
@@ -1335,8 +1416,8 @@ impl FnCx<'_> {
             }
             Terminator::Hlt => {
                 self.m.use_intrinsic(TRAP);
-                self.line("call void @llvm.trap()");
-                self.line("unreachable");
+                self.line(format_args!("call void @llvm.trap()"));
+                self.line(format_args!("unreachable"));
             }
             Terminator::Ret(v) => self.ret(v.as_ref()),
         }
@@ -1345,7 +1426,7 @@ impl FnCx<'_> {
     fn restore_stack(&mut self) {
         if self.stack_save {
             self.m.use_intrinsic(STACKRESTORE);
-            self.line("call void @llvm.stackrestore(ptr %stack)");
+            self.line(format_args!("call void @llvm.stackrestore(ptr %stack)"));
         }
     }
 
@@ -1354,59 +1435,62 @@ impl FnCx<'_> {
         match (&rl, v) {
             (RetLowering::Void, _) => {
                 self.restore_stack();
-                self.line("ret void");
+                self.line(format_args!("ret void"));
             }
             (RetLowering::Scalar(r), Some(v)) => {
                 let x = self.operand(v, *r);
                 self.restore_stack();
-                self.line(&format!("ret {} {x}", r.llvm()));
+                self.line(format_args!("ret {} {x}", r.llvm()));
             }
             (RetLowering::SubWord(s), Some(v)) => {
                 let (t, _) = subword_llvm(*s);
                 let x = self.operand(v, Repr::I32);
-                let x = self.def(&format!("trunc i32 {x} to {t}"));
+                let x = self.def(format_args!("trunc i32 {x} to {t}"));
                 self.restore_stack();
-                self.line(&format!("ret {t} {x}"));
+                self.line(format_args!("ret {t} {x}"));
             }
             (RetLowering::Pieces(pieces), Some(v)) => {
                 let base = self.operand(v, Repr::Ptr);
                 let ty = pieces_type(pieces);
-                let mut agg = "poison".to_string();
-                let mut single = String::new();
+                let mut agg = V::Poison;
+                let mut single = V::Poison;
                 for (k, p) in pieces.iter().enumerate() {
                     let addr = if p.offset == 0 {
                         base.clone()
                     } else {
-                        self.def(&format!("getelementptr i8, ptr {base}, i64 {}", p.offset))
+                        self.def(format_args!(
+                            "getelementptr i8, ptr {base}, i64 {}",
+                            p.offset
+                        ))
                     };
-                    let x = self.def(&format!("load {}, ptr {addr}, align 1", p.ty));
+                    let x = self.def(format_args!("load {}, ptr {addr}, align 1", p.ty));
                     if pieces.len() == 1 {
                         single = x;
                     } else {
-                        agg = self.def(&format!("insertvalue {ty} {agg}, {} {x}, {k}", p.ty));
+                        agg = self.def(format_args!("insertvalue {ty} {agg}, {} {x}, {k}", p.ty));
                     }
                 }
                 self.restore_stack();
                 let x = if pieces.len() == 1 { single } else { agg };
-                self.line(&format!("ret {ty} {x}"));
+                self.line(format_args!("ret {ty} {x}"));
             }
             (RetLowering::Sret(size, _), Some(v)) => {
                 let base = self.operand(v, Repr::Ptr);
                 let dst = self.sret_name.clone().unwrap_or_else(|| "null".into());
                 self.m.use_intrinsic(MEMCPY);
-                self.line(&format!(
+                self.line(format_args!(
                     "call void @llvm.memcpy.p0.p0.i64(ptr {dst}, ptr {base}, i64 {size}, i1 false)"
                 ));
                 self.restore_stack();
-                self.line("ret void");
+                self.line(format_args!("ret void"));
             }
             (other, None) => {
                 let (ty, _) = other.llvm_type();
                 self.restore_stack();
                 if ty == "void" {
-                    self.line("ret void");
+                    self.line(format_args!("ret void"));
                 } else {
-                    self.line(&format!("ret {ty} poison"));
+                    self.line(format_args!("ret {ty} poison"));
                 }
             }
         }
@@ -1429,21 +1513,23 @@ fn sat_decl(kind: &str, rint: &str, sname: &str) -> &'static str {
 
 /// The operand as a literal or name usable directly in a phi, if it needs
 /// no instruction.
-fn simple_operand(arg: &Operand, r: Repr, repr: &[Repr]) -> Option<String> {
+fn simple_operand(arg: &Operand, r: Repr, repr: &[Repr]) -> Option<V> {
     match arg {
         Operand::Value(v) if repr[v.index()] == r => Some(val(*v)),
         Operand::Value(_) => None,
         Operand::Const(Const::Int(n)) => match r {
-            Repr::I32 => Some((*n as i32).to_string()),
-            Repr::I64 => Some(n.to_string()),
-            Repr::F32 => Some(float_literal(*n as u32)),
-            Repr::F64 => Some(double_literal(*n as u64)),
-            Repr::Ptr if *n == 0 => Some("null".into()),
+            Repr::I32 => Some(V::Int(i64::from(*n as i32))),
+            Repr::I64 => Some(V::Int(*n)),
+            Repr::F32 => Some(V::F32(*n as u32)),
+            Repr::F64 => Some(V::F64(*n as u64)),
+            Repr::Ptr if *n == 0 => Some(V::Null),
             Repr::Ptr => None,
         },
-        Operand::Const(Const::Single(x)) if r == Repr::F32 => Some(float_literal(x.to_bits())),
-        Operand::Const(Const::Double(x)) if r == Repr::F64 => Some(double_literal(x.to_bits())),
-        Operand::Const(Const::Addr { sym, offset: 0 }) if r == Repr::Ptr => Some(global_name(sym)),
+        Operand::Const(Const::Single(x)) if r == Repr::F32 => Some(V::F32(x.to_bits())),
+        Operand::Const(Const::Double(x)) if r == Repr::F64 => Some(V::F64(x.to_bits())),
+        Operand::Const(Const::Addr { sym, offset: 0 }) if r == Repr::Ptr => {
+            Some(V::Text(global_name(sym)))
+        }
         Operand::Const(_) => None,
     }
 }

@@ -2,7 +2,7 @@
 //! and referenced, the LLVM signature each function symbol was first given,
 //! intrinsics in use, and debug metadata numbering.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -133,9 +133,9 @@ impl DebugState {
 
 /// Everything the module writer remembers between items.
 pub struct ModuleState {
-    defined: HashSet<String>,
-    referenced: BTreeMap<String, RefKind>,
-    sigs: HashMap<String, Sig>,
+    /// Per symbol, kept small: this is the only state that grows with the
+    /// module rather than with the largest function.
+    symbols: HashMap<Box<str>, SymbolState>,
     intrinsics: BTreeSet<&'static str>,
     /// Debug numbering when `-g` is on.
     pub debug: Option<DebugState>,
@@ -145,9 +145,7 @@ impl ModuleState {
     /// A fresh module; `debug` turns on line tables.
     pub fn new(debug: bool, optimized: bool) -> Self {
         ModuleState {
-            defined: HashSet::new(),
-            referenced: BTreeMap::new(),
-            sigs: HashMap::new(),
+            symbols: HashMap::new(),
             intrinsics: BTreeSet::new(),
             debug: debug.then(|| DebugState::new(optimized)),
         }
@@ -160,9 +158,16 @@ impl ModuleState {
         writeln!(out, "target triple = \"{TRIPLE}\"\n")
     }
 
+    fn symbol(&mut self, name: &str) -> &mut SymbolState {
+        if !self.symbols.contains_key(name) {
+            self.symbols.insert(name.into(), SymbolState::default());
+        }
+        self.symbols.get_mut(name).expect("just inserted")
+    }
+
     /// Records a definition of `name`.
     pub fn define(&mut self, name: &str) {
-        self.defined.insert(name.to_string());
+        self.symbol(name).defined = true;
     }
 
     /// Records a use of `name`'s address as data.
@@ -172,34 +177,46 @@ impl ModuleState {
         } else {
             RefKind::Data
         };
-        self.referenced.entry(name.to_string()).or_insert(kind);
+        let s = self.symbol(name);
+        s.kind.get_or_insert(kind);
     }
 
     /// Records an `extern thread` use: the initial-exec TLS model.
     pub fn reference_initial_exec(&mut self, name: &str) {
-        let kind = self
-            .referenced
-            .entry(name.to_string())
-            .or_insert(RefKind::InitialExecThreadData);
-        if *kind == RefKind::ThreadData {
-            *kind = RefKind::InitialExecThreadData;
+        let s = self.symbol(name);
+        match s.kind {
+            None | Some(RefKind::ThreadData) => s.kind = Some(RefKind::InitialExecThreadData),
+            _ => {}
         }
     }
 
     /// Records a direct call of `name`.
     pub fn reference_function(&mut self, name: &str) {
-        self.referenced.insert(name.to_string(), RefKind::Function);
+        self.symbol(name).kind = Some(RefKind::Function);
     }
 
     /// The signature `name` was given first, if any.
-    pub fn sig(&self, name: &str) -> Option<&Sig> {
-        self.sigs.get(name)
+    pub fn sig(&self, name: &str) -> Option<Sig> {
+        self.symbols.get(name)?.sig.as_deref().map(decode_sig)
+    }
+
+    /// Whether `name`'s signature has a plain `ptr` parameter at `index`.
+    pub fn sig_param_is_ptr(&self, name: &str, index: usize) -> Option<bool> {
+        let enc = self.symbols.get(name)?.sig.as_deref()?;
+        Some(enc.split(PARAM_SEP).nth(index + 1) == Some("ptr\x1f"))
+    }
+
+    /// Whether `name`'s signature returns `ptr`.
+    pub fn sig_returns_ptr(&self, name: &str) -> Option<bool> {
+        let enc = self.symbols.get(name)?.sig.as_deref()?;
+        Some(enc.split(FIELD_SEP).nth(1) == Some("ptr"))
     }
 
     /// Fixes `name`'s signature unless it already has one.
     pub fn fix_sig(&mut self, name: &str, sig: &Sig) {
-        if !self.sigs.contains_key(name) {
-            self.sigs.insert(name.to_string(), sig.clone());
+        let s = self.symbol(name);
+        if s.sig.is_none() {
+            s.sig = Some(encode_sig(sig));
         }
     }
 
@@ -348,10 +365,14 @@ impl ModuleState {
     /// intrinsics used, and the module-level metadata.
     pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
-        for (name, kind) in &self.referenced {
-            if self.defined.contains(name) {
-                continue;
-            }
+        let mut undefined: Vec<(&str, RefKind, Option<Sig>)> = self
+            .symbols
+            .iter()
+            .filter(|(_, s)| !s.defined)
+            .filter_map(|(name, s)| Some((&**name, s.kind?, s.sig.as_deref().map(decode_sig))))
+            .collect();
+        undefined.sort_by(|a, b| a.0.cmp(b.0));
+        for (name, kind, sig) in undefined {
             match kind {
                 RefKind::Data => writeln!(out, "{} = external global i8", global_name(name))?,
                 RefKind::ThreadData => writeln!(
@@ -365,7 +386,7 @@ impl ModuleState {
                     global_name(name)
                 )?,
                 RefKind::Function => {
-                    let sig = self.sigs.get(name).cloned().unwrap_or(Sig {
+                    let sig = sig.unwrap_or(Sig {
                         ret: "void".into(),
                         ret_attrs: String::new(),
                         params: Vec::new(),
@@ -422,6 +443,56 @@ impl ModuleState {
             writeln!(out, "!{f2} = !{{i32 2, !\"Debug Info Version\", i32 3}}")?;
         }
         Ok(())
+    }
+}
+
+/// What the module knows about one symbol.
+#[derive(Default)]
+struct SymbolState {
+    defined: bool,
+    kind: Option<RefKind>,
+    /// The first signature, encoded by [`encode_sig`].
+    sig: Option<Box<str>>,
+}
+
+const FIELD_SEP: char = '\x1f';
+const PARAM_SEP: char = '\x1e';
+
+/// One compact string per signature: `attrs␟ret␟variadic` then `␞ty␟attrs`
+/// per parameter.
+fn encode_sig(sig: &Sig) -> Box<str> {
+    let mut s = format!(
+        "{}{FIELD_SEP}{}{FIELD_SEP}{}",
+        sig.ret_attrs,
+        sig.ret,
+        u8::from(sig.variadic)
+    );
+    for p in &sig.params {
+        let _ = write!(s, "{PARAM_SEP}{}{FIELD_SEP}{}", p.ty, p.attrs);
+    }
+    s.into_boxed_str()
+}
+
+fn decode_sig(enc: &str) -> Sig {
+    let mut parts = enc.split(PARAM_SEP);
+    let mut head = parts.next().unwrap_or("").split(FIELD_SEP);
+    let ret_attrs = head.next().unwrap_or("").to_string();
+    let ret = head.next().unwrap_or("void").to_string();
+    let variadic = head.next() == Some("1");
+    let params = parts
+        .map(|p| {
+            let (ty, attrs) = p.split_once(FIELD_SEP).unwrap_or((p, ""));
+            SigParam {
+                ty: ty.to_string(),
+                attrs: attrs.to_string(),
+            }
+        })
+        .collect();
+    Sig {
+        ret,
+        ret_attrs,
+        params,
+        variadic,
     }
 }
 

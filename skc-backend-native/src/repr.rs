@@ -71,6 +71,8 @@ pub struct Reprs {
     pub repr: Vec<Repr>,
     /// Indexed by value: wanted as an address somewhere.
     pub demanded: Vec<bool>,
+    /// Indexed by parameter: arrives as `ptr`.
+    pub param_ptr: Vec<bool>,
 }
 
 fn is_addr_const(op: &Operand) -> bool {
@@ -82,9 +84,14 @@ fn is_addr_const(op: &Operand) -> bool {
     )
 }
 
-/// Decides the representation of every value of `f`. `param_ptr` says
-/// which parameters arrive as `ptr` (index per `f.params`).
-pub fn analyse(f: &Function, param_ptr: &[bool], callees: &dyn CalleeInfo) -> Reprs {
+/// Decides the representation of every value of `f`. `param_ptr` says,
+/// given which values are wanted as addresses, which parameters arrive as
+/// `ptr` (index per `f.params`).
+pub fn analyse(
+    f: &Function,
+    param_ptr: impl FnOnce(&[bool]) -> Vec<bool>,
+    callees: &dyn CalleeInfo,
+) -> Reprs {
     let n = f.values.len();
     let mut demanded = vec![false; n];
     let mark = |d: &mut Vec<bool>, op: &Operand| {
@@ -180,25 +187,24 @@ pub fn analyse(f: &Function, param_ptr: &[bool], callees: &dyn CalleeInfo) -> Re
                 if !demanded[r.index()] {
                     continue;
                 }
-                let mut sources: Vec<&Operand> = Vec::new();
-                match &inst.kind {
+                let sources: [Option<&Operand>; 2] = match &inst.kind {
                     InstKind::Binary {
                         op: BinOp::Add,
                         lhs,
                         rhs,
-                    } => sources.extend([lhs, rhs]),
+                    } => [Some(lhs), Some(rhs)],
                     InstKind::Binary {
                         op: BinOp::Sub,
                         lhs,
                         ..
-                    } => sources.push(lhs),
+                    } => [Some(lhs), None],
                     InstKind::Unary {
                         op: UnOp::Copy,
                         arg,
-                    } => sources.push(arg),
-                    _ => {}
-                }
-                for s in sources {
+                    } => [Some(arg), None],
+                    _ => [None, None],
+                };
+                for s in sources.into_iter().flatten() {
                     if let Operand::Value(v) = s {
                         if f.value_type(*v) == BaseType::L && !demanded[v.index()] {
                             demanded[v.index()] = true;
@@ -225,12 +231,13 @@ pub fn analyse(f: &Function, param_ptr: &[bool], callees: &dyn CalleeInfo) -> Re
         }
     }
 
+    let param_ptr = param_ptr(&demanded);
     let mut repr: Vec<Repr> = f.values.iter().map(|v| Repr::of(v.ty)).collect();
     let is_l = |v: Value| f.value_type(v) == BaseType::L;
     if let Some(e) = f.env {
         repr[e.index()] = Repr::Ptr;
     }
-    for (p, &ptr) in f.params.iter().zip(param_ptr) {
+    for (p, &ptr) in f.params.iter().zip(&param_ptr) {
         if is_l(p.value) && (ptr || demanded[p.value.index()]) {
             repr[p.value.index()] = Repr::Ptr;
         }
@@ -312,5 +319,9 @@ pub fn analyse(f: &Function, param_ptr: &[bool], callees: &dyn CalleeInfo) -> Re
             break;
         }
     }
-    Reprs { repr, demanded }
+    Reprs {
+        repr,
+        demanded,
+        param_ptr,
+    }
 }
