@@ -29,6 +29,7 @@ use crate::irreducible;
 use crate::leb;
 use crate::locals;
 use crate::object::{CodeReloc, CodeRelocKind, EncodedFunction, Object, SymId};
+use crate::stack;
 use crate::structure::Structure;
 
 /// A label on the structured-control stack.
@@ -42,6 +43,22 @@ enum Label {
     IfThenElse,
     /// The dispatch loop of an irreducible function.
     Dispatch,
+}
+
+/// Pending work of the structured emitter.
+#[derive(Clone, Copy)]
+enum Task {
+    /// Emit the dominator subtree rooted at this block.
+    Tree(usize),
+    /// Emit this block inside blocks for its first `n` merge children
+    /// (in reverse post-order).
+    Within(usize, usize),
+    /// Close the innermost construct.
+    Close,
+    /// Switch to the `else` arm.
+    Else,
+    /// Take the edge `from → to`.
+    Branch(usize, usize),
 }
 
 /// How `main` is presented to wasi-libc's start code.
@@ -123,6 +140,13 @@ pub(crate) fn compile_function_with(
         varargs_local: None,
         dispatch_label: None,
         scratch_locals: Vec::new(),
+        phi_positions: std::collections::HashMap::new(),
+        phi_positions_for: None,
+        on_stack: stack::stack_values(
+            f,
+            main != MainKind::No || (f.ret.is_some() && !abi::returns_via_pointer(types, f.ret)),
+        ),
+        pending: None,
     };
     if force_dispatch {
         gen.st.reducible = false;
@@ -254,6 +278,10 @@ struct FunctionCodegen<'a> {
     varargs_local: Option<u32>,
     dispatch_label: Option<u32>,
     scratch_locals: Vec<(ValType, u32)>,
+    phi_positions: std::collections::HashMap<usize, usize>,
+    phi_positions_for: Option<usize>,
+    on_stack: Vec<bool>,
+    pending: Option<Value>,
 }
 
 impl FunctionCodegen<'_> {
@@ -278,7 +306,13 @@ impl FunctionCodegen<'_> {
 
     /// Gives every value not bound to a parameter a shared local.
     fn assign_value_locals(&mut self) {
-        let fixed: Vec<bool> = self.value_local.iter().map(|&l| l != UNASSIGNED).collect();
+        // Parameters have their locals already; stack values need none.
+        let fixed: Vec<bool> = self
+            .value_local
+            .iter()
+            .zip(&self.on_stack)
+            .map(|(&l, &on_stack)| l != UNASSIGNED || on_stack)
+            .collect();
         let colouring = locals::colour(self.f, &self.st, &fixed);
         let mut base = [0u32; 4];
         for (slot, t) in [ValType::I32, ValType::I64, ValType::F32, ValType::F64]
@@ -365,8 +399,13 @@ impl FunctionCodegen<'_> {
     fn operand(&mut self, op: &Operand, ctx: BaseType) -> Result<()> {
         match op {
             Operand::Value(v) => {
-                let l = self.local(*v);
-                self.ins(I::LocalGet(l));
+                if self.pending == Some(*v) {
+                    // Left on the stack by the instruction just before.
+                    self.pending = None;
+                } else {
+                    let l = self.local(*v);
+                    self.ins(I::LocalGet(l));
+                }
                 self.convert(self.f.value_type(*v), ctx)?;
             }
             Operand::Const(c) => match c {
@@ -408,6 +447,7 @@ impl FunctionCodegen<'_> {
 
     fn set_result(&mut self, result: Option<Value>) {
         match result {
+            Some(v) if stack::is_on_stack(&self.on_stack, v) => self.pending = Some(v),
             Some(v) => {
                 let l = self.local(v);
                 self.ins(I::LocalSet(l));
@@ -537,39 +577,55 @@ impl FunctionCodegen<'_> {
 
     // ---- structured control flow -------------------------------------
 
-    fn do_tree(&mut self, x: usize) -> Result<()> {
-        let merges: Vec<usize> = self.st.children[x]
-            .iter()
-            .copied()
-            .filter(|&c| self.st.merge[c])
-            .collect();
-        if self.st.loop_header[x] {
-            self.ins(I::Loop(BlockType::Empty));
-            self.ctx.push(Label::LoopHeadedBy(x));
-            self.node_within(x, &merges)?;
-            self.ctx.pop();
-            self.ins(I::End);
-        } else {
-            self.node_within(x, &merges)?;
+    /// Emits the subtree of the dominator tree rooted at `root`. Work is
+    /// kept on an explicit stack rather than by recursion, so deep
+    /// dominator trees (long chains of blocks) cannot exhaust the stack.
+    fn do_tree(&mut self, root: usize) -> Result<()> {
+        let mut tasks = vec![Task::Tree(root)];
+        while let Some(task) = tasks.pop() {
+            match task {
+                Task::Tree(x) => {
+                    let merges = self.st.children[x]
+                        .iter()
+                        .filter(|&&c| self.st.merge[c])
+                        .count();
+                    if self.st.loop_header[x] {
+                        self.ins(I::Loop(BlockType::Empty));
+                        self.ctx.push(Label::LoopHeadedBy(x));
+                        tasks.push(Task::Close);
+                    }
+                    tasks.push(Task::Within(x, merges));
+                }
+                Task::Within(x, open) => {
+                    if open > 0 {
+                        // The merge child with the highest reverse
+                        // post-order number gets the outermost block.
+                        let last = self.st.children[x]
+                            .iter()
+                            .copied()
+                            .filter(|&c| self.st.merge[c])
+                            .nth(open - 1)
+                            .ok_or_else(|| anyhow!("internal error: merge child missing"))?;
+                        self.ins(I::Block(BlockType::Empty));
+                        self.ctx.push(Label::BlockFollowedBy(last));
+                        tasks.push(Task::Tree(last));
+                        tasks.push(Task::Close);
+                        tasks.push(Task::Within(x, open - 1));
+                    } else {
+                        self.block_body(x)?;
+                        self.terminator(x, &mut tasks)?;
+                        self.check_no_pending()?;
+                    }
+                }
+                Task::Close => {
+                    self.ctx.pop();
+                    self.ins(I::End);
+                }
+                Task::Else => self.ins(I::Else),
+                Task::Branch(from, to) => self.branch(from, to, &mut tasks)?,
+            }
         }
         Ok(())
-    }
-
-    fn node_within(&mut self, x: usize, merges: &[usize]) -> Result<()> {
-        match merges.split_last() {
-            Some((&last, rest)) => {
-                self.ins(I::Block(BlockType::Empty));
-                self.ctx.push(Label::BlockFollowedBy(last));
-                self.node_within(x, rest)?;
-                self.ctx.pop();
-                self.ins(I::End);
-                self.do_tree(last)
-            }
-            None => {
-                self.block_body(x)?;
-                self.terminator(x)
-            }
-        }
     }
 
     fn depth_of(&self, label: Label) -> Result<u32> {
@@ -581,7 +637,12 @@ impl FunctionCodegen<'_> {
             .ok_or_else(|| anyhow!("internal error: branch target not in scope"))
     }
 
-    fn branch(&mut self, from: usize, to: usize) -> Result<()> {
+    /// Whether taking `from → to` is a `br` rather than inline code.
+    fn ends_in_br(&self, from: usize, to: usize) -> bool {
+        self.dispatch_label.is_some() || self.st.is_backward(from, to) || self.st.merge[to]
+    }
+
+    fn branch(&mut self, from: usize, to: usize, tasks: &mut Vec<Task>) -> Result<()> {
         self.phi_copies(from, to)?;
         if let Some(label_local) = self.dispatch_label {
             self.ins(I::I32Const(to as i32));
@@ -595,7 +656,26 @@ impl FunctionCodegen<'_> {
             let d = self.depth_of(Label::BlockFollowedBy(to))?;
             self.ins(I::Br(d));
         } else {
-            self.do_tree(to)?;
+            tasks.push(Task::Tree(to));
+        }
+        Ok(())
+    }
+
+    /// Runs the branch tasks of a terminator in dispatch mode, where every
+    /// branch is a jump to the dispatch loop and never continues inline.
+    fn run_dispatch_tasks(&mut self, mut tasks: Vec<Task>) -> Result<()> {
+        while let Some(t) = tasks.pop() {
+            match t {
+                Task::Branch(from, to) => self.branch(from, to, &mut tasks)?,
+                Task::Else => self.ins(I::Else),
+                Task::Close => {
+                    self.ctx.pop();
+                    self.ins(I::End);
+                }
+                Task::Tree(_) | Task::Within(..) => {
+                    bail!("internal error: inline code in dispatch mode")
+                }
+            }
         }
         Ok(())
     }
@@ -620,11 +700,28 @@ impl FunctionCodegen<'_> {
             self.ctx.pop();
             self.ins(I::End);
             self.block_body(b)?;
-            self.terminator(b)?;
+            let mut tasks = Vec::new();
+            self.terminator(b, &mut tasks)?;
+            self.check_no_pending()?;
+            self.run_dispatch_tasks(tasks)?;
         }
         self.ctx.pop();
         self.ins(I::End);
         Ok(())
+    }
+
+    /// Where the operand for `from` sits in the first phi of `to`.
+    fn phi_arg_position(&mut self, to: usize, from: usize) -> Option<usize> {
+        let f = self.f;
+        let first = f.blocks[to].phis.first()?;
+        if self.phi_positions_for != Some(to) {
+            self.phi_positions.clear();
+            for (i, (b, _)) in first.args.iter().enumerate() {
+                self.phi_positions.entry(b.index()).or_insert(i);
+            }
+            self.phi_positions_for = Some(to);
+        }
+        self.phi_positions.get(&from).copied()
     }
 
     fn phi_copies(&mut self, from: usize, to: usize) -> Result<()> {
@@ -633,12 +730,16 @@ impl FunctionCodegen<'_> {
         if phis.is_empty() {
             return Ok(());
         }
+        // Phis usually list their operands in the same block order, so
+        // the position found for the first phi is tried first (a merge
+        // node may have thousands of predecessors).
+        let hint = self.phi_arg_position(to, from);
         let mut dests = Vec::with_capacity(phis.len());
         for phi in phis {
-            let arg = phi
-                .args
-                .iter()
-                .find(|(b, _)| b.index() == from)
+            let arg = hint
+                .and_then(|i| phi.args.get(i))
+                .filter(|(b, _)| b.index() == from)
+                .or_else(|| phi.args.iter().find(|(b, _)| b.index() == from))
                 .map(|(_, op)| op)
                 .ok_or_else(|| {
                     anyhow!(
@@ -648,8 +749,15 @@ impl FunctionCodegen<'_> {
                         f.blocks[from].name
                     )
                 })?;
+            let dest = self.local(phi.result);
+            // A copy into the local it comes from is no copy at all.
+            if let Operand::Value(v) = arg {
+                if self.local(*v) == dest && f.value_type(*v) == f.value_type(phi.result) {
+                    continue;
+                }
+            }
             self.operand(arg, f.value_type(phi.result))?;
-            dests.push(self.local(phi.result));
+            dests.push(dest);
         }
         for d in dests.into_iter().rev() {
             self.ins(I::LocalSet(d));
@@ -657,23 +765,46 @@ impl FunctionCodegen<'_> {
         Ok(())
     }
 
-    fn terminator(&mut self, b: usize) -> Result<()> {
+    /// Emits a terminator; branches that continue with inline code are
+    /// pushed on `tasks` (the last pushed runs first).
+    fn terminator(&mut self, b: usize, tasks: &mut Vec<Task>) -> Result<()> {
         let f = self.f;
         match &f.blocks[b].term {
-            Terminator::Jmp(t) => self.branch(b, t.index()),
+            Terminator::Jmp(t) => {
+                tasks.push(Task::Branch(b, t.index()));
+                Ok(())
+            }
             Terminator::Jnz {
                 cond,
                 nonzero,
                 zero,
             } => {
+                let (nz, z) = (nonzero.index(), zero.index());
                 self.operand(cond, BaseType::W)?;
-                self.ins(I::If(BlockType::Empty));
-                self.ctx.push(Label::IfThenElse);
-                self.branch(b, nonzero.index())?;
-                self.ins(I::Else);
-                self.branch(b, zero.index())?;
-                self.ctx.pop();
-                self.ins(I::End);
+                // An edge that ends in a `br` goes in an `if` without
+                // `else`; the other edge then continues after it at the
+                // same depth, so chains of tests do not nest.
+                if self.ends_in_br(b, z) && !self.ends_in_br(b, nz) {
+                    self.ins(I::I32Eqz);
+                    self.ins(I::If(BlockType::Empty));
+                    self.ctx.push(Label::IfThenElse);
+                    tasks.push(Task::Branch(b, nz));
+                    tasks.push(Task::Close);
+                    tasks.push(Task::Branch(b, z));
+                } else if self.ends_in_br(b, nz) {
+                    self.ins(I::If(BlockType::Empty));
+                    self.ctx.push(Label::IfThenElse);
+                    tasks.push(Task::Branch(b, z));
+                    tasks.push(Task::Close);
+                    tasks.push(Task::Branch(b, nz));
+                } else {
+                    self.ins(I::If(BlockType::Empty));
+                    self.ctx.push(Label::IfThenElse);
+                    tasks.push(Task::Close);
+                    tasks.push(Task::Branch(b, z));
+                    tasks.push(Task::Else);
+                    tasks.push(Task::Branch(b, nz));
+                }
                 Ok(())
             }
             Terminator::Ret(v) => self.ret(v.as_ref()),
@@ -695,7 +826,9 @@ impl FunctionCodegen<'_> {
             })?;
             self.ins(I::LocalGet(sret));
             self.address(v)?;
-            self.ins(I::I32Const(self.types.get(id).size as i32));
+            let size = i32::try_from(self.types.get(id).size)
+                .map_err(|_| anyhow!("`${}` returns an aggregate too large for wasm32", f.name))?;
+            self.ins(I::I32Const(size));
             self.ins(I::MemoryCopy {
                 src_mem: 0,
                 dst_mem: 0,
@@ -743,9 +876,22 @@ impl FunctionCodegen<'_> {
     fn block_body(&mut self, b: usize) -> Result<()> {
         let f = self.f;
         for inst in &f.blocks[b].insts {
+            let pending_before = self.pending;
             self.inst(inst, b == 0).map_err(|e| {
                 anyhow!("{}:{}: in `${}`: {e}", inst.pos.line, inst.pos.col, f.name)
             })?;
+            if pending_before.is_some() && self.pending == pending_before {
+                bail!("internal error: a stack value was not consumed");
+            }
+        }
+        Ok(())
+    }
+
+    /// Fails if a value left on the stack for the terminator was not
+    /// consumed by it.
+    fn check_no_pending(&self) -> Result<()> {
+        if self.pending.is_some() {
+            bail!("internal error: a stack value was not consumed");
         }
         Ok(())
     }

@@ -5,7 +5,9 @@
 //! items are 4-byte slots with a relocation; an `l` slot holding an
 //! address gets the 32-bit address in its low half and zero in the high
 //! half. Thread-local definitions become ordinary data: the modules are
-//! single-threaded. `common` definitions become weak definitions.
+//! single-threaded. `common` definitions become weak (global)
+//! definitions. An explicit `section` is not carried over: wasm-ld only
+//! knows its own segment naming, so the item is placed like any other.
 
 use anyhow::{bail, Result};
 use skc_ir::ir::{DataDef, DataItem, DataValue, ExtType};
@@ -52,7 +54,8 @@ pub fn compile_data(d: &DataDef, obj: &mut Object) -> Result<()> {
             bytes,
             relocs,
         },
-        !d.linkage.export,
+        // A weak definition cannot also be local to the object.
+        !d.linkage.export && !d.linkage.common,
         d.linkage.common,
     )
 }

@@ -3,8 +3,23 @@
 //! linking format) and plans a link with `wasm-ld` against wasi-libc.
 //!
 //! Items are compiled one at a time: after each function only its encoded
-//! bytes and relocation list are kept ([`object::Object`]). Thread-local
-//! data becomes ordinary data, as the modules are single-threaded.
+//! bytes and relocation list are kept ([`object::Object`]).
+//!
+//! Target conventions:
+//! - Types: `w`→i32, `l`→i64, `s`→f32, `d`→f64. Addresses are 32-bit; an
+//!   `l` used as an address is wrapped to its low 32 bits.
+//! - Calls follow the wasm32 C ABI ([`abi`]), so IL and C code compiled by
+//!   clang for wasm32 call each other directly.
+//! - `main` becomes `__main_argc_argv(i32, i32) -> i32` when it takes two
+//!   parameters (an `l` argv is widened from the 32-bit pointer) and
+//!   `__main_void() -> i32` when it takes none, as wasi-libc's start code
+//!   expects; a `main` without a result exits with 0.
+//! - Thread-local data becomes ordinary data: the modules are
+//!   single-threaded. `hlt` is `unreachable`.
+//! - A symbol is a function if this object defines it as one or calls it
+//!   directly; an undefined symbol whose address is only taken is treated
+//!   as data.
+//! - Debug information (`-g`) is not emitted.
 #![deny(missing_docs)]
 
 pub mod abi;
@@ -15,6 +30,7 @@ pub mod leb;
 pub mod locals;
 pub mod object;
 pub mod plan;
+pub mod stack;
 pub mod structure;
 
 use std::io::Write;
@@ -80,6 +96,19 @@ impl Backend for WasmBackend {
             }
         }
     }
+}
+
+/// The WebAssembly features generated code uses (beyond 1.0): bulk memory
+/// (`memory.copy`), sign extension, saturating float-to-int conversion,
+/// and the 5-byte table immediate of `call_indirect` that the linker
+/// relocates.
+pub fn wasm_features() -> wasmparser::WasmFeatures {
+    use wasmparser::WasmFeatures as F;
+    F::WASM1
+        | F::BULK_MEMORY
+        | F::SIGN_EXTENSION
+        | F::SATURATING_FLOAT_TO_INT
+        | F::CALL_INDIRECT_OVERLONG
 }
 
 /// Compiles every item into a relocatable wasm32 object.

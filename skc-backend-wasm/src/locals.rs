@@ -103,7 +103,8 @@ pub fn colour(f: &Function, st: &Structure, fixed: &[bool]) -> Colouring {
             continue;
         }
         for &s in ss {
-            if !preds[s].contains(&b) {
+            // Successors are at most two, so a repeat is the last entry.
+            if preds[s].last() != Some(&b) {
                 preds[s].push(b);
             }
         }

@@ -274,20 +274,22 @@ impl Object {
         let sp_symbol = self.symbols.len() as u32;
         let table_symbol = sp_symbol + 1;
 
-        // Type results, needed to patch result-dropping sites.
-        let func_has_result = |obj: &Object, id: SymId| -> bool {
-            let info = &obj.symbols[id as usize];
-            match info.def {
+        // Whether each symbol's function returns a value, for the sites
+        // that drop an unused result.
+        let has_result: Vec<bool> = self
+            .symbols
+            .iter()
+            .map(|info| match info.def {
                 Definition::Function(i) => {
-                    let f = &obj.functions[i as usize];
-                    !obj.types[f.type_index as usize].results().is_empty()
+                    let f = &self.functions[i as usize];
+                    !self.types[f.type_index as usize].results().is_empty()
                 }
                 _ => info
                     .call_type
                     .as_ref()
                     .is_some_and(|t| !t.results().is_empty()),
-            }
-        };
+            })
+            .collect();
 
         // Code section contents and relocations.
         let mut code = Vec::new();
@@ -358,7 +360,7 @@ impl Object {
                         ));
                     }
                     CodeRelocKind::DropIfResult(sym) => {
-                        if func_has_result(&self, sym) {
+                        if has_result[sym as usize] {
                             bytes[at] = 0x1a;
                         }
                     }

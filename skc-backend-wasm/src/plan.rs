@@ -125,18 +125,24 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
             LinkInput::CSource(src) => {
                 let out = temp_file(&mut plan, options, ".o")?;
                 let clang = clang.clone().context("clang is needed for C inputs")?;
+                let mut args: Vec<OsString> = vec![
+                    "--target=wasm32-wasi".into(),
+                    format!("--sysroot={}", sysroot.display()).into(),
+                    opt_flag(options.opt_level).into(),
+                ];
+                if options.debug_info {
+                    args.push("-g".into());
+                }
+                args.extend([
+                    "-c".into(),
+                    src.clone().into(),
+                    "-o".into(),
+                    out.clone().into(),
+                ]);
                 steps.push(Step {
                     name: "clang".into(),
                     program: clang,
-                    args: vec![
-                        "--target=wasm32-wasi".into(),
-                        format!("--sysroot={}", sysroot.display()).into(),
-                        opt_flag(options.opt_level).into(),
-                        "-c".into(),
-                        src.clone().into(),
-                        "-o".into(),
-                        out.clone().into(),
-                    ],
+                    args,
                     env: Vec::new(),
                     inputs: vec![src.clone()],
                     outputs: vec![out.clone()],

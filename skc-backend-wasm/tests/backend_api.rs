@@ -195,3 +195,25 @@ fn without_wasm_opt_the_plan_notes_it_and_at_o0_skips_it() {
     assert_eq!(names, ["wasm-ld"]);
     assert!(plan.notes.is_empty(), "{:?}", plan.notes);
 }
+
+#[test]
+fn kept_temporaries_outlive_the_plan() {
+    let dir = common::scratch("api-keep");
+    let tc = common::SystemToolchain;
+    let mut opts = options(&tc, Emit::Executable, dir.join("k.wasm"), OptLevel::O0);
+    opts.keep_temps = true;
+    let plan = common::backend()
+        .compile(&mut source(HELLO), &opts)
+        .expect("compiles");
+    let link = &plan.steps()[0];
+    let object = link
+        .args
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.extension().is_some_and(|e| e == "o") && p.starts_with(std::env::temp_dir()))
+        .expect("the object is an argument of wasm-ld");
+    drop(plan);
+    assert!(object.is_file(), "{} removed", object.display());
+    common::validate(&std::fs::read(&object).unwrap());
+    std::fs::remove_file(object).unwrap();
+}

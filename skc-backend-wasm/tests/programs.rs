@@ -46,20 +46,21 @@ fn calls_varargs_pointers_allocs_and_relocations() {
         "calls",
         include_str!("programs/calls.ssa"),
         &[],
-        "fib 6765\nack 9\nvasum 1000000000094\nindirect 42\ntable 89\nalloc 290\n\
+        "fib 6765\nack 9\nvasum 1000000000094\nindirect 42\ntable 89\ntable-l 42\nalloc 290\n\
          01234X6789abcdef 0\nreloc 305020\n",
         0,
     );
 }
 
 #[test]
-fn aggregates_by_value_with_c() {
+fn aggregates_by_value_and_variadic_calls_with_c() {
     check(
         "agg",
         include_str!("programs/agg.ssa"),
         &[include_str!("programs/agg_driver.c")],
         "il: pair 5 6 sum 61 big 3000000000000 3.25 -3 one 2.50 5.00 chars 66\n\
-         c: swap 4 3 (orig 3 4) half 4.50 bigsum 109 make 5 0.50 15\n",
+         c: swap 4 3 (orig 3 4) half 4.50 bigsum 109 make 5 0.50 15\n\
+         c: vmix 109 40000001003\n",
         0,
     );
 }
@@ -84,5 +85,19 @@ fn irreducible_loops_with_several_entries() {
         &[],
         "tri 22196\nnested 736033\n",
         0,
+    );
+}
+
+/// IL as cproc emits it for `from_c.c` (a goto into a loop, a switch, a
+/// hash loop on unsigned longs, float accumulation), printing only
+/// through `putchar` so no pointer crosses into the C library.
+#[test]
+fn c_compiler_output_with_goto_into_a_loop() {
+    check(
+        "from_c",
+        include_str!("programs/from_c.ssa"),
+        &[],
+        "844039\n2024073654\n2667656488986724605\n54597\n",
+        39,
     );
 }
