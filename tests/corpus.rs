@@ -85,7 +85,7 @@ fn plan_trials() -> Result<(Vec<Trial>, String)> {
         .context("the tests crate has no parent directory")?
         .to_path_buf();
     let skc = locate_skc(&root)?;
-    let targets = selected_targets(&skc)?;
+    let (registered, targets) = selected_targets(&skc)?;
     let run_lp64_on_wasm = std::env::var_os("SKC_WASM_LP64").is_some_and(|v| v == "1");
     let setup = Arc::new(Setup {
         skc,
@@ -96,6 +96,22 @@ fn plan_trials() -> Result<(Vec<Trial>, String)> {
     programs.extend(bench_programs(&root.join("../shared/bench"))?);
 
     let mut trials = Vec::new();
+    // A misspelt target in `# targets:` would silently drop the program.
+    let mut malformed = malformed;
+    for program in &programs {
+        if let Some(restriction) = &program.expect.targets {
+            if let Some(unknown) = restriction.targets.iter().find(|t| !registered.contains(t)) {
+                malformed.push((
+                    program.name.clone(),
+                    format!(
+                        "{}: `# targets:` names `{unknown}`, which skc does not register (it has: {})",
+                        program.source.display(),
+                        registered.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
     for (name, error) in malformed {
         trials.push(Trial::test(format!("format/{name}"), move || {
             Err(error.into())
@@ -201,9 +217,9 @@ fn locate_skc(root: &Path) -> Result<PathBuf> {
     Ok(profile_dir.join("skc"))
 }
 
-/// The targets to test: `skc --print-targets` (the first word of each
-/// line), narrowed by `SKC_TARGETS`.
-fn selected_targets(skc: &Path) -> Result<Vec<String>> {
+/// The registered targets (`skc --print-targets`, the first word of each
+/// line) and those to test (narrowed by `SKC_TARGETS`).
+fn selected_targets(skc: &Path) -> Result<(Vec<String>, Vec<String>)> {
     let output = Command::new(skc)
         .arg("--print-targets")
         .output()
@@ -225,7 +241,7 @@ fn selected_targets(skc: &Path) -> Result<Vec<String>> {
         bail!("`{} --print-targets` lists no target", skc.display());
     }
     let Some(wanted) = std::env::var_os("SKC_TARGETS") else {
-        return Ok(registered);
+        return Ok((registered.clone(), registered));
     };
     let wanted = wanted.to_string_lossy().into_owned();
     let mut chosen = Vec::new();
@@ -238,7 +254,7 @@ fn selected_targets(skc: &Path) -> Result<Vec<String>> {
         }
         chosen.push(target.to_string());
     }
-    Ok(chosen)
+    Ok((registered, chosen))
 }
 
 /// Every `*.ssa` in the corpus directory, by name. A file whose
