@@ -25,6 +25,7 @@
 pub mod abi;
 pub mod codegen;
 pub mod data;
+pub mod implicit_varargs;
 pub mod irreducible;
 pub mod leb;
 pub mod libc;
@@ -115,9 +116,14 @@ pub fn wasm_features() -> wasmparser::WasmFeatures {
 /// Compiles every item into a relocatable wasm32 object.
 pub fn compile_object(items: &mut dyn ItemSource) -> anyhow::Result<Vec<u8>> {
     let mut obj = object::Object::new();
+    let mut variadic = implicit_varargs::VariadicDefinitions::default();
     while let Some(item) = items.next_item()? {
         match item {
-            Item::Function(f) => codegen::compile_function(&f, items.types(), &mut obj)?,
+            Item::Function(mut f) => {
+                variadic.note(&f);
+                variadic.mark_calls(&mut f);
+                codegen::compile_function(&f, items.types(), &mut obj)?
+            }
             Item::Data(d) => data::compile_data(&d, &mut obj)?,
             Item::Type(_) | Item::DbgFile(_) => {}
         }
