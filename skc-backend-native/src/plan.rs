@@ -48,7 +48,14 @@ pub fn compile(items: &mut dyn ItemSource, options: &Options<'_>) -> anyhow::Res
     }
     args.push("-ffp-contract=off".into());
     args.extend(["-x".into(), "ir".into(), ir_path.into_os_string()]);
-    args.extend(["-x".into(), "none".into()]);
+    if options
+        .link_inputs
+        .iter()
+        .any(|i| matches!(i, LinkInput::CSource(_) | LinkInput::File(_)))
+    {
+        // Later inputs are typed by their extension again.
+        args.extend(["-x".into(), "none".into()]);
+    }
     for input in &options.link_inputs {
         match input {
             LinkInput::CSource(p) | LinkInput::File(p) => {

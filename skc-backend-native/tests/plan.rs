@@ -136,6 +136,8 @@ fn object_and_assembly_plans_pass_c_and_s() {
         opts.link_inputs.clear();
         let plan = NativeBackend.compile(&mut source(HELLO), &opts).unwrap();
         assert!(plan.steps()[0].args.iter().any(|a| a == flag));
+        // Nothing follows the IR, so no `-x none` (clang warns about it).
+        assert!(!plan.steps()[0].args.iter().any(|a| a == "none"));
     }
 }
 
