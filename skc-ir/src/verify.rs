@@ -60,6 +60,7 @@ use crate::ir::{
     AbiType, BaseType, BinOp, Block, CmpOp, Function, Inst, InstKind, LoadKind, Operand, Pos,
     StoreKind, Terminator, UnOp, Value,
 };
+use crate::printer::unop_name;
 use crate::ssa::{for_each_use, term_use};
 use crate::types::TypeTable;
 
@@ -719,30 +720,6 @@ fn cmp_full_name(op: CmpOp, ty: BaseType, buf: &mut [u8; 8]) -> &str {
     buf[1..1 + kind.len()].copy_from_slice(kind);
     buf[1 + kind.len()] = ty.letter() as u8;
     std::str::from_utf8(&buf[..2 + kind.len()]).unwrap_or("comparison")
-}
-
-fn unop_name(op: UnOp) -> &'static str {
-    match op {
-        UnOp::Neg => "neg",
-        UnOp::Extsb => "extsb",
-        UnOp::Extub => "extub",
-        UnOp::Extsh => "extsh",
-        UnOp::Extuh => "extuh",
-        UnOp::Extsw => "extsw",
-        UnOp::Extuw => "extuw",
-        UnOp::Exts => "exts",
-        UnOp::Truncd => "truncd",
-        UnOp::Stosi => "stosi",
-        UnOp::Stoui => "stoui",
-        UnOp::Dtosi => "dtosi",
-        UnOp::Dtoui => "dtoui",
-        UnOp::Swtof => "swtof",
-        UnOp::Uwtof => "uwtof",
-        UnOp::Sltof => "sltof",
-        UnOp::Ultof => "ultof",
-        UnOp::Cast => "cast",
-        UnOp::Copy => "copy",
-    }
 }
 
 fn load_name(k: LoadKind) -> &'static str {
