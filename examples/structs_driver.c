@@ -5,7 +5,7 @@ typedef struct { point a, b; } segment;
 typedef struct { double x, y, z; } vec3;
 
 point point_add(point a, point b);
-long segment_length2(segment s);
+long long segment_length2(segment s);
 vec3 vec3_scale(vec3 v, double k);
 
 int main(void)
@@ -15,7 +15,7 @@ int main(void)
 	vec3 v = vec3_scale((vec3){1.5, -2, 0.25}, 4);
 
 	printf("point_add: (%d, %d)\n", p.x, p.y);
-	printf("segment_length2: %ld\n", segment_length2(s));
+	printf("segment_length2: %lld\n", segment_length2(s));
 	printf("vec3_scale: (%g, %g, %g)\n", v.x, v.y, v.z);
 	return 0;
 }

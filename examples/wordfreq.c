@@ -28,7 +28,8 @@ int main(int argc, char **argv)
 	struct word *words = NULL;
 	size_t n = 0, cap = 0;
 	char *copy = strdup(text);
-	size_t shown = argc > 1 ? (size_t)atoi(argv[1]) : 5;
+	int wanted = argc > 1 ? atoi(argv[1]) : 0;
+	size_t shown = wanted > 0 ? (size_t)wanted : 5;
 
 	for (char *w = copy; *w;) {
 		char *end = strchr(w, ' ');

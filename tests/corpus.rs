@@ -92,12 +92,14 @@ fn plan_trials() -> Result<(Vec<Trial>, String)> {
         wasmtime: std::env::var_os("WASMTIME").unwrap_or_else(|| "wasmtime".into()),
     });
 
-    let (mut programs, malformed) = corpus_programs(&root.join("tests/corpus"))?;
+    let (mut programs, mut malformed) = corpus_programs(&root.join("tests/corpus"), "")?;
+    let (examples, malformed_examples) = corpus_programs(&root.join("examples"), "examples/")?;
+    programs.extend(examples);
+    malformed.extend(malformed_examples);
     programs.extend(bench_programs(&root.join("../shared/bench"))?);
 
     let mut trials = Vec::new();
     // A misspelt target in `# targets:` would silently drop the program.
-    let mut malformed = malformed;
     for program in &programs {
         if let Some(restriction) = &program.expect.targets {
             if let Some(unknown) = restriction.targets.iter().find(|t| !registered.contains(t)) {
@@ -260,7 +262,10 @@ fn selected_targets(skc: &Path) -> Result<(Vec<String>, Vec<String>)> {
 /// Every `*.ssa` in the corpus directory, by name. A file whose
 /// expectations cannot be read is returned as `(name, error)`, so it fails
 /// alone instead of stopping the whole corpus.
-fn corpus_programs(dir: &Path) -> Result<(Vec<Program>, Vec<Malformed>)> {
+/// The programs in `dir`, named `PREFIX` + file stem. A C file
+/// `STEM_driver.c` beside a program is its driver when the program has no
+/// `driver` block (the examples keep their C beside the IL, for reading).
+fn corpus_programs(dir: &Path, prefix: &str) -> Result<(Vec<Program>, Vec<Malformed>)> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
         .map(|entry| entry.map(|e| e.path()))
@@ -271,14 +276,23 @@ fn corpus_programs(dir: &Path) -> Result<(Vec<Program>, Vec<Malformed>)> {
     let mut programs = Vec::new();
     let mut malformed = Vec::new();
     for path in paths {
-        let name = path
+        let stem = path
             .file_stem()
             .and_then(|s| s.to_str())
-            .with_context(|| format!("unreadable file name {}", path.display()))?
-            .to_string();
+            .with_context(|| format!("unreadable file name {}", path.display()))?;
+        let name = format!("{prefix}{stem}");
+        let driver_path = dir.join(format!("{stem}_driver.c"));
         let expect = std::fs::read_to_string(&path)
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))
-            .and_then(|text| case::parse(&text).map_err(|e| format!("{}:{e}", path.display())));
+            .and_then(|text| case::parse(&text).map_err(|e| format!("{}:{e}", path.display())))
+            .and_then(|mut expect| {
+                if expect.driver.is_none() && driver_path.exists() {
+                    let driver = std::fs::read_to_string(&driver_path)
+                        .map_err(|e| format!("{}: cannot read: {e}", driver_path.display()))?;
+                    expect.driver = Some(driver);
+                }
+                Ok(expect)
+            });
         match expect {
             Ok(expect) => programs.push(Program {
                 name,
