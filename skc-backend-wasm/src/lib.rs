@@ -28,6 +28,7 @@ pub mod data;
 pub mod irreducible;
 pub mod leb;
 pub mod locals;
+pub mod lp64;
 pub mod object;
 pub mod plan;
 pub mod stack;
