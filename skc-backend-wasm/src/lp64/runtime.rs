@@ -33,6 +33,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("lp64_stdlib.c", include_str!("../../runtime/lp64_stdlib.c")),
     ("glibc_ctype.c", include_str!("../../runtime/glibc_ctype.c")),
     ("glibc_misc.c", include_str!("../../runtime/glibc_misc.c")),
+    ("clock.c", include_str!("../../runtime/clock.c")),
 ];
 
 /// A 64-bit FNV-1a hash of every source, naming the cache directory.
@@ -61,16 +62,46 @@ fn find_ar(clang: &Path) -> Option<PathBuf> {
     })
 }
 
-/// The runtime archive to link, adding the steps that build it to `steps`
-/// when it is neither installed nor cached. `None` (with a note) when it
-/// cannot be built for want of clang or llvm-ar.
+/// Names the runtime defines for objects to reference.
+const RUNTIME_SYMBOLS: &[&[u8]] = &[
+    b"__skc_lp64_",
+    b"__ctype_b_loc",
+    b"__ctype_tolower_loc",
+    b"__ctype_toupper_loc",
+    b"__errno_location",
+    b"__assert_fail",
+    b"__isoc99_",
+    b"__skc_clock",
+];
+
+/// Whether the object's bytes name a runtime symbol. Symbol names are
+/// stored verbatim in the object, so a byte search finds every reference;
+/// a false match (a string that happens to contain such a name) only adds
+/// the archive to the link, from which nothing is then taken.
+pub fn object_needs_runtime(object: &[u8]) -> bool {
+    RUNTIME_SYMBOLS
+        .iter()
+        .any(|name| object.windows(name.len()).any(|w| w == *name))
+}
+
+/// The runtime archive to link when `object` references the runtime,
+/// adding the steps that build it to `steps` when it is neither installed
+/// nor cached. `None` when the object does not need it, or (with a note)
+/// when it cannot be built for want of clang or llvm-ar.
 pub fn runtime_archive(
     plan: &mut LinkPlan,
     options: &Options<'_>,
+    object: &Path,
     clang: Option<&Path>,
     sysroot: &Path,
     steps: &mut Vec<Step>,
 ) -> Result<Option<PathBuf>> {
+    let bytes =
+        std::fs::read(object).with_context(|| format!("cannot read {}", object.display()))?;
+    if !object_needs_runtime(&bytes) {
+        return Ok(None);
+    }
+    drop(bytes);
     if let Some(res) = options.toolchain.resource_dir() {
         let installed = res.join("wasm32").join(ARCHIVE);
         if installed.is_file() {
