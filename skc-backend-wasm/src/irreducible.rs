@@ -358,7 +358,7 @@ mod tests {
         let types = skc_ir::types::TypeTable::new();
         crate::codegen::compile_function_with(&f, &types, &mut obj, true).expect("compiles");
         let bytes = obj.finish().expect("encodes");
-        wasmparser::Validator::new()
+        wasmparser::Validator::new_with_features(crate::wasm_features())
             .validate_all(&bytes)
             .expect("valid");
         let text = wasmprinter::print_bytes(&bytes).unwrap();

@@ -27,6 +27,7 @@ pub mod codegen;
 pub mod data;
 pub mod irreducible;
 pub mod leb;
+pub mod libc;
 pub mod locals;
 pub mod lp64;
 pub mod object;
@@ -97,6 +98,19 @@ impl Backend for WasmBackend {
             }
         }
     }
+}
+
+/// The WebAssembly features generated code uses (beyond 1.0): bulk memory
+/// (`memory.copy`), sign extension, saturating float-to-int conversion,
+/// and the 5-byte table immediate of `call_indirect` that the linker
+/// relocates.
+pub fn wasm_features() -> wasmparser::WasmFeatures {
+    use wasmparser::WasmFeatures as F;
+    F::WASM1
+        | F::BULK_MEMORY
+        | F::SIGN_EXTENSION
+        | F::SATURATING_FLOAT_TO_INT
+        | F::CALL_INDIRECT_OVERLONG
 }
 
 /// Compiles every item into a relocatable wasm32 object.

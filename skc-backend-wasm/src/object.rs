@@ -230,6 +230,20 @@ impl Object {
 
     /// Encodes the object.
     pub fn finish(mut self) -> anyhow::Result<Vec<u8>> {
+        // A C library function called only without using its result
+        // still returns one; the import must say so.
+        for info in &mut self.symbols {
+            if info.def != Definition::None {
+                continue;
+            }
+            if let Some(t) = &info.call_type {
+                if t.results().is_empty() {
+                    if let Some(r) = crate::libc::known_result(&info.name) {
+                        info.call_type = Some(FuncType::new(t.params().to_vec(), [r]));
+                    }
+                }
+            }
+        }
         // Function index space: imports (undefined called symbols) first.
         let mut func_index: Vec<Option<u32>> = vec![None; self.symbols.len()];
         let mut imports: Vec<(SymId, u32)> = Vec::new();

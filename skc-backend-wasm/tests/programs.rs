@@ -53,13 +53,14 @@ fn calls_varargs_pointers_allocs_and_relocations() {
 }
 
 #[test]
-fn aggregates_by_value_with_c() {
+fn aggregates_by_value_and_variadic_calls_with_c() {
     check(
         "agg",
         include_str!("programs/agg.ssa"),
         &[include_str!("programs/agg_driver.c")],
         "il: pair 5 6 sum 61 big 3000000000000 3.25 -3 one 2.50 5.00 chars 66\n\
-         c: swap 4 3 (orig 3 4) half 4.50 bigsum 109 make 5 0.50 15\n",
+         c: swap 4 3 (orig 3 4) half 4.50 bigsum 109 make 5 0.50 15\n\
+         c: vmix 109 40000001003\n",
         0,
     );
 }

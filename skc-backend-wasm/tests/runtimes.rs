@@ -31,3 +31,21 @@ fn programs_agree_under_node() {
     );
     assert_eq!(n.code, 0);
 }
+
+#[test]
+fn main_without_result_exits_zero_and_hlt_traps() {
+    let void_main = "data $s = { b \"bye\", b 0 }\n\
+        export function $main() {\n@start\n\tcall $puts(w $s)\n\tret\n}\n";
+    let obj = common::compile_il(void_main, "void-main");
+    let module = common::link(&obj, "void-main", &[], OptLevel::O0);
+    let run = common::run_wasmtime(&module, &[]);
+    assert_eq!((run.stdout.as_str(), run.code), ("bye\n", 0));
+
+    let trapping = "data $s = { b \"before\", b 0 }\n\
+        export function w $main() {\n@start\n\t%r =w call $puts(w $s)\n\thlt\n}\n";
+    let obj = common::compile_il(trapping, "hlt");
+    let module = common::link(&obj, "hlt", &[], OptLevel::O0);
+    let run = common::run_wasmtime(&module, &[]);
+    assert_eq!(run.stdout, "before\n");
+    assert_ne!(run.code, 0, "hlt must trap");
+}

@@ -109,6 +109,8 @@ pub struct Lexer<'a> {
     pub error: String,
     /// Where inside that token the problem is, when not at its start.
     pub error_pos: Option<Pos>,
+    /// The byte, when that token is a byte no token starts with.
+    pub stray: Option<u8>,
     /// A read error, reported once by the parser.
     pub io_error: Option<String>,
 }
@@ -136,6 +138,7 @@ impl<'a> Lexer<'a> {
             text_window: None,
             error: String::new(),
             error_pos: None,
+            stray: None,
             io_error: None,
         }
     }
@@ -280,11 +283,18 @@ impl<'a> Lexer<'a> {
                 if self.dead > self.item_text.len() / 2 {
                     self.item_text.drain(..self.dead);
                     self.dead = 0;
+                    if self.item_text.capacity() > (1 << 20).max(4 * self.item_text.len()) {
+                        self.item_text.shrink_to(WINDOW.max(self.item_text.len()));
+                    }
                 }
                 self.gaps.retain(|g| g.0 >= offset);
             }
             _ => {
                 self.item_text.clear();
+                // Give back the memory of an unusually large item.
+                if self.item_text.capacity() > 1 << 20 {
+                    self.item_text.shrink_to(WINDOW);
+                }
                 self.dead = 0;
                 self.gaps.clear();
                 if offset >= self.window_base + self.kept as u64 {
@@ -326,6 +336,7 @@ impl<'a> Lexer<'a> {
 
     /// Skips the rest of the current line (after an error), keeping only
     /// its start for quoting. The newline is consumed.
+    #[inline(never)]
     pub fn skip_line(&mut self) {
         self.run_start = Some(self.window_base + self.pos as u64);
         loop {
@@ -348,6 +359,7 @@ impl<'a> Lexer<'a> {
     /// Reads the next token.
     pub fn next_token(&mut self) -> Token {
         self.error_pos = None;
+        self.stray = None;
         let blank_end = self.skip_blanks();
         let Some(b) = blank_end else {
             return Token {
@@ -410,17 +422,21 @@ impl<'a> Lexer<'a> {
                 }
             }
             _ if is_name_start(b) => self.name_from(self.pos, Tok::Ident),
-            _ => {
-                self.pos += 1;
-                self.error = if b.is_ascii_graphic() {
-                    format!("unexpected character `{}`", b as char)
-                } else {
-                    format!("unexpected byte 0x{b:02x}")
-                };
-                Tok::Error
-            }
+            _ => self.stray_byte(b),
         };
         Token { tok, pos }
+    }
+
+    #[cold]
+    fn stray_byte(&mut self, b: u8) -> Tok {
+        self.pos += 1;
+        self.error = if b.is_ascii_graphic() {
+            format!("unexpected character `{}`", b as char)
+        } else {
+            format!("unexpected byte 0x{b:02x}")
+        };
+        self.stray = Some(b);
+        Tok::Error
     }
 
     /// Skips spaces and tabs; returns the next byte (not consumed).
@@ -545,6 +561,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// Reads a string after its opening quote, decoding escapes into `text`.
+    #[inline(never)]
     fn string_body(&mut self) -> Tok {
         self.text.clear();
         self.text_window = None;
@@ -661,6 +678,7 @@ impl<'a> Lexer<'a> {
         Ok(())
     }
 
+    #[inline(never)]
     fn integer(&mut self) -> Tok {
         let negative = self.peek_byte() == Some(b'-');
         if negative {
@@ -703,6 +721,7 @@ impl<'a> Lexer<'a> {
 
     /// Reads the longest float literal prefix, as C's `strtod` would, after
     /// `s_` or `d_`.
+    #[inline(never)]
     fn float(&mut self, single: bool) -> Tok {
         self.text.clear();
         self.text_window = None;

@@ -17,6 +17,7 @@ pub mod diag;
 pub mod ir;
 pub mod lexer;
 pub mod names;
+mod opcodes;
 pub mod parser;
 pub mod plan;
 pub mod printer;

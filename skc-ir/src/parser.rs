@@ -10,12 +10,14 @@
 
 use crate::diag::{Diagnostic, Renderer};
 use crate::ir::{
-    AbiType, BaseType, BinOp, Block, BlockData, CallArg, CmpOp, Const, DataDef, DataItem,
-    DataValue, ExtType, Function, Inst, InstKind, Item, Linkage, LoadKind, Operand, Param, Phi,
-    Pos, Section, StoreKind, SubWord, Terminator, UnOp, Value, ValueData,
+    AbiType, BaseType, BinOp, Block, BlockData, CallArg, Const, DataDef, DataItem, DataValue,
+    ExtType, Function, Inst, InstKind, Item, Linkage, LoadKind, Operand, Param, Phi, Pos, Section,
+    SubWord, Terminator, Value, ValueData,
 };
 use crate::lexer::{Lexer, Tok, Token};
 use crate::names::NameMap;
+pub use crate::opcodes::unary_arg_type;
+use crate::opcodes::{ext_type, Opcode};
 use crate::types::{Field, FieldType, TypeShape, TypeTable, MAX_AGG_SIZE};
 
 /// Largest alignment accepted for data and aggregate types.
@@ -24,6 +26,10 @@ pub const MAX_ALIGN: u64 = 1 << 16;
 pub const MAX_FIELD_COUNT: i64 = u32::MAX as i64;
 /// Largest size of a data definition, in bytes.
 pub const MAX_DATA_SIZE: u64 = MAX_AGG_SIZE;
+/// Largest number of flattened scalar fields over all aggregate types of a
+/// module (each type may have up to [`crate::types::MAX_SCALARS`]); types
+/// stay in memory for the whole module, so their total is bounded.
+pub const MAX_MODULE_SCALARS: usize = 1 << 21;
 /// Largest byte count of a `blit`.
 pub const MAX_BLIT: i64 = i32::MAX as i64;
 
@@ -85,6 +91,8 @@ pub struct Parser<'a> {
     fn_variadic: bool,
     /// The name of the temporary being defined by the current line.
     pending_name: Vec<u8>,
+    /// Flattened scalar fields over all aggregate types so far.
+    type_scalars: usize,
 }
 
 /// The keywords that can start a top-level item.
@@ -125,6 +133,7 @@ impl<'a> Parser<'a> {
             fn_ret: None,
             fn_variadic: false,
             pending_name: Vec::new(),
+            type_scalars: 0,
         }
     }
 
@@ -236,6 +245,10 @@ impl<'a> Parser<'a> {
     /// Records "expected WHAT, found TOKEN" for token `t` (the last read);
     /// a malformed token reports its own problem instead.
     fn expected<T>(&mut self, t: Token, what: &str) -> PResult<T> {
+        if let (Tok::Error, Some(b)) = (t.tok, self.lex.stray) {
+            let found = crate::lexer::describe_byte(b);
+            return self.error_at(t.pos, format!("expected {what}, found {found}"));
+        }
         if t.tok == Tok::Error {
             let msg = std::mem::take(&mut self.lex.error);
             let pos = self.lex.error_pos.take().unwrap_or(t.pos);
@@ -455,8 +468,18 @@ impl<'a> Parser<'a> {
             }
             _ => TypeShape::Struct(self.fields(t)?),
         };
+        if self.type_scalars > MAX_MODULE_SCALARS {
+            return self.error_at(
+                pos,
+                format!("aggregate types of this module expand to more than {MAX_MODULE_SCALARS} scalar fields"),
+            );
+        }
         match self.types.define(name, align, shape, pos) {
-            Ok(id) => Ok(Item::Type(id)),
+            Ok(id) => {
+                // Types live as long as the module: bound their total size.
+                self.type_scalars += self.types.get(id).scalars.len();
+                Ok(Item::Type(id))
+            }
             Err(e) => self.error_at(pos, format!("cannot lay out this type: {e}")),
         }
     }
@@ -1447,178 +1470,10 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// What an instruction name means.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Opcode {
-    Bin(BinOp),
-    Cmp(CmpOp, BaseType),
-    Un(UnOp),
-    /// `None`: the kind follows from the result type.
-    Load(Option<LoadKind>),
-    Store(StoreKind),
-    Alloc(u32),
-    Blit,
-    Call,
-    VaStart,
-    VaArg,
-    Phi,
-    DbgLoc,
-    Jmp,
-    Jnz,
-    Ret,
-    Hlt,
-}
-
-impl Opcode {
-    fn from_name(name: &[u8]) -> Option<Opcode> {
-        use Opcode::*;
-        Some(match name {
-            b"add" => Bin(BinOp::Add),
-            b"sub" => Bin(BinOp::Sub),
-            b"mul" => Bin(BinOp::Mul),
-            b"div" => Bin(BinOp::Div),
-            b"rem" => Bin(BinOp::Rem),
-            b"udiv" => Bin(BinOp::Udiv),
-            b"urem" => Bin(BinOp::Urem),
-            b"and" => Bin(BinOp::And),
-            b"or" => Bin(BinOp::Or),
-            b"xor" => Bin(BinOp::Xor),
-            b"sar" => Bin(BinOp::Sar),
-            b"shr" => Bin(BinOp::Shr),
-            b"shl" => Bin(BinOp::Shl),
-            b"neg" => Un(UnOp::Neg),
-            b"extsb" => Un(UnOp::Extsb),
-            b"extub" => Un(UnOp::Extub),
-            b"extsh" => Un(UnOp::Extsh),
-            b"extuh" => Un(UnOp::Extuh),
-            b"extsw" => Un(UnOp::Extsw),
-            b"extuw" => Un(UnOp::Extuw),
-            b"exts" => Un(UnOp::Exts),
-            b"truncd" => Un(UnOp::Truncd),
-            b"stosi" => Un(UnOp::Stosi),
-            b"stoui" => Un(UnOp::Stoui),
-            b"dtosi" => Un(UnOp::Dtosi),
-            b"dtoui" => Un(UnOp::Dtoui),
-            b"swtof" => Un(UnOp::Swtof),
-            b"uwtof" => Un(UnOp::Uwtof),
-            b"sltof" => Un(UnOp::Sltof),
-            b"ultof" => Un(UnOp::Ultof),
-            b"cast" => Un(UnOp::Cast),
-            b"copy" => Un(UnOp::Copy),
-            b"loadsb" => Load(Some(LoadKind::Sb)),
-            b"loadub" => Load(Some(LoadKind::Ub)),
-            b"loadsh" => Load(Some(LoadKind::Sh)),
-            b"loaduh" => Load(Some(LoadKind::Uh)),
-            b"loadsw" | b"loadw" => Load(Some(LoadKind::Sw)),
-            b"loaduw" => Load(Some(LoadKind::Uw)),
-            // As in the reference, these three are the plain `load`: the
-            // result type says what is read.
-            b"load" | b"loadl" | b"loads" | b"loadd" => Load(None),
-            b"storeb" => Store(StoreKind::B),
-            b"storeh" => Store(StoreKind::H),
-            b"storew" => Store(StoreKind::W),
-            b"storel" => Store(StoreKind::L),
-            b"stores" => Store(StoreKind::S),
-            b"stored" => Store(StoreKind::D),
-            b"alloc1" => Alloc(1),
-            b"alloc2" => Alloc(2),
-            b"alloc4" => Alloc(4),
-            b"alloc8" => Alloc(8),
-            b"alloc16" => Alloc(16),
-            b"blit" => Blit,
-            b"call" => Call,
-            b"vastart" => VaStart,
-            b"vaarg" => VaArg,
-            b"phi" => Phi,
-            b"dbgloc" => DbgLoc,
-            b"jmp" => Jmp,
-            b"jnz" => Jnz,
-            b"ret" => Ret,
-            b"hlt" => Hlt,
-            _ => return compare_from_name(name).map(|(op, ty)| Cmp(op, ty)),
-        })
-    }
-
-    /// `Some(true)`: must have a result; `Some(false)`: must not; `None`:
-    /// either (calls).
-    fn needs_result(self) -> Option<bool> {
-        use Opcode::*;
-        match self {
-            Bin(_) | Cmp(..) | Un(_) | Load(_) | Alloc(_) | VaArg | Phi => Some(true),
-            Store(_) | Blit | VaStart | DbgLoc | Jmp | Jnz | Ret | Hlt => Some(false),
-            Call => None,
-        }
-    }
-}
-
-/// `c` + comparison + type letter, e.g. `csltw`, `cuod`.
-fn compare_from_name(name: &[u8]) -> Option<(CmpOp, BaseType)> {
-    let (&last, rest) = name.split_last()?;
-    let body = rest.strip_prefix(b"c")?;
-    let ty = match last {
-        b'w' => BaseType::W,
-        b'l' => BaseType::L,
-        b's' => BaseType::S,
-        b'd' => BaseType::D,
-        _ => return None,
-    };
-    let op = match (body, ty.is_float()) {
-        (b"eq", _) => CmpOp::Eq,
-        (b"ne", _) => CmpOp::Ne,
-        (b"sle", false) => CmpOp::Sle,
-        (b"slt", false) => CmpOp::Slt,
-        (b"sge", false) => CmpOp::Sge,
-        (b"sgt", false) => CmpOp::Sgt,
-        (b"ule", false) => CmpOp::Ule,
-        (b"ult", false) => CmpOp::Ult,
-        (b"uge", false) => CmpOp::Uge,
-        (b"ugt", false) => CmpOp::Ugt,
-        (b"le", true) => CmpOp::Le,
-        (b"lt", true) => CmpOp::Lt,
-        (b"ge", true) => CmpOp::Ge,
-        (b"gt", true) => CmpOp::Gt,
-        (b"o", true) => CmpOp::O,
-        (b"uo", true) => CmpOp::Uo,
-        _ => return None,
-    };
-    Some((op, ty))
-}
-
-/// The operand type of a one-operand instruction with result type `rty`.
-pub fn unary_arg_type(op: UnOp, rty: BaseType) -> BaseType {
-    use BaseType::*;
-    match op {
-        UnOp::Neg | UnOp::Copy => rty,
-        UnOp::Extsb | UnOp::Extub | UnOp::Extsh | UnOp::Extuh | UnOp::Extsw | UnOp::Extuw => W,
-        UnOp::Exts | UnOp::Stosi | UnOp::Stoui => S,
-        UnOp::Truncd | UnOp::Dtosi | UnOp::Dtoui => D,
-        UnOp::Swtof | UnOp::Uwtof => W,
-        UnOp::Sltof | UnOp::Ultof => L,
-        UnOp::Cast => match rty {
-            W => S,
-            L => D,
-            S => W,
-            D => L,
-        },
-    }
-}
-
 /// A name's text as a `String` (names are ASCII by construction).
 fn name_string(text: &[u8]) -> String {
     match std::str::from_utf8(text) {
         Ok(s) => s.to_owned(),
         Err(_) => String::from_utf8_lossy(text).into_owned(),
     }
-}
-
-fn ext_type(text: &[u8]) -> Option<ExtType> {
-    Some(match text {
-        b"b" => ExtType::B,
-        b"h" => ExtType::H,
-        b"w" => ExtType::W,
-        b"l" => ExtType::L,
-        b"s" => ExtType::S,
-        b"d" => ExtType::D,
-        _ => return None,
-    })
 }

@@ -229,6 +229,19 @@ impl TypeTable {
             };
             align = align.max(falign);
             off = round_up(off, u64::from(falign));
+            if let FieldType::Agg(id) = field.ty {
+                if self.get(id).scalars.is_empty() {
+                    // Nothing to expand: step over all copies at once, so
+                    // a huge count of an empty or opaque type is not a loop
+                    // of billions of iterations.
+                    off = fsize
+                        .checked_mul(u64::from(field.count))
+                        .and_then(|n| off.checked_add(n))
+                        .filter(|&end| end <= MAX_AGG_SIZE + fsize)
+                        .ok_or(LayoutError::TooLarge)?;
+                    continue;
+                }
+            }
             for _ in 0..field.count {
                 if off > MAX_AGG_SIZE {
                     return Err(LayoutError::TooLarge);

@@ -364,3 +364,41 @@ fn deep_braces_and_long_functions_are_handled() {
     ));
     assert_eq!(count, 0, "{diags}");
 }
+
+#[test]
+fn huge_counts_of_empty_or_opaque_types_lay_out_at_once() {
+    let start = std::time::Instant::now();
+    let ok = read_module_bytes(b"type :e = { }\ntype :t = { :e 4294967295, w }\n", "t.ssa")
+        .expect("an array of empty structs is empty");
+    let t = ok.types.lookup("t").expect("defined");
+    assert_eq!(ok.types.get(t).size, 4);
+    let err = read_module_bytes(
+        b"type :o = align 1 { 1000 }\ntype :t = { :o 4294967295 }\n",
+        "t.ssa",
+    )
+    .expect_err("too large");
+    assert!(err.contains("exceeds 2^40"), "{err}");
+    let ok = read_module_bytes(
+        b"type :o = align 1 { 1 }\ntype :t = { :o 4294967295 }\n",
+        "t.ssa",
+    )
+    .expect("4 GiB is within the limit");
+    assert_eq!(
+        ok.types.get(ok.types.lookup("t").expect("defined")).size,
+        4294967295
+    );
+    assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
+}
+
+#[test]
+fn many_large_aggregates_are_bounded_per_module() {
+    let (diags, count, peak) = read_generated(Generated::new(
+        "type :big = { w 65535 }\n",
+        "type :t = { :big }\n",
+        100,
+        "",
+    ));
+    assert!(count >= 1, "{diags}");
+    assert!(diags.contains("more than 2097152 scalar fields"), "{diags}");
+    assert!(peak < 48 * MB, "peak heap {peak}");
+}

@@ -70,7 +70,7 @@ impl Toolchain for SystemToolchain {
 
 /// Validates an object with the features the backend uses.
 pub fn validate(bytes: &[u8]) {
-    let mut v = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::default());
+    let mut v = wasmparser::Validator::new_with_features(skc_backend_wasm::wasm_features());
     if let Err(e) = v.validate_all(bytes) {
         let text = wasmprinter::print_bytes(bytes).unwrap_or_default();
         panic!("invalid object: {e}\n{text}");

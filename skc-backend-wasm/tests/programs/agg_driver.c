@@ -16,6 +16,7 @@ struct pair il_swap(struct pair p);
 struct one il_half(struct one o);
 long long il_bigsum(struct big b);
 struct big il_make_big(long long x);
+long long il_vmix(int n, ...);
 
 void c_driver(void) {
 	struct pair p = { 3, 4 };
@@ -26,4 +27,6 @@ void c_driver(void) {
 	struct big m = il_make_big(5);
 	printf("c: swap %d %d (orig %d %d) half %.2f bigsum %lld make %lld %.2f %d\n",
 	       q.a, q.b, p.a, p.b, h.d, il_bigsum(b), m.x, m.y, m.z);
+	printf("c: vmix %lld %lld\n", il_vmix(1, 7, 2.5, 100LL),
+	       il_vmix(2, -3, 1e3, 40000000000LL, 5, -0.5, 1LL));
 }
