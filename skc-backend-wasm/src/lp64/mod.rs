@@ -38,6 +38,9 @@ pub struct CallAdaptation {
     /// The IL calls a variadic C function without `...`: the callee still
     /// takes the hidden variadic buffer address, passed as null.
     pub empty_varargs: bool,
+    /// The callee's wasm result when the IL binds none: the import must
+    /// still declare it (the call site drops it).
+    pub unbound_result: Option<ValType>,
 }
 
 impl CallAdaptation {
@@ -58,10 +61,13 @@ impl CallAdaptation {
 
     /// [`CallAdaptation::adjust_signature`] for a signature that may gain
     /// the hidden variadic buffer parameter.
-    pub fn adjust_params(&self, params: &mut Vec<ValType>, results: &mut [ValType]) {
+    pub fn adjust_params(&self, params: &mut Vec<ValType>, results: &mut Vec<ValType>) {
         self.adjust_signature(params, results);
         if self.empty_varargs {
             params.push(ValType::I32);
+        }
+        if results.is_empty() {
+            results.extend(self.unbound_result);
         }
     }
 
@@ -130,11 +136,18 @@ pub fn adapt_call(
         (false, _) if empty_varargs => proto.name,
         (false, _) => return None,
     };
+    let unbound_result = match (ret, proto.ret) {
+        (Some(_), _) | (None, CType::Void) => None,
+        (None, CType::Long | CType::LongLong) => Some(ValType::I64),
+        (None, CType::Double) => Some(ValType::F64),
+        (None, _) => Some(ValType::I32),
+    };
     Some(CallAdaptation {
         symbol,
         narrow,
         widen,
         empty_varargs,
+        unbound_result,
     })
 }
 
