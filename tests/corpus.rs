@@ -16,8 +16,6 @@
 //!   binaries of the package under test.
 //! - `SKC_TARGETS`: comma-separated targets to test (default: every target
 //!   `skc --print-targets` lists).
-//! - `SKC_WASM_LP64=1`: also run programs marked `needs: lp64-libc` on
-//!   wasm32 (they need the LP64 adaptation of C library calls).
 //! - `WASMTIME`: the wasm runtime (default `wasmtime`).
 
 use std::collections::BTreeMap;
@@ -86,7 +84,6 @@ fn plan_trials() -> Result<(Vec<Trial>, String)> {
         .to_path_buf();
     let skc = locate_skc(&root)?;
     let (registered, targets) = selected_targets(&skc)?;
-    let run_lp64_on_wasm = std::env::var_os("SKC_WASM_LP64").is_some_and(|v| v == "1");
     let setup = Arc::new(Setup {
         skc,
         wasmtime: std::env::var_os("WASMTIME").unwrap_or_else(|| "wasmtime".into()),
@@ -130,8 +127,6 @@ fn plan_trials() -> Result<(Vec<Trial>, String)> {
                     .targets
                     .as_ref()
                     .map(|r| format!("restricted by `# targets:` ({})", r.reason))
-            } else if program.expect.needs_lp64_libc && target == "wasm32" && !run_lp64_on_wasm {
-                Some("needs: lp64-libc (set SKC_WASM_LP64=1 to run them)".to_string())
             } else {
                 None
             };
@@ -336,7 +331,6 @@ fn bench_programs(dir: &Path) -> Result<Vec<Program>> {
                 exit: ExpectedExit::Code(0),
                 driver: None,
                 targets: None,
-                needs_lp64_libc: true,
             },
             args: vec![test_size.to_string()],
         });

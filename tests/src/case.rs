@@ -5,7 +5,6 @@
 //!
 //! ```text
 //! # targets: native -- reason the program cannot run elsewhere
-//! # needs: lp64-libc
 //! # exit: 3
 //! # >>> output
 //! # first line of stdout
@@ -22,9 +21,6 @@
 //!   program must stop abnormally (a signal natively, a trap on wasm32).
 //! - `targets` restricts the program to some targets; a reason is required,
 //!   after `--` or `—`, because only a real target difference justifies it.
-//! - `needs: lp64-libc` marks IL that hands 64-bit pointers or longs to the
-//!   C library (all IL produced for LP64 C compilers). Such programs need
-//!   the LP64 adaptation on ILP32 targets.
 
 use std::fmt;
 
@@ -66,8 +62,6 @@ pub struct Expectations {
     pub driver: Option<String>,
     /// `None` when the program runs on every target.
     pub targets: Option<TargetRestriction>,
-    /// The program hands LP64 pointers or longs to the C library.
-    pub needs_lp64_libc: bool,
 }
 
 impl Expectations {
@@ -109,7 +103,6 @@ pub fn parse(text: &str) -> Result<Expectations, FormatError> {
     let mut driver = None::<String>;
     let mut exit = None;
     let mut targets = None;
-    let mut needs_lp64_libc = false;
     let mut open: Option<(Block, usize, String)> = None;
 
     for (index, line) in text.lines().enumerate() {
@@ -167,15 +160,6 @@ pub fn parse(text: &str) -> Result<Expectations, FormatError> {
                 return Err(error("a second `targets:` line".into()));
             }
             targets = Some(parse_targets(value).map_err(error)?);
-        } else if let Some(value) = comment.strip_prefix("needs:") {
-            match value.trim() {
-                "lp64-libc" => needs_lp64_libc = true,
-                other => {
-                    return Err(error(format!(
-                        "unknown requirement `{other}`, expected `lp64-libc`"
-                    )))
-                }
-            }
         }
     }
     if let Some((_, start, _)) = open {
@@ -189,7 +173,6 @@ pub fn parse(text: &str) -> Result<Expectations, FormatError> {
         exit: exit.unwrap_or(ExpectedExit::Code(0)),
         driver,
         targets,
-        needs_lp64_libc,
     })
 }
 
@@ -235,14 +218,13 @@ mod tests {
 
     #[test]
     fn reads_blocks_and_headers() {
-        let text = "# targets: native -- uses x86 only\n# needs: lp64-libc\n# exit: 7\n\
+        let text = "# targets: native -- uses x86 only\n# exit: 7\n\
                     # >>> output\n# one\n#\n#  two\n# <<<\n# >>> driver\n# int x;\n# <<<\n\
                     export function w $main() {\n@s\n\tret 7\n}\n";
         let e = parse(text).expect("valid");
         assert_eq!(e.output, "one\n\n two\n");
         assert_eq!(e.driver.as_deref(), Some("int x;\n"));
         assert_eq!(e.exit, ExpectedExit::Code(7));
-        assert!(e.needs_lp64_libc);
         assert!(e.runs_on("native"));
         assert!(!e.runs_on("wasm32"));
         assert_eq!(e.targets.expect("restricted").reason, "uses x86 only");
@@ -253,7 +235,7 @@ mod tests {
         let e = parse("function $f() {\n@s\n\tret\n}\n").expect("valid");
         assert_eq!(e.output, "");
         assert_eq!(e.exit, ExpectedExit::Code(0));
-        assert!(e.driver.is_none() && e.targets.is_none() && !e.needs_lp64_libc);
+        assert!(e.driver.is_none() && e.targets.is_none());
         assert!(e.runs_on("wasm32"));
     }
 
@@ -284,9 +266,8 @@ mod tests {
     }
 
     #[test]
-    fn rejects_bad_exit_and_unknown_needs() {
+    fn rejects_bad_exit() {
         assert!(parse("# exit: 300\n").is_err());
         assert!(parse("# exit: maybe\n").is_err());
-        assert!(parse("# needs: magic\n").is_err());
     }
 }
