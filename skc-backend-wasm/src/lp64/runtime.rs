@@ -122,17 +122,25 @@ pub fn runtime_archive(
         return Ok(None);
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let src_dir = tempfile::Builder::new()
-        .prefix("skc-rt-")
-        .tempdir()
-        .context("cannot create a temporary directory")?;
+    // Sources and objects go beside the archive, content-addressed like it:
+    // concurrent builds write identical files (clang and llvm-ar replace
+    // their outputs by renaming) and the members keep stable names.
+    let src_dir = dir.join("src");
+    std::fs::create_dir_all(&src_dir)
+        .with_context(|| format!("cannot create {}", src_dir.display()))?;
     for (name, text) in SOURCES {
-        std::fs::write(src_dir.path().join(name), text)
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".skc-")
+            .tempfile_in(&src_dir)
+            .with_context(|| format!("cannot create a file in {}", src_dir.display()))?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes())
+            .with_context(|| format!("cannot write the runtime source {name}"))?;
+        tmp.persist(src_dir.join(name))
             .with_context(|| format!("cannot write the runtime source {name}"))?;
     }
     let mut members = Vec::new();
     for (name, _) in SOURCES.iter().filter(|(n, _)| n.ends_with(".c")) {
-        let src = src_dir.path().join(name);
+        let src = src_dir.join(name);
         let obj = src.with_extension("o");
         let args: Vec<OsString> = vec![
             "--target=wasm32-wasi".into(),
@@ -163,15 +171,5 @@ pub fn runtime_archive(
         inputs: members,
         outputs: vec![archive.clone()],
     });
-    // The plan owns the sources and objects until it is dropped.
-    let kept = src_dir.keep();
-    for (name, _) in SOURCES {
-        let p = kept.join(name);
-        if name.ends_with(".c") {
-            plan.temps
-                .push(tempfile::TempPath::try_from_path(p.with_extension("o"))?);
-        }
-        plan.temps.push(tempfile::TempPath::try_from_path(p)?);
-    }
     Ok(Some(archive))
 }
