@@ -2,6 +2,7 @@
 //!
 //! Each task is one module; `cargo xtask` without arguments lists them.
 
+mod bench;
 mod bench_ir;
 mod gen_module;
 mod rusage;
@@ -28,6 +29,12 @@ const TASKS: &[Task] = &[
         summary: "measure reading speed and peak memory of the IL reader",
         usage: bench_ir::USAGE,
         run: bench_ir::main,
+    },
+    Task {
+        name: "bench",
+        summary: "compare skc with clang on the benchmark programs; compile phase at scale",
+        usage: bench::USAGE,
+        run: bench::main,
     },
 ];
 
