@@ -118,13 +118,23 @@ pub fn run_once(cmd: &mut Command, scratch: &Path) -> anyhow::Result<RunOutput> 
             stderr,
         }),
         Err(e) => {
-            let first = first_line(&stderr).or_else(|| first_line(&stdout));
+            let first = trap_line(&stderr)
+                .or_else(|| first_line(&stderr))
+                .or_else(|| first_line(&stdout));
             match first {
                 Some(line) => Err(anyhow::anyhow!("{line}")),
                 None => Err(e),
             }
         }
     }
+}
+
+/// A wasm runtime's first line names only the module; the trap itself
+/// (`wasm trap: ...`) is what tells one failure from another.
+fn trap_line(text: &str) -> Option<String> {
+    let line = text.lines().find(|l| l.contains("wasm trap:"))?;
+    let trap = &line[line.find("wasm trap:")?..];
+    first_line(trap)
 }
 
 /// The first non-empty line of `text`, trimmed, shortened to fit a table cell.
