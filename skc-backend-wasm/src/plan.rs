@@ -167,6 +167,16 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
             LinkInput::LinkerArg(a) => link_args.push(a.clone()),
         }
     }
+    if let Some(rt) = crate::lp64::runtime::runtime_archive(
+        &mut plan,
+        options,
+        clang.as_deref(),
+        &sysroot,
+        &mut steps,
+    )? {
+        link_args.push(rt.clone().into());
+        link_inputs.push(rt);
+    }
     let mut l = OsString::from("-L");
     l.push(&libdir);
     link_args.push(l);
