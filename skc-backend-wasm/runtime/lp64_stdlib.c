@@ -38,18 +38,20 @@ void *__skc_lp64_bsearch(const void *key, const void *base, size_t n, size_t siz
             *(end) = (uintptr_t)(p);                                                       \
     } while (0)
 
-long __skc_lp64_strtol(const char *s, uint64_t *end, int base)
+/* LP64 `long` is 64 bits: strtol and strtoul have strtoll's and
+ * strtoull's range. */
+long long __skc_lp64_strtol(const char *s, uint64_t *end, int base)
 {
     char *e;
-    long r = strtol(s, &e, base);
+    long long r = strtoll(s, &e, base);
     STORE_END(end, e);
     return r;
 }
 
-unsigned long __skc_lp64_strtoul(const char *s, uint64_t *end, int base)
+unsigned long long __skc_lp64_strtoul(const char *s, uint64_t *end, int base)
 {
     char *e;
-    unsigned long r = strtoul(s, &e, base);
+    unsigned long long r = strtoull(s, &e, base);
     STORE_END(end, e);
     return r;
 }

@@ -1275,7 +1275,7 @@ impl FunctionCodegen<'_> {
             variadic_from.is_some(),
         );
         if let Some(a) = &adapted {
-            a.adjust_signature(&mut params, &mut results);
+            a.adjust_params(&mut params, &mut results);
         }
         let sret_slot = match ret {
             Some(AbiType::Agg(id)) if abi::returns_via_pointer(self.types, ret) => {
@@ -1297,6 +1297,8 @@ impl FunctionCodegen<'_> {
         }
         if variadic_from.is_some() {
             self.variadic_buffer(varargs)?;
+        } else if adapted.as_ref().is_some_and(|a| a.empty_varargs) {
+            self.ins(I::I32Const(0));
         }
         let direct = adapted.as_ref().map(|a| a.symbol).or(direct);
         match direct {

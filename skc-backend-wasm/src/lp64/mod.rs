@@ -35,6 +35,12 @@ pub struct CallAdaptation {
     pub narrow: Vec<bool>,
     /// The instruction widening the 32-bit result to the IL's `l`.
     pub widen: Option<Instruction<'static>>,
+    /// The IL calls a variadic C function without `...`: the callee still
+    /// takes the hidden variadic buffer address, passed as null.
+    pub empty_varargs: bool,
+    /// The callee's wasm result when the IL binds none: the import must
+    /// still declare it (the call site drops it).
+    pub unbound_result: Option<ValType>,
 }
 
 impl CallAdaptation {
@@ -53,17 +59,34 @@ impl CallAdaptation {
         }
     }
 
+    /// [`CallAdaptation::adjust_signature`] for a signature that may gain
+    /// the hidden variadic buffer parameter.
+    pub fn adjust_params(&self, params: &mut Vec<ValType>, results: &mut Vec<ValType>) {
+        self.adjust_signature(params, results);
+        if self.empty_varargs {
+            params.push(ValType::I32);
+        }
+        if results.is_empty() {
+            results.extend(self.unbound_result);
+        }
+    }
+
     /// Whether fixed argument `i` is wrapped.
     pub fn narrows(&self, i: usize) -> bool {
         self.narrow.get(i).copied().unwrap_or(false)
     }
 }
 
+/// Whether an `l` argument for a `c` parameter is wrapped to 32 bits.
+/// LP64 `long` stays 64 bits wide: the shims of functions taking or
+/// returning `long` work on `long long`.
 fn is_narrow(c: CType) -> bool {
-    matches!(
-        c,
-        CType::Int | CType::Uint | CType::Ptr | CType::Long | CType::Size
-    )
+    matches!(c, CType::Int | CType::Uint | CType::Ptr | CType::Size)
+}
+
+/// Whether an `l` in a `c` position shows the call is LP64.
+fn shows_lp64(c: CType) -> bool {
+    is_narrow(c) || c == CType::Long
 }
 
 /// The adaptation of a direct call to `callee`, or `None` when the call
@@ -76,33 +99,55 @@ pub fn adapt_call(
     variadic: bool,
 ) -> Option<CallAdaptation> {
     let proto = table::lookup(callee)?;
-    if has_env || proto.variadic != variadic || fixed.len() != proto.params.len() {
+    // A call without `...` to a variadic function is a call with no
+    // variadic arguments.
+    let empty_varargs = proto.variadic && !variadic;
+    if has_env || (variadic && !proto.variadic) || fixed.len() != proto.params.len() {
         return None;
     }
     let mut narrow = Vec::with_capacity(fixed.len());
+    let mut lp64 = false;
     for (a, &c) in fixed.iter().zip(proto.params) {
         match a.ty {
-            AbiType::Base(BaseType::L) => narrow.push(is_narrow(c)),
+            AbiType::Base(BaseType::L) => {
+                narrow.push(is_narrow(c));
+                lp64 |= shows_lp64(c);
+            }
             AbiType::Base(_) | AbiType::SubWord(_) => narrow.push(false),
             AbiType::Agg(_) => return None,
         }
     }
     let widen = match ret {
-        Some(AbiType::Base(BaseType::L)) => match proto.ret {
-            CType::Ptr | CType::Size | CType::Uint => Some(Instruction::I64ExtendI32U),
-            CType::Int | CType::Long => Some(Instruction::I64ExtendI32S),
-            _ => None,
-        },
+        Some(AbiType::Base(BaseType::L)) => {
+            lp64 |= shows_lp64(proto.ret);
+            match proto.ret {
+                CType::Ptr | CType::Size | CType::Uint => Some(Instruction::I64ExtendI32U),
+                CType::Int => Some(Instruction::I64ExtendI32S),
+                _ => None,
+            }
+        }
         Some(AbiType::Agg(_)) => return None,
         _ => None,
     };
-    if widen.is_none() && !narrow.iter().any(|&n| n) {
-        return None;
-    }
+    let symbol = match (lp64, proto.lp64_shim) {
+        (true, Some(shim)) => shim,
+        _ if proto.always_shim => proto.lp64_shim.unwrap_or(proto.name),
+        (true, None) => proto.name,
+        (false, _) if empty_varargs => proto.name,
+        (false, _) => return None,
+    };
+    let unbound_result = match (ret, proto.ret) {
+        (Some(_), _) | (None, CType::Void) => None,
+        (None, CType::Long | CType::LongLong) => Some(ValType::I64),
+        (None, CType::Double) => Some(ValType::F64),
+        (None, _) => Some(ValType::I32),
+    };
     Some(CallAdaptation {
-        symbol: proto.lp64_shim.unwrap_or(proto.name),
+        symbol,
         narrow,
         widen,
+        empty_varargs,
+        unbound_result,
     })
 }
 

@@ -33,6 +33,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("lp64_stdlib.c", include_str!("../../runtime/lp64_stdlib.c")),
     ("glibc_ctype.c", include_str!("../../runtime/glibc_ctype.c")),
     ("glibc_misc.c", include_str!("../../runtime/glibc_misc.c")),
+    ("clock.c", include_str!("../../runtime/clock.c")),
 ];
 
 /// A 64-bit FNV-1a hash of every source, naming the cache directory.
@@ -61,16 +62,46 @@ fn find_ar(clang: &Path) -> Option<PathBuf> {
     })
 }
 
-/// The runtime archive to link, adding the steps that build it to `steps`
-/// when it is neither installed nor cached. `None` (with a note) when it
-/// cannot be built for want of clang or llvm-ar.
+/// Names the runtime defines for objects to reference.
+const RUNTIME_SYMBOLS: &[&[u8]] = &[
+    b"__skc_lp64_",
+    b"__ctype_b_loc",
+    b"__ctype_tolower_loc",
+    b"__ctype_toupper_loc",
+    b"__errno_location",
+    b"__assert_fail",
+    b"__isoc99_",
+    b"__skc_clock",
+];
+
+/// Whether the object's bytes name a runtime symbol. Symbol names are
+/// stored verbatim in the object, so a byte search finds every reference;
+/// a false match (a string that happens to contain such a name) only adds
+/// the archive to the link, from which nothing is then taken.
+pub fn object_needs_runtime(object: &[u8]) -> bool {
+    RUNTIME_SYMBOLS
+        .iter()
+        .any(|name| object.windows(name.len()).any(|w| w == *name))
+}
+
+/// The runtime archive to link when `object` references the runtime,
+/// adding the steps that build it to `steps` when it is neither installed
+/// nor cached. `None` when the object does not need it, or (with a note)
+/// when it cannot be built for want of clang or llvm-ar.
 pub fn runtime_archive(
     plan: &mut LinkPlan,
     options: &Options<'_>,
+    object: &Path,
     clang: Option<&Path>,
     sysroot: &Path,
     steps: &mut Vec<Step>,
 ) -> Result<Option<PathBuf>> {
+    let bytes =
+        std::fs::read(object).with_context(|| format!("cannot read {}", object.display()))?;
+    if !object_needs_runtime(&bytes) {
+        return Ok(None);
+    }
+    drop(bytes);
     if let Some(res) = options.toolchain.resource_dir() {
         let installed = res.join("wasm32").join(ARCHIVE);
         if installed.is_file() {
@@ -91,17 +122,25 @@ pub fn runtime_archive(
         return Ok(None);
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let src_dir = tempfile::Builder::new()
-        .prefix("skc-rt-")
-        .tempdir()
-        .context("cannot create a temporary directory")?;
+    // Sources and objects go beside the archive, content-addressed like it:
+    // concurrent builds write identical files (clang and llvm-ar replace
+    // their outputs by renaming) and the members keep stable names.
+    let src_dir = dir.join("src");
+    std::fs::create_dir_all(&src_dir)
+        .with_context(|| format!("cannot create {}", src_dir.display()))?;
     for (name, text) in SOURCES {
-        std::fs::write(src_dir.path().join(name), text)
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".skc-")
+            .tempfile_in(&src_dir)
+            .with_context(|| format!("cannot create a file in {}", src_dir.display()))?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes())
+            .with_context(|| format!("cannot write the runtime source {name}"))?;
+        tmp.persist(src_dir.join(name))
             .with_context(|| format!("cannot write the runtime source {name}"))?;
     }
     let mut members = Vec::new();
     for (name, _) in SOURCES.iter().filter(|(n, _)| n.ends_with(".c")) {
-        let src = src_dir.path().join(name);
+        let src = src_dir.join(name);
         let obj = src.with_extension("o");
         let args: Vec<OsString> = vec![
             "--target=wasm32-wasi".into(),
@@ -132,15 +171,5 @@ pub fn runtime_archive(
         inputs: members,
         outputs: vec![archive.clone()],
     });
-    // The plan owns the sources and objects until it is dropped.
-    let kept = src_dir.keep();
-    for (name, _) in SOURCES {
-        let p = kept.join(name);
-        if name.ends_with(".c") {
-            plan.temps
-                .push(tempfile::TempPath::try_from_path(p.with_extension("o"))?);
-        }
-        plan.temps.push(tempfile::TempPath::try_from_path(p)?);
-    }
     Ok(Some(archive))
 }

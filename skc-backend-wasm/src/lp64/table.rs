@@ -14,7 +14,8 @@ pub enum CType {
     Uint,
     /// A data or function pointer (32-bit; an `l` result is zero-extended).
     Ptr,
-    /// `long` (32-bit on wasm32; an `l` result is sign-extended).
+    /// `long`: 32-bit in wasm32's C, 64-bit in LP64 IL. An LP64 call goes
+    /// to a shim working on `long long`, so the value is never narrowed.
     Long,
     /// `unsigned long` / `size_t` (32-bit; an `l` result is zero-extended).
     Size,
@@ -39,6 +40,9 @@ pub struct Prototype {
     pub variadic: bool,
     /// The runtime function an LP64 call goes to instead, if any.
     pub lp64_shim: Option<&'static str>,
+    /// Whether every call goes to `lp64_shim` (wasi-libc lacks the function
+    /// or needs an emulation library for it).
+    pub always_shim: bool,
 }
 
 use CType::{
@@ -52,6 +56,7 @@ const fn f(name: &'static str, params: &'static [CType], ret: CType) -> Prototyp
         ret,
         variadic: false,
         lp64_shim: None,
+        always_shim: false,
     }
 }
 
@@ -67,6 +72,7 @@ const fn shim(
         ret,
         variadic: false,
         lp64_shim: Some(lp64_shim),
+        always_shim: false,
     }
 }
 
@@ -82,6 +88,7 @@ const fn va(
         ret,
         variadic: true,
         lp64_shim: Some(lp64_shim),
+        always_shim: false,
     }
 }
 
@@ -101,12 +108,19 @@ pub static PROTOTYPES: &[Prototype] = &[
     f("atan2", &[D, D], D),
     f("atexit", &[P], I),
     f("atoi", &[P], I),
-    f("atol", &[P], L),
+    shim("atol", &[P], L, "atoll"),
     f("atoll", &[P], J),
     shim("bsearch", &[P, P, Z, Z, P], P, "__skc_lp64_bsearch"),
     f("calloc", &[Z, Z], P),
     f("ceil", &[D], D),
-    f("clock", &[], L),
+    Prototype {
+        name: "clock",
+        params: &[],
+        ret: I,
+        variadic: false,
+        lp64_shim: Some("__skc_clock"),
+        always_shim: true,
+    },
     f("cos", &[D], D),
     f("exit", &[I], V),
     f("exp", &[D], D),
@@ -141,7 +155,7 @@ pub static PROTOTYPES: &[Prototype] = &[
     f("isspace", &[I], I),
     f("isupper", &[I], I),
     f("isxdigit", &[I], I),
-    f("labs", &[L], L),
+    shim("labs", &[L], L, "llabs"),
     f("llabs", &[J], J),
     f("log", &[D], D),
     f("log10", &[D], D),
@@ -185,7 +199,7 @@ pub static PROTOTYPES: &[Prototype] = &[
     shim("strtod", &[P, P], D, "__skc_lp64_strtod"),
     shim("strtol", &[P, P, I], L, "__skc_lp64_strtol"),
     shim("strtoll", &[P, P, I], J, "__skc_lp64_strtoll"),
-    shim("strtoul", &[P, P, I], Z, "__skc_lp64_strtoul"),
+    shim("strtoul", &[P, P, I], L, "__skc_lp64_strtoul"),
     shim("strtoull", &[P, P, I], J, "__skc_lp64_strtoull"),
     f("tan", &[D], D),
     f("time", &[P], J),
@@ -218,5 +232,14 @@ mod tests {
         }
         assert_eq!(lookup("printf").map(|p| p.variadic), Some(true));
         assert!(lookup("no_such_function").is_none());
+    }
+
+    #[test]
+    fn every_long_function_has_a_shim() {
+        for p in PROTOTYPES {
+            if p.params.contains(&CType::Long) || p.ret == CType::Long {
+                assert!(p.lp64_shim.is_some(), "{} needs an LP64 shim", p.name);
+            }
+        }
     }
 }
