@@ -4,6 +4,8 @@
 
 mod bench_ir;
 mod gen_module;
+mod memwatch;
+mod release;
 mod rusage;
 
 use std::process::ExitCode;
@@ -28,6 +30,12 @@ const TASKS: &[Task] = &[
         summary: "measure reading speed and peak memory of the IL reader",
         usage: bench_ir::USAGE,
         run: bench_ir::main,
+    },
+    Task {
+        name: "release",
+        summary: "build, test, measure and package a reproducible release",
+        usage: release::USAGE,
+        run: release::main,
     },
 ];
 
