@@ -28,6 +28,7 @@ use crate::abi::{self, AggPassing};
 use crate::irreducible;
 use crate::leb;
 use crate::locals;
+use crate::lp64;
 use crate::object::{CodeReloc, CodeRelocKind, EncodedFunction, Object, SymId};
 use crate::stack;
 use crate::structure::Structure;
@@ -70,6 +71,9 @@ enum MainKind {
     Void,
     /// `main(argc, argv)` as `__main_argc_argv(i32, i32) -> i32`.
     ArgcArgv,
+    /// LP64 `main(w, l)` called by the runtime's start code with an array
+    /// of 8-byte pointers ([`lp64::LP64_MAIN`]).
+    Lp64,
 }
 
 const UNASSIGNED: u32 = u32::MAX;
@@ -101,6 +105,7 @@ pub(crate) fn compile_function_with(
     let main = if f.name == "main" {
         match f.params.len() {
             0 if f.env.is_none() => MainKind::Void,
+            2 if f.env.is_none() && !f.variadic && lp64::main_is_lp64(f) => MainKind::Lp64,
             2 if f.env.is_none() && !f.variadic => MainKind::ArgcArgv,
             _ => MainKind::No,
         }
@@ -110,6 +115,7 @@ pub(crate) fn compile_function_with(
     let (params, results) = match main {
         MainKind::Void => (vec![], vec![ValType::I32]),
         MainKind::ArgcArgv => (vec![ValType::I32, ValType::I32], vec![ValType::I32]),
+        MainKind::Lp64 => (vec![ValType::I32, ValType::I64], vec![ValType::I32]),
         MainKind::No => abi::signature(
             types,
             f.ret,
@@ -209,6 +215,7 @@ pub(crate) fn compile_function_with(
         MainKind::No => (f.name.as_str(), &[]),
         MainKind::Void => ("__main_void", &["main"]),
         MainKind::ArgcArgv => ("__main_argc_argv", &["main"]),
+        MainKind::Lp64 => (lp64::LP64_MAIN, &["main"]),
     };
     let sym = obj.symbol(sym_name);
     let aliases: Vec<SymId> = aliases.iter().map(|a| obj.symbol(a)).collect();
@@ -358,7 +365,7 @@ impl FunctionCodegen<'_> {
     fn symbol_address(&mut self, sym: &str, addend: i64) -> Result<()> {
         let addend = i32::try_from(addend)
             .map_err(|_| anyhow!("offset {addend} from `${sym}` does not fit in 32 bits"))?;
-        let id = self.obj.symbol(sym);
+        let id = self.obj.symbol(lp64::data_symbol(sym));
         self.code.push(0x41);
         self.reloc_here(CodeRelocKind::Address(id, addend));
         self.code.extend_from_slice(&leb::padded_i32(0));
@@ -519,6 +526,9 @@ impl FunctionCodegen<'_> {
                 let v = p.value;
                 match f.value_type(v) {
                     BaseType::W => self.value_local[v.index()] = i as u32,
+                    BaseType::L if self.main == MainKind::Lp64 => {
+                        self.value_local[v.index()] = i as u32
+                    }
                     BaseType::L => {
                         let l = self.local(v);
                         self.ins(I::LocalGet(i as u32));
@@ -1248,13 +1258,25 @@ impl FunctionCodegen<'_> {
     ) -> Result<()> {
         let split = variadic_from.unwrap_or(args.len()).min(args.len());
         let (fixed, varargs) = args.split_at(split);
-        let (params, results) = abi::signature(
+        let direct = match callee {
+            Operand::Const(Const::Addr { sym, offset: 0 }) | Operand::Const(Const::Extern(sym)) => {
+                Some(sym.as_str())
+            }
+            _ => None,
+        };
+        let adapted = direct.and_then(|name| {
+            lp64::adapt_call(name, fixed, ret, env.is_some(), variadic_from.is_some())
+        });
+        let (mut params, mut results) = abi::signature(
             self.types,
             ret,
             env.is_some(),
             fixed.iter().map(|a| a.ty),
             variadic_from.is_some(),
         );
+        if let Some(a) = &adapted {
+            a.adjust_params(&mut params, &mut results);
+        }
         let sret_slot = match ret {
             Some(AbiType::Agg(id)) if abi::returns_via_pointer(self.types, ret) => {
                 let def = self.types.get(id);
@@ -1267,18 +1289,18 @@ impl FunctionCodegen<'_> {
         if let Some(e) = env {
             self.operand(e, BaseType::L)?;
         }
-        for a in fixed {
+        for (i, a) in fixed.iter().enumerate() {
             self.push_arg(a)?;
+            if adapted.as_ref().is_some_and(|a| a.narrows(i)) {
+                self.ins(I::I32WrapI64);
+            }
         }
         if variadic_from.is_some() {
             self.variadic_buffer(varargs)?;
+        } else if adapted.as_ref().is_some_and(|a| a.empty_varargs) {
+            self.ins(I::I32Const(0));
         }
-        let direct = match callee {
-            Operand::Const(Const::Addr { sym, offset: 0 }) | Operand::Const(Const::Extern(sym)) => {
-                Some(sym.as_str())
-            }
-            _ => None,
-        };
+        let direct = adapted.as_ref().map(|a| a.symbol).or(direct);
         match direct {
             Some(name) => {
                 let sym = self.obj.symbol(name);
@@ -1323,7 +1345,12 @@ impl FunctionCodegen<'_> {
                 self.convert(BaseType::W, self.f.value_type(r))?;
                 self.set_result(Some(r));
             }
-            (Some(r), Some(_)) => self.set_result(Some(r)),
+            (Some(r), Some(_)) => {
+                if let Some(widen) = adapted.as_ref().and_then(|a| a.widen.clone()) {
+                    self.ins(widen);
+                }
+                self.set_result(Some(r));
+            }
             (None, _) => {
                 if !results.is_empty() {
                     self.ins(I::Drop);

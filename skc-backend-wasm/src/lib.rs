@@ -29,6 +29,7 @@ pub mod irreducible;
 pub mod leb;
 pub mod libc;
 pub mod locals;
+pub mod lp64;
 pub mod object;
 pub mod plan;
 pub mod stack;

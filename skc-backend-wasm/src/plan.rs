@@ -119,7 +119,7 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
         libdir.join("crt1-command.o").into(),
         object.clone().into(),
     ];
-    let mut link_inputs = vec![libdir.join("crt1-command.o"), object];
+    let mut link_inputs = vec![libdir.join("crt1-command.o"), object.clone()];
     for input in &options.link_inputs {
         match input {
             LinkInput::CSource(src) => {
@@ -166,6 +166,17 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
             }
             LinkInput::LinkerArg(a) => link_args.push(a.clone()),
         }
+    }
+    if let Some(rt) = crate::lp64::runtime::runtime_archive(
+        &mut plan,
+        options,
+        &object,
+        clang.as_deref(),
+        &sysroot,
+        &mut steps,
+    )? {
+        link_args.push(rt.clone().into());
+        link_inputs.push(rt);
     }
     let mut l = OsString::from("-L");
     l.push(&libdir);

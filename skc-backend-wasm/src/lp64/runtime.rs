@@ -1,0 +1,177 @@
+//! The C runtime LP64 IL links against (`libskc_rt.a`): printf/scanf
+//! shims, the LP64 `argv`, the stream slots, comparator thunks and glibc's
+//! internal entry points.
+//!
+//! An installed build finds the archive in `<resource dir>/wasm32/`. A
+//! development build compiles the embedded sources on first use into
+//! `<cache dir>/wasm32-runtime-<content hash>/libskc_rt.a`: the link plan
+//! gains clang steps and an `llvm-ar` step, only when that file is
+//! missing. `llvm-ar` writes the archive under a temporary name and renames
+//! it into place, so a concurrent or interrupted build never leaves a
+//! partial archive behind.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use skc_ir::backend::Options;
+use skc_ir::plan::{LinkPlan, Step};
+
+/// The archive's file name.
+pub const ARCHIVE: &str = "libskc_rt.a";
+
+/// The runtime's C sources: (file name, text). Each is one archive member.
+pub const SOURCES: &[(&str, &str)] = &[
+    ("skc_rt.h", include_str!("../../runtime/skc_rt.h")),
+    ("lp64_main.c", include_str!("../../runtime/lp64_main.c")),
+    (
+        "lp64_streams.c",
+        include_str!("../../runtime/lp64_streams.c"),
+    ),
+    ("lp64_printf.c", include_str!("../../runtime/lp64_printf.c")),
+    ("lp64_scanf.c", include_str!("../../runtime/lp64_scanf.c")),
+    ("lp64_stdlib.c", include_str!("../../runtime/lp64_stdlib.c")),
+    ("glibc_ctype.c", include_str!("../../runtime/glibc_ctype.c")),
+    ("glibc_misc.c", include_str!("../../runtime/glibc_misc.c")),
+    ("clock.c", include_str!("../../runtime/clock.c")),
+];
+
+/// A 64-bit FNV-1a hash of every source, naming the cache directory.
+pub fn content_hash() -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (name, text) in SOURCES {
+        for b in name.bytes().chain([0]).chain(text.bytes()).chain([0]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// `llvm-ar` beside the given clang (`/usr/lib/llvm-N/bin/`), or on `PATH`.
+fn find_ar(clang: &Path) -> Option<PathBuf> {
+    let real = std::fs::canonicalize(clang).ok()?;
+    let beside = real.parent()?.join("llvm-ar");
+    if beside.is_file() {
+        return Some(beside);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("llvm-ar"))
+            .find(|p| p.is_file())
+    })
+}
+
+/// Names the runtime defines for objects to reference.
+const RUNTIME_SYMBOLS: &[&[u8]] = &[
+    b"__skc_lp64_",
+    b"__ctype_b_loc",
+    b"__ctype_tolower_loc",
+    b"__ctype_toupper_loc",
+    b"__errno_location",
+    b"__assert_fail",
+    b"__isoc99_",
+    b"__skc_clock",
+];
+
+/// Whether the object's bytes name a runtime symbol. Symbol names are
+/// stored verbatim in the object, so a byte search finds every reference;
+/// a false match (a string that happens to contain such a name) only adds
+/// the archive to the link, from which nothing is then taken.
+pub fn object_needs_runtime(object: &[u8]) -> bool {
+    RUNTIME_SYMBOLS
+        .iter()
+        .any(|name| object.windows(name.len()).any(|w| w == *name))
+}
+
+/// The runtime archive to link when `object` references the runtime,
+/// adding the steps that build it to `steps` when it is neither installed
+/// nor cached. `None` when the object does not need it, or (with a note)
+/// when it cannot be built for want of clang or llvm-ar.
+pub fn runtime_archive(
+    plan: &mut LinkPlan,
+    options: &Options<'_>,
+    object: &Path,
+    clang: Option<&Path>,
+    sysroot: &Path,
+    steps: &mut Vec<Step>,
+) -> Result<Option<PathBuf>> {
+    let bytes =
+        std::fs::read(object).with_context(|| format!("cannot read {}", object.display()))?;
+    if !object_needs_runtime(&bytes) {
+        return Ok(None);
+    }
+    drop(bytes);
+    if let Some(res) = options.toolchain.resource_dir() {
+        let installed = res.join("wasm32").join(ARCHIVE);
+        if installed.is_file() {
+            return Ok(Some(installed));
+        }
+    }
+    let dir = options
+        .toolchain
+        .cache_dir()?
+        .join(format!("wasm32-runtime-{:016x}", content_hash()));
+    let archive = dir.join(ARCHIVE);
+    if archive.is_file() {
+        return Ok(Some(archive));
+    }
+    let (Some(clang), Some(ar)) = (clang, clang.and_then(find_ar)) else {
+        plan.notes
+            .push("clang or llvm-ar not found: the LP64 runtime is not linked".to_string());
+        return Ok(None);
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let src_dir = tempfile::Builder::new()
+        .prefix("skc-rt-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    for (name, text) in SOURCES {
+        std::fs::write(src_dir.path().join(name), text)
+            .with_context(|| format!("cannot write the runtime source {name}"))?;
+    }
+    let mut members = Vec::new();
+    for (name, _) in SOURCES.iter().filter(|(n, _)| n.ends_with(".c")) {
+        let src = src_dir.path().join(name);
+        let obj = src.with_extension("o");
+        let args: Vec<OsString> = vec![
+            "--target=wasm32-wasi".into(),
+            format!("--sysroot={}", sysroot.display()).into(),
+            "-O2".into(),
+            "-c".into(),
+            src.clone().into(),
+            "-o".into(),
+            obj.clone().into(),
+        ];
+        steps.push(Step {
+            name: "clang".into(),
+            program: clang.to_path_buf(),
+            args,
+            env: Vec::new(),
+            inputs: vec![src],
+            outputs: vec![obj.clone()],
+        });
+        members.push(obj);
+    }
+    let mut args: Vec<OsString> = vec!["rcs".into(), archive.clone().into()];
+    args.extend(members.iter().map(OsString::from));
+    steps.push(Step {
+        name: "llvm-ar".into(),
+        program: ar,
+        args,
+        env: Vec::new(),
+        inputs: members,
+        outputs: vec![archive.clone()],
+    });
+    // The plan owns the sources and objects until it is dropped.
+    let kept = src_dir.keep();
+    for (name, _) in SOURCES {
+        let p = kept.join(name);
+        if name.ends_with(".c") {
+            plan.temps
+                .push(tempfile::TempPath::try_from_path(p.with_extension("o"))?);
+        }
+        plan.temps.push(tempfile::TempPath::try_from_path(p)?);
+    }
+    Ok(Some(archive))
+}
