@@ -325,15 +325,30 @@ pub fn run_checked(cmd: &mut Command) -> anyhow::Result<String> {
         .output()
         .with_context(|| format!("cannot start {:?}", cmd.get_program()))?;
     if !out.status.success() {
-        bail!(
-            "{} failed ({})\n{}{}",
-            shell_line(cmd),
-            out.status,
+        let text = format!(
+            "{}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+        bail!(
+            "{} failed ({})\n{}",
+            shell_line(cmd),
+            out.status,
+            last_lines(&text, 40)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The end of a long output, where failures are summed up.
+fn last_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(count);
+    let mut kept = lines[start..].join("\n");
+    if start > 0 {
+        kept = format!("... ({start} lines before)\n{kept}");
+    }
+    kept
 }
 
 /// `cmd` as one line, environment first.
@@ -405,7 +420,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 // ---- stage 2: wasm32 runtime ---------------------------------------------
 
 const RUNTIME_SOURCES: &str = "skc-backend-wasm/runtime";
-const RUNTIME_ARCHIVE: &str = "lib/skc/wasm32/libskcrt.a";
+const RUNTIME_ARCHIVE: &str = "lib/skc/wasm32/libskc_rt.a";
 
 fn runtime_sources(r: &Release) -> Vec<PathBuf> {
     let mut sources: Vec<PathBuf> = std::fs::read_dir(r.repo.join(RUNTIME_SOURCES))
@@ -443,7 +458,7 @@ fn runtime_commands(r: &Release) -> Vec<String> {
         .iter()
         .map(|s| shell_line(&runtime_compile(r, s, &s.with_extension("o"))))
         .collect();
-    lines.push(format!("llvm-ar-19 rcD {RUNTIME_ARCHIVE} *.o"));
+    lines.push(format!("llvm-ar-19 rcsD {RUNTIME_ARCHIVE} *.o"));
     lines
 }
 
@@ -468,7 +483,7 @@ fn runtime(r: &Release) -> anyhow::Result<Outcome> {
     let _ = std::fs::remove_file(&archive);
     // `D`: zero timestamps and ids, so the archive is reproducible.
     let mut ar = Command::new("llvm-ar-19");
-    ar.arg("rcD").arg(&archive).args(&objects);
+    ar.arg("rcsD").arg(&archive).args(&objects);
     run_checked(&mut ar)?;
     Ok(Outcome::Done(format!(
         "{} source(s) -> {RUNTIME_ARCHIVE}",
@@ -649,6 +664,12 @@ mod tests {
         assert_eq!(count_before(line, " passed"), 412);
         assert_eq!(count_before(line, " ignored"), 3);
         assert_eq!(count_before("nothing", " passed"), 0);
+    }
+
+    #[test]
+    fn long_output_keeps_its_end() {
+        assert_eq!(last_lines("a\nb\nc", 2), "... (1 lines before)\nb\nc");
+        assert_eq!(last_lines("a\nb", 5), "a\nb");
     }
 
     #[test]
