@@ -43,6 +43,10 @@ pub struct Watched {
     pub status: ExitStatus,
     /// The largest sum of `VmRSS` over the tree, in bytes.
     pub tree_peak_bytes: u64,
+    /// The largest sum of `VmRSS` over the processes of the tree *not*
+    /// named `apart` when [`run_watched`] was given a name (else 0):
+    /// what the tools a driver runs cost together, without the driver.
+    pub others_peak_bytes: u64,
     /// Every process seen in the tree, in order of first sighting.
     pub processes: Vec<ProcessPeak>,
     /// Samples taken.
@@ -66,7 +70,13 @@ impl Watched {
 /// descendants every `interval`. Standard output and error are captured
 /// (read by helper threads, so a chatty child cannot block on a full pipe).
 /// A non-zero exit is not an error here: check [`Watched::status`].
-pub fn run_watched(cmd: &mut Command, interval: Duration) -> anyhow::Result<Watched> {
+/// Processes not named `apart` (a `Name:` from `/proc/<pid>/status`)
+/// are also summed on their own into [`Watched::others_peak_bytes`].
+pub fn run_watched(
+    cmd: &mut Command,
+    interval: Duration,
+    apart: Option<&str>,
+) -> anyhow::Result<Watched> {
     let start = Instant::now();
     let mut child = cmd
         .stdout(Stdio::piped())
@@ -80,16 +90,21 @@ pub fn run_watched(cmd: &mut Command, interval: Duration) -> anyhow::Result<Watc
     let mut peaks: Vec<ProcessPeak> = Vec::new();
     let mut index: HashMap<(u32, String), usize> = HashMap::new();
     let mut tree_peak_bytes = 0u64;
+    let mut others_peak_bytes = 0u64;
     let mut samples = 0u64;
     let status = loop {
         // Sample before asking whether the child ended: once it is reaped
         // its `/proc` entry is gone.
         let mut sum = 0u64;
+        let mut others = 0u64;
         for pid in tree_of(root) {
             let Some(status) = read_status(pid) else {
                 continue;
             };
             sum += status.rss_bytes;
+            if apart.is_some_and(|name| name != status.name) {
+                others += status.rss_bytes;
+            }
             let key = (pid, status.name.clone());
             match index.get(&key) {
                 Some(&i) => peaks[i].peak_bytes = peaks[i].peak_bytes.max(status.hwm_bytes),
@@ -104,6 +119,7 @@ pub fn run_watched(cmd: &mut Command, interval: Duration) -> anyhow::Result<Watc
             }
         }
         tree_peak_bytes = tree_peak_bytes.max(sum);
+        others_peak_bytes = others_peak_bytes.max(others);
         samples += 1;
         if let Some(status) = child.try_wait().context("cannot wait for the child")? {
             break status;
@@ -114,6 +130,7 @@ pub fn run_watched(cmd: &mut Command, interval: Duration) -> anyhow::Result<Watc
     Ok(Watched {
         status,
         tree_peak_bytes,
+        others_peak_bytes,
         processes: peaks,
         samples,
         wall,
@@ -242,6 +259,7 @@ mod tests {
                 &format!("sh -c '{}'; exit 3", child.replace('\'', "'\\''")),
             ]),
             DEFAULT_INTERVAL,
+            None,
         )
         .expect("sh runs");
         assert_eq!(watched.status.code(), Some(3), "{watched:?}");
@@ -249,6 +267,25 @@ mod tests {
         let outer = watched.processes.first().expect("the root was sampled");
         assert!(outer.peak_bytes < 16 << 20, "{watched:?}");
         assert!(watched.tree_peak_bytes >= 32 << 20, "{watched:?}");
+        assert_eq!(watched.others_peak_bytes, 0, "nothing was set apart");
+    }
+
+    /// Setting the shells apart leaves only `cat`, which holds little.
+    #[test]
+    fn processes_set_apart_are_left_out_of_the_others_sum() {
+        let watched = run_watched(
+            Command::new("sh").args([
+                "-c",
+                "x=$(head -c 33554432 /dev/zero | tr '\\0' a); sleep 0.2 | cat",
+            ]),
+            DEFAULT_INTERVAL,
+            Some("sh"),
+        )
+        .expect("sh runs");
+        assert!(watched.status.success(), "{watched:?}");
+        assert!(watched.tree_peak_bytes >= 32 << 20, "{watched:?}");
+        assert!(watched.others_peak_bytes < 16 << 20, "{watched:?}");
+        assert!(watched.others_peak_bytes > 0, "{watched:?}");
     }
 
     #[test]
@@ -256,6 +293,7 @@ mod tests {
         let watched = run_watched(
             Command::new("sh").args(["-c", "echo out; echo err >&2; sleep 0.1"]),
             DEFAULT_INTERVAL,
+            None,
         )
         .expect("sh runs");
         assert!(watched.status.success());

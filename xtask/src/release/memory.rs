@@ -79,8 +79,10 @@ struct Row {
     label: &'static str,
     enforced: bool,
     compile: u64,
-    /// The largest peak of a process other than skc (clang, wasm-ld, ...).
+    /// The peak of the tools skc ran (clang's driver and cc1, wasm-ld,
+    /// ...), summed over those alive together, without skc.
     tool: u64,
+    /// The largest of those tools.
     tool_name: String,
     /// skc's resident size while its chain steps ran (spawn and wasm32).
     driver_during_link: Option<u64>,
@@ -106,7 +108,7 @@ pub fn run(r: &Release) -> anyhow::Result<Outcome> {
     for (label, enforced, args) in builds(r) {
         let mut cmd = Command::new(r.skc());
         cmd.args(&args);
-        let watched = run_watched(&mut cmd, DEFAULT_INTERVAL)?;
+        let watched = run_watched(&mut cmd, DEFAULT_INTERVAL, Some("skc"))?;
         if !watched.status.success() {
             bail!(
                 "{} {} failed ({}):\n{}{}",
@@ -125,7 +127,7 @@ pub fn run(r: &Release) -> anyhow::Result<Outcome> {
         size as f64 / MIB,
         "build",
         "compile",
-        "link tool",
+        "link tools",
         "skc@link",
         "tree",
         "tree/max",
@@ -182,13 +184,14 @@ fn row(label: &'static str, enforced: bool, watched: &Watched) -> anyhow::Result
         .filter(|l| l.starts_with("skc: stats: driver RSS while "))
         .filter_map(|l| parse_mib(l.rsplit(": ").next()?))
         .max();
-    let (tool_name, tool) = watched
+    let tool_name = watched
         .processes
         .iter()
         .filter(|p| p.name != "skc")
         .max_by_key(|p| p.peak_bytes)
-        .map(|p| (p.name.clone(), p.peak_bytes))
+        .map(|p| p.name.clone())
         .context("no link tool was seen running")?;
+    let tool = watched.others_peak_bytes;
     Ok(Row {
         label,
         enforced,
