@@ -447,6 +447,11 @@ fn runtime_compile(r: &Release, source: &Path, object: &Path) -> Command {
     cmd
 }
 
+fn runtime_object(r: &Release, source: &Path) -> PathBuf {
+    let name = source.file_name().unwrap_or_default();
+    r.work().join("runtime").join(name).with_extension("o")
+}
+
 fn runtime_commands(r: &Release) -> Vec<String> {
     let sources = runtime_sources(r);
     if sources.is_empty() {
@@ -456,7 +461,7 @@ fn runtime_commands(r: &Release) -> Vec<String> {
     }
     let mut lines: Vec<String> = sources
         .iter()
-        .map(|s| shell_line(&runtime_compile(r, s, &s.with_extension("o"))))
+        .map(|s| shell_line(&runtime_compile(r, s, &runtime_object(r, s))))
         .collect();
     lines.push(format!("llvm-ar-19 rcsD {RUNTIME_ARCHIVE} *.o"));
     lines
@@ -473,8 +478,7 @@ fn runtime(r: &Release) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(&objects_dir)?;
     let mut objects = Vec::new();
     for source in &sources {
-        let name = source.file_stem().context("a runtime source has no name")?;
-        let object = objects_dir.join(name).with_extension("o");
+        let object = runtime_object(r, source);
         run_checked(&mut runtime_compile(r, source, &object))?;
         objects.push(object);
     }
