@@ -5,6 +5,8 @@
 mod bench;
 mod bench_ir;
 mod gen_module;
+mod memwatch;
+mod release;
 mod rusage;
 
 use std::process::ExitCode;
@@ -35,6 +37,12 @@ const TASKS: &[Task] = &[
         summary: "compare skc with clang on the benchmark programs; compile phase at scale",
         usage: bench::USAGE,
         run: bench::main,
+    },
+    Task {
+        name: "release",
+        summary: "build, test, measure and package a reproducible release",
+        usage: release::USAGE,
+        run: release::main,
     },
 ];
 
