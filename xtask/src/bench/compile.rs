@@ -9,6 +9,7 @@ use anyhow::Context;
 
 use super::measure::{run_once, Series};
 use crate::gen_module::{write_module, Shape, Stats};
+use crate::memwatch::{run_watched, DEFAULT_INTERVAL};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -151,9 +152,9 @@ pub fn end_to_end(skc: &Path, input: &Input, runs: usize, work: &Path) -> anyhow
     );
     let _ = writeln!(
         t,
-        "| opt | link mode | wall s | CPU s (tree) | peak RSS MiB (largest process) | skc compile phase ms | skc compile peak RSS |"
+        "| opt | link mode | wall s | CPU s (tree) | peak RSS MiB (largest process) | tree peak RSS MiB (sampled) | skc compile phase ms | skc compile peak RSS |"
     );
-    let _ = writeln!(t, "|---|---|---:|---:|---:|---:|---:|");
+    let _ = writeln!(t, "|---|---|---:|---:|---:|---:|---:|---:|");
     for opt in ["-O0", "-O2"] {
         let modes = ["exec", "spawn"];
         let mut series = [Series::default(), Series::default()];
@@ -188,7 +189,7 @@ pub fn end_to_end(skc: &Path, input: &Input, runs: usize, work: &Path) -> anyhow
         for (i, mode) in modes.iter().enumerate() {
             match &failures[i] {
                 Some(e) => {
-                    let _ = writeln!(t, "| {opt} | {mode} | failed: {e} | | | | |");
+                    let _ = writeln!(t, "| {opt} | {mode} | failed: {e} | | | | | |");
                 }
                 None => {
                     let mut compile_ms: Vec<f64> = stats[i].iter().map(|s| s.0).collect();
@@ -197,9 +198,10 @@ pub fn end_to_end(skc: &Path, input: &Input, runs: usize, work: &Path) -> anyhow
                         .get(compile_ms.len() / 2)
                         .map_or("—".to_owned(), |m| format!("{m:.0}"));
                     let rss = stats[i].last().map_or("—".to_owned(), |s| s.1.clone());
+                    let tree = tree_peak_mib(skc, opt, mode, input, work);
                     let _ = writeln!(
                         t,
-                        "| {opt} | {mode} | {} | {} | {:.1} | {median_ms} | {rss} |",
+                        "| {opt} | {mode} | {} | {} | {:.1} | {tree} | {median_ms} | {rss} |",
                         series[i].wall().seconds(),
                         series[i].cpu().seconds(),
                         series[i].peak_rss_mib(),
@@ -213,10 +215,34 @@ pub fn end_to_end(skc: &Path, input: &Input, runs: usize, work: &Path) -> anyhow
         "\nMedian of {runs} runs per row, exec and spawn interleaved. CPU time and peak RSS come \
          from `wait4` on the skc process, which counts the descendants it (or the clang it became) \
          reaped: CPU time is the sum over the tree, peak RSS the largest single process in it, \
-         not the sum of processes alive at once. The last two columns are skc's own `--stats` \
+         not the sum of processes alive at once. The tree peak is the largest sum of `VmRSS` over skc and \
+         all its descendants alive at once, sampled from `/proc` in one extra, untimed run (so \
+         the sampling does not slow the timed runs). The last two columns are skc's own `--stats` \
          line (time and `VmHWM` up to the end of the compile phase)."
     );
     Ok(t)
+}
+
+/// One extra build of `input`, untimed, with the whole process tree's
+/// memory sampled; the peak sum in MiB, or why it is missing.
+fn tree_peak_mib(skc: &Path, opt: &str, mode: &str, input: &Input, work: &Path) -> String {
+    eprintln!("  {opt} --link-mode={mode} (tree memory)");
+    let exe = work.join("e2e-watched.out");
+    let mut cmd = Command::new(skc);
+    cmd.arg(opt)
+        .arg(format!("--link-mode={mode}"))
+        .arg(&input.path)
+        .arg("-o")
+        .arg(&exe);
+    let cell = match run_watched(&mut cmd, DEFAULT_INTERVAL, None) {
+        Ok(w) if w.status.success() => {
+            format!("{:.1}", w.tree_peak_bytes as f64 / (1024.0 * 1024.0))
+        }
+        Ok(w) => format!("failed: {}", w.status),
+        Err(e) => format!("failed: {e}"),
+    };
+    let _ = std::fs::remove_file(&exe);
+    cell
 }
 
 /// `skc: stats: compile: 12.3 ms, peak RSS 4.5 MiB` → (12.3, "4.5 MiB").
