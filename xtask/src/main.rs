@@ -2,8 +2,11 @@
 //!
 //! Each task is one module; `cargo xtask` without arguments lists them.
 
+mod bench;
 mod bench_ir;
 mod gen_module;
+mod memwatch;
+mod release;
 mod rusage;
 
 use std::process::ExitCode;
@@ -28,6 +31,18 @@ const TASKS: &[Task] = &[
         summary: "measure reading speed and peak memory of the IL reader",
         usage: bench_ir::USAGE,
         run: bench_ir::main,
+    },
+    Task {
+        name: "bench",
+        summary: "compare skc with clang on the benchmark programs; compile phase at scale",
+        usage: bench::USAGE,
+        run: bench::main,
+    },
+    Task {
+        name: "release",
+        summary: "build, test, measure and package a reproducible release",
+        usage: release::USAGE,
+        run: release::main,
     },
 ];
 
