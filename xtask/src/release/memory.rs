@@ -55,28 +55,29 @@ fn generate_commands(r: &Release) -> [Command; 2] {
 /// the skc arguments.
 fn builds(r: &Release) -> Vec<(&'static str, bool, Vec<String>)> {
     let module = module_path(r).display().to_string();
+    let wasm_module = wasm_module_path(r).display().to_string();
     let out = |name: &str| r.work().join("memory").join(name).display().to_string();
-    let common = |extra: &[&str], output: String| {
+    let common = |extra: &[&str], input: &str, output: String| {
         let mut args: Vec<String> = vec!["--stats".into(), "-O2".into()];
         args.extend(extra.iter().map(|s| s.to_string()));
-        args.extend([module.clone(), "-o".into(), output]);
+        args.extend([input.to_owned(), "-o".into(), output]);
         args
     };
     vec![
         (
             "native, exec (default)",
             true,
-            common(&[], out("native-exec")),
+            common(&[], &module, out("native-exec")),
         ),
         (
             "native, --link-mode=spawn",
             false,
-            common(&["--link-mode=spawn"], out("native-spawn")),
+            common(&["--link-mode=spawn"], &module, out("native-spawn")),
         ),
         (
-            "wasm32 (chain)",
+            "wasm32 (chain, small IL)",
             true,
-            common(&["--target", "wasm32"], out("module.wasm")),
+            common(&["--target", "wasm32"], &wasm_module, out("module.wasm")),
         ),
     ]
 }
