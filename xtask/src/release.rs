@@ -26,7 +26,7 @@ usage: cargo xtask release [--dry-run] [--verify] [--skip STAGE]... [--memory-si
                       memory stages, which do not change the archive)
   --skip STAGE        leave out a stage: corpus or memory
   --memory-size-mb N  size of the generated module for the memory check
-                      (default 20: clang -O2 then needs about 1 GiB)
+                      (default 20; clang -O2 then peaks near 0.7 GiB)
 
 The archive's timestamps come from SOURCE_DATE_EPOCH, else from the time of
 the last commit.";
