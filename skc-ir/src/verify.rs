@@ -58,9 +58,9 @@ use crate::cfg::ControlFlow;
 use crate::diag::Diagnostic;
 use crate::ir::{
     AbiType, BaseType, BinOp, Block, CmpOp, Function, Inst, InstKind, LoadKind, Operand, Pos,
-    StoreKind, Terminator, UnOp, Value,
+    Terminator, UnOp, Value,
 };
-use crate::printer::unop_name;
+use crate::printer::{binop_name, cmp_name, load_name, store_name, unop_name};
 use crate::ssa::{for_each_use, term_use};
 use crate::types::TypeTable;
 
@@ -674,45 +674,6 @@ fn abi_name(t: AbiType, types: &TypeTable) -> String {
     }
 }
 
-fn binop_name(op: BinOp) -> &'static str {
-    match op {
-        BinOp::Add => "add",
-        BinOp::Sub => "sub",
-        BinOp::Mul => "mul",
-        BinOp::Div => "div",
-        BinOp::Rem => "rem",
-        BinOp::Udiv => "udiv",
-        BinOp::Urem => "urem",
-        BinOp::And => "and",
-        BinOp::Or => "or",
-        BinOp::Xor => "xor",
-        BinOp::Sar => "sar",
-        BinOp::Shr => "shr",
-        BinOp::Shl => "shl",
-    }
-}
-
-fn cmp_name(op: CmpOp) -> &'static str {
-    match op {
-        CmpOp::Eq => "eq",
-        CmpOp::Ne => "ne",
-        CmpOp::Sle => "sle",
-        CmpOp::Slt => "slt",
-        CmpOp::Sge => "sge",
-        CmpOp::Sgt => "sgt",
-        CmpOp::Ule => "ule",
-        CmpOp::Ult => "ult",
-        CmpOp::Uge => "uge",
-        CmpOp::Ugt => "ugt",
-        CmpOp::Le => "le",
-        CmpOp::Lt => "lt",
-        CmpOp::Ge => "ge",
-        CmpOp::Gt => "gt",
-        CmpOp::O => "o",
-        CmpOp::Uo => "uo",
-    }
-}
-
 /// `c` + kind + type letter, e.g. `csltw`, written into `buf`.
 fn cmp_full_name(op: CmpOp, ty: BaseType, buf: &mut [u8; 8]) -> &str {
     let kind = cmp_name(op).as_bytes();
@@ -722,37 +683,12 @@ fn cmp_full_name(op: CmpOp, ty: BaseType, buf: &mut [u8; 8]) -> &str {
     std::str::from_utf8(&buf[..2 + kind.len()]).unwrap_or("comparison")
 }
 
-fn load_name(k: LoadKind) -> &'static str {
-    match k {
-        LoadKind::Sb => "loadsb",
-        LoadKind::Ub => "loadub",
-        LoadKind::Sh => "loadsh",
-        LoadKind::Uh => "loaduh",
-        LoadKind::Sw => "loadsw",
-        LoadKind::Uw => "loaduw",
-        LoadKind::L => "loadl",
-        LoadKind::S => "loads",
-        LoadKind::D => "loadd",
-    }
-}
-
-fn store_name(k: StoreKind) -> &'static str {
-    match k {
-        StoreKind::B => "storeb",
-        StoreKind::H => "storeh",
-        StoreKind::W => "storew",
-        StoreKind::L => "storel",
-        StoreKind::S => "stores",
-        StoreKind::D => "stored",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cfg::normalize;
     use crate::cfg::testing::FnBuilder;
-    use crate::ir::{CallArg, Const, Param, Phi};
+    use crate::ir::{CallArg, Const, Param, Phi, StoreKind};
     use crate::types::TypeId;
 
     use BaseType::{D, L, S, W};
