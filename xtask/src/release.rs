@@ -340,6 +340,49 @@ pub fn run_checked(cmd: &mut Command) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// [`run_checked`] for a long test run: prints how many tests have finished
+/// every 100 tests, so the stage does not sit silent for minutes.
+fn run_checked_with_progress(cmd: &mut Command, label: &str) -> anyhow::Result<String> {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start {:?}", cmd.get_program()))?;
+    let mut stderr = child.stderr.take().context("no stderr pipe")?;
+    let stderr_reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = stderr.read_to_end(&mut text);
+        text
+    });
+    let mut stdout = String::new();
+    let mut finished = 0u64;
+    for line in BufReader::new(child.stdout.take().context("no stdout pipe")?).lines() {
+        let line = line.context("cannot read the test output")?;
+        if line.starts_with("test ") && (line.ends_with(" ok") || line.ends_with(" FAILED")) {
+            finished += 1;
+            if finished.is_multiple_of(100) {
+                println!("  {label}: {finished} tests finished");
+            }
+        }
+        stdout.push_str(&line);
+        stdout.push('\n');
+    }
+    let status = child.wait().context("cannot wait for the test run")?;
+    let stderr = stderr_reader.join().unwrap_or_default();
+    if !status.success() {
+        let text = format!("{stdout}{}", String::from_utf8_lossy(&stderr));
+        bail!(
+            "{} failed ({status})\n{}",
+            shell_line(cmd),
+            last_lines(&text, 40)
+        );
+    }
+    Ok(stdout)
+}
+
 /// The end of a long output, where failures are summed up.
 fn last_lines(text: &str, count: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
@@ -509,7 +552,7 @@ fn corpus_commands(r: &Release) -> Vec<String> {
 }
 
 fn corpus(r: &Release) -> anyhow::Result<Outcome> {
-    let out = run_checked(&mut corpus_command(r))?;
+    let out = run_checked_with_progress(&mut corpus_command(r), "corpus")?;
     let (mut passed, mut ignored) = (0u64, 0u64);
     for line in out.lines().filter(|l| l.starts_with("test result:")) {
         passed += count_before(line, " passed");
