@@ -26,7 +26,7 @@ usage: cargo xtask release [--dry-run] [--verify] [--skip STAGE]... [--memory-si
                       memory stages, which do not change the archive)
   --skip STAGE        leave out a stage: corpus or memory
   --memory-size-mb N  size of the generated module for the memory check
-                      (default 20; clang -O2 then peaks near 0.7 GiB)
+                      (default 32; clang -O2 then peaks near 1 GiB)
 
 The archive's timestamps come from SOURCE_DATE_EPOCH, else from the time of
 the last commit.";
@@ -138,7 +138,7 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
     let mut dry_run = false;
     let mut verify = false;
     let mut skip: Vec<String> = Vec::new();
-    let mut memory_size_mb = 20.0;
+    let mut memory_size_mb = 32.0;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
