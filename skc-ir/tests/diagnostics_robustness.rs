@@ -2,13 +2,15 @@
 //! without bound, and reading in tiny pieces (as from a pipe) must give
 //! the same items and the same diagnostics as reading all at once.
 
+mod expect_files;
 mod roundtrip_common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::io::{BufRead, BufReader, Read};
 
-use roundtrip_common::{canonical, ssa_files};
+use expect_files::ssa_files_in;
+use roundtrip_common::canonical;
 use skc_ir::backend::ItemSource;
 use skc_ir::reader::{read_module_bytes, ItemReader, Module};
 
@@ -175,7 +177,7 @@ impl Read for OneByte<'_> {
 #[test]
 fn byte_at_a_time_reading_matches_reading_at_once() {
     for dir in ["ok", "err"] {
-        for path in ssa_files(dir) {
+        for path in ssa_files_in(&format!("parse/{dir}")) {
             let bytes = std::fs::read(&path).expect("readable");
             let (whole, whole_diags, whole_count) =
                 read_stream(Box::new(BufReader::with_capacity(1 << 20, &bytes[..])));
@@ -195,7 +197,7 @@ fn byte_at_a_time_reading_matches_reading_at_once() {
 
 #[test]
 fn every_truncation_of_the_test_files_is_handled() {
-    for path in ssa_files("ok") {
+    for path in ssa_files_in("parse/ok") {
         let bytes = std::fs::read(&path).expect("readable");
         for len in 0..bytes.len() {
             // Must return (Ok or Err), never panic.
@@ -206,7 +208,7 @@ fn every_truncation_of_the_test_files_is_handled() {
 
 #[test]
 fn random_and_mutated_bytes_are_handled() {
-    let seeds: Vec<Vec<u8>> = ssa_files("ok")
+    let seeds: Vec<Vec<u8>> = ssa_files_in("parse/ok")
         .iter()
         .map(|p| std::fs::read(p).expect("readable"))
         .collect();

@@ -3,9 +3,11 @@
 //! through the printer; every `tests/parse/err/*.ssa` must fail with the
 //! diagnostics in its `.err` file. `SKC_BLESS=1` rewrites the expectations.
 
+mod expect_files;
 mod roundtrip_common;
 
-use roundtrip_common::{canonical, check_expectation, ssa_files};
+use expect_files::{check_expectation, ssa_files_in};
+use roundtrip_common::canonical;
 use skc_ir::printer::print_module;
 use skc_ir::reader::read_module;
 
@@ -17,7 +19,7 @@ fn display_name(path: &std::path::Path) -> String {
 
 #[test]
 fn accepted_files_print_canonically_and_round_trip() {
-    let files = ssa_files("ok");
+    let files = ssa_files_in("parse/ok");
     assert!(!files.is_empty());
     let mut failures = Vec::new();
     for path in &files {
@@ -55,7 +57,7 @@ fn accepted_files_print_canonically_and_round_trip() {
 
 #[test]
 fn rejected_files_report_expected_diagnostics() {
-    let files = ssa_files("err");
+    let files = ssa_files_in("parse/err");
     assert!(!files.is_empty());
     let mut failures = Vec::new();
     for path in &files {

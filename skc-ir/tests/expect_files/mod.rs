@@ -1,4 +1,5 @@
-//! Expectation files beside `.ssa` inputs, for the verifier and SSA tests.
+//! Expectation files beside `.ssa` inputs, for the parse, verifier and SSA
+//! tests.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -9,6 +10,28 @@ use skc_ir::reader::read_module_bytes;
 /// True when expectation files should be rewritten (`SKC_BLESS=1`).
 pub fn blessing() -> bool {
     std::env::var_os("SKC_BLESS").is_some_and(|v| v != "0")
+}
+
+/// Compares `actual` with the file at `path`, or rewrites it when blessing.
+pub fn check_expectation(path: &Path, actual: &str) -> Result<(), String> {
+    if blessing() {
+        std::fs::write(path, actual).map_err(|e| format!("{}: {e}", path.display()))?;
+        return Ok(());
+    }
+    let expected = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "{}: {e} (run with SKC_BLESS=1 to create it)",
+            path.display()
+        )
+    })?;
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} differs (run with SKC_BLESS=1 to accept)\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display()
+        ))
+    }
 }
 
 /// The `.ssa` files in `tests/<dir>`, sorted.

@@ -1,54 +1,12 @@
-//! Helpers shared by the parse, round-trip and diagnostics tests.
+//! Canonical form of a module, for comparing parses that may differ only
+//! in names and positions.
 #![allow(dead_code)]
-
-use std::path::{Path, PathBuf};
 
 use skc_ir::ir::{
     Const, DataItem, DataValue, Function, Inst, InstKind, Item, Operand, Pos, Terminator, Value,
     ValueData,
 };
 use skc_ir::reader::Module;
-
-/// True when expectation files should be rewritten (`SKC_BLESS=1`).
-pub fn blessing() -> bool {
-    std::env::var_os("SKC_BLESS").is_some_and(|v| v != "0")
-}
-
-/// Compares `actual` with the file at `path`, or rewrites it when blessing.
-pub fn check_expectation(path: &Path, actual: &str) -> Result<(), String> {
-    if blessing() {
-        std::fs::write(path, actual).map_err(|e| format!("{}: {e}", path.display()))?;
-        return Ok(());
-    }
-    let expected = std::fs::read_to_string(path).map_err(|e| {
-        format!(
-            "{}: {e} (run with SKC_BLESS=1 to create it)",
-            path.display()
-        )
-    })?;
-    if expected == actual {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} differs (run with SKC_BLESS=1 to accept)\n--- expected\n{expected}\n--- actual\n{actual}",
-            path.display()
-        ))
-    }
-}
-
-/// The `.ssa` files in `tests/parse/<dir>`, sorted.
-pub fn ssa_files(dir: &str) -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/parse")
-        .join(dir);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "ssa"))
-        .collect();
-    files.sort();
-    files
-}
 
 /// A module with positions cleared and values renumbered in order of
 /// first mention (parameters, then blocks in order), so two parses of
