@@ -872,72 +872,52 @@ fn iterated_frontiers(cf: &ControlFlow, n: usize, def_blocks: &[Vec<u32>]) -> Ve
     placed
 }
 
+/// The operands an instruction reads, in text order: one match serves the
+/// shared and the mutable visitor (binding modes make the bindings `&` or
+/// `&mut` to follow `$kind`).
+macro_rules! visit_uses {
+    ($kind:expr, $visit:ident) => {
+        match $kind {
+            InstKind::Binary { lhs, rhs, .. } | InstKind::Compare { lhs, rhs, .. } => {
+                $visit(lhs);
+                $visit(rhs);
+            }
+            InstKind::Unary { arg, .. } => $visit(arg),
+            InstKind::Load { addr, .. } => $visit(addr),
+            InstKind::Store { value, addr, .. } => {
+                $visit(value);
+                $visit(addr);
+            }
+            InstKind::Alloc { size, .. } => $visit(size),
+            InstKind::Blit { src, dst, .. } => {
+                $visit(src);
+                $visit(dst);
+            }
+            InstKind::Call {
+                callee, env, args, ..
+            } => {
+                $visit(callee);
+                if let Some(e) = env {
+                    $visit(e);
+                }
+                for CallArg { value, .. } in args {
+                    $visit(value);
+                }
+            }
+            InstKind::VaStart { ap } | InstKind::VaArg { ap } => $visit(ap),
+            InstKind::DbgLoc { .. } => {}
+        }
+    };
+}
+
 /// Calls `visit` on every operand an instruction reads, in text order.
 pub(crate) fn for_each_use(kind: &InstKind, mut visit: impl FnMut(&Operand)) {
-    match kind {
-        InstKind::Binary { lhs, rhs, .. } | InstKind::Compare { lhs, rhs, .. } => {
-            visit(lhs);
-            visit(rhs);
-        }
-        InstKind::Unary { arg, .. } => visit(arg),
-        InstKind::Load { addr, .. } => visit(addr),
-        InstKind::Store { value, addr, .. } => {
-            visit(value);
-            visit(addr);
-        }
-        InstKind::Alloc { size, .. } => visit(size),
-        InstKind::Blit { src, dst, .. } => {
-            visit(src);
-            visit(dst);
-        }
-        InstKind::Call {
-            callee, env, args, ..
-        } => {
-            visit(callee);
-            if let Some(e) = env {
-                visit(e);
-            }
-            for CallArg { value, .. } in args {
-                visit(value);
-            }
-        }
-        InstKind::VaStart { ap } | InstKind::VaArg { ap } => visit(ap),
-        InstKind::DbgLoc { .. } => {}
-    }
+    visit_uses!(kind, visit)
 }
 
 /// Like [`for_each_use`], with mutable access.
 pub(crate) fn for_each_use_mut(kind: &mut InstKind, mut visit: impl FnMut(&mut Operand)) {
-    match kind {
-        InstKind::Binary { lhs, rhs, .. } | InstKind::Compare { lhs, rhs, .. } => {
-            visit(lhs);
-            visit(rhs);
-        }
-        InstKind::Unary { arg, .. } => visit(arg),
-        InstKind::Load { addr, .. } => visit(addr),
-        InstKind::Store { value, addr, .. } => {
-            visit(value);
-            visit(addr);
-        }
-        InstKind::Alloc { size, .. } => visit(size),
-        InstKind::Blit { src, dst, .. } => {
-            visit(src);
-            visit(dst);
-        }
-        InstKind::Call {
-            callee, env, args, ..
-        } => {
-            visit(callee);
-            if let Some(e) = env {
-                visit(e);
-            }
-            for CallArg { value, .. } in args {
-                visit(value);
-            }
-        }
-        InstKind::VaStart { ap } | InstKind::VaArg { ap } => visit(ap),
-        InstKind::DbgLoc { .. } => {}
-    }
+    visit_uses!(kind, visit)
 }
 
 /// The operand a terminator reads, if any.
