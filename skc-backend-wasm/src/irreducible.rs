@@ -307,18 +307,7 @@ fn retarget(term: &mut Terminator, from: usize, to: usize) {
 mod tests {
     use super::*;
     use crate::structure::Structure;
-    use skc_ir::ir::Item;
-
-    fn function(text: &str) -> Function {
-        let m = skc_ir::reader::read_module(text, "t.ssa").expect("parses");
-        m.items
-            .into_iter()
-            .find_map(|i| match i {
-                Item::Function(f) => Some(f),
-                _ => None,
-            })
-            .expect("a function")
-    }
+    use crate::test_support::function;
 
     const THREE_ENTRIES: &str = "function w $f(w %k) {\n@s\n\tjnz %k, @a, @t\n@t\n\
         %c =w ceqw %k, 2\n\tjnz %c, @b, @c\n@a\n\t%x =w phi @s 1, @c %z\n\tjmp @b\n\

@@ -36,6 +36,23 @@ pub mod plan;
 pub mod stack;
 pub mod structure;
 
+#[cfg(test)]
+mod test_support {
+    use skc_ir::ir::{Function, Item};
+
+    /// The first function of an IL text, read through the whole pipeline.
+    pub(crate) fn function(text: &str) -> Function {
+        let m = skc_ir::reader::read_module(text, "t.ssa").expect("parses");
+        m.items
+            .into_iter()
+            .find_map(|i| match i {
+                Item::Function(f) => Some(f),
+                _ => None,
+            })
+            .expect("a function")
+    }
+}
+
 use std::io::Write;
 use std::path::Path;
 

@@ -273,18 +273,7 @@ pub fn colour(f: &Function, st: &Structure, fixed: &[bool]) -> Colouring {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use skc_ir::ir::Item;
-
-    fn function(text: &str) -> Function {
-        let m = skc_ir::reader::read_module(text, "t.ssa").expect("parses");
-        m.items
-            .into_iter()
-            .find_map(|i| match i {
-                Item::Function(f) => Some(f),
-                _ => None,
-            })
-            .expect("a function")
-    }
+    use crate::test_support::function;
 
     fn colour_of(text: &str) -> (Function, Colouring) {
         let f = function(text);

@@ -95,18 +95,7 @@ pub fn is_on_stack(on_stack: &[bool], v: Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use skc_ir::ir::Item;
-
-    fn function(text: &str) -> Function {
-        let m = skc_ir::reader::read_module(text, "t.ssa").expect("parses");
-        m.items
-            .into_iter()
-            .find_map(|i| match i {
-                Item::Function(f) => Some(f),
-                _ => None,
-            })
-            .expect("a function")
-    }
+    use crate::test_support::function;
 
     #[test]
     fn only_single_uses_consumed_first_by_the_next_instruction() {
