@@ -198,58 +198,86 @@ pub struct ControlFlow {
     pub irreducible: bool,
     dom_pre: Vec<u32>,
     dom_post: Vec<u32>,
+    /// Working memory of [`ControlFlow::recompute`].
+    scratch: Scratch,
+}
+
+/// Working memory of the analyses, kept so that recomputing for the next
+/// function allocates nothing once it has grown to size.
+#[derive(Clone, Debug, Default)]
+struct Scratch {
+    dfnum: Vec<u32>,
+    vertex: Vec<u32>,
+    parent: Vec<u32>,
+    dfs_stack: Vec<(u32, u8)>,
+    semi: Vec<u32>,
+    best: Vec<u32>,
+    ancestor: Vec<u32>,
+    idom: Vec<u32>,
+    samedom: Vec<u32>,
+    bucket_head: Vec<u32>,
+    bucket_next: Vec<u32>,
+    path: Vec<u32>,
+    tree_stack: Vec<(usize, usize)>,
+    union_find: Vec<u32>,
+    in_loop_of: Vec<u32>,
+    work: Vec<Block>,
+}
+
+/// Empties `v` and fills it with `n` copies of `x`, keeping its memory.
+fn reset<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
+    v.clear();
+    v.resize(n, x);
+}
+
+/// Makes `rows` hold `n` empty rows, keeping the memory of existing ones.
+fn reset_rows<T>(rows: &mut Vec<Vec<T>>, n: usize) {
+    rows.truncate(n);
+    rows.iter_mut().for_each(Vec::clear);
+    rows.resize_with(n, Vec::new);
 }
 
 impl ControlFlow {
     /// Computes the facts for `f` (which must be normalised: block ids
     /// are positions in reverse post-order and every block is reachable).
     pub fn compute(f: &Function) -> Self {
+        let mut cf = ControlFlow::default();
+        cf.recompute(f);
+        cf
+    }
+
+    /// Like [`ControlFlow::compute`], reusing this value's memory: a reader
+    /// going through many functions keeps one `ControlFlow` and recomputes
+    /// it for each.
+    pub fn recompute(&mut self, f: &Function) {
         let n = f.blocks.len();
-        // Counted first so each list is allocated once at its final size.
-        let mut pred_count = vec![0usize; n];
-        for data in &f.blocks {
-            for s in data.term.successors() {
-                if s.index() < n {
-                    pred_count[s.index()] += 1;
-                }
-            }
-        }
-        let mut preds: Vec<Vec<Block>> =
-            pred_count.iter().map(|&c| Vec::with_capacity(c)).collect();
+        reset_rows(&mut self.preds, n);
         for b in f.block_ids() {
             for s in f.block(b).term.successors() {
                 if s.index() < n {
-                    preds[s.index()].push(b);
+                    self.preds[s.index()].push(b);
                 }
             }
         }
-        let idom = immediate_dominators(f, &preds);
-        let mut child_count = vec![0usize; n];
-        for d in idom.iter().flatten() {
-            child_count[d.index()] += 1;
-        }
-        let mut dom_children: Vec<Vec<Block>> =
-            child_count.iter().map(|&c| Vec::with_capacity(c)).collect();
-        for (b, d) in idom.iter().enumerate() {
+        immediate_dominators(f, &self.preds, &mut self.scratch, &mut self.idom);
+        reset_rows(&mut self.dom_children, n);
+        for (b, d) in self.idom.iter().enumerate() {
             if let Some(d) = d {
-                dom_children[d.index()].push(Block(b as u32));
+                self.dom_children[d.index()].push(Block(b as u32));
             }
         }
-        let (dom_pre, dom_post) = number_tree(&dom_children);
-        let mut cf = ControlFlow {
-            preds,
-            idom,
-            loop_depth: vec![0; n],
-            dom_children,
-            loop_header: vec![false; n],
-            loop_parent: vec![None; n],
-            irreducible_entry: vec![false; n],
-            irreducible: false,
-            dom_pre,
-            dom_post,
-        };
-        cf.find_loops();
-        cf
+        number_tree(
+            &self.dom_children,
+            &mut self.scratch.tree_stack,
+            &mut self.dom_pre,
+            &mut self.dom_post,
+        );
+        reset(&mut self.loop_depth, n, 0);
+        reset(&mut self.loop_header, n, false);
+        reset(&mut self.loop_parent, n, None);
+        reset(&mut self.irreducible_entry, n, false);
+        self.irreducible = false;
+        self.find_loops();
     }
 
     /// Number of blocks described.
@@ -284,9 +312,10 @@ impl ControlFlow {
     /// derives nesting depths.
     fn find_loops(&mut self) {
         let n = self.len();
-        let mut uf = UnionFind::new(n);
-        let mut in_loop_of: Vec<u32> = vec![u32::MAX; n];
-        let mut work: Vec<Block> = Vec::new();
+        let mut uf = UnionFind::new(std::mem::take(&mut self.scratch.union_find), n);
+        let mut in_loop_of = std::mem::take(&mut self.scratch.in_loop_of);
+        reset(&mut in_loop_of, n, u32::MAX);
+        let mut work = std::mem::take(&mut self.scratch.work);
         // Inner headers come later in reverse post-order than the headers
         // of loops around them, so walking backwards finds inner loops
         // first and collapses them (union-find) before outer loops see them.
@@ -332,6 +361,9 @@ impl ControlFlow {
             let parent_depth = self.loop_parent[b].map_or(0, |p| self.loop_depth[p.index()]);
             self.loop_depth[b] = parent_depth + u32::from(self.loop_header[b]);
         }
+        self.scratch.union_find = uf.parent;
+        self.scratch.in_loop_of = in_loop_of;
+        self.scratch.work = work;
     }
 }
 
@@ -341,18 +373,39 @@ impl ControlFlow {
 /// Harvey and Kennedy is simpler but goes quadratic on deep loop nests (its
 /// intersections walk the whole nest for each header). Blocks the entry
 /// does not reach get `None`.
-fn immediate_dominators(f: &Function, preds: &[Vec<Block>]) -> Vec<Option<Block>> {
+fn immediate_dominators(
+    f: &Function,
+    preds: &[Vec<Block>],
+    scratch: &mut Scratch,
+    result: &mut Vec<Option<Block>>,
+) {
     const NONE: u32 = u32::MAX;
     let n = preds.len();
+    reset(result, n, None);
     if n == 0 {
-        return Vec::new();
+        return;
     }
+    let Scratch {
+        dfnum,
+        vertex,
+        parent,
+        dfs_stack: stack,
+        semi,
+        best,
+        ancestor,
+        idom,
+        samedom,
+        bucket_head,
+        bucket_next,
+        path,
+        ..
+    } = scratch;
     // Depth-first preorder numbering: `dfnum[block]`, `vertex[number]`,
     // `parent[number]` (all further arrays are indexed by number).
-    let mut dfnum = vec![NONE; n];
-    let mut vertex: Vec<u32> = Vec::with_capacity(n);
-    let mut parent: Vec<u32> = Vec::with_capacity(n);
-    let mut stack: Vec<(u32, u8)> = Vec::with_capacity(n);
+    reset(dfnum, n, NONE);
+    vertex.clear();
+    parent.clear();
+    stack.clear();
     stack.push((0, 0));
     dfnum[0] = 0;
     vertex.push(0);
@@ -375,15 +428,16 @@ fn immediate_dominators(f: &Function, preds: &[Vec<Block>]) -> Vec<Option<Block>
         }
     }
     let count = vertex.len();
-    let mut semi: Vec<u32> = (0..count as u32).collect();
-    let mut best: Vec<u32> = (0..count as u32).collect();
-    let mut ancestor = vec![NONE; count];
-    let mut idom = vec![NONE; count];
-    let mut samedom = vec![NONE; count];
+    semi.clear();
+    semi.extend(0..count as u32);
+    best.clear();
+    best.extend(0..count as u32);
+    reset(ancestor, count, NONE);
+    reset(idom, count, NONE);
+    reset(samedom, count, NONE);
     // Buckets as linked lists: `bucket_head[s]` → `bucket_next[v]` → ...
-    let mut bucket_head = vec![NONE; count];
-    let mut bucket_next = vec![NONE; count];
-    let mut path: Vec<u32> = Vec::new();
+    reset(bucket_head, count, NONE);
+    reset(bucket_next, count, NONE);
 
     // The vertex with the smallest semidominator on the ancestor path of
     // `v`, compressing that path.
@@ -417,7 +471,7 @@ fn immediate_dominators(f: &Function, preds: &[Vec<Block>]) -> Vec<Option<Block>
             let candidate = if dv as usize <= i {
                 dv
             } else {
-                semi[eval(dv, &mut ancestor, &mut best, &semi, &mut path) as usize]
+                semi[eval(dv, ancestor, best, semi, path) as usize]
             };
             s = s.min(candidate);
         }
@@ -427,7 +481,7 @@ fn immediate_dominators(f: &Function, preds: &[Vec<Block>]) -> Vec<Option<Block>
         ancestor[i] = p;
         let mut v = std::mem::replace(&mut bucket_head[p as usize], NONE);
         while v != NONE {
-            let y = eval(v, &mut ancestor, &mut best, &semi, &mut path);
+            let y = eval(v, ancestor, best, semi, path);
             if semi[y as usize] == semi[v as usize] {
                 idom[v as usize] = p;
             } else {
@@ -441,26 +495,30 @@ fn immediate_dominators(f: &Function, preds: &[Vec<Block>]) -> Vec<Option<Block>
             idom[i] = idom[samedom[i] as usize];
         }
     }
-    let mut result = vec![None; n];
     for i in 1..count {
         result[vertex[i] as usize] = Some(Block(vertex[idom[i] as usize]));
     }
-    result
 }
 
 /// Pre- and post-order numbers of the dominator tree (iterative, so deep
 /// trees do not overflow the stack). Blocks the entry does not reach
 /// keep `u32::MAX`.
-fn number_tree(children: &[Vec<Block>]) -> (Vec<u32>, Vec<u32>) {
+fn number_tree(
+    children: &[Vec<Block>],
+    stack: &mut Vec<(usize, usize)>,
+    pre: &mut Vec<u32>,
+    post: &mut Vec<u32>,
+) {
     let n = children.len();
-    let mut pre = vec![u32::MAX; n];
-    let mut post = vec![u32::MAX; n];
+    reset(pre, n, u32::MAX);
+    reset(post, n, u32::MAX);
     if n == 0 {
-        return (pre, post);
+        return;
     }
     let (mut pre_n, mut post_n) = (1u32, 0u32);
     pre[0] = 0;
-    let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
+    stack.clear();
+    stack.push((0, 0));
     while let Some(top) = stack.last_mut() {
         let (b, i) = *top;
         if let Some(c) = children[b].get(i) {
@@ -474,7 +532,6 @@ fn number_tree(children: &[Vec<Block>]) -> (Vec<u32>, Vec<u32>) {
             stack.pop();
         }
     }
-    (pre, post)
 }
 
 /// Disjoint sets where each set's representative is chosen by the caller
@@ -484,10 +541,11 @@ struct UnionFind {
 }
 
 impl UnionFind {
-    fn new(n: usize) -> Self {
-        UnionFind {
-            parent: (0..n as u32).collect(),
-        }
+    /// `n` singleton sets, in `parent`'s memory.
+    fn new(mut parent: Vec<u32>, n: usize) -> Self {
+        parent.clear();
+        parent.extend(0..n as u32);
+        UnionFind { parent }
     }
 
     fn find(&mut self, x: usize) -> usize {

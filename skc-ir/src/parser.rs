@@ -83,6 +83,13 @@ pub struct Parser<'a> {
     temps: Vec<TempInfo>,
     labels: Vec<Label>,
     blocks: Vec<BlockData>,
+    /// Instructions of the block being filled; moved into the block, at
+    /// their final size, when the next label starts or the body ends (one
+    /// allocation per block instead of a chain of regrowths).
+    cur_insts: Vec<Inst>,
+    /// Sizes of the last function, to allocate the next one's arenas once.
+    last_values: usize,
+    last_blocks: usize,
     /// Index of the block being filled and whether it has its terminator.
     cur: Option<usize>,
     cur_closed: bool,
@@ -127,6 +134,9 @@ impl<'a> Parser<'a> {
             temps: Vec::new(),
             labels: Vec::new(),
             blocks: Vec::new(),
+            cur_insts: Vec::new(),
+            last_values: 0,
+            last_blocks: 0,
             cur: None,
             cur_closed: false,
             cur_has_insts: false,
@@ -668,10 +678,17 @@ impl<'a> Parser<'a> {
     fn reset_function(&mut self) {
         self.temp_map.clear();
         self.label_map.clear();
-        self.values = Vec::new();
+        // The arenas are handed out with the function, so they cannot be
+        // reused; sizing them like the last function's (bounded, so one
+        // huge function does not make every later one reserve its size)
+        // avoids most regrowth. Values get room for the ones SSA
+        // construction adds.
+        const MAX_HINT: usize = 1 << 12;
+        self.values = Vec::with_capacity((2 * self.last_values).min(MAX_HINT));
         self.temps.clear();
         self.labels.clear();
-        self.blocks = Vec::new();
+        self.blocks = Vec::with_capacity(self.last_blocks.min(MAX_HINT));
+        self.cur_insts.clear();
         self.cur = None;
         self.cur_closed = false;
         self.cur_has_insts = false;
@@ -813,10 +830,13 @@ impl<'a> Parser<'a> {
             self.flush();
             return Ok(None);
         };
+        self.store_insts();
         if self.finish_function(end).is_err() || self.failed {
             self.flush();
             return Ok(None);
         }
+        self.last_values = self.values.len();
+        self.last_blocks = self.blocks.len();
         let mut blocks = std::mem::take(&mut self.blocks);
         for label in &mut self.labels {
             if let Some(b) = label.block {
@@ -983,6 +1003,7 @@ impl<'a> Parser<'a> {
             .block
             .map(|b| self.blocks[b as usize].pos);
         let id = self.blocks.len() as u32;
+        self.store_insts();
         if let Some(cur) = self.cur {
             if !self.cur_closed {
                 // Fall through: an implicit jump to the new block.
@@ -1036,10 +1057,19 @@ impl<'a> Parser<'a> {
     }
 
     fn push_inst(&mut self, inst: Inst) {
-        if let Some(cur) = self.cur {
-            self.blocks[cur].insts.push(inst);
+        if self.cur.is_some() {
+            self.cur_insts.push(inst);
         }
         self.cur_has_insts = true;
+    }
+
+    /// Moves the instructions collected for the current block into it.
+    fn store_insts(&mut self) {
+        if let Some(cur) = self.cur {
+            if !self.cur_insts.is_empty() {
+                self.blocks[cur].insts = self.cur_insts.drain(..).collect();
+            }
+        }
     }
 
     /// An operand used where type `ctx` is expected. A float literal in a
@@ -1220,7 +1250,7 @@ impl<'a> Parser<'a> {
                         "phi after an instruction: phis must come first in a block",
                     );
                 }
-                let mut args = Vec::new();
+                let mut args = Vec::with_capacity(2);
                 loop {
                     let b = self.label_ref("a predecessor label like `@b` in the phi")?;
                     let v = self.operand(rty, "a value after the phi label")?;

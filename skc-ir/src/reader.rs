@@ -21,6 +21,9 @@ use crate::{ssa, verify};
 pub struct ItemReader<'a> {
     parser: Parser<'a>,
     done: bool,
+    /// Working memory of the passes, kept from one function to the next.
+    flow: ControlFlow,
+    ssa_scratch: ssa::Scratch,
 }
 
 impl<'a> ItemReader<'a> {
@@ -38,6 +41,8 @@ impl<'a> ItemReader<'a> {
                 Renderer::new(diagnostics, file_name, color),
             ),
             done: false,
+            flow: ControlFlow::default(),
+            ssa_scratch: ssa::Scratch::default(),
         }
     }
 
@@ -60,10 +65,11 @@ impl ItemSource for ItemReader<'_> {
                 Parsed::Failed => {}
                 Parsed::Item(Item::Function(mut f)) => {
                     cfg::normalize(&mut f);
-                    let flow = ControlFlow::compute(&f);
-                    let mut diags = ssa::construct(&mut f, &flow);
+                    self.flow.recompute(&f);
+                    let flow = &self.flow;
+                    let mut diags = ssa::construct_reusing(&mut f, flow, &mut self.ssa_scratch);
                     if diags.is_empty() {
-                        diags = verify::verify(&f, &flow, self.parser.types());
+                        diags = verify::verify(&f, flow, self.parser.types());
                     }
                     if diags.is_empty() {
                         return Ok(Some(Item::Function(f)));

@@ -34,35 +34,68 @@ const NONE: u32 = u32::MAX;
 /// definition does not dominate its uses) into SSA values joined by phis.
 /// Returns errors for uses no definition reaches.
 pub fn construct(f: &mut Function, cf: &ControlFlow) -> Vec<Diagnostic> {
+    construct_reusing(f, cf, &mut Scratch::default())
+}
+
+/// Working memory of [`construct`], kept between functions so reading a
+/// module does not allocate it anew for each one.
+#[derive(Default)]
+pub struct Scratch {
+    defs: DefSites,
+    renamer: Renamer,
+}
+
+/// [`construct`] with working memory reused from earlier calls.
+pub fn construct_reusing(
+    f: &mut Function,
+    cf: &ControlFlow,
+    scratch: &mut Scratch,
+) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     if f.blocks.is_empty() || cf.len() != f.blocks.len() {
         return diags;
     }
-    let defs = DefSites::collect(f);
-    let mut var_of = vec![NONE; f.values.len()];
-    let mut vars: Vec<Value> = Vec::new();
+    let defs = &mut scratch.defs;
+    defs.collect(f);
+    let r = &mut scratch.renamer;
+    reset(&mut r.var_of, f.values.len(), NONE);
+    r.vars.clear();
     for (v, &count) in defs.count.iter().enumerate() {
         if count > 1 {
-            var_of[v] = vars.len() as u32;
-            vars.push(Value(v as u32));
+            r.var_of[v] = r.vars.len() as u32;
+            r.vars.push(Value(v as u32));
         }
     }
-    find_undominated_uses(f, cf, &defs, &mut var_of, &mut vars, &mut diags);
-    if vars.is_empty() {
+    find_undominated_uses(f, cf, defs, &mut r.var_of, &mut r.vars, &mut diags);
+    if r.vars.is_empty() {
         return diags;
     }
-    let mut renamer = Renamer::new(f, var_of, vars);
-    renamer.index_input_phi_uses(f);
-    renamer.place_phis(f, cf);
-    renamer.rename(f, cf, &mut diags);
-    renamer.simplify_phis(f);
-    renamer.name_phis(f);
+    r.reset(f);
+    r.index_input_phi_uses(f);
+    r.place_phis(f, cf);
+    r.rename(f, cf, &mut diags);
+    r.simplify_phis(f);
+    r.name_phis(f);
     diags
+}
+
+/// Empties `v` and fills it with `n` copies of `x`, keeping its memory.
+fn reset<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
+    v.clear();
+    v.resize(n, x);
+}
+
+/// Makes `rows` hold `n` empty rows, keeping the memory of existing ones.
+fn reset_rows<T>(rows: &mut Vec<Vec<T>>, n: usize) {
+    rows.truncate(n);
+    rows.iter_mut().for_each(Vec::clear);
+    rows.resize_with(n, Vec::new);
 }
 
 /// Where each value is defined: the block and the index of the defining
 /// instruction (`PARAM_INDEX` for parameters, `PHI_INDEX` for phis), and how
 /// many definitions it has.
+#[derive(Default)]
 struct DefSites {
     count: Vec<u32>,
     block: Vec<u32>,
@@ -73,13 +106,12 @@ const PARAM_INDEX: i64 = -2;
 const PHI_INDEX: i64 = -1;
 
 impl DefSites {
-    fn collect(f: &Function) -> Self {
+    fn collect(&mut self, f: &Function) {
         let n = f.values.len();
-        let mut d = DefSites {
-            count: vec![0; n],
-            block: vec![NONE; n],
-            index: vec![0; n],
-        };
+        reset(&mut self.count, n, 0);
+        reset(&mut self.block, n, NONE);
+        reset(&mut self.index, n, 0);
+        let d = self;
         let mut add = |v: Value, b: u32, i: i64| {
             if let Some(c) = d.count.get_mut(v.index()) {
                 *c += 1;
@@ -103,7 +135,6 @@ impl DefSites {
                 }
             }
         }
-        d
     }
 }
 
@@ -169,6 +200,7 @@ fn find_undominated_uses(
     }
 }
 
+#[derive(Default)]
 struct Renamer {
     /// Rename-set index of each original value, `NONE` if left alone.
     var_of: Vec<u32>,
@@ -202,33 +234,54 @@ struct Renamer {
     /// each as (block, phi index, operand index).
     input_uses_start: Vec<u32>,
     input_uses: Vec<(u32, u32, u32)>,
+    /// Working memory of the passes below, kept between functions.
+    bufs: Buffers,
+}
+
+/// Per-pass working memory (contents are meaningless between uses).
+#[derive(Default)]
+struct Buffers {
+    input_entries: Vec<(u32, u32, u32, u32)>,
+    def_blocks: Vec<Vec<u32>>,
+    global: Vec<bool>,
+    defined_in: Vec<u32>,
+    placed: Vec<(u32, u32)>,
+    frontiers: FrontierBufs,
+    undo: Vec<(usize, Option<Value>)>,
+    stack: Vec<(usize, usize, usize)>,
+    succs: Vec<Block>,
+    location: Vec<(u32, u32)>,
+    readers: Vec<Vec<u32>>,
+    replacement: Vec<Option<Operand>>,
+    work: Vec<u32>,
+    live: Vec<bool>,
+    live_work: Vec<usize>,
 }
 
 impl Renamer {
-    fn new(f: &Function, var_of: Vec<u32>, vars: Vec<Value>) -> Self {
-        let n = vars.len();
-        let taken: HashSet<u64, BuildIdentity> = f
-            .values
-            .iter()
-            .filter(|v| v.name.as_bytes().contains(&b'.'))
-            .map(|v| name_hash(&v.name))
-            .collect();
-        Renamer {
-            var_of,
-            vars,
-            original_used: vec![false; n],
-            next_suffix: vec![1; n],
-            any_dotted: !taken.is_empty(),
-            taken,
-            phi_base: f.values.len() as u32,
-            phi_end: f.values.len() as u32,
-            phi_var: Vec::new(),
-            current: vec![None; n],
-            definitions: 0,
-            first_inserted_phi: f.blocks.iter().map(|b| b.phis.len() as u32).collect(),
-            input_uses_start: Vec::new(),
-            input_uses: Vec::new(),
-        }
+    /// Prepares for `f`, whose rename set is `var_of` and `vars`.
+    fn reset(&mut self, f: &Function) {
+        let n = self.vars.len();
+        self.taken.clear();
+        self.taken.extend(
+            f.values
+                .iter()
+                .filter(|v| v.name.as_bytes().contains(&b'.'))
+                .map(|v| name_hash(&v.name)),
+        );
+        reset(&mut self.original_used, n, false);
+        reset(&mut self.next_suffix, n, 1);
+        self.any_dotted = !self.taken.is_empty();
+        self.phi_base = f.values.len() as u32;
+        self.phi_end = f.values.len() as u32;
+        self.phi_var.clear();
+        reset(&mut self.current, n, None);
+        self.definitions = 0;
+        self.first_inserted_phi.clear();
+        self.first_inserted_phi
+            .extend(f.blocks.iter().map(|b| b.phis.len() as u32));
+        self.input_uses_start.clear();
+        self.input_uses.clear();
     }
 
     fn var(&self, v: Value) -> Option<usize> {
@@ -279,14 +332,18 @@ impl Renamer {
     fn place_phis(&mut self, f: &mut Function, cf: &ControlFlow) {
         let n = f.blocks.len();
         let nvars = self.vars.len();
-        let mut def_blocks: Vec<Vec<u32>> = vec![Vec::new(); nvars];
+        let bufs = &mut self.bufs;
+        let def_blocks = &mut bufs.def_blocks;
+        reset_rows(def_blocks, nvars);
         // Semi-pruned form (Briggs et al.): only a variable read in some
         // block before that block assigns it can need a phi. Temporaries
         // reassigned but always set before use within each block (common in
         // generated code) get none, which saves creating and then deleting
         // many dead phis.
-        let mut global = vec![false; nvars];
-        let mut defined_in = vec![NONE; nvars];
+        let global = &mut bufs.global;
+        reset(global, nvars, false);
+        let defined_in = &mut bufs.defined_in;
+        reset(defined_in, nvars, NONE);
         let mut definitions = 0usize;
         let var_of = &self.var_of;
         let var = |v: Value| match var_of.get(v.index()) {
@@ -302,7 +359,7 @@ impl Renamer {
         for v in f.params.iter().map(|p| p.value).chain(f.env) {
             if let Some(k) = var(v) {
                 definitions += 1;
-                define(k, 0, &mut def_blocks, &mut defined_in);
+                define(k, 0, def_blocks, defined_in);
             }
         }
         for (b, data) in f.blocks.iter().enumerate() {
@@ -315,7 +372,7 @@ impl Renamer {
                 }
                 if let Some(k) = var(phi.result) {
                     definitions += 1;
-                    define(k, b32, &mut def_blocks, &mut defined_in);
+                    define(k, b32, def_blocks, defined_in);
                 }
             }
             for inst in &data.insts {
@@ -326,26 +383,26 @@ impl Renamer {
                 });
                 if let Some(k) = inst.result.and_then(var) {
                     definitions += 1;
-                    define(k, b32, &mut def_blocks, &mut defined_in);
+                    define(k, b32, def_blocks, defined_in);
                 }
             }
             if let Some(k) = term_use(&data.term).and_then(|op| operand_var(op, var)) {
                 global[k] |= defined_in[k] != b32;
             }
         }
-        for (blocks, &g) in def_blocks.iter_mut().zip(&global) {
+        for (blocks, &g) in def_blocks.iter_mut().zip(global.iter()) {
             if !g {
                 blocks.clear();
             }
         }
-        let placed = iterated_frontiers(cf, n, &def_blocks);
+        let placed = &mut bufs.placed;
+        iterated_frontiers(cf, n, def_blocks, &mut bufs.frontiers, placed);
         f.values.reserve(definitions + placed.len());
         self.definitions = definitions + placed.len();
         // Deterministic value numbering: by block, then variable.
-        let mut placed = placed;
         placed.sort_unstable();
         self.phi_base = f.values.len() as u32;
-        for (b, k) in placed {
+        for &(b, k) in placed.iter() {
             // Named only if it survives simplification (see `name_phis`):
             // most inserted phis are dead or trivial.
             let ty = f.values[self.vars[k as usize].index()].ty;
@@ -386,7 +443,9 @@ impl Renamer {
     /// Walks the dominator tree, giving each definition its own value and
     /// pointing each use at the definition that reaches it.
     fn rename(&mut self, f: &mut Function, cf: &ControlFlow, diags: &mut Vec<Diagnostic>) {
-        let mut undo: Vec<(usize, Option<Value>)> = Vec::with_capacity(self.definitions);
+        let mut undo = std::mem::take(&mut self.bufs.undo);
+        undo.clear();
+        undo.reserve(self.definitions);
         for p in 0..f.params.len() {
             let v = f.params[p].value;
             if let Some(k) = self.var(v) {
@@ -403,8 +462,9 @@ impl Renamer {
             }
         }
         // (block, next child, undo-log length on entry)
-        let mut stack: Vec<(usize, usize, usize)> = Vec::with_capacity(f.blocks.len());
-        let mut succs: Vec<Block> = Vec::with_capacity(2);
+        let mut stack = std::mem::take(&mut self.bufs.stack);
+        stack.clear();
+        let mut succs = std::mem::take(&mut self.bufs.succs);
         stack.push((0, 0, 0));
         self.enter_block(f, 0, &mut undo, &mut succs, diags);
         while let Some(top) = stack.last_mut() {
@@ -421,6 +481,9 @@ impl Renamer {
                 stack.pop();
             }
         }
+        self.bufs.undo = undo;
+        self.bufs.stack = stack;
+        self.bufs.succs = succs;
     }
 
     fn define(&mut self, k: usize, v: Value, undo: &mut Vec<(usize, Option<Value>)>) {
@@ -511,12 +574,15 @@ impl Renamer {
     /// predecessor without scanning every phi of every successor.
     fn index_input_phi_uses(&mut self, f: &Function) {
         let n = f.blocks.len();
-        let mut entries: Vec<(u32, u32, u32, u32)> = Vec::new();
+        let entries = &mut self.bufs.input_entries;
+        entries.clear();
         for (b, data) in f.blocks.iter().enumerate() {
             for (p, phi) in data.phis.iter().enumerate() {
                 for (a, (from, op)) in phi.args.iter().enumerate() {
                     if let Operand::Value(v) = op {
-                        if from.index() < n && self.var(*v).is_some() {
+                        if from.index() < n
+                            && self.var_of.get(v.index()).is_some_and(|&k| k != NONE)
+                        {
                             entries.push((from.0, b as u32, p as u32, a as u32));
                         }
                     }
@@ -528,15 +594,17 @@ impl Renamer {
             return;
         }
         entries.sort_unstable();
-        let mut start = vec![0u32; n + 1];
-        for e in &entries {
+        let start = &mut self.input_uses_start;
+        reset(start, n + 1, 0);
+        for e in entries.iter() {
             start[e.0 as usize + 1] += 1;
         }
         for i in 0..n {
             start[i + 1] += start[i];
         }
-        self.input_uses_start = start;
-        self.input_uses = entries.into_iter().map(|(_, b, p, a)| (b, p, a)).collect();
+        self.input_uses.clear();
+        self.input_uses
+            .extend(entries.iter().map(|&(_, b, p, a)| (b, p, a)));
     }
 
     /// The definition of variable `k` reaching the current point, or the
@@ -574,8 +642,11 @@ impl Renamer {
         let slot =
             |v: Value| (v.0 >= base && v.0 < base + count as u32).then(|| (v.0 - base) as usize);
         // Location of each inserted phi, and which inserted phis read it.
-        let mut location = vec![(0u32, 0u32); count];
-        let mut readers: Vec<Vec<u32>> = vec![Vec::new(); count];
+        let bufs = &mut self.bufs;
+        let location = &mut bufs.location;
+        reset(location, count, (0, 0));
+        let readers = &mut bufs.readers;
+        reset_rows(readers, count);
         for (b, data) in f.blocks.iter().enumerate() {
             for (i, phi) in data.phis.iter().enumerate() {
                 if let Some(s) = slot(phi.result) {
@@ -590,8 +661,11 @@ impl Renamer {
                 }
             }
         }
-        let mut replacement: Vec<Option<Operand>> = vec![None; count];
-        let mut work: Vec<u32> = (0..count as u32).rev().collect();
+        let replacement = &mut bufs.replacement;
+        reset(replacement, count, None);
+        let work = &mut bufs.work;
+        work.clear();
+        work.extend((0..count as u32).rev());
         while let Some(s) = work.pop() {
             let s = s as usize;
             if replacement[s].is_some() {
@@ -603,7 +677,7 @@ impl Renamer {
             let mut same: Option<Operand> = None;
             let mut trivial = true;
             for (_, op) in &phi.args {
-                let op = resolve(&replacement, slot, op);
+                let op = resolve(replacement, slot, op);
                 if op == Operand::Value(me) || same.as_ref() == Some(&op) {
                     continue;
                 }
@@ -621,13 +695,16 @@ impl Renamer {
         }
         // Liveness: an inserted phi survives if something other than a dead
         // inserted phi reads it.
-        let mut live = vec![false; count];
-        let mut work: Vec<usize> = Vec::new();
+        let replacement = &*replacement;
+        let live = &mut bufs.live;
+        reset(live, count, false);
+        let work = &mut bufs.live_work;
+        work.clear();
         let mark = |op: &Operand, live: &mut Vec<bool>, work: &mut Vec<usize>| {
             if !matches!(op, Operand::Value(_)) {
                 return;
             }
-            if let Operand::Value(v) = resolve(&replacement, slot, op) {
+            if let Operand::Value(v) = resolve(replacement, slot, op) {
                 if let Some(t) = slot(v) {
                     if !live[t] {
                         live[t] = true;
@@ -640,33 +717,28 @@ impl Renamer {
             for phi in &data.phis {
                 if slot(phi.result).is_none() {
                     for (_, op) in &phi.args {
-                        mark(op, &mut live, &mut work);
+                        mark(op, live, work);
                     }
                 }
             }
             for inst in &data.insts {
-                for_each_use(&inst.kind, |op| mark(op, &mut live, &mut work));
+                for_each_use(&inst.kind, |op| mark(op, live, work));
             }
             if let Some(op) = term_use(&data.term) {
-                mark(op, &mut live, &mut work);
+                mark(op, live, work);
             }
         }
         while let Some(s) = work.pop() {
             let (b, i) = location[s];
-            let args: Vec<Operand> = f.blocks[b as usize].phis[i as usize]
-                .args
-                .iter()
-                .map(|(_, op)| op.clone())
-                .collect();
-            for op in &args {
-                mark(op, &mut live, &mut work);
+            for (_, op) in &f.blocks[b as usize].phis[i as usize].args {
+                mark(op, live, work);
             }
         }
         let any_replaced = replacement.iter().any(Option::is_some);
         let fix = |op: &mut Operand| {
             if let Operand::Value(v) = op {
                 if slot(*v).is_some_and(|s| replacement[s].is_some()) {
-                    *op = resolve(&replacement, slot, op);
+                    *op = resolve(replacement, slot, op);
                 }
             }
         };
@@ -792,9 +864,25 @@ fn undefined(ty: BaseType) -> Operand {
 /// (a CFG edge that is not a dominator-tree edge) leaving that subtree for
 /// a block no deeper than the walk's root marks that block, which then
 /// joins the queue. Each block is walked at most once per variable.
-fn iterated_frontiers(cf: &ControlFlow, n: usize, def_blocks: &[Vec<u32>]) -> Vec<(u32, u32)> {
-    use std::collections::BinaryHeap;
-    let mut level = vec![0u32; n];
+fn iterated_frontiers(
+    cf: &ControlFlow,
+    n: usize,
+    def_blocks: &[Vec<u32>],
+    bufs: &mut FrontierBufs,
+    placed: &mut Vec<(u32, u32)>,
+) {
+    let FrontierBufs {
+        level,
+        join_start,
+        join,
+        fill,
+        has_phi,
+        queued,
+        visited,
+        heap,
+        walk,
+    } = bufs;
+    reset(level, n, 0);
     for b in 1..n {
         if let Some(d) = cf.idom[b] {
             // Normalised input: a block's idom comes earlier in storage.
@@ -803,8 +891,8 @@ fn iterated_frontiers(cf: &ControlFlow, n: usize, def_blocks: &[Vec<u32>]) -> Ve
     }
     // Join edges in compressed rows: those leaving `y` are
     // `join[join_start[y]..join_start[y + 1]]`.
-    let mut join_start = vec![0u32; n + 1];
-    let mut join: Vec<u32> = Vec::new();
+    reset(join_start, n + 1, 0);
+    join.clear();
     for (z, preds) in cf.preds.iter().enumerate() {
         for y in preds {
             if cf.idom[z] != Some(*y) {
@@ -816,7 +904,8 @@ fn iterated_frontiers(cf: &ControlFlow, n: usize, def_blocks: &[Vec<u32>]) -> Ve
         join_start[y + 1] += join_start[y];
     }
     join.resize(join_start[n] as usize, 0);
-    let mut fill = join_start.clone();
+    fill.clear();
+    fill.extend_from_slice(join_start);
     for (z, preds) in cf.preds.iter().enumerate() {
         for y in preds {
             if cf.idom[z] != Some(*y) {
@@ -825,12 +914,11 @@ fn iterated_frontiers(cf: &ControlFlow, n: usize, def_blocks: &[Vec<u32>]) -> Ve
             }
         }
     }
-    let mut placed = Vec::new();
-    let mut has_phi = vec![NONE; n];
-    let mut queued = vec![NONE; n];
-    let mut visited = vec![NONE; n];
-    let mut heap: BinaryHeap<(u32, u32)> = BinaryHeap::new();
-    let mut walk: Vec<u32> = Vec::with_capacity(n);
+    placed.clear();
+    reset(has_phi, n, NONE);
+    reset(queued, n, NONE);
+    reset(visited, n, NONE);
+    walk.clear();
     for (k, blocks) in def_blocks.iter().enumerate() {
         let k32 = k as u32;
         heap.clear();
@@ -869,7 +957,20 @@ fn iterated_frontiers(cf: &ControlFlow, n: usize, def_blocks: &[Vec<u32>]) -> Ve
             }
         }
     }
-    placed
+}
+
+/// Working memory of [`iterated_frontiers`].
+#[derive(Default)]
+struct FrontierBufs {
+    level: Vec<u32>,
+    join_start: Vec<u32>,
+    join: Vec<u32>,
+    fill: Vec<u32>,
+    has_phi: Vec<u32>,
+    queued: Vec<u32>,
+    visited: Vec<u32>,
+    heap: std::collections::BinaryHeap<(u32, u32)>,
+    walk: Vec<u32>,
 }
 
 /// The operands an instruction reads, in text order: one match serves the
