@@ -443,10 +443,20 @@ impl<'a> Lexer<'a> {
     #[inline]
     fn skip_blanks(&mut self) -> Option<u8> {
         let is_blank = |b: u8| CLASS[b as usize] & BLANK != 0;
-        // Fast path: the next byte is in the window and not blank.
-        if let Some(&b) = self.window[..self.end].get(self.pos) {
+        // Fast paths: the next byte, or the one after a single space (the
+        // usual separator), is in the window and not blank.
+        let window = &self.window[..self.end];
+        if let Some(&b) = window.get(self.pos) {
             if !is_blank(b) {
                 return Some(b);
+            }
+            if b == b' ' {
+                if let Some(&next) = window.get(self.pos + 1) {
+                    if !is_blank(next) {
+                        self.pos += 1;
+                        return Some(next);
+                    }
+                }
             }
         }
         let start = self.window_base + self.pos as u64;
@@ -678,8 +688,33 @@ impl<'a> Lexer<'a> {
         Ok(())
     }
 
-    #[inline(never)]
+    /// An integer literal; most are read straight from the window.
     fn integer(&mut self) -> Tok {
+        let window = &self.window[..self.end];
+        let negative = window.get(self.pos) == Some(&b'-');
+        let start = self.pos + usize::from(negative);
+        let mut i = start;
+        let mut value: u64 = 0;
+        // Nineteen digits cannot overflow 64 bits; longer literals, and
+        // literals reaching the end of the window, take the general path.
+        while i < window.len() && i - start < 19 && window[i].is_ascii_digit() {
+            value = value * 10 + u64::from(window[i] - b'0');
+            i += 1;
+        }
+        if i > start && i < window.len() && !window[i].is_ascii_digit() {
+            self.pos = i;
+            let value = if negative {
+                value.wrapping_neg()
+            } else {
+                value
+            };
+            return Tok::Int(value as i64);
+        }
+        self.integer_general()
+    }
+
+    #[inline(never)]
+    fn integer_general(&mut self) -> Tok {
         let negative = self.peek_byte() == Some(b'-');
         if negative {
             self.pos += 1;
@@ -951,22 +986,26 @@ fn split_sign(text: &str) -> (bool, &str) {
 }
 
 fn special_float(body: &str) -> Option<f64> {
-    let lower = body.to_ascii_lowercase();
-    match lower.as_str() {
-        "inf" | "infinity" => Some(f64::INFINITY),
-        "nan" => Some(f64::NAN),
-        _ if lower.starts_with("nan(") && lower.ends_with(')') => {
-            let inner = &lower[4..lower.len() - 1];
-            if inner
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            {
-                Some(f64::NAN)
-            } else {
-                None
-            }
+    // Compared without building a lower-case copy: most literals are
+    // plain numbers and must not pay for an allocation.
+    let is = |word: &str| body.eq_ignore_ascii_case(word);
+    let b = body.as_bytes();
+    if is("inf") || is("infinity") {
+        Some(f64::INFINITY)
+    } else if is("nan") {
+        Some(f64::NAN)
+    } else if b.len() >= 5 && b[..4].eq_ignore_ascii_case(b"nan(") && b[b.len() - 1] == b')' {
+        let inner = &b[4..b.len() - 1];
+        if inner
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+        {
+            Some(f64::NAN)
+        } else {
+            None
         }
-        _ => None,
+    } else {
+        None
     }
 }
 

@@ -190,7 +190,7 @@ impl<'a> Parser<'a> {
             Some(t) => t,
             None => self.lex.next_token(),
         };
-        self.after_nl = t.tok == Tok::Nl;
+        self.after_nl = matches!(t.tok, Tok::Nl);
         t
     }
 
@@ -198,14 +198,14 @@ impl<'a> Parser<'a> {
     fn next_nl(&mut self) -> Token {
         loop {
             let t = self.next();
-            if t.tok != Tok::Nl {
+            if !matches!(t.tok, Tok::Nl) {
                 return t;
             }
         }
     }
 
     fn is_ident(&self, t: Token, word: &[u8]) -> bool {
-        t.tok == Tok::Ident && self.lex.text() == word
+        matches!(t.tok, Tok::Ident) && self.lex.text() == word
     }
 
     /// Describes token `t` (the last one read) for a message.
@@ -259,7 +259,7 @@ impl<'a> Parser<'a> {
             let found = crate::lexer::describe_byte(b);
             return self.error_at(t.pos, format!("expected {what}, found {found}"));
         }
-        if t.tok == Tok::Error {
+        if matches!(t.tok, Tok::Error) {
             let msg = std::mem::take(&mut self.lex.error);
             let pos = self.lex.error_pos.take().unwrap_or(t.pos);
             return self.error_at(pos, msg);
@@ -269,7 +269,9 @@ impl<'a> Parser<'a> {
     }
 
     fn expect(&mut self, t: Token, want: Tok, what: &str) -> PResult<()> {
-        if t.tok == want {
+        // Only kinds without a payload are expected, so comparing kinds
+        // is equality (and cheaper than the derived comparison).
+        if std::mem::discriminant(&t.tok) == std::mem::discriminant(&want) {
             Ok(())
         } else {
             self.expected(t, what)
@@ -278,7 +280,7 @@ impl<'a> Parser<'a> {
 
     fn expect_eol(&mut self, after: &str) -> PResult<()> {
         let t = self.next();
-        if t.tok == Tok::Nl {
+        if matches!(t.tok, Tok::Nl) {
             Ok(())
         } else {
             self.expected(t, &format!("end of line after {after}"))
@@ -291,10 +293,10 @@ impl<'a> Parser<'a> {
     /// itself the newline.
     fn skip_rest_of_line(&mut self) {
         match self.peeked {
-            Some(t) if t.tok == Tok::Nl => {
+            Some(t) if matches!(t.tok, Tok::Nl) => {
                 self.next();
             }
-            Some(t) if t.tok == Tok::Eof => {}
+            Some(t) if matches!(t.tok, Tok::Eof) => {}
             Some(_) => {
                 self.peeked = None;
                 self.lex.skip_line();
@@ -334,12 +336,12 @@ impl<'a> Parser<'a> {
         self.failed = false;
         let t = loop {
             let t = self.next();
-            if t.tok != Tok::Nl {
+            if !matches!(t.tok, Tok::Nl) {
                 break t;
             }
             self.lex.discard_text();
         };
-        if t.tok == Tok::Eof {
+        if matches!(t.tok, Tok::Eof) {
             if let Some(e) = self.lex.io_error.take() {
                 self.renderer.emit_plain(&format!("read error: {e}"));
             }
@@ -365,7 +367,7 @@ impl<'a> Parser<'a> {
         let mut has_linkage = false;
         let mut t = first;
         loop {
-            if t.tok != Tok::Ident {
+            if !matches!(t.tok, Tok::Ident) {
                 return self.expected(
                     t,
                     "`function`, `data`, `type`, `dbgfile` or a linkage keyword",
@@ -382,7 +384,7 @@ impl<'a> Parser<'a> {
                     let s = self.next();
                     self.expect(s, Tok::Str, "a section name string after `section`")?;
                     let name = self.utf8_text(s.pos, "section name")?;
-                    let flags = if self.peek().tok == Tok::Str {
+                    let flags = if matches!(self.peek().tok, Tok::Str) {
                         let f = self.next();
                         Some(self.utf8_text(f.pos, "section flags")?)
                     } else {
@@ -466,7 +468,7 @@ impl<'a> Parser<'a> {
                 let mut variants = Vec::new();
                 let mut t = t;
                 loop {
-                    if t.tok == Tok::RBrace {
+                    if matches!(t.tok, Tok::RBrace) {
                         break;
                     }
                     self.expect(t, Tok::LBrace, "`{` to start a union variant, or `}`")?;
@@ -513,7 +515,7 @@ impl<'a> Parser<'a> {
     fn fields(&mut self, mut t: Token) -> PResult<Vec<Field>> {
         let mut fields = Vec::new();
         loop {
-            if t.tok == Tok::RBrace {
+            if matches!(t.tok, Tok::RBrace) {
                 return Ok(fields);
             }
             let ty = match t.tok {
@@ -573,10 +575,10 @@ impl<'a> Parser<'a> {
         let mut size: u64 = 0;
         loop {
             let t = self.next_nl();
-            if t.tok == Tok::RBrace {
+            if matches!(t.tok, Tok::RBrace) {
                 break;
             }
-            let ty = if t.tok == Tok::Ident {
+            let ty = if matches!(t.tok, Tok::Ident) {
                 if self.lex.text() == b"z" {
                     None
                 } else if let Some(ty) = ext_type(self.lex.text()) {
@@ -662,7 +664,7 @@ impl<'a> Parser<'a> {
 
     /// An optional `+ N` after a symbol.
     fn symbol_offset(&mut self) -> PResult<i64> {
-        if self.peek().tok != Tok::Plus {
+        if !matches!(self.peek().tok, Tok::Plus) {
             return Ok(0);
         }
         self.next();
@@ -789,7 +791,7 @@ impl<'a> Parser<'a> {
     fn function(&mut self, linkage: Linkage, pos: Pos) -> PResult<Option<Function>> {
         self.reset_function();
         let mut t = self.next();
-        let ret = if t.tok == Tok::Global {
+        let ret = if matches!(t.tok, Tok::Global) {
             None
         } else {
             let r = self.abi_type(
@@ -815,7 +817,7 @@ impl<'a> Parser<'a> {
                     self.skip_rest_of_line();
                     self.flush();
                     self.lex.discard_text();
-                    if self.peek().tok == Tok::Eof {
+                    if matches!(self.peek().tok, Tok::Eof) {
                         return Err(Reported);
                     }
                 }
@@ -862,7 +864,7 @@ impl<'a> Parser<'a> {
         let mut env = None;
         let mut params = Vec::new();
         let mut variadic = false;
-        if self.peek().tok == Tok::RParen {
+        if matches!(self.peek().tok, Tok::RParen) {
             self.next();
             return Ok((env, params, variadic));
         }
@@ -927,7 +929,7 @@ impl<'a> Parser<'a> {
             ),
             Tok::Label => {
                 self.define_label(t.pos)?;
-                if self.peek().tok == Tok::Nl {
+                if matches!(self.peek().tok, Tok::Nl) {
                     self.next();
                 }
                 Ok(None)
@@ -943,7 +945,7 @@ impl<'a> Parser<'a> {
                 let ty_tok = self.next();
                 let ret = self.result_type(ty_tok)?;
                 let op_tok = self.next();
-                if op_tok.tok != Tok::Ident {
+                if !matches!(op_tok.tok, Tok::Ident) {
                     return self.expected(op_tok, "an instruction name");
                 }
                 self.instruction(op_tok, Some((t.pos, ret)))?;
@@ -1128,7 +1130,7 @@ impl<'a> Parser<'a> {
 
     fn comma(&mut self, after: &str) -> PResult<()> {
         let t = self.next();
-        if t.tok == Tok::Comma {
+        if matches!(t.tok, Tok::Comma) {
             Ok(())
         } else {
             self.expected(t, &format!("`,` after {after}"))
@@ -1216,7 +1218,7 @@ impl<'a> Parser<'a> {
                 return Ok(());
             }
             Opcode::Ret => {
-                let value = if self.peek().tok == Tok::Nl {
+                let value = if matches!(self.peek().tok, Tok::Nl) {
                     None
                 } else {
                     let Some(ret) = self.fn_ret else {
@@ -1341,7 +1343,7 @@ impl<'a> Parser<'a> {
             }
             Opcode::DbgLoc => {
                 let line = self.small_int("a line number after `dbgloc`")?;
-                let col = if self.peek().tok == Tok::Comma {
+                let col = if matches!(self.peek().tok, Tok::Comma) {
                     self.next();
                     self.small_int("a column number")?
                 } else {
@@ -1351,7 +1353,7 @@ impl<'a> Parser<'a> {
             }
         };
         let t = self.next();
-        if t.tok != Tok::Nl {
+        if !matches!(t.tok, Tok::Nl) {
             let what = if matches!(t.tok, Tok::Comma) {
                 "end of line: too many operands"
             } else {
@@ -1379,7 +1381,7 @@ impl<'a> Parser<'a> {
         let mut env = None;
         let mut args = Vec::new();
         let mut variadic_from = None;
-        if self.peek().tok == Tok::RParen {
+        if matches!(self.peek().tok, Tok::RParen) {
             self.next();
         } else {
             loop {

@@ -24,6 +24,7 @@ pub struct ItemReader<'a> {
     /// Working memory of the passes, kept from one function to the next.
     flow: ControlFlow,
     ssa_scratch: ssa::Scratch,
+    verify_scratch: verify::Scratch,
 }
 
 impl<'a> ItemReader<'a> {
@@ -43,6 +44,7 @@ impl<'a> ItemReader<'a> {
             done: false,
             flow: ControlFlow::default(),
             ssa_scratch: ssa::Scratch::default(),
+            verify_scratch: verify::Scratch::default(),
         }
     }
 
@@ -69,7 +71,12 @@ impl ItemSource for ItemReader<'_> {
                     let flow = &self.flow;
                     let mut diags = ssa::construct_reusing(&mut f, flow, &mut self.ssa_scratch);
                     if diags.is_empty() {
-                        diags = verify::verify(&f, flow, self.parser.types());
+                        diags = verify::verify_reusing(
+                            &f,
+                            flow,
+                            self.parser.types(),
+                            &mut self.verify_scratch,
+                        );
                     }
                     if diags.is_empty() {
                         return Ok(Some(Item::Function(f)));

@@ -66,34 +66,67 @@ use crate::types::TypeTable;
 
 /// Checks `f` and returns every error found.
 pub fn verify(f: &Function, cf: &ControlFlow, types: &TypeTable) -> Vec<Diagnostic> {
+    verify_reusing(f, cf, types, &mut Scratch::default())
+}
+
+/// Working memory of [`verify`], kept between functions so reading a
+/// module does not allocate it anew for each one.
+#[derive(Default)]
+pub struct Scratch {
+    def_block: Vec<u32>,
+    def_index: Vec<i64>,
+    def_count: Vec<u32>,
+    pred_mark: Vec<u32>,
+    seen_mark: Vec<u32>,
+}
+
+/// [`verify`] with working memory reused from earlier calls.
+pub fn verify_reusing(
+    f: &Function,
+    cf: &ControlFlow,
+    types: &TypeTable,
+    scratch: &mut Scratch,
+) -> Vec<Diagnostic> {
+    let reset = |v: &mut Vec<u32>, n: usize, x: u32| {
+        let mut v = std::mem::take(v);
+        v.clear();
+        v.resize(n, x);
+        v
+    };
+    let mut def_index = std::mem::take(&mut scratch.def_index);
+    def_index.clear();
+    def_index.resize(f.values.len(), 0);
     let mut v = Verifier {
         f,
         cf,
         types,
         diags: Vec::new(),
-        def_block: vec![u32::MAX; f.values.len()],
-        def_index: vec![0; f.values.len()],
-        def_count: vec![0; f.values.len()],
-        pred_mark: vec![0; f.blocks.len()],
-        seen_mark: vec![0; f.blocks.len()],
+        def_block: reset(&mut scratch.def_block, f.values.len(), u32::MAX),
+        def_index,
+        def_count: reset(&mut scratch.def_count, f.values.len(), 0),
+        pred_mark: reset(&mut scratch.pred_mark, f.blocks.len(), 0),
+        seen_mark: reset(&mut scratch.seen_mark, f.blocks.len(), 0),
         stamp: 0,
     };
     if f.blocks.is_empty() {
         v.error(f.pos, format!("function ${} has no blocks", f.name));
-        return v.diags;
-    }
-    if cf.len() != f.blocks.len() {
+    } else if cf.len() != f.blocks.len() {
         v.error(
             f.pos,
             "control-flow facts do not match the function (normalise and recompute them)",
         );
-        return v.diags;
+    } else {
+        v.check_signature();
+        v.collect_definitions();
+        for b in f.block_ids() {
+            v.check_block(b);
+        }
     }
-    v.check_signature();
-    v.collect_definitions();
-    for b in f.block_ids() {
-        v.check_block(b);
-    }
+    scratch.def_block = v.def_block;
+    scratch.def_index = v.def_index;
+    scratch.def_count = v.def_count;
+    scratch.pred_mark = v.pred_mark;
+    scratch.seen_mark = v.seen_mark;
     v.diags
 }
 
