@@ -515,7 +515,7 @@ impl<'a> Lexer<'a> {
 
     /// Reads a name whose first byte is `window[start]` (at or before the
     /// current position). A name that ends inside the window is not copied.
-    #[inline]
+    #[inline(always)]
     fn name_from(&mut self, start: usize, t: Tok) -> Tok {
         let window = &self.window[..self.end];
         let mut end = self.pos;

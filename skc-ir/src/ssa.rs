@@ -785,8 +785,7 @@ fn push_decimal(out: &mut String, mut n: u64) {
             break;
         }
     }
-    // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or("0"));
+    out.extend(digits[i..].iter().map(|&d| char::from(d)));
 }
 
 /// FNV-1a: a cheap hash of a value name.
