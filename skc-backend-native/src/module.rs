@@ -41,7 +41,15 @@ pub struct Sig {
 impl Sig {
     /// The function type, as written after `call` for variadic callees.
     pub fn fn_type(&self) -> String {
-        let mut s = format!("{} (", self.ret);
+        let mut s = String::new();
+        self.push_fn_type(&mut s);
+        s
+    }
+
+    /// Appends [`Sig::fn_type`] to `s`.
+    pub fn push_fn_type(&self, s: &mut String) {
+        s.push_str(&self.ret);
+        s.push_str(" (");
         for (i, p) in self.params.iter().enumerate() {
             if i > 0 {
                 s.push_str(", ");
@@ -56,7 +64,6 @@ impl Sig {
             });
         }
         s.push(')');
-        s
     }
 
     /// Whether a call site with this signature can be adapted to `fixed`
