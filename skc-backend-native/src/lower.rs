@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
+use std::rc::Rc;
 
 use skc_ir::ir::{
     AbiType, BaseType, BinOp, Block, CallArg, CmpOp, Const, Function, Inst, InstKind, LoadKind,
@@ -11,7 +12,7 @@ use skc_ir::types::TypeTable;
 
 use crate::abi::{classify, AggClass, RegBudget};
 use crate::libc;
-use crate::module::{linkage_prefix, ModuleState, Sig, SigParam};
+use crate::module::{linkage_prefix, ModuleState, Sig, SigParam, SigText};
 use crate::repr::{analyse, CalleeInfo, Repr};
 use crate::text::{
     global_name, push_double_literal, push_float_literal, push_global_name, push_i64, push_u64,
@@ -73,25 +74,30 @@ fn ret_lowering(ret: Option<AbiType>, types: &TypeTable, ptr_ret: bool) -> RetLo
 }
 
 impl RetLowering {
-    fn llvm_type(&self) -> (String, String) {
+    fn llvm_type(&self) -> (SigText, SigText) {
         match self {
-            RetLowering::Void | RetLowering::Sret(..) => ("void".into(), String::new()),
-            RetLowering::Scalar(r) => (r.llvm().into(), String::new()),
+            RetLowering::Void | RetLowering::Sret(..) => ("void".into(), "".into()),
+            RetLowering::Scalar(r) => (r.llvm().into(), "".into()),
             RetLowering::SubWord(s) => {
-                let (t, a) = subword_llvm(*s);
-                (t.into(), format!("{a} "))
+                let (t, _) = subword_llvm(*s);
+                let attr = if s.is_signed() {
+                    "signext "
+                } else {
+                    "zeroext "
+                };
+                (t.into(), attr.into())
             }
-            RetLowering::Pieces(p) => (pieces_type(p), String::new()),
+            RetLowering::Pieces(p) => (pieces_type(p), "".into()),
         }
     }
 }
 
-fn pieces_type(p: &[crate::abi::Piece]) -> String {
+fn pieces_type(p: &[crate::abi::Piece]) -> SigText {
     if p.len() == 1 {
         p[0].ty.clone()
     } else {
-        let tys: Vec<&str> = p.iter().map(|p| p.ty.as_str()).collect();
-        format!("{{ {} }}", tys.join(", "))
+        let tys: Vec<&str> = p.iter().map(|p| p.ty.as_ref()).collect();
+        format!("{{ {} }}", tys.join(", ")).into()
     }
 }
 
@@ -138,7 +144,7 @@ impl CalleeInfo for Callees<'_> {
         let Some(name) = direct_callee(callee) else {
             return false;
         };
-        if let Some(sig) = self.module.sig(name) {
+        if let Some(sig) = self.module.sig_ref(name) {
             // Only meaningful when each IL argument maps to one parameter;
             // approximate by position.
             return sig
@@ -153,9 +159,10 @@ impl CalleeInfo for Callees<'_> {
         let Some(name) = direct_callee(callee) else {
             return false;
         };
-        self.module
-            .sig_returns_ptr(name)
-            .unwrap_or_else(|| libc::returns_ptr(name))
+        match self.module.sig_ref(name) {
+            Some(sig) => sig.ret == "ptr",
+            None => libc::returns_ptr(name),
+        }
     }
 }
 
@@ -405,7 +412,7 @@ impl<'a> FnCx<'a> {
         emit_line!(self; res, " = bitcast ", want, " ", c, " to ", want);
     }
 
-    fn lower(&mut self, fixed: Option<Sig>, param_ptr: Vec<bool>, ret_ptr_own: bool) {
+    fn lower(&mut self, fixed: Option<Rc<Sig>>, param_ptr: Vec<bool>, ret_ptr_own: bool) {
         let f = self.f;
         let types = self.types;
         let fixed_ret_ptr = fixed.as_ref().map(|s| s.ret == "ptr");
@@ -418,7 +425,7 @@ impl<'a> FnCx<'a> {
         if let RetLowering::Sret(size, align) = self.ret {
             params.push(SigParam {
                 ty: "ptr".into(),
-                attrs: format!("sret([{size} x i8]) align {align}"),
+                attrs: format!("sret([{size} x i8]) align {align}").into(),
             });
             names.push("%sret".into());
             self.sret_name = Some("%sret".into());
@@ -441,7 +448,7 @@ impl<'a> FnCx<'a> {
                 ArgLowering::Scalar(r) => {
                     params.push(SigParam {
                         ty: r.llvm().into(),
-                        attrs: String::new(),
+                        attrs: "".into(),
                     });
                     names.push(val(v).to_string());
                 }
@@ -466,7 +473,7 @@ impl<'a> FnCx<'a> {
                         let pn = format!("%p{i}.{k}");
                         params.push(SigParam {
                             ty: piece.ty.clone(),
-                            attrs: String::new(),
+                            attrs: "".into(),
                         });
                         names.push(pn.clone());
                         prologue.push(format!(
@@ -480,7 +487,7 @@ impl<'a> FnCx<'a> {
                 ArgLowering::ByVal(size, align) => {
                     params.push(SigParam {
                         ty: "ptr".into(),
-                        attrs: format!("byval([{size} x i8]) align {align}"),
+                        attrs: format!("byval([{size} x i8]) align {align}").into(),
                     });
                     names.push(val(v).to_string());
                 }
@@ -496,7 +503,7 @@ impl<'a> FnCx<'a> {
             variadic: f.variadic,
         };
         // Conform to an earlier call site's choice of `ptr` vs `i64`.
-        let mut conversions: Vec<(usize, String)> = Vec::new();
+        let mut conversions: Vec<(usize, SigText)> = Vec::new();
         if let Some(fx) = &fixed {
             if sig.conforms_to(fx) {
                 for (k, (mine, theirs)) in sig.params.iter_mut().zip(&fx.params).enumerate() {
@@ -1232,7 +1239,7 @@ impl<'a> FnCx<'a> {
         if let RetLowering::Sret(size, align) = rl {
             params.push(SigParam {
                 ty: "ptr".into(),
-                attrs: format!("sret([{size} x i8]) align {align}"),
+                attrs: format!("sret([{size} x i8]) align {align}").into(),
             });
             values.push(slot.clone().map_or(V::Null, V::Text));
         }
@@ -1271,7 +1278,7 @@ impl<'a> FnCx<'a> {
                     let x = self.operand(&a.value, r);
                     params.push(SigParam {
                         ty: r.llvm().into(),
-                        attrs: String::new(),
+                        attrs: "".into(),
                     });
                     values.push(x);
                 }
@@ -1299,7 +1306,7 @@ impl<'a> FnCx<'a> {
                         let x = self.def(format_args!("load {}, ptr {addr}, align 1", p.ty));
                         params.push(SigParam {
                             ty: p.ty.clone(),
-                            attrs: String::new(),
+                            attrs: "".into(),
                         });
                         values.push(x);
                     }
@@ -1308,7 +1315,7 @@ impl<'a> FnCx<'a> {
                     let base = self.operand(&a.value, Repr::Ptr);
                     params.push(SigParam {
                         ty: "ptr".into(),
-                        attrs: format!("byval([{size} x i8]) align {align}"),
+                        attrs: format!("byval([{size} x i8]) align {align}").into(),
                     });
                     values.push(base);
                 }
@@ -1325,15 +1332,18 @@ impl<'a> FnCx<'a> {
             variadic: variadic_from.is_some(),
         };
         // Adapt to the signature this symbol was given first.
-        let mut use_sig = site.clone();
-        if let Some(name) = &direct {
+        let mut fixed = None;
+        if let Some(name) = direct {
             self.m.reference_function(name);
             match self.m.sig(name) {
-                Some(fx) if site.conforms_to(&fx) => use_sig = fx,
-                Some(_) => {}
+                Some(fx) => fixed = Some(fx),
                 None => self.m.fix_sig(name, &site),
             }
         }
+        let use_sig: &Sig = match &fixed {
+            Some(fx) if site.conforms_to(fx) => fx,
+            _ => &site,
+        };
         // The argument list is built aside: converting arguments may emit
         // lines before the call.
         let mut arg_list = std::mem::take(&mut self.call_args);
@@ -1344,7 +1354,7 @@ impl<'a> FnCx<'a> {
             } else {
                 (&params[k].ty, &params[k].attrs)
             };
-            let x = match (params[k].ty.as_str(), ty.as_str()) {
+            let x = match (params[k].ty.as_ref(), ty.as_ref()) {
                 ("ptr", "i64") => self.convert(x, Repr::Ptr, Repr::I64),
                 ("i64", "ptr") => self.convert(x, Repr::I64, Repr::Ptr),
                 _ => x.clone(),
@@ -1379,7 +1389,7 @@ impl<'a> FnCx<'a> {
         call.push_str(&arg_list);
         call.push(')');
         self.call_args = arg_list;
-        let ret_actual = match use_sig.ret.as_str() {
+        let ret_actual = match use_sig.ret.as_ref() {
             "ptr" => Repr::Ptr,
             "i64" => Repr::I64,
             _ => Repr::I32,

@@ -2,9 +2,12 @@
 //! and referenced, the LLVM signature each function symbol was first given,
 //! intrinsics in use, and debug metadata numbering.
 
-use std::collections::{BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
+use std::rc::Rc;
 
 use skc_ir::ir::{DataDef, DataItem, DataValue, ExtType, Linkage};
 
@@ -16,22 +19,27 @@ pub const TRIPLE: &str = "x86_64-pc-linux-gnu";
 pub const DATA_LAYOUT: &str =
     "e-m:e-p270:32:32-p271:32:32-p272:64:64-i64:64-i128:128-f80:128-n8:16:32:64-S128";
 
+/// Text of a signature part: almost always a fixed spelling (`ptr`,
+/// `signext`), so only the rare computed ones (`byval([12 x i8]) align 8`)
+/// allocate.
+pub type SigText = Cow<'static, str>;
+
 /// One parameter of an LLVM function signature.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SigParam {
     /// LLVM type.
-    pub ty: String,
+    pub ty: SigText,
     /// Parameter attributes (`signext`, `byval(...) align 8`, ...).
-    pub attrs: String,
+    pub attrs: SigText,
 }
 
 /// An LLVM-level function signature.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Sig {
     /// Return type.
-    pub ret: String,
-    /// Return attributes.
-    pub ret_attrs: String,
+    pub ret: SigText,
+    /// Return attributes (each followed by a space).
+    pub ret_attrs: SigText,
     /// Fixed parameters.
     pub params: Vec<SigParam>,
     /// Ends in `...`.
@@ -69,8 +77,9 @@ impl Sig {
     /// Whether a call site with this signature can be adapted to `fixed`
     /// by converting between `i64` and `ptr` only.
     pub fn conforms_to(&self, fixed: &Sig) -> bool {
-        let compatible =
-            |a: &str, b: &str| a == b || matches!((a, b), ("i64", "ptr") | ("ptr", "i64"));
+        let compatible = |a: &SigText, b: &SigText| {
+            a == b || matches!((a.as_ref(), b.as_ref()), ("i64", "ptr") | ("ptr", "i64"))
+        };
         self.variadic == fixed.variadic
             && self.params.len() == fixed.params.len()
             && compatible(&self.ret, &fixed.ret)
@@ -138,11 +147,44 @@ impl DebugState {
     }
 }
 
+/// A fast hash for symbol names (the FxHash mixing step): the table is
+/// consulted for every call and symbol reference, and SipHash's resistance
+/// to chosen keys buys nothing for a compiler's own symbol table.
+#[derive(Default, Clone, Copy)]
+pub struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.write(&[b]);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type NameMap<V> = HashMap<Box<str>, V, BuildHasherDefault<NameHasher>>;
+
 /// Everything the module writer remembers between items.
 pub struct ModuleState {
     /// Per symbol, kept small: this is the only state that grows with the
     /// module rather than with the largest function.
-    symbols: HashMap<Box<str>, SymbolState>,
+    symbols: NameMap<SymbolState>,
+    /// Every distinct signature once; symbols share them.
+    sigs: HashSet<Rc<Sig>>,
     intrinsics: BTreeSet<&'static str>,
     /// Debug numbering when `-g` is on.
     pub debug: Option<DebugState>,
@@ -152,7 +194,8 @@ impl ModuleState {
     /// A fresh module; `debug` turns on line tables.
     pub fn new(debug: bool, optimized: bool) -> Self {
         ModuleState {
-            symbols: HashMap::new(),
+            symbols: NameMap::default(),
+            sigs: HashSet::new(),
             intrinsics: BTreeSet::new(),
             debug: debug.then(|| DebugState::new(optimized)),
         }
@@ -169,7 +212,9 @@ impl ModuleState {
         if !self.symbols.contains_key(name) {
             self.symbols.insert(name.into(), SymbolState::default());
         }
-        self.symbols.get_mut(name).expect("just inserted")
+        self.symbols
+            .get_mut(name)
+            .expect("the symbol was inserted just above")
     }
 
     /// Records a definition of `name`.
@@ -203,28 +248,29 @@ impl ModuleState {
     }
 
     /// The signature `name` was given first, if any.
-    pub fn sig(&self, name: &str) -> Option<Sig> {
-        self.symbols.get(name)?.sig.as_deref().map(decode_sig)
+    pub fn sig(&self, name: &str) -> Option<Rc<Sig>> {
+        self.symbols.get(name)?.sig.clone()
     }
 
-    /// Whether `name`'s signature has a plain `ptr` parameter at `index`.
-    pub fn sig_param_is_ptr(&self, name: &str, index: usize) -> Option<bool> {
-        let enc = self.symbols.get(name)?.sig.as_deref()?;
-        Some(enc.split(PARAM_SEP).nth(index + 1) == Some("ptr\x1f"))
-    }
-
-    /// Whether `name`'s signature returns `ptr`.
-    pub fn sig_returns_ptr(&self, name: &str) -> Option<bool> {
-        let enc = self.symbols.get(name)?.sig.as_deref()?;
-        Some(enc.split(FIELD_SEP).nth(1) == Some("ptr"))
+    /// The signature `name` was given first, if any, borrowed.
+    pub fn sig_ref(&self, name: &str) -> Option<&Sig> {
+        self.symbols.get(name)?.sig.as_deref()
     }
 
     /// Fixes `name`'s signature unless it already has one.
     pub fn fix_sig(&mut self, name: &str, sig: &Sig) {
-        let s = self.symbol(name);
-        if s.sig.is_none() {
-            s.sig = Some(encode_sig(sig));
+        if self.symbols.get(name).is_some_and(|s| s.sig.is_some()) {
+            return;
         }
+        let shared = match self.sigs.get(sig) {
+            Some(shared) => shared.clone(),
+            None => {
+                let shared = Rc::new(sig.clone());
+                self.sigs.insert(shared.clone());
+                shared
+            }
+        };
+        self.symbol(name).sig = Some(shared);
     }
 
     /// Notes that an intrinsic is used; its declaration is written at the end.
@@ -376,7 +422,7 @@ impl ModuleState {
             .symbols
             .iter()
             .filter(|(_, s)| !s.defined)
-            .filter_map(|(name, s)| Some((&**name, s.kind?, s.sig.as_deref().map(decode_sig))))
+            .filter_map(|(name, s)| Some((&**name, s.kind?, s.sig.as_deref().cloned())))
             .collect();
         undefined.sort_by(|a, b| a.0.cmp(b.0));
         for (name, kind, sig) in undefined {
@@ -395,7 +441,7 @@ impl ModuleState {
                 RefKind::Function => {
                     let sig = sig.unwrap_or(Sig {
                         ret: "void".into(),
-                        ret_attrs: String::new(),
+                        ret_attrs: "".into(),
                         params: Vec::new(),
                         variadic: true,
                     });
@@ -404,7 +450,7 @@ impl ModuleState {
                         .iter()
                         .map(|p| {
                             if p.attrs.is_empty() {
-                                p.ty.clone()
+                                p.ty.to_string()
                             } else {
                                 format!("{} {}", p.ty, p.attrs)
                             }
@@ -458,49 +504,8 @@ impl ModuleState {
 struct SymbolState {
     defined: bool,
     kind: Option<RefKind>,
-    /// The first signature, encoded by [`encode_sig`].
-    sig: Option<Box<str>>,
-}
-
-const FIELD_SEP: char = '\x1f';
-const PARAM_SEP: char = '\x1e';
-
-/// One compact string per signature: `attrs␟ret␟variadic` then `␞ty␟attrs`
-/// per parameter.
-fn encode_sig(sig: &Sig) -> Box<str> {
-    let mut s = format!(
-        "{}{FIELD_SEP}{}{FIELD_SEP}{}",
-        sig.ret_attrs,
-        sig.ret,
-        u8::from(sig.variadic)
-    );
-    for p in &sig.params {
-        let _ = write!(s, "{PARAM_SEP}{}{FIELD_SEP}{}", p.ty, p.attrs);
-    }
-    s.into_boxed_str()
-}
-
-fn decode_sig(enc: &str) -> Sig {
-    let mut parts = enc.split(PARAM_SEP);
-    let mut head = parts.next().unwrap_or("").split(FIELD_SEP);
-    let ret_attrs = head.next().unwrap_or("").to_string();
-    let ret = head.next().unwrap_or("void").to_string();
-    let variadic = head.next() == Some("1");
-    let params = parts
-        .map(|p| {
-            let (ty, attrs) = p.split_once(FIELD_SEP).unwrap_or((p, ""));
-            SigParam {
-                ty: ty.to_string(),
-                attrs: attrs.to_string(),
-            }
-        })
-        .collect();
-    Sig {
-        ret,
-        ret_attrs,
-        params,
-        variadic,
-    }
+    /// The first signature, shared with every symbol that has the same.
+    sig: Option<Rc<Sig>>,
 }
 
 impl DebugState {
