@@ -15,8 +15,7 @@ use crate::libc;
 use crate::module::{linkage_prefix, ModuleState, Sig, SigParam, SigText};
 use crate::repr::{analyse, CalleeInfo, Repr};
 use crate::text::{
-    global_name, push_double_literal, push_float_literal, push_global_name, push_i64, push_u64,
-    Global, Token,
+    push_double_literal, push_float_literal, push_global_name, push_i64, push_u64, Global, Token,
 };
 
 const MEMMOVE: &str = "declare void @llvm.memmove.p0.p0.i64(ptr, ptr, i64, i1)";
@@ -166,8 +165,24 @@ impl CalleeInfo for Callees<'_> {
     }
 }
 
+/// Buffers one function's lowering leaves behind for the next, so that
+/// their allocations are made once per module rather than per function.
+#[derive(Default)]
+pub struct Scratch {
+    call_text: String,
+    call_args: String,
+    dbg_lines: String,
+    stack_base: Vec<Option<Value>>,
+}
+
 /// Lowers `f`, appending its text (definition plus its metadata) to `out`.
-pub fn lower_function(f: &Function, types: &TypeTable, m: &mut ModuleState, out: &mut String) {
+pub fn lower_function(
+    f: &Function,
+    types: &TypeTable,
+    m: &mut ModuleState,
+    scratch: &mut Scratch,
+    out: &mut String,
+) {
     m.define(&f.name);
     let fixed = m.sig(&f.name);
     // Decide which `l` parameters arrive as `ptr`: the first call site's
@@ -204,17 +219,25 @@ pub fn lower_function(f: &Function, types: &TypeTable, m: &mut ModuleState, out:
         dbg: None,
         dbg_scope: None,
         dbg_locs: HashMap::new(),
-        dbg_lines: String::new(),
+        dbg_lines: std::mem::take(&mut scratch.dbg_lines),
         call_slots: HashMap::new(),
-        call_text: String::new(),
-        call_args: String::new(),
+        call_text: std::mem::take(&mut scratch.call_text),
+        call_args: std::mem::take(&mut scratch.call_args),
         stack_save: false,
         ret: RetLowering::Void,
         sret_name: None,
-        stack_base: stack_bases(f),
+        stack_base: std::mem::take(&mut scratch.stack_base),
     };
+    cx.dbg_lines.clear();
+    stack_bases(f, &mut cx.stack_base);
     cx.lower(fixed, param_ptr, ret_ptr_own);
     *out = cx.body;
+    *scratch = Scratch {
+        call_text: cx.call_text,
+        call_args: cx.call_args,
+        dbg_lines: cx.dbg_lines,
+        stack_base: cx.stack_base,
+    };
 }
 
 struct FnCx<'a> {
@@ -419,7 +442,7 @@ impl<'a> FnCx<'a> {
         self.ret = ret_lowering(f.ret, types, fixed_ret_ptr.unwrap_or(ret_ptr_own));
         let (ret_ty, ret_attrs) = self.ret.llvm_type();
         let mut params: Vec<SigParam> = Vec::new();
-        let mut names: Vec<String> = Vec::new();
+        let mut names: Vec<V<'a>> = Vec::new();
         let mut prologue: Vec<String> = Vec::new();
         let mut budget = RegBudget::new(matches!(self.ret, RetLowering::Sret(..)));
         if let RetLowering::Sret(size, align) = self.ret {
@@ -427,7 +450,7 @@ impl<'a> FnCx<'a> {
                 ty: "ptr".into(),
                 attrs: format!("sret([{size} x i8]) align {align}").into(),
             });
-            names.push("%sret".into());
+            names.push(V::Text("%sret".into()));
             self.sret_name = Some("%sret".into());
         }
         if let Some(e) = f.env {
@@ -435,7 +458,7 @@ impl<'a> FnCx<'a> {
                 ty: "ptr".into(),
                 attrs: "nest".into(),
             });
-            names.push(val(e).to_string());
+            names.push(val(e));
         }
         for (i, p) in f.params.iter().enumerate() {
             let v = p.value;
@@ -450,7 +473,7 @@ impl<'a> FnCx<'a> {
                         ty: r.llvm().into(),
                         attrs: "".into(),
                     });
-                    names.push(val(v).to_string());
+                    names.push(val(v));
                 }
                 ArgLowering::SubWord(s) => {
                     let (t, a) = subword_llvm(s);
@@ -459,7 +482,7 @@ impl<'a> FnCx<'a> {
                         attrs: a.into(),
                     });
                     let pn = format!("%p{i}");
-                    names.push(pn.clone());
+                    names.push(V::Text(pn.clone()));
                     let ext = if s.is_signed() { "sext" } else { "zext" };
                     prologue.push(format!("{} = {ext} {t} {pn} to i32", val(v)));
                 }
@@ -475,7 +498,7 @@ impl<'a> FnCx<'a> {
                             ty: piece.ty.clone(),
                             attrs: "".into(),
                         });
-                        names.push(pn.clone());
+                        names.push(V::Text(pn.clone()));
                         prologue.push(format!(
                             "%p{i}.{k}.a = getelementptr i8, ptr {}, i64 {}",
                             val(v),
@@ -489,7 +512,7 @@ impl<'a> FnCx<'a> {
                         ty: "ptr".into(),
                         attrs: format!("byval([{size} x i8]) align {align}").into(),
                     });
-                    names.push(val(v).to_string());
+                    names.push(val(v));
                 }
                 ArgLowering::Empty => {
                     prologue.push(format!("{} = alloca i8", val(v)));
@@ -526,7 +549,7 @@ impl<'a> FnCx<'a> {
         }
         for (k, want) in conversions {
             let name = names[k].clone();
-            let incoming = format!("{name}.in");
+            let incoming = V::Text(format!("{name}.in"));
             let conv = if want == "ptr" {
                 format!("{name} = inttoptr i64 {incoming} to ptr")
             } else {
@@ -537,29 +560,31 @@ impl<'a> FnCx<'a> {
         }
         self.m.fix_sig(&f.name, &sig);
 
-        let mut head = String::new();
+        let head = &mut self.body;
         let linkage = linkage_prefix(&f.linkage, false);
         let linkage = if linkage.starts_with("common") {
             "dso_local "
         } else {
             linkage
         };
-        let _ = write!(
-            head,
-            "define {linkage}{}{} {}(",
-            sig.ret_attrs,
-            sig.ret,
-            global_name(&f.name)
-        );
+        head.push_str("define ");
+        head.push_str(linkage);
+        head.push_str(&sig.ret_attrs);
+        head.push_str(&sig.ret);
+        head.push(' ');
+        push_global_name(head, &f.name);
+        head.push('(');
         for (k, (p, n)) in sig.params.iter().zip(&names).enumerate() {
             if k > 0 {
                 head.push_str(", ");
             }
-            if p.attrs.is_empty() {
-                let _ = write!(head, "{} {n}", p.ty);
-            } else {
-                let _ = write!(head, "{} {} {n}", p.ty, p.attrs);
+            head.push_str(&p.ty);
+            head.push(' ');
+            if !p.attrs.is_empty() {
+                head.push_str(&p.attrs);
+                head.push(' ');
             }
+            n.push_to(head);
         }
         if f.variadic {
             head.push_str(if sig.params.is_empty() {
@@ -573,6 +598,7 @@ impl<'a> FnCx<'a> {
             let _ = write!(head, " section {}", crate::text::quoted(&s.name));
         }
         if let Some(d) = self.m.debug.as_mut() {
+            let head = &mut self.body;
             let sp = d.fresh();
             let first_line = f
                 .blocks
@@ -596,8 +622,7 @@ impl<'a> FnCx<'a> {
             self.dbg_scope = Some(sp);
             self.set_loc(first_line, 0);
         }
-        head.push_str(" {\n");
-        self.body.push_str(&head);
+        self.body.push_str(" {\n");
 
         // Entry: prologue, slots for aggregate call results, dynamic-alloc
         // bookkeeping, then the blocks.
@@ -1588,8 +1613,9 @@ fn simple_operand<'a>(arg: &'a Operand, r: Repr, repr: &[Repr]) -> Option<V<'a>>
 /// inside. Only used to tell blits between distinct objects apart, which
 /// is exact when both are objects and their offsets keep in bounds, as
 /// the IL's `blit` requires.
-fn stack_bases(f: &Function) -> Vec<Option<Value>> {
-    let mut base = vec![None; f.values.len()];
+fn stack_bases(f: &Function, base: &mut Vec<Option<Value>>) {
+    base.clear();
+    base.resize(f.values.len(), None);
     for b in &f.blocks {
         for inst in &b.insts {
             let Some(r) = inst.result else { continue };
@@ -1607,19 +1633,18 @@ fn stack_bases(f: &Function) -> Vec<Option<Value>> {
                     op: BinOp::Add | BinOp::Sub,
                     lhs,
                     rhs: Operand::Const(Const::Int(_)),
-                } => of(lhs, &base),
+                } => of(lhs, base),
                 InstKind::Binary {
                     op: BinOp::Add,
                     lhs: Operand::Const(Const::Int(_)),
                     rhs,
-                } => of(rhs, &base),
+                } => of(rhs, base),
                 InstKind::Unary {
                     op: UnOp::Copy,
                     arg,
-                } => of(arg, &base),
+                } => of(arg, base),
                 _ => None,
             };
         }
     }
-    base
 }

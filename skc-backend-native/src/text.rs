@@ -56,6 +56,14 @@ impl Token for i32 {
     }
 }
 
+/// Two decimal digits for every number below 100.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 /// Appends `n` in decimal.
 pub fn push_u64(out: &mut String, mut n: u64) {
     if n < 10 {
@@ -64,14 +72,22 @@ pub fn push_u64(out: &mut String, mut n: u64) {
     }
     let mut digits = [0u8; 20];
     let mut start = digits.len();
-    while n > 0 {
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        start -= 2;
+        digits[start..start + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        start -= 2;
+        digits[start..start + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
         start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
+        digits[start] = b'0' + n as u8;
     }
-    for &d in &digits[start..] {
-        out.push(char::from(d));
-    }
+    // Only ASCII digits were written, so this never falls back.
+    out.push_str(std::str::from_utf8(&digits[start..]).unwrap_or("?"));
 }
 
 /// Appends `n` in decimal, with a leading `-` when negative.
@@ -211,7 +227,8 @@ mod tests {
 
     #[test]
     fn integers_print_like_display() {
-        for n in [0i64, 7, 9, 10, 99, 100, 12345, -1, -10, i64::MIN, i64::MAX] {
+        let edges = [0i64, 7, 9, 10, 99, 100, 12345, -1, -10, i64::MIN, i64::MAX];
+        for n in (-1000..3000).chain(edges) {
             let mut s = String::new();
             push_i64(&mut s, n);
             assert_eq!(s, n.to_string());
