@@ -8,6 +8,7 @@ use skc_ir::ir::Item;
 
 use crate::lower::{lower_function, Scratch};
 use crate::module::ModuleState;
+use crate::text::Buf;
 
 /// Lowers every item from `items` and writes the LLVM module to `out`.
 /// `debug` turns on line tables; `optimized` is recorded in them.
@@ -19,7 +20,7 @@ pub fn write_module(
 ) -> anyhow::Result<()> {
     let mut m = ModuleState::new(debug, optimized);
     // One buffer and one set of scratch space, reused by every function.
-    let mut text = String::new();
+    let mut text = Buf::default();
     let mut scratch = Scratch::default();
     m.write_header(out).context("writing LLVM IR")?;
     while let Some(item) = items.next_item()? {

@@ -15,7 +15,8 @@ use crate::libc;
 use crate::module::{linkage_prefix, ModuleState, Sig, SigParam, SigText};
 use crate::repr::{analyse, CalleeInfo, Repr};
 use crate::text::{
-    push_double_literal, push_float_literal, push_global_name, push_i64, push_u64, Global, Token,
+    push_double_literal, push_float_literal, push_global_name, push_i64, push_u64, Buf, Global,
+    Token,
 };
 
 const MEMMOVE: &str = "declare void @llvm.memmove.p0.p0.i64(ptr, ptr, i64, i1)";
@@ -169,8 +170,8 @@ impl CalleeInfo for Callees<'_> {
 /// their allocations are made once per module rather than per function.
 #[derive(Default)]
 pub struct Scratch {
-    call_text: String,
-    call_args: String,
+    call_text: Buf,
+    call_args: Buf,
     dbg_lines: String,
     stack_base: Vec<Option<Value>>,
 }
@@ -181,7 +182,7 @@ pub fn lower_function(
     types: &TypeTable,
     m: &mut ModuleState,
     scratch: &mut Scratch,
-    out: &mut String,
+    out: &mut Buf,
 ) {
     m.define(&f.name);
     let fixed = m.sig(&f.name);
@@ -244,7 +245,7 @@ struct FnCx<'a> {
     f: &'a Function,
     types: &'a TypeTable,
     repr: Vec<Repr>,
-    body: String,
+    body: Buf,
     tmp: u32,
     m: &'a mut ModuleState,
     /// `, !dbg !N` for the current position, when debug info is on.
@@ -255,8 +256,8 @@ struct FnCx<'a> {
     /// Entry-block slots for aggregate call results, by (block, inst).
     call_slots: HashMap<(usize, usize), String>,
     /// Scratch for a call's text and its argument list.
-    call_text: String,
-    call_args: String,
+    call_text: Buf,
+    call_args: Buf,
     stack_save: bool,
     ret: RetLowering,
     sret_name: Option<String>,
@@ -279,7 +280,7 @@ impl fmt::Display for Label {
 }
 
 impl Token for Label {
-    fn push_to(&self, out: &mut String) {
+    fn push_to(&self, out: &mut Buf) {
         out.push('b');
         push_u64(out, u64::from(self.0));
     }
@@ -316,7 +317,7 @@ enum V<'a> {
 }
 
 impl Token for V<'_> {
-    fn push_to(&self, out: &mut String) {
+    fn push_to(&self, out: &mut Buf) {
         match self {
             V::Val(n) => {
                 out.push_str("%v");
@@ -345,14 +346,14 @@ impl Token for V<'_> {
 
 impl fmt::Display for V<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut s = String::new();
+        let mut s = Buf::default();
         self.push_to(&mut s);
-        f.write_str(&s)
+        f.write_str(&s.into_string())
     }
 }
 
 impl Token for Repr {
-    fn push_to(&self, out: &mut String) {
+    fn push_to(&self, out: &mut Buf) {
         out.push_str(self.llvm());
     }
 }
@@ -1411,7 +1412,7 @@ impl<'a> FnCx<'a> {
         call.push(' ');
         target.push_to(&mut call);
         call.push('(');
-        call.push_str(&arg_list);
+        arg_list.push_to(&mut call);
         call.push(')');
         self.call_args = arg_list;
         let ret_actual = match use_sig.ret.as_ref() {

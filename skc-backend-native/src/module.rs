@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use skc_ir::ir::{DataDef, DataItem, DataValue, ExtType, Linkage};
 
-use crate::text::{double_literal, float_literal, global_name, push_escaped, quoted};
+use crate::text::{double_literal, float_literal, global_name, push_escaped, quoted, Buf};
 
 /// The target triple written into the module.
 pub const TRIPLE: &str = "x86_64-pc-linux-gnu";
@@ -49,13 +49,13 @@ pub struct Sig {
 impl Sig {
     /// The function type, as written after `call` for variadic callees.
     pub fn fn_type(&self) -> String {
-        let mut s = String::new();
+        let mut s = Buf::default();
         self.push_fn_type(&mut s);
-        s
+        s.into_string()
     }
 
     /// Appends [`Sig::fn_type`] to `s`.
-    pub fn push_fn_type(&self, s: &mut String) {
+    pub fn push_fn_type(&self, s: &mut Buf) {
         s.push_str(&self.ret);
         s.push_str(" (");
         for (i, p) in self.params.iter().enumerate() {
@@ -312,10 +312,11 @@ impl ModuleState {
             let init = if bytes.iter().all(|&b| b == 0) {
                 "zeroinitializer".to_string()
             } else {
-                let mut s = String::from("c\"");
+                let mut s = Buf::default();
+                s.push_str("c\"");
                 push_escaped(&mut s, bytes);
                 s.push('"');
-                s
+                s.into_string()
             };
             fields.push((ty, init));
             bytes.clear();
