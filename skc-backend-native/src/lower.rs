@@ -13,7 +13,7 @@ use skc_ir::types::TypeTable;
 use crate::abi::{classify, AggClass, RegBudget};
 use crate::libc;
 use crate::module::{linkage_prefix, ModuleState, Sig, SigParam, SigText};
-use crate::repr::{analyse, CalleeInfo, Repr};
+use crate::repr::{analyse, CalleeInfo, Repr, Reprs};
 use crate::text::{
     push_double_literal, push_float_literal, push_global_name, push_i64, push_u64, Buf, Global,
     Token,
@@ -174,6 +174,7 @@ pub struct Scratch {
     call_args: Buf,
     dbg_lines: String,
     stack_base: Vec<Option<Value>>,
+    reprs: Reprs,
 }
 
 /// Lowers `f`, appending its text (definition plus its metadata) to `out`.
@@ -189,21 +190,19 @@ pub fn lower_function(
     // Decide which `l` parameters arrive as `ptr`: the first call site's
     // choice if one came before, else the body's own use.
     let callees = Callees { module: m };
-    let reprs = analyse(
+    let mut reprs = std::mem::take(&mut scratch.reprs);
+    analyse(
         f,
-        |demanded| {
-            f.params
-                .iter()
-                .map(|p| match p.ty {
-                    AbiType::Agg(_) => true,
-                    AbiType::Base(BaseType::L) => demanded[p.value.index()],
-                    _ => false,
-                })
-                .collect()
+        |demanded, param_ptr| {
+            param_ptr.extend(f.params.iter().map(|p| match p.ty {
+                AbiType::Agg(_) => true,
+                AbiType::Base(BaseType::L) => demanded[p.value.index()],
+                _ => false,
+            }))
         },
         &callees,
+        &mut reprs,
     );
-    let param_ptr = reprs.param_ptr.clone();
     let ret_ptr_own = matches!(f.ret, Some(AbiType::Base(BaseType::L)))
         && f.blocks.iter().all(|b| match &b.term {
             Terminator::Ret(Some(Operand::Value(v))) => reprs.repr[v.index()] == Repr::Ptr,
@@ -213,7 +212,7 @@ pub fn lower_function(
     let mut cx = FnCx {
         f,
         types,
-        repr: reprs.repr,
+        repr: std::mem::take(&mut reprs.repr),
         body: std::mem::take(out),
         tmp: 0,
         m,
@@ -231,13 +230,15 @@ pub fn lower_function(
     };
     cx.dbg_lines.clear();
     stack_bases(f, &mut cx.stack_base);
-    cx.lower(fixed, param_ptr, ret_ptr_own);
+    cx.lower(fixed, &reprs.param_ptr, ret_ptr_own);
     *out = cx.body;
+    reprs.repr = cx.repr;
     *scratch = Scratch {
         call_text: cx.call_text,
         call_args: cx.call_args,
         dbg_lines: cx.dbg_lines,
         stack_base: cx.stack_base,
+        reprs,
     };
 }
 
@@ -436,7 +437,7 @@ impl<'a> FnCx<'a> {
         emit_line!(self; res, " = bitcast ", want, " ", c, " to ", want);
     }
 
-    fn lower(&mut self, fixed: Option<Rc<Sig>>, param_ptr: Vec<bool>, ret_ptr_own: bool) {
+    fn lower(&mut self, fixed: Option<Rc<Sig>>, param_ptr: &[bool], ret_ptr_own: bool) {
         let f = self.f;
         let types = self.types;
         let fixed_ret_ptr = fixed.as_ref().map(|s| s.ret == "ptr");

@@ -147,9 +147,10 @@ impl DebugState {
     }
 }
 
-/// A fast hash for symbol names (the FxHash mixing step): the table is
-/// consulted for every call and symbol reference, and SipHash's resistance
-/// to chosen keys buys nothing for a compiler's own symbol table.
+/// A fast hash for symbol names and signatures (the FxHash mixing step):
+/// the tables are consulted for every call, definition and symbol
+/// reference, and SipHash's resistance to chosen keys buys nothing for a
+/// compiler's own tables.
 #[derive(Default, Clone, Copy)]
 pub struct NameHasher(u64);
 
@@ -184,7 +185,7 @@ pub struct ModuleState {
     /// module rather than with the largest function.
     symbols: NameMap<SymbolState>,
     /// Every distinct signature once; symbols share them.
-    sigs: HashSet<Rc<Sig>>,
+    sigs: HashSet<Rc<Sig>, BuildHasherDefault<NameHasher>>,
     intrinsics: BTreeSet<&'static str>,
     /// Debug numbering when `-g` is on.
     pub debug: Option<DebugState>,
@@ -195,7 +196,7 @@ impl ModuleState {
     pub fn new(debug: bool, optimized: bool) -> Self {
         ModuleState {
             symbols: NameMap::default(),
-            sigs: HashSet::new(),
+            sigs: HashSet::default(),
             intrinsics: BTreeSet::new(),
             debug: debug.then(|| DebugState::new(optimized)),
         }
