@@ -563,12 +563,9 @@ impl<'a> FnCx<'a> {
         self.m.fix_sig(&f.name, &sig);
 
         let head = &mut self.body;
-        let linkage = linkage_prefix(&f.linkage, false);
-        let linkage = if linkage.starts_with("common") {
-            "dso_local "
-        } else {
-            linkage
-        };
+        let preemptible = self.m.is_preemptible(&f.name);
+        // Not zero-initialised data, so never `common`.
+        let linkage = linkage_prefix(&f.linkage, false, preemptible);
         head.push_str("define ");
         head.push_str(linkage);
         head.push_str(&sig.ret_attrs);
@@ -843,6 +840,7 @@ impl<'a> FnCx<'a> {
                 self.convert(&p, Repr::Ptr, want)
             }
             Const::Extern(sym) => {
+                self.m.reference_extern(sym);
                 let p = self.symbol_addr(sym, 0);
                 self.convert(&p, Repr::Ptr, want)
             }
@@ -1362,6 +1360,9 @@ impl<'a> FnCx<'a> {
         let mut fixed = None;
         if let Some(name) = direct {
             self.m.reference_function(name);
+            if matches!(callee, Operand::Const(Const::Extern(_))) {
+                self.m.reference_extern(name);
+            }
             match self.m.sig(name) {
                 Some(fx) => fixed = Some(fx),
                 None => self.m.fix_sig(name, &site),

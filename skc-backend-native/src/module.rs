@@ -243,6 +243,19 @@ impl ModuleState {
         }
     }
 
+    /// Records an `extern $name` reference: the symbol may be preempted.
+    /// A definition written after this leaves out `dso_local`; one
+    /// already written keeps it, as the module streams and the text is
+    /// out of reach by then.
+    pub fn reference_extern(&mut self, name: &str) {
+        self.symbol(name).preemptible = true;
+    }
+
+    /// Whether `name` was referenced as `extern $name` so far.
+    pub fn is_preemptible(&self, name: &str) -> bool {
+        self.symbols.get(name).is_some_and(|s| s.preemptible)
+    }
+
     /// Records a direct call of `name`.
     pub fn reference_function(&mut self, name: &str) {
         self.symbol(name).kind = Some(RefKind::Function);
@@ -389,7 +402,11 @@ impl ModuleState {
         flush(&mut bytes, &mut fields);
         let all_zero = fields.iter().all(|(_, init)| init == "zeroinitializer");
         let mut line = format!("{} = ", global_name(&d.name));
-        line.push_str(linkage_prefix(&d.linkage, all_zero));
+        line.push_str(linkage_prefix(
+            &d.linkage,
+            all_zero,
+            self.is_preemptible(&d.name),
+        ));
         if d.linkage.thread {
             line.push_str("thread_local ");
         }
@@ -505,6 +522,9 @@ impl ModuleState {
 #[derive(Default)]
 struct SymbolState {
     defined: bool,
+    /// Referenced as `extern $sym`: may be preempted by a definition in
+    /// another module, so its own definition must not be `dso_local`.
+    preemptible: bool,
     kind: Option<RefKind>,
     /// The first signature, shared with every symbol that has the same.
     sig: Option<Rc<Sig>>,
@@ -528,14 +548,21 @@ fn di_file(path: &str) -> String {
     )
 }
 
-/// Linkage keywords for a definition.
-pub fn linkage_prefix(l: &Linkage, zero_init: bool) -> &'static str {
-    if l.common && zero_init && l.section.is_none() {
-        "common dso_local "
-    } else if l.export {
-        "dso_local "
-    } else {
-        "internal "
+/// Linkage keywords for a definition. `dso_local` (LangRef: the symbol
+/// resolves within this linkage unit, so it is accessed directly) is left
+/// out for a `preemptible` symbol, one the module reaches through
+/// `extern $sym`: another module's definition may take its place.
+pub fn linkage_prefix(l: &Linkage, zero_init: bool, preemptible: bool) -> &'static str {
+    match (
+        l.common && zero_init && l.section.is_none(),
+        l.export,
+        preemptible,
+    ) {
+        (true, _, false) => "common dso_local ",
+        (true, _, true) => "common ",
+        (false, true, false) => "dso_local ",
+        (false, true, true) => "",
+        (false, false, _) => "internal ",
     }
 }
 
