@@ -9,7 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
 use std::rc::Rc;
 
-use skc_ir::ir::{DataDef, DataItem, DataValue, ExtType, Linkage};
+use skc_ir::ir::{DataDef, DataItem, DataValue, ExtType, Linkage, Section};
 
 use crate::text::{double_literal, float_literal, global_name, push_escaped, quoted, Buf};
 
@@ -187,6 +187,9 @@ pub struct ModuleState {
     /// Every distinct signature once; symbols share them.
     sigs: HashSet<Rc<Sig>, BuildHasherDefault<NameHasher>>,
     intrinsics: BTreeSet<&'static str>,
+    /// Symbols that data written as assembly refers to: the ones defined
+    /// in LLVM IR must be kept, as LLVM does not see those uses.
+    asm_refs: BTreeSet<Box<str>>,
     /// Debug numbering when `-g` is on.
     pub debug: Option<DebugState>,
 }
@@ -198,6 +201,7 @@ impl ModuleState {
             symbols: NameMap::default(),
             sigs: HashSet::default(),
             intrinsics: BTreeSet::new(),
+            asm_refs: BTreeSet::new(),
             debug: debug.then(|| DebugState::new(optimized)),
         }
     }
@@ -315,6 +319,13 @@ impl ModuleState {
 
     /// Writes a data definition.
     pub fn write_data(&mut self, d: &DataDef, out: &mut dyn Write) -> io::Result<()> {
+        if let Some(Section {
+            name,
+            flags: Some(flags),
+        }) = &d.linkage.section
+        {
+            return self.write_asm_data(d, name, flags, out);
+        }
         self.define(&d.name);
         let mut fields: Vec<(String, String)> = Vec::new();
         let mut bytes: Vec<u8> = Vec::new();
@@ -433,6 +444,30 @@ impl ModuleState {
         writeln!(out, "{line}")
     }
 
+    /// Writes a data definition whose section has flags as module-level
+    /// assembly (see [`crate::asm_data`]). The symbol stays undefined for
+    /// LLVM: uses get an external declaration.
+    fn write_asm_data(
+        &mut self,
+        d: &DataDef,
+        section: &str,
+        flags: &str,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let (lines, refs) = crate::asm_data::data_lines(d, flags, section);
+        for target in refs {
+            self.asm_refs.insert(target.into());
+        }
+        for line in lines {
+            let mut text = Buf::default();
+            text.push_str("module asm \"");
+            push_escaped(&mut text, line.as_bytes());
+            text.push_str("\"\n");
+            out.write_all(text.as_bytes())?;
+        }
+        Ok(())
+    }
+
     /// Writes declarations for everything referenced but not defined, the
     /// intrinsics used, and the module-level metadata.
     pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
@@ -491,6 +526,20 @@ impl ModuleState {
         }
         for decl in &self.intrinsics {
             writeln!(out, "{decl}")?;
+        }
+        let kept: Vec<String> = self
+            .asm_refs
+            .iter()
+            .filter(|name| self.symbols.get(&***name).is_some_and(|s| s.defined))
+            .map(|name| format!("ptr {}", global_name(name)))
+            .collect();
+        if !kept.is_empty() {
+            writeln!(
+                out,
+                "@llvm.compiler.used = appending global [{} x ptr] [{}], section \"llvm.metadata\"",
+                kept.len(),
+                kept.join(", ")
+            )?;
         }
         writeln!(out, "\nattributes #0 = {{ nounwind uwtable }}")?;
         if let Some(d) = &self.debug {
