@@ -6,6 +6,8 @@
 use skc_ir::ir::ExtType;
 use skc_ir::types::{TypeDef, TypeShape};
 
+use crate::module::SigText;
+
 /// Registers available for arguments.
 pub const INT_REGS: u32 = 6;
 /// SSE registers available for arguments.
@@ -17,7 +19,7 @@ pub struct Piece {
     /// Byte offset inside the aggregate.
     pub offset: u64,
     /// LLVM type of the register value (`i64`, `i24`, `double`, `float`).
-    pub ty: String,
+    pub ty: SigText,
     /// True for SSE pieces.
     pub sse: bool,
 }
@@ -89,17 +91,28 @@ pub fn classify(def: &TypeDef) -> AggClass {
             Class::None => {}
             Class::Integer => pieces.push(Piece {
                 offset,
-                ty: format!("i{}", len * 8),
+                ty: int_type(len * 8),
                 sse: false,
             }),
             Class::Sse => pieces.push(Piece {
                 offset,
-                ty: if len <= 4 { "float" } else { "double" }.to_string(),
+                ty: if len <= 4 { "float" } else { "double" }.into(),
                 sse: true,
             }),
         }
     }
     AggClass::Regs(pieces)
+}
+
+/// `iN`, without allocating for the common widths.
+fn int_type(bits: u64) -> SigText {
+    match bits {
+        8 => "i8".into(),
+        16 => "i16".into(),
+        32 => "i32".into(),
+        64 => "i64".into(),
+        n => format!("i{n}").into(),
+    }
 }
 
 /// Register budget while assigning arguments left to right.
@@ -166,7 +179,7 @@ mod tests {
 
     fn tys(c: &AggClass) -> Vec<String> {
         match c {
-            AggClass::Regs(p) => p.iter().map(|p| p.ty.clone()).collect(),
+            AggClass::Regs(p) => p.iter().map(|p| p.ty.to_string()).collect(),
             _ => vec![],
         }
     }

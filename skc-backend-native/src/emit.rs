@@ -6,8 +6,9 @@ use anyhow::Context;
 use skc_ir::backend::ItemSource;
 use skc_ir::ir::Item;
 
-use crate::lower::lower_function;
+use crate::lower::{lower_function, Scratch};
 use crate::module::ModuleState;
+use crate::text::Buf;
 
 /// Lowers every item from `items` and writes the LLVM module to `out`.
 /// `debug` turns on line tables; `optimized` is recorded in them.
@@ -18,8 +19,9 @@ pub fn write_module(
     optimized: bool,
 ) -> anyhow::Result<()> {
     let mut m = ModuleState::new(debug, optimized);
-    // One buffer, reused by every function.
-    let mut text = String::new();
+    // One buffer and one set of scratch space, reused by every function.
+    let mut text = Buf::default();
+    let mut scratch = Scratch::default();
     m.write_header(out).context("writing LLVM IR")?;
     while let Some(item) = items.next_item()? {
         match item {
@@ -27,7 +29,7 @@ pub fn write_module(
             Item::Data(d) => m.write_data(&d, out).context("writing LLVM IR")?,
             Item::Function(f) => {
                 text.clear();
-                lower_function(&f, items.types(), &mut m, &mut text);
+                lower_function(&f, items.types(), &mut m, &mut scratch, &mut text);
                 out.write_all(text.as_bytes()).context("writing LLVM IR")?;
             }
             Item::DbgFile(name) => m.set_debug_file(&name, out).context("writing LLVM IR")?,

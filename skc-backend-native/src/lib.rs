@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod abi;
+pub mod asm_data;
 pub mod emit;
 pub mod libc;
 pub mod lower;

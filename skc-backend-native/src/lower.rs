@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
+use std::rc::Rc;
 
 use skc_ir::ir::{
     AbiType, BaseType, BinOp, Block, CallArg, CmpOp, Const, Function, Inst, InstKind, LoadKind,
@@ -11,9 +12,12 @@ use skc_ir::types::TypeTable;
 
 use crate::abi::{classify, AggClass, RegBudget};
 use crate::libc;
-use crate::module::{linkage_prefix, ModuleState, Sig, SigParam};
-use crate::repr::{analyse, CalleeInfo, Repr};
-use crate::text::{double_literal, float_literal, global_name};
+use crate::module::{linkage_prefix, ModuleState, Sig, SigParam, SigText};
+use crate::repr::{analyse, CalleeInfo, Repr, Reprs};
+use crate::text::{
+    push_double_literal, push_float_literal, push_global_name, push_i64, push_u64, Buf, Global,
+    Token,
+};
 
 const MEMMOVE: &str = "declare void @llvm.memmove.p0.p0.i64(ptr, ptr, i64, i1)";
 const MEMCPY: &str = "declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)";
@@ -70,25 +74,30 @@ fn ret_lowering(ret: Option<AbiType>, types: &TypeTable, ptr_ret: bool) -> RetLo
 }
 
 impl RetLowering {
-    fn llvm_type(&self) -> (String, String) {
+    fn llvm_type(&self) -> (SigText, SigText) {
         match self {
-            RetLowering::Void | RetLowering::Sret(..) => ("void".into(), String::new()),
-            RetLowering::Scalar(r) => (r.llvm().into(), String::new()),
+            RetLowering::Void | RetLowering::Sret(..) => ("void".into(), "".into()),
+            RetLowering::Scalar(r) => (r.llvm().into(), "".into()),
             RetLowering::SubWord(s) => {
-                let (t, a) = subword_llvm(*s);
-                (t.into(), format!("{a} "))
+                let (t, _) = subword_llvm(*s);
+                let attr = if s.is_signed() {
+                    "signext "
+                } else {
+                    "zeroext "
+                };
+                (t.into(), attr.into())
             }
-            RetLowering::Pieces(p) => (pieces_type(p), String::new()),
+            RetLowering::Pieces(p) => (pieces_type(p), "".into()),
         }
     }
 }
 
-fn pieces_type(p: &[crate::abi::Piece]) -> String {
+fn pieces_type(p: &[crate::abi::Piece]) -> SigText {
     if p.len() == 1 {
         p[0].ty.clone()
     } else {
-        let tys: Vec<&str> = p.iter().map(|p| p.ty.as_str()).collect();
-        format!("{{ {} }}", tys.join(", "))
+        let tys: Vec<&str> = p.iter().map(|p| p.ty.as_ref()).collect();
+        format!("{{ {} }}", tys.join(", ")).into()
     }
 }
 
@@ -135,7 +144,7 @@ impl CalleeInfo for Callees<'_> {
         let Some(name) = direct_callee(callee) else {
             return false;
         };
-        if let Some(sig) = self.module.sig(name) {
+        if let Some(sig) = self.module.sig_ref(name) {
             // Only meaningful when each IL argument maps to one parameter;
             // approximate by position.
             return sig
@@ -150,34 +159,50 @@ impl CalleeInfo for Callees<'_> {
         let Some(name) = direct_callee(callee) else {
             return false;
         };
-        self.module
-            .sig_returns_ptr(name)
-            .unwrap_or_else(|| libc::returns_ptr(name))
+        match self.module.sig_ref(name) {
+            Some(sig) => sig.ret == "ptr",
+            None => libc::returns_ptr(name),
+        }
     }
 }
 
+/// Buffers one function's lowering leaves behind for the next, so that
+/// their allocations are made once per module rather than per function.
+#[derive(Default)]
+pub struct Scratch {
+    call_text: Buf,
+    call_args: Buf,
+    dbg_lines: String,
+    stack_base: Vec<Option<Value>>,
+    reprs: Reprs,
+}
+
 /// Lowers `f`, appending its text (definition plus its metadata) to `out`.
-pub fn lower_function(f: &Function, types: &TypeTable, m: &mut ModuleState, out: &mut String) {
+pub fn lower_function(
+    f: &Function,
+    types: &TypeTable,
+    m: &mut ModuleState,
+    scratch: &mut Scratch,
+    out: &mut Buf,
+) {
     m.define(&f.name);
     let fixed = m.sig(&f.name);
     // Decide which `l` parameters arrive as `ptr`: the first call site's
     // choice if one came before, else the body's own use.
     let callees = Callees { module: m };
-    let reprs = analyse(
+    let mut reprs = std::mem::take(&mut scratch.reprs);
+    analyse(
         f,
-        |demanded| {
-            f.params
-                .iter()
-                .map(|p| match p.ty {
-                    AbiType::Agg(_) => true,
-                    AbiType::Base(BaseType::L) => demanded[p.value.index()],
-                    _ => false,
-                })
-                .collect()
+        |demanded, param_ptr| {
+            param_ptr.extend(f.params.iter().map(|p| match p.ty {
+                AbiType::Agg(_) => true,
+                AbiType::Base(BaseType::L) => demanded[p.value.index()],
+                _ => false,
+            }))
         },
         &callees,
+        &mut reprs,
     );
-    let param_ptr = reprs.param_ptr.clone();
     let ret_ptr_own = matches!(f.ret, Some(AbiType::Base(BaseType::L)))
         && f.blocks.iter().all(|b| match &b.term {
             Terminator::Ret(Some(Operand::Value(v))) => reprs.repr[v.index()] == Repr::Ptr,
@@ -187,29 +212,41 @@ pub fn lower_function(f: &Function, types: &TypeTable, m: &mut ModuleState, out:
     let mut cx = FnCx {
         f,
         types,
-        repr: reprs.repr,
+        repr: std::mem::take(&mut reprs.repr),
         body: std::mem::take(out),
         tmp: 0,
         m,
         dbg: None,
         dbg_scope: None,
         dbg_locs: HashMap::new(),
-        dbg_lines: String::new(),
+        dbg_lines: std::mem::take(&mut scratch.dbg_lines),
         call_slots: HashMap::new(),
+        call_text: std::mem::take(&mut scratch.call_text),
+        call_args: std::mem::take(&mut scratch.call_args),
         stack_save: false,
         ret: RetLowering::Void,
         sret_name: None,
-        stack_base: stack_bases(f),
+        stack_base: std::mem::take(&mut scratch.stack_base),
     };
-    cx.lower(fixed, param_ptr, ret_ptr_own);
+    cx.dbg_lines.clear();
+    stack_bases(f, &mut cx.stack_base);
+    cx.lower(fixed, &reprs.param_ptr, ret_ptr_own);
     *out = cx.body;
+    reprs.repr = cx.repr;
+    *scratch = Scratch {
+        call_text: cx.call_text,
+        call_args: cx.call_args,
+        dbg_lines: cx.dbg_lines,
+        stack_base: cx.stack_base,
+        reprs,
+    };
 }
 
 struct FnCx<'a> {
     f: &'a Function,
     types: &'a TypeTable,
     repr: Vec<Repr>,
-    body: String,
+    body: Buf,
     tmp: u32,
     m: &'a mut ModuleState,
     /// `, !dbg !N` for the current position, when debug info is on.
@@ -219,6 +256,9 @@ struct FnCx<'a> {
     dbg_lines: String,
     /// Entry-block slots for aggregate call results, by (block, inst).
     call_slots: HashMap<(usize, usize), String>,
+    /// Scratch for a call's text and its argument list.
+    call_text: Buf,
+    call_args: Buf,
     stack_save: bool,
     ret: RetLowering,
     sret_name: Option<String>,
@@ -226,11 +266,12 @@ struct FnCx<'a> {
     stack_base: Vec<Option<Value>>,
 }
 
-fn val(v: Value) -> V {
+fn val<'a>(v: Value) -> V<'a> {
     V::Val(v.0)
 }
 
 /// A block label, displayed as `bN`.
+#[derive(Clone, Copy)]
 struct Label(u32);
 
 impl fmt::Display for Label {
@@ -239,14 +280,21 @@ impl fmt::Display for Label {
     }
 }
 
+impl Token for Label {
+    fn push_to(&self, out: &mut Buf) {
+        out.push('b');
+        push_u64(out, u64::from(self.0));
+    }
+}
+
 fn label(b: Block) -> Label {
     Label(b.0)
 }
 
-/// An LLVM operand; displays as its text without allocating in the common
-/// cases (values, temporaries, literals).
+/// An LLVM operand; prints as its text without allocating in the common
+/// cases (values, temporaries, literals, symbols).
 #[derive(Clone, Debug, PartialEq)]
-enum V {
+enum V<'a> {
     /// `%vN`: an IL value.
     Val(u32),
     /// `%tN`: a temporary of the lowering.
@@ -263,65 +311,148 @@ enum V {
     Poison,
     /// `%mP.B`: a phi operand materialised at the end of a predecessor.
     Mat(u32, u32),
-    /// Any other text (globals, named slots).
+    /// `@name`: a symbol's address.
+    Global(&'a str),
+    /// Any other text (named slots).
     Text(String),
 }
 
-impl fmt::Display for V {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Token for V<'_> {
+    fn push_to(&self, out: &mut Buf) {
         match self {
-            V::Val(n) => write!(f, "%v{n}"),
-            V::Tmp(n) => write!(f, "%t{n}"),
-            V::Int(n) => write!(f, "{n}"),
-            V::F32(bits) => f.write_str(&float_literal(*bits)),
-            V::F64(bits) => f.write_str(&double_literal(*bits)),
-            V::Null => f.write_str("null"),
-            V::Poison => f.write_str("poison"),
-            V::Mat(p, b) => write!(f, "%m{p}.{b}"),
-            V::Text(t) => f.write_str(t),
+            V::Val(n) => {
+                out.push_str("%v");
+                push_u64(out, u64::from(*n));
+            }
+            V::Tmp(n) => {
+                out.push_str("%t");
+                push_u64(out, u64::from(*n));
+            }
+            V::Int(n) => push_i64(out, *n),
+            V::F32(bits) => push_float_literal(out, *bits),
+            V::F64(bits) => push_double_literal(out, *bits),
+            V::Null => out.push_str("null"),
+            V::Poison => out.push_str("poison"),
+            V::Mat(p, b) => {
+                out.push_str("%m");
+                push_u64(out, u64::from(*p));
+                out.push('.');
+                push_u64(out, u64::from(*b));
+            }
+            V::Global(name) => push_global_name(out, name),
+            V::Text(t) => out.push_str(t),
         }
     }
 }
 
-impl FnCx<'_> {
-    fn fresh(&mut self) -> V {
+impl fmt::Display for V<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = Buf::default();
+        self.push_to(&mut s);
+        f.write_str(&s.into_string())
+    }
+}
+
+impl Token for Repr {
+    fn push_to(&self, out: &mut Buf) {
+        out.push_str(self.llvm());
+    }
+}
+
+/// Appends one instruction line made of the given tokens.
+macro_rules! emit_line {
+    ($cx:expr; $($piece:expr),+ $(,)?) => {{
+        $cx.body.push_str("  ");
+        $( Token::push_to(&$piece, &mut $cx.body); )+
+        $cx.end_line();
+    }};
+}
+
+/// Appends `%tN = <tokens>` and evaluates to `%tN`.
+macro_rules! emit_def {
+    ($cx:expr; $($piece:expr),+ $(,)?) => {{
+        let t = $cx.fresh();
+        $cx.body.push_str("  ");
+        Token::push_to(&t, &mut $cx.body);
+        $cx.body.push_str(" = ");
+        $( Token::push_to(&$piece, &mut $cx.body); )+
+        $cx.end_line();
+        t
+    }};
+}
+
+/// Defines the value `res` (of representation `want`) by an instruction
+/// made of the given tokens that yields representation `have`: directly
+/// when they agree, else through a temporary and a conversion.
+macro_rules! emit_finish_as {
+    ($cx:expr, $res:expr, $have:expr, $want:expr; $($piece:expr),+ $(,)?) => {{
+        let (have, want) = ($have, $want);
+        let tmp = if have == want { None } else { Some($cx.fresh()) };
+        $cx.body.push_str("  ");
+        match &tmp {
+            Some(t) => Token::push_to(t, &mut $cx.body),
+            None => Token::push_to($res, &mut $cx.body),
+        }
+        $cx.body.push_str(" = ");
+        $( Token::push_to(&$piece, &mut $cx.body); )+
+        $cx.end_line();
+        if let Some(t) = tmp {
+            $cx.define_converted($res, &t, have, want);
+        }
+    }};
+}
+
+impl<'a> FnCx<'a> {
+    fn fresh(&mut self) -> V<'a> {
         self.tmp += 1;
         V::Tmp(self.tmp)
     }
 
-    /// Appends one instruction line.
-    fn line(&mut self, text: fmt::Arguments<'_>) {
-        self.body.push_str("  ");
-        let _ = self.body.write_fmt(text);
+    /// Ends the current line: the debug location, if any, and a newline.
+    fn end_line(&mut self) {
         if let Some(d) = &self.dbg {
             self.body.push_str(d);
         }
         self.body.push('\n');
     }
 
+    /// Appends one instruction line (for the rarer shapes of line).
+    fn line(&mut self, text: fmt::Arguments<'_>) {
+        self.body.push_str("  ");
+        let _ = self.body.write_fmt(text);
+        self.end_line();
+    }
+
     /// `%t = <text>`; returns `%t`.
-    fn def(&mut self, text: fmt::Arguments<'_>) -> V {
+    fn def(&mut self, text: fmt::Arguments<'_>) -> V<'a> {
         let t = self.fresh();
         self.line(format_args!("{t} = {text}"));
         t
     }
 
-    fn lower(&mut self, fixed: Option<Sig>, param_ptr: Vec<bool>, ret_ptr_own: bool) {
+    /// `res = bitcast` of `x` converted from `have` to `want`: gives the
+    /// converted value the IL value's name.
+    fn define_converted(&mut self, res: &V<'a>, x: &V<'a>, have: Repr, want: Repr) {
+        let c = self.convert(x, have, want);
+        emit_line!(self; res, " = bitcast ", want, " ", c, " to ", want);
+    }
+
+    fn lower(&mut self, fixed: Option<Rc<Sig>>, param_ptr: &[bool], ret_ptr_own: bool) {
         let f = self.f;
         let types = self.types;
         let fixed_ret_ptr = fixed.as_ref().map(|s| s.ret == "ptr");
         self.ret = ret_lowering(f.ret, types, fixed_ret_ptr.unwrap_or(ret_ptr_own));
         let (ret_ty, ret_attrs) = self.ret.llvm_type();
         let mut params: Vec<SigParam> = Vec::new();
-        let mut names: Vec<String> = Vec::new();
+        let mut names: Vec<V<'a>> = Vec::new();
         let mut prologue: Vec<String> = Vec::new();
         let mut budget = RegBudget::new(matches!(self.ret, RetLowering::Sret(..)));
         if let RetLowering::Sret(size, align) = self.ret {
             params.push(SigParam {
                 ty: "ptr".into(),
-                attrs: format!("sret([{size} x i8]) align {align}"),
+                attrs: format!("sret([{size} x i8]) align {align}").into(),
             });
-            names.push("%sret".into());
+            names.push(V::Text("%sret".into()));
             self.sret_name = Some("%sret".into());
         }
         if let Some(e) = f.env {
@@ -329,7 +460,7 @@ impl FnCx<'_> {
                 ty: "ptr".into(),
                 attrs: "nest".into(),
             });
-            names.push(val(e).to_string());
+            names.push(val(e));
         }
         for (i, p) in f.params.iter().enumerate() {
             let v = p.value;
@@ -342,9 +473,9 @@ impl FnCx<'_> {
                 ArgLowering::Scalar(r) => {
                     params.push(SigParam {
                         ty: r.llvm().into(),
-                        attrs: String::new(),
+                        attrs: "".into(),
                     });
-                    names.push(val(v).to_string());
+                    names.push(val(v));
                 }
                 ArgLowering::SubWord(s) => {
                     let (t, a) = subword_llvm(s);
@@ -353,7 +484,7 @@ impl FnCx<'_> {
                         attrs: a.into(),
                     });
                     let pn = format!("%p{i}");
-                    names.push(pn.clone());
+                    names.push(V::Text(pn.clone()));
                     let ext = if s.is_signed() { "sext" } else { "zext" };
                     prologue.push(format!("{} = {ext} {t} {pn} to i32", val(v)));
                 }
@@ -367,9 +498,9 @@ impl FnCx<'_> {
                         let pn = format!("%p{i}.{k}");
                         params.push(SigParam {
                             ty: piece.ty.clone(),
-                            attrs: String::new(),
+                            attrs: "".into(),
                         });
-                        names.push(pn.clone());
+                        names.push(V::Text(pn.clone()));
                         prologue.push(format!(
                             "%p{i}.{k}.a = getelementptr i8, ptr {}, i64 {}",
                             val(v),
@@ -381,9 +512,9 @@ impl FnCx<'_> {
                 ArgLowering::ByVal(size, align) => {
                     params.push(SigParam {
                         ty: "ptr".into(),
-                        attrs: format!("byval([{size} x i8]) align {align}"),
+                        attrs: format!("byval([{size} x i8]) align {align}").into(),
                     });
-                    names.push(val(v).to_string());
+                    names.push(val(v));
                 }
                 ArgLowering::Empty => {
                     prologue.push(format!("{} = alloca i8", val(v)));
@@ -397,7 +528,7 @@ impl FnCx<'_> {
             variadic: f.variadic,
         };
         // Conform to an earlier call site's choice of `ptr` vs `i64`.
-        let mut conversions: Vec<(usize, String)> = Vec::new();
+        let mut conversions: Vec<(usize, SigText)> = Vec::new();
         if let Some(fx) = &fixed {
             if sig.conforms_to(fx) {
                 for (k, (mine, theirs)) in sig.params.iter_mut().zip(&fx.params).enumerate() {
@@ -420,7 +551,7 @@ impl FnCx<'_> {
         }
         for (k, want) in conversions {
             let name = names[k].clone();
-            let incoming = format!("{name}.in");
+            let incoming = V::Text(format!("{name}.in"));
             let conv = if want == "ptr" {
                 format!("{name} = inttoptr i64 {incoming} to ptr")
             } else {
@@ -431,29 +562,28 @@ impl FnCx<'_> {
         }
         self.m.fix_sig(&f.name, &sig);
 
-        let mut head = String::new();
-        let linkage = linkage_prefix(&f.linkage, false);
-        let linkage = if linkage.starts_with("common") {
-            "dso_local "
-        } else {
-            linkage
-        };
-        let _ = write!(
-            head,
-            "define {linkage}{}{} {}(",
-            sig.ret_attrs,
-            sig.ret,
-            global_name(&f.name)
-        );
+        let head = &mut self.body;
+        let preemptible = self.m.is_preemptible(&f.name);
+        // Not zero-initialised data, so never `common`.
+        let linkage = linkage_prefix(&f.linkage, false, preemptible);
+        head.push_str("define ");
+        head.push_str(linkage);
+        head.push_str(&sig.ret_attrs);
+        head.push_str(&sig.ret);
+        head.push(' ');
+        push_global_name(head, &f.name);
+        head.push('(');
         for (k, (p, n)) in sig.params.iter().zip(&names).enumerate() {
             if k > 0 {
                 head.push_str(", ");
             }
-            if p.attrs.is_empty() {
-                let _ = write!(head, "{} {n}", p.ty);
-            } else {
-                let _ = write!(head, "{} {} {n}", p.ty, p.attrs);
+            head.push_str(&p.ty);
+            head.push(' ');
+            if !p.attrs.is_empty() {
+                head.push_str(&p.attrs);
+                head.push(' ');
             }
+            n.push_to(head);
         }
         if f.variadic {
             head.push_str(if sig.params.is_empty() {
@@ -467,6 +597,7 @@ impl FnCx<'_> {
             let _ = write!(head, " section {}", crate::text::quoted(&s.name));
         }
         if let Some(d) = self.m.debug.as_mut() {
+            let head = &mut self.body;
             let sp = d.fresh();
             let first_line = f
                 .blocks
@@ -490,8 +621,7 @@ impl FnCx<'_> {
             self.dbg_scope = Some(sp);
             self.set_loc(first_line, 0);
         }
-        head.push_str(" {\n");
-        self.body.push_str(&head);
+        self.body.push_str(" {\n");
 
         // Entry: prologue, slots for aggregate call results, dynamic-alloc
         // bookkeeping, then the blocks.
@@ -506,19 +636,28 @@ impl FnCx<'_> {
         }
         for (bi, b) in f.blocks.iter().enumerate() {
             if bi > 0 {
-                let _ = writeln!(self.body, "{}:", label(Block(bi as u32)));
+                label(Block(bi as u32)).push_to(&mut self.body);
+                self.body.push_str(":\n");
             }
             for phi in &b.phis {
                 let r = self.repr[phi.result.index()];
-                let mut text = format!("{} = phi {} ", val(phi.result), r.llvm());
+                self.body.push_str("  ");
+                val(phi.result).push_to(&mut self.body);
+                self.body.push_str(" = phi ");
+                r.push_to(&mut self.body);
+                self.body.push(' ');
                 for (k, (pred, arg)) in phi.args.iter().enumerate() {
                     if k > 0 {
-                        text.push_str(", ");
+                        self.body.push_str(", ");
                     }
                     let a = self.phi_operand(phi.result, *pred, arg, r);
-                    let _ = write!(text, "[ {a}, %{} ]", label(*pred));
+                    self.body.push_str("[ ");
+                    a.push_to(&mut self.body);
+                    self.body.push_str(", %");
+                    label(*pred).push_to(&mut self.body);
+                    self.body.push_str(" ]");
                 }
-                self.line(format_args!("{text}"));
+                self.end_line();
             }
             for (ii, inst) in b.insts.iter().enumerate() {
                 self.inst(bi, ii, inst);
@@ -583,7 +722,7 @@ impl FnCx<'_> {
 
     /// The text of a phi operand coming from `pred`: a name or literal, or
     /// the name of a conversion materialised at the end of `pred`.
-    fn phi_operand(&mut self, phi: Value, pred: Block, arg: &Operand, r: Repr) -> V {
+    fn phi_operand(&mut self, phi: Value, pred: Block, arg: &'a Operand, r: Repr) -> V<'a> {
         match simple_operand(arg, r, &self.repr) {
             Some(s) => {
                 if let Operand::Const(Const::Addr { sym, .. }) = arg {
@@ -597,25 +736,22 @@ impl FnCx<'_> {
 
     fn materialize_phi_operands(&mut self, b: Block) {
         let f = self.f;
-        let succs: Vec<Block> = f.block(b).term.successors().collect();
-        let mut seen = Vec::new();
-        for s in succs {
-            if seen.contains(&s) {
+        let mut seen: Option<Block> = None;
+        for s in f.block(b).term.successors() {
+            // A block has at most two successors: skipping a repeat of
+            // the first is enough.
+            if seen == Some(s) {
                 continue;
             }
-            seen.push(s);
+            seen = Some(s);
             for phi in &f.block(s).phis {
                 let r = self.repr[phi.result.index()];
                 for (pred, arg) in &phi.args {
                     if *pred == b && simple_operand(arg, r, &self.repr).is_none() {
                         let x = self.operand(arg, r);
-                        let name = format!("%m{}.{}", phi.result.0, b.0);
                         // A no-op cast gives the value the name the phi uses.
-                        self.line(format_args!(
-                            "{name} = bitcast {} {x} to {}",
-                            r.llvm(),
-                            r.llvm()
-                        ));
+                        let name = V::Mat(phi.result.0, b.0);
+                        emit_line!(self; name, " = bitcast ", r, " ", x, " to ", r);
                     }
                 }
             }
@@ -623,7 +759,7 @@ impl FnCx<'_> {
     }
 
     /// An operand converted to `want`.
-    fn operand(&mut self, op: &Operand, want: Repr) -> V {
+    fn operand(&mut self, op: &'a Operand, want: Repr) -> V<'a> {
         match op {
             Operand::Value(v) => {
                 let have = self.repr[v.index()];
@@ -633,23 +769,21 @@ impl FnCx<'_> {
         }
     }
 
-    fn convert(&mut self, x: &V, have: Repr, want: Repr) -> V {
+    fn convert(&mut self, x: &V<'a>, have: Repr, want: Repr) -> V<'a> {
         use Repr::*;
         if have == want {
             return x.clone();
         }
         match (have, want) {
-            (Ptr, I64 | I32) => self.def(format_args!("ptrtoint ptr {x} to {}", want.llvm())),
-            (I64 | I32, Ptr) => self.def(format_args!("inttoptr {} {x} to ptr", have.llvm())),
-            (I64, I32) => self.def(format_args!("trunc i64 {x} to i32")),
-            (I32, I64) => self.def(format_args!("zext i32 {x} to i64")),
-            (I32, F32) | (I64, F64) | (F32, I32) | (F64, I64) => self.def(format_args!(
-                "bitcast {} {x} to {}",
-                have.llvm(),
-                want.llvm()
-            )),
-            (F64, F32) => self.def(format_args!("fptrunc double {x} to float")),
-            (F32, F64) => self.def(format_args!("fpext float {x} to double")),
+            (Ptr, I64 | I32) => emit_def!(self; "ptrtoint ptr ", x, " to ", want),
+            (I64 | I32, Ptr) => emit_def!(self; "inttoptr ", have, " ", x, " to ptr"),
+            (I64, I32) => emit_def!(self; "trunc i64 ", x, " to i32"),
+            (I32, I64) => emit_def!(self; "zext i32 ", x, " to i64"),
+            (I32, F32) | (I64, F64) | (F32, I32) | (F64, I64) => {
+                emit_def!(self; "bitcast ", have, " ", x, " to ", want)
+            }
+            (F64, F32) => emit_def!(self; "fptrunc double ", x, " to float"),
+            (F32, F64) => emit_def!(self; "fpext float ", x, " to double"),
             (I32, F64) | (F32, I64) => {
                 let w = self.convert(x, have, if have == I32 { F32 } else { I32 });
                 self.convert(&w, if have == I32 { F32 } else { I32 }, want)
@@ -670,19 +804,16 @@ impl FnCx<'_> {
         }
     }
 
-    fn symbol_addr(&mut self, sym: &str, offset: i64) -> V {
+    fn symbol_addr(&mut self, sym: &'a str, offset: i64) -> V<'a> {
         self.m.reference_data(sym, false);
         if offset == 0 {
-            V::Text(global_name(sym))
+            V::Global(sym)
         } else {
-            self.def(format_args!(
-                "getelementptr i8, ptr {}, i64 {offset}",
-                global_name(sym)
-            ))
+            emit_def!(self; "getelementptr i8, ptr ", Global(sym), ", i64 ", offset)
         }
     }
 
-    fn constant(&mut self, c: &Const, want: Repr) -> V {
+    fn constant(&mut self, c: &'a Const, want: Repr) -> V<'a> {
         match c {
             Const::Int(n) => match want {
                 Repr::I32 => V::Int(i64::from(*n as i32)),
@@ -690,7 +821,7 @@ impl FnCx<'_> {
                 Repr::F32 => V::F32(*n as u32),
                 Repr::F64 => V::F64(*n as u64),
                 Repr::Ptr if *n == 0 => V::Null,
-                Repr::Ptr => self.def(format_args!("inttoptr i64 {n} to ptr")),
+                Repr::Ptr => emit_def!(self; "inttoptr i64 ", n, " to ptr"),
             },
             Const::Single(x) => match want {
                 Repr::F32 => V::F32(x.to_bits()),
@@ -709,6 +840,7 @@ impl FnCx<'_> {
                 self.convert(&p, Repr::Ptr, want)
             }
             Const::Extern(sym) => {
+                self.m.reference_extern(sym);
                 let p = self.symbol_addr(sym, 0);
                 self.convert(&p, Repr::Ptr, want)
             }
@@ -719,10 +851,8 @@ impl FnCx<'_> {
                     self.m.reference_data(sym, true);
                 }
                 self.m.use_intrinsic(TLS_ADDRESS);
-                let p = self.def(format_args!(
-                    "call ptr @llvm.threadlocal.address.p0(ptr {})",
-                    global_name(sym)
-                ));
+                let p =
+                    emit_def!(self; "call ptr @llvm.threadlocal.address.p0(ptr ", Global(sym), ")");
                 self.convert(&p, Repr::Ptr, want)
             }
         }
@@ -739,7 +869,7 @@ impl FnCx<'_> {
         inst.result.map_or(Repr::I32, |r| self.repr[r.index()])
     }
 
-    fn inst(&mut self, bi: usize, ii: usize, inst: &Inst) {
+    fn inst(&mut self, bi: usize, ii: usize, inst: &'a Inst) {
         let f = self.f;
         let res = inst.result.map(val);
         let rr = self.result_repr(inst);
@@ -772,7 +902,7 @@ impl FnCx<'_> {
                         CmpOp::Sgt | CmpOp::Ugt => "ogt",
                         CmpOp::Sge | CmpOp::Uge => "oge",
                     };
-                    self.def(format_args!("fcmp {pred} {} {a}, {b}", r.llvm()))
+                    emit_def!(self; "fcmp ", pred, " ", r, " ", a, ", ", b)
                 } else {
                     let pred = match op {
                         CmpOp::Eq => "eq",
@@ -788,15 +918,10 @@ impl FnCx<'_> {
                         CmpOp::O => "eq",
                         CmpOp::Uo => "ne",
                     };
-                    self.def(format_args!("icmp {pred} {} {a}, {b}", r.llvm()))
+                    emit_def!(self; "icmp ", pred, " ", r, " ", a, ", ", b)
                 };
                 let rint = if rr == Repr::Ptr { Repr::I64 } else { rr };
-                self.finish_as(
-                    &res,
-                    format_args!("zext i1 {c} to {}", rint.llvm()),
-                    rint,
-                    rr,
-                );
+                emit_finish_as!(self, &res, rint, rr; "zext i1 ", c, " to ", rint);
             }
             InstKind::Unary { op, arg } => {
                 let Some(res) = res else { return };
@@ -821,10 +946,10 @@ impl FnCx<'_> {
                     _ => Repr::I32,
                 };
                 if mty == rr.llvm() {
-                    self.line(format_args!("{res} = load {mty}, ptr {p}, align {align}"));
+                    emit_line!(self; res, " = load ", mty, ", ptr ", p, ", align ", align);
                     return;
                 }
-                let x = self.def(format_args!("load {mty}, ptr {p}, align {align}"));
+                let x = emit_def!(self; "load ", mty, ", ptr ", p, ", align ", align);
                 let signed = matches!(kind, LoadKind::Sb | LoadKind::Sh | LoadKind::Sw);
                 let x = if matches!(mty, "i8" | "i16") {
                     let ext = if signed { "sext" } else { "zext" };
@@ -833,34 +958,29 @@ impl FnCx<'_> {
                     } else {
                         "i32"
                     };
-                    let e = self.def(format_args!("{ext} {mty} {x} to {want}"));
+                    let e = emit_def!(self; ext, " ", mty, " ", x, " to ", want);
                     if want == rr.llvm() {
-                        self.line(format_args!("{res} = bitcast {want} {e} to {want}"));
+                        emit_line!(self; res, " = bitcast ", want, " ", e, " to ", want);
                         return;
                     }
                     (e, if want == "i64" { Repr::I64 } else { Repr::I32 })
                 } else if mty == "i32" && matches!(rr, Repr::I64 | Repr::Ptr) {
                     let ext = if signed { "sext" } else { "zext" };
-                    (self.def(format_args!("{ext} i32 {x} to i64")), Repr::I64)
+                    (emit_def!(self; ext, " i32 ", x, " to i64"), Repr::I64)
                 } else {
                     (x, mrepr)
                 };
-                let c = self.convert(&x.0, x.1, rr);
-                self.line(format_args!(
-                    "{res} = bitcast {} {c} to {}",
-                    rr.llvm(),
-                    rr.llvm()
-                ));
+                self.define_converted(&res, &x.0, x.1, rr);
             }
             InstKind::Store { kind, value, addr } => {
                 let (v, ty) = match kind {
                     StoreKind::B => {
                         let w = self.operand(value, Repr::I32);
-                        (self.def(format_args!("trunc i32 {w} to i8")), "i8")
+                        (emit_def!(self; "trunc i32 ", w, " to i8"), "i8")
                     }
                     StoreKind::H => {
                         let w = self.operand(value, Repr::I32);
-                        (self.def(format_args!("trunc i32 {w} to i16")), "i16")
+                        (emit_def!(self; "trunc i32 ", w, " to i16"), "i16")
                     }
                     StoreKind::W => (self.operand(value, Repr::I32), "i32"),
                     StoreKind::L => {
@@ -876,11 +996,7 @@ impl FnCx<'_> {
                     StoreKind::D => (self.operand(value, Repr::F64), "double"),
                 };
                 let p = self.operand(addr, Repr::Ptr);
-                let _ = ty;
-                self.line(format_args!(
-                    "store {ty} {v}, ptr {p}, align {}",
-                    kind.size()
-                ));
+                emit_line!(self; "store ", ty, " ", v, ", ptr ", p, ", align ", kind.size());
             }
             InstKind::Alloc { align, size } => {
                 let Some(res) = res else { return };
@@ -892,23 +1008,15 @@ impl FnCx<'_> {
                 };
                 match size {
                     Operand::Const(Const::Int(n)) if bi == 0 => {
-                        self.line(format_args!(
-                            "{target} = alloca [{} x i8], align {align}",
-                            (*n).max(0)
-                        ));
+                        emit_line!(self; target, " = alloca [", (*n).max(0), " x i8], align ", align);
                     }
                     _ => {
                         let n = self.operand(size, Repr::I64);
-                        self.line(format_args!("{target} = alloca i8, i64 {n}, align {align}"));
+                        emit_line!(self; target, " = alloca i8, i64 ", n, ", align ", align);
                     }
                 }
                 if rr != Repr::Ptr {
-                    let c = self.convert(&target, Repr::Ptr, rr);
-                    self.line(format_args!(
-                        "{res} = bitcast {} {c} to {}",
-                        rr.llvm(),
-                        rr.llvm()
-                    ));
+                    self.define_converted(&res, &target, Repr::Ptr, rr);
                 }
             }
             InstKind::Blit { src, dst, size } => {
@@ -954,30 +1062,14 @@ impl FnCx<'_> {
         }
     }
 
-    /// Defines `res` from `text` (of representation `have`), converting to
-    /// the value's representation `want`.
-    fn finish_as(&mut self, res: &V, text: fmt::Arguments<'_>, have: Repr, want: Repr) {
-        if have == want {
-            self.line(format_args!("{res} = {text}"));
-        } else {
-            let t = self.def(text);
-            let c = self.convert(&t, have, want);
-            self.line(format_args!(
-                "{res} = bitcast {} {c} to {}",
-                want.llvm(),
-                want.llvm()
-            ));
-        }
-    }
-
     fn binary(
         &mut self,
-        res: &V,
+        res: &V<'a>,
         rr: Repr,
         rty: BaseType,
         op: BinOp,
-        lhs: &Operand,
-        rhs: &Operand,
+        lhs: &'a Operand,
+        rhs: &'a Operand,
     ) {
         let is_ptr = |s: &Self, o: &Operand| match o {
             Operand::Value(v) => s.repr[v.index()] == Repr::Ptr,
@@ -994,10 +1086,10 @@ impl FnCx<'_> {
             if neg {
                 o = match off {
                     Operand::Const(Const::Int(n)) => V::Int(n.wrapping_neg()),
-                    _ => self.def(format_args!("sub i64 0, {o}")),
+                    _ => emit_def!(self; "sub i64 0, ", o),
                 };
             }
-            self.line(format_args!("{res} = getelementptr i8, ptr {b}, i64 {o}"));
+            emit_line!(self; res, " = getelementptr i8, ptr ", b, ", i64 ", o);
             return;
         }
         let r = Repr::of(rty);
@@ -1011,7 +1103,7 @@ impl FnCx<'_> {
             };
             let a = self.operand(lhs, r);
             let b = self.operand(rhs, r);
-            self.finish_as(res, format_args!("{name} {} {a}, {b}", r.llvm()), r, rr);
+            emit_finish_as!(self, res, r, rr; name, " ", r, " ", a, ", ", b);
             return;
         }
         let a = self.operand(lhs, r);
@@ -1021,12 +1113,12 @@ impl FnCx<'_> {
                 let mask = if r == Repr::I64 { 63 } else { 31 };
                 let masked = match rhs {
                     Operand::Const(Const::Int(n)) => V::Int(i64::from((*n as i32) & mask)),
-                    _ => self.def(format_args!("and i32 {amt}, {mask}")),
+                    _ => emit_def!(self; "and i32 ", amt, ", ", mask),
                 };
                 let masked = if r == Repr::I64 {
                     match rhs {
                         Operand::Const(_) => masked,
-                        _ => self.def(format_args!("zext i32 {masked} to i64")),
+                        _ => emit_def!(self; "zext i32 ", masked, " to i64"),
                     }
                 } else {
                     masked
@@ -1036,12 +1128,7 @@ impl FnCx<'_> {
                     BinOp::Shr => "lshr",
                     _ => "ashr",
                 };
-                self.finish_as(
-                    res,
-                    format_args!("{name} {} {a}, {masked}", r.llvm()),
-                    r,
-                    rr,
-                );
+                emit_finish_as!(self, res, r, rr; name, " ", r, " ", a, ", ", masked);
             }
             _ => {
                 let b = self.operand(rhs, r);
@@ -1057,29 +1144,25 @@ impl FnCx<'_> {
                     BinOp::Or => "or",
                     _ => "xor",
                 };
-                self.finish_as(res, format_args!("{name} {} {a}, {b}", r.llvm()), r, rr);
+                emit_finish_as!(self, res, r, rr; name, " ", r, " ", a, ", ", b);
             }
         }
     }
 
-    fn unary(&mut self, res: &V, rr: Repr, rty: BaseType, op: UnOp, arg: &Operand) {
+    fn unary(&mut self, res: &V<'a>, rr: Repr, rty: BaseType, op: UnOp, arg: &'a Operand) {
         let r = Repr::of(rty);
         let rint = r.llvm();
         match op {
             UnOp::Copy => {
                 let x = self.operand(arg, rr);
-                self.line(format_args!(
-                    "{res} = bitcast {} {x} to {}",
-                    rr.llvm(),
-                    rr.llvm()
-                ));
+                emit_line!(self; res, " = bitcast ", rr, " ", x, " to ", rr);
             }
             UnOp::Neg => {
                 let x = self.operand(arg, r);
                 if rty.is_float() {
-                    self.finish_as(res, format_args!("fneg {rint} {x}"), r, rr)
+                    emit_finish_as!(self, res, r, rr; "fneg ", rint, " ", x)
                 } else {
-                    self.finish_as(res, format_args!("sub {rint} 0, {x}"), r, rr)
+                    emit_finish_as!(self, res, r, rr; "sub ", rint, " 0, ", x)
                 }
             }
             UnOp::Extsb | UnOp::Extub | UnOp::Extsh | UnOp::Extuh => {
@@ -1094,25 +1177,25 @@ impl FnCx<'_> {
                 } else {
                     "zext"
                 };
-                let t = self.def(format_args!("trunc i32 {x} to {narrow}"));
-                self.finish_as(res, format_args!("{ext} {narrow} {t} to {rint}"), r, rr)
+                let t = emit_def!(self; "trunc i32 ", x, " to ", narrow);
+                emit_finish_as!(self, res, r, rr; ext, " ", narrow, " ", t, " to ", rint)
             }
             UnOp::Extsw | UnOp::Extuw => {
                 let x = self.operand(arg, Repr::I32);
                 if r == Repr::I32 {
-                    self.finish_as(res, format_args!("bitcast i32 {x} to i32"), r, rr)
+                    emit_finish_as!(self, res, r, rr; "bitcast i32 ", x, " to i32")
                 } else {
                     let ext = if op == UnOp::Extsw { "sext" } else { "zext" };
-                    self.finish_as(res, format_args!("{ext} i32 {x} to i64"), r, rr)
+                    emit_finish_as!(self, res, r, rr; ext, " i32 ", x, " to i64")
                 }
             }
             UnOp::Exts => {
                 let x = self.operand(arg, Repr::F32);
-                self.finish_as(res, format_args!("fpext float {x} to double"), r, rr)
+                emit_finish_as!(self, res, r, rr; "fpext float ", x, " to double")
             }
             UnOp::Truncd => {
                 let x = self.operand(arg, Repr::F64);
-                self.finish_as(res, format_args!("fptrunc double {x} to float"), r, rr)
+                emit_finish_as!(self, res, r, rr; "fptrunc double ", x, " to float")
             }
             UnOp::Stosi | UnOp::Stoui | UnOp::Dtosi | UnOp::Dtoui => {
                 let (src, sname) = if matches!(op, UnOp::Stosi | UnOp::Stoui) {
@@ -1126,14 +1209,9 @@ impl FnCx<'_> {
                     "fptoui"
                 };
                 let x = self.operand(arg, src);
-                let name = format!("llvm.{kind}.sat.{rint}.{sname}");
                 self.m.use_intrinsic(sat_decl(kind, rint, sname));
-                self.finish_as(
-                    res,
-                    format_args!("call {rint} @{name}({} {x})", src.llvm()),
-                    r,
-                    rr,
-                )
+                emit_finish_as!(self, res, r, rr;
+                    "call ", rint, " @llvm.", kind, ".sat.", rint, ".", sname, "(", src, " ", x, ")")
             }
             UnOp::Swtof | UnOp::Uwtof | UnOp::Sltof | UnOp::Ultof => {
                 let src = if matches!(op, UnOp::Swtof | UnOp::Uwtof) {
@@ -1147,12 +1225,7 @@ impl FnCx<'_> {
                     "uitofp"
                 };
                 let x = self.operand(arg, src);
-                self.finish_as(
-                    res,
-                    format_args!("{kind} {} {x} to {rint}", src.llvm()),
-                    r,
-                    rr,
-                )
+                emit_finish_as!(self, res, r, rr; kind, " ", src, " ", x, " to ", rint)
             }
             UnOp::Cast => {
                 let src = match rty {
@@ -1162,12 +1235,7 @@ impl FnCx<'_> {
                     BaseType::D => Repr::I64,
                 };
                 let x = self.operand(arg, src);
-                self.finish_as(
-                    res,
-                    format_args!("bitcast {} {x} to {rint}", src.llvm()),
-                    r,
-                    rr,
-                )
+                emit_finish_as!(self, res, r, rr; "bitcast ", src, " ", x, " to ", rint)
             }
         }
     }
@@ -1178,14 +1246,14 @@ impl FnCx<'_> {
         bi: usize,
         ii: usize,
         result: Option<Value>,
-        callee: &Operand,
+        callee: &'a Operand,
         ret: Option<AbiType>,
-        env: Option<&Operand>,
-        args: &[CallArg],
+        env: Option<&'a Operand>,
+        args: &'a [CallArg],
         variadic_from: Option<usize>,
     ) {
         let types = self.types;
-        let direct = direct_callee(callee).map(str::to_string);
+        let direct = direct_callee(callee);
         let rr = result.map(|r| self.repr[r.index()]);
         let ret_ptr = rr == Some(Repr::Ptr);
         let rl = ret_lowering(ret, types, ret_ptr);
@@ -1196,7 +1264,7 @@ impl FnCx<'_> {
         if let RetLowering::Sret(size, align) = rl {
             params.push(SigParam {
                 ty: "ptr".into(),
-                attrs: format!("sret([{size} x i8]) align {align}"),
+                attrs: format!("sret([{size} x i8]) align {align}").into(),
             });
             values.push(slot.clone().map_or(V::Null, V::Text));
         }
@@ -1235,14 +1303,14 @@ impl FnCx<'_> {
                     let x = self.operand(&a.value, r);
                     params.push(SigParam {
                         ty: r.llvm().into(),
-                        attrs: String::new(),
+                        attrs: "".into(),
                     });
                     values.push(x);
                 }
                 ArgLowering::SubWord(s) => {
                     let (t, attr) = subword_llvm(s);
                     let x = self.operand(&a.value, Repr::I32);
-                    let x = self.def(format_args!("trunc i32 {x} to {t}"));
+                    let x = emit_def!(self; "trunc i32 ", x, " to ", t);
                     params.push(SigParam {
                         ty: t.into(),
                         attrs: attr.into(),
@@ -1263,7 +1331,7 @@ impl FnCx<'_> {
                         let x = self.def(format_args!("load {}, ptr {addr}, align 1", p.ty));
                         params.push(SigParam {
                             ty: p.ty.clone(),
-                            attrs: String::new(),
+                            attrs: "".into(),
                         });
                         values.push(x);
                     }
@@ -1272,7 +1340,7 @@ impl FnCx<'_> {
                     let base = self.operand(&a.value, Repr::Ptr);
                     params.push(SigParam {
                         ty: "ptr".into(),
-                        attrs: format!("byval([{size} x i8]) align {align}"),
+                        attrs: format!("byval([{size} x i8]) align {align}").into(),
                     });
                     values.push(base);
                 }
@@ -1289,56 +1357,75 @@ impl FnCx<'_> {
             variadic: variadic_from.is_some(),
         };
         // Adapt to the signature this symbol was given first.
-        let mut use_sig = site.clone();
-        if let Some(name) = &direct {
+        let mut fixed = None;
+        if let Some(name) = direct {
             self.m.reference_function(name);
+            if matches!(callee, Operand::Const(Const::Extern(_))) {
+                self.m.reference_extern(name);
+            }
             match self.m.sig(name) {
-                Some(fx) if site.conforms_to(&fx) => use_sig = fx,
-                Some(_) => {}
+                Some(fx) => fixed = Some(fx),
                 None => self.m.fix_sig(name, &site),
             }
         }
-        let mut arg_text = Vec::new();
+        let use_sig: &Sig = match &fixed {
+            Some(fx) if site.conforms_to(fx) => fx,
+            _ => &site,
+        };
+        // The argument list is built aside: converting arguments may emit
+        // lines before the call.
+        let mut arg_list = std::mem::take(&mut self.call_args);
+        arg_list.clear();
         for (k, x) in values.iter().enumerate() {
             let (ty, attrs) = if k < fixed_params {
                 (&use_sig.params[k].ty, &use_sig.params[k].attrs)
             } else {
                 (&params[k].ty, &params[k].attrs)
             };
-            let x = match (params[k].ty.as_str(), ty.as_str()) {
+            let x = match (params[k].ty.as_ref(), ty.as_ref()) {
                 ("ptr", "i64") => self.convert(x, Repr::Ptr, Repr::I64),
                 ("i64", "ptr") => self.convert(x, Repr::I64, Repr::Ptr),
                 _ => x.clone(),
             };
-            if attrs.is_empty() {
-                arg_text.push(format!("{ty} {x}"));
-            } else {
-                arg_text.push(format!("{ty} {attrs} {x}"));
+            if k > 0 {
+                arg_list.push_str(", ");
             }
+            arg_list.push_str(ty);
+            arg_list.push(' ');
+            if !attrs.is_empty() {
+                arg_list.push_str(attrs);
+                arg_list.push(' ');
+            }
+            x.push_to(&mut arg_list);
         }
-        let target = match &direct {
-            Some(name) => V::Text(global_name(name)),
+        let target = match direct {
+            Some(name) => V::Global(name),
             None => self.operand(callee, Repr::Ptr),
         };
-        let callee_ty = if use_sig.variadic {
-            use_sig.fn_type()
+        let mut call = std::mem::take(&mut self.call_text);
+        call.clear();
+        call.push_str("call ");
+        call.push_str(&use_sig.ret_attrs);
+        if use_sig.variadic {
+            use_sig.push_fn_type(&mut call);
         } else {
-            use_sig.ret.clone()
-        };
-        let call = format!(
-            "call {}{callee_ty} {target}({})",
-            use_sig.ret_attrs,
-            arg_text.join(", ")
-        );
-        let ret_actual = match use_sig.ret.as_str() {
+            call.push_str(&use_sig.ret);
+        }
+        call.push(' ');
+        target.push_to(&mut call);
+        call.push('(');
+        arg_list.push_to(&mut call);
+        call.push(')');
+        self.call_args = arg_list;
+        let ret_actual = match use_sig.ret.as_ref() {
             "ptr" => Repr::Ptr,
             "i64" => Repr::I64,
             _ => Repr::I32,
         };
         match (rl, result) {
-            (RetLowering::Void, _) | (_, None) => self.line(format_args!("{call}")),
+            (RetLowering::Void, _) | (_, None) => emit_line!(self; call),
             (RetLowering::Sret(..), Some(r)) => {
-                self.line(format_args!("{call}"));
+                emit_line!(self; call);
                 let s = slot.map_or(V::Null, V::Text);
                 self.define_value(r, &s, Repr::Ptr);
             }
@@ -1348,18 +1435,18 @@ impl FnCx<'_> {
                 } else {
                     sr
                 };
-                let t = self.def(format_args!("{call}"));
+                let t = emit_def!(self; call);
                 self.define_value(r, &t, have);
             }
             (RetLowering::SubWord(s), Some(r)) => {
                 let (t, _) = subword_llvm(s);
-                let x = self.def(format_args!("{call}"));
+                let x = emit_def!(self; call);
                 let ext = if s.is_signed() { "sext" } else { "zext" };
                 let e = self.def(format_args!("{ext} {t} {x} to i32"));
                 self.define_value(r, &e, Repr::I32);
             }
             (RetLowering::Pieces(pieces), Some(r)) => {
-                let x = self.def(format_args!("{call}"));
+                let x = emit_def!(self; call);
                 let s = slot.map_or(V::Null, V::Text);
                 let n = pieces.len();
                 for (k, p) in pieces.iter().enumerate() {
@@ -1381,38 +1468,29 @@ impl FnCx<'_> {
                 self.define_value(r, &s, Repr::Ptr);
             }
         }
+        self.call_text = call;
     }
 
-    fn define_value(&mut self, r: Value, x: &V, have: Repr) {
+    fn define_value(&mut self, r: Value, x: &V<'a>, have: Repr) {
         let want = self.repr[r.index()];
-        let c = self.convert(x, have, want);
-        self.line(format_args!(
-            "{} = bitcast {} {c} to {}",
-            val(r),
-            want.llvm(),
-            want.llvm()
-        ));
+        self.define_converted(&val(r), x, have, want);
     }
 
-    fn terminator(&mut self, t: &Terminator) {
+    fn terminator(&mut self, t: &'a Terminator) {
         match t {
-            Terminator::Jmp(b) => self.line(format_args!("br label %{}", label(*b))),
+            Terminator::Jmp(b) => emit_line!(self; "br label %", label(*b)),
             Terminator::Jnz {
                 cond,
                 nonzero,
                 zero,
             } => {
                 if nonzero == zero {
-                    self.line(format_args!("br label %{}", label(*nonzero)));
+                    emit_line!(self; "br label %", label(*nonzero));
                     return;
                 }
                 let c = self.operand(cond, Repr::I32);
-                let t = self.def(format_args!("icmp ne i32 {c}, 0"));
-                self.line(format_args!(
-                    "br i1 {t}, label %{}, label %{}",
-                    label(*nonzero),
-                    label(*zero)
-                ));
+                let t = emit_def!(self; "icmp ne i32 ", c, ", 0");
+                emit_line!(self; "br i1 ", t, ", label %", label(*nonzero), ", label %", label(*zero));
             }
             Terminator::Hlt => {
                 self.m.use_intrinsic(TRAP);
@@ -1430,7 +1508,7 @@ impl FnCx<'_> {
         }
     }
 
-    fn ret(&mut self, v: Option<&Operand>) {
+    fn ret(&mut self, v: Option<&'a Operand>) {
         let rl = std::mem::replace(&mut self.ret, RetLowering::Void);
         match (&rl, v) {
             (RetLowering::Void, _) => {
@@ -1440,7 +1518,7 @@ impl FnCx<'_> {
             (RetLowering::Scalar(r), Some(v)) => {
                 let x = self.operand(v, *r);
                 self.restore_stack();
-                self.line(format_args!("ret {} {x}", r.llvm()));
+                emit_line!(self; "ret ", r, " ", x);
             }
             (RetLowering::SubWord(s), Some(v)) => {
                 let (t, _) = subword_llvm(*s);
@@ -1513,7 +1591,7 @@ fn sat_decl(kind: &str, rint: &str, sname: &str) -> &'static str {
 
 /// The operand as a literal or name usable directly in a phi, if it needs
 /// no instruction.
-fn simple_operand(arg: &Operand, r: Repr, repr: &[Repr]) -> Option<V> {
+fn simple_operand<'a>(arg: &'a Operand, r: Repr, repr: &[Repr]) -> Option<V<'a>> {
     match arg {
         Operand::Value(v) if repr[v.index()] == r => Some(val(*v)),
         Operand::Value(_) => None,
@@ -1527,9 +1605,7 @@ fn simple_operand(arg: &Operand, r: Repr, repr: &[Repr]) -> Option<V> {
         },
         Operand::Const(Const::Single(x)) if r == Repr::F32 => Some(V::F32(x.to_bits())),
         Operand::Const(Const::Double(x)) if r == Repr::F64 => Some(V::F64(x.to_bits())),
-        Operand::Const(Const::Addr { sym, offset: 0 }) if r == Repr::Ptr => {
-            Some(V::Text(global_name(sym)))
-        }
+        Operand::Const(Const::Addr { sym, offset: 0 }) if r == Repr::Ptr => Some(V::Global(sym)),
         Operand::Const(_) => None,
     }
 }
@@ -1540,8 +1616,9 @@ fn simple_operand(arg: &Operand, r: Repr, repr: &[Repr]) -> Option<V> {
 /// inside. Only used to tell blits between distinct objects apart, which
 /// is exact when both are objects and their offsets keep in bounds, as
 /// the IL's `blit` requires.
-fn stack_bases(f: &Function) -> Vec<Option<Value>> {
-    let mut base = vec![None; f.values.len()];
+fn stack_bases(f: &Function, base: &mut Vec<Option<Value>>) {
+    base.clear();
+    base.resize(f.values.len(), None);
     for b in &f.blocks {
         for inst in &b.insts {
             let Some(r) = inst.result else { continue };
@@ -1559,19 +1636,18 @@ fn stack_bases(f: &Function) -> Vec<Option<Value>> {
                     op: BinOp::Add | BinOp::Sub,
                     lhs,
                     rhs: Operand::Const(Const::Int(_)),
-                } => of(lhs, &base),
+                } => of(lhs, base),
                 InstKind::Binary {
                     op: BinOp::Add,
                     lhs: Operand::Const(Const::Int(_)),
                     rhs,
-                } => of(rhs, &base),
+                } => of(rhs, base),
                 InstKind::Unary {
                     op: UnOp::Copy,
                     arg,
-                } => of(arg, &base),
+                } => of(arg, base),
                 _ => None,
             };
         }
     }
-    base
 }

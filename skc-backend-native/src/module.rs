@@ -2,13 +2,16 @@
 //! and referenced, the LLVM signature each function symbol was first given,
 //! intrinsics in use, and debug metadata numbering.
 
-use std::collections::{BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
+use std::rc::Rc;
 
-use skc_ir::ir::{DataDef, DataItem, DataValue, ExtType, Linkage};
+use skc_ir::ir::{DataDef, DataItem, DataValue, ExtType, Linkage, Section};
 
-use crate::text::{double_literal, float_literal, global_name, push_escaped, quoted};
+use crate::text::{double_literal, float_literal, global_name, push_escaped, quoted, Buf};
 
 /// The target triple written into the module.
 pub const TRIPLE: &str = "x86_64-pc-linux-gnu";
@@ -16,22 +19,27 @@ pub const TRIPLE: &str = "x86_64-pc-linux-gnu";
 pub const DATA_LAYOUT: &str =
     "e-m:e-p270:32:32-p271:32:32-p272:64:64-i64:64-i128:128-f80:128-n8:16:32:64-S128";
 
+/// Text of a signature part: almost always a fixed spelling (`ptr`,
+/// `signext`), so only the rare computed ones (`byval([12 x i8]) align 8`)
+/// allocate.
+pub type SigText = Cow<'static, str>;
+
 /// One parameter of an LLVM function signature.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SigParam {
     /// LLVM type.
-    pub ty: String,
+    pub ty: SigText,
     /// Parameter attributes (`signext`, `byval(...) align 8`, ...).
-    pub attrs: String,
+    pub attrs: SigText,
 }
 
 /// An LLVM-level function signature.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Sig {
     /// Return type.
-    pub ret: String,
-    /// Return attributes.
-    pub ret_attrs: String,
+    pub ret: SigText,
+    /// Return attributes (each followed by a space).
+    pub ret_attrs: SigText,
     /// Fixed parameters.
     pub params: Vec<SigParam>,
     /// Ends in `...`.
@@ -41,7 +49,15 @@ pub struct Sig {
 impl Sig {
     /// The function type, as written after `call` for variadic callees.
     pub fn fn_type(&self) -> String {
-        let mut s = format!("{} (", self.ret);
+        let mut s = Buf::default();
+        self.push_fn_type(&mut s);
+        s.into_string()
+    }
+
+    /// Appends [`Sig::fn_type`] to `s`.
+    pub fn push_fn_type(&self, s: &mut Buf) {
+        s.push_str(&self.ret);
+        s.push_str(" (");
         for (i, p) in self.params.iter().enumerate() {
             if i > 0 {
                 s.push_str(", ");
@@ -56,14 +72,14 @@ impl Sig {
             });
         }
         s.push(')');
-        s
     }
 
     /// Whether a call site with this signature can be adapted to `fixed`
     /// by converting between `i64` and `ptr` only.
     pub fn conforms_to(&self, fixed: &Sig) -> bool {
-        let compatible =
-            |a: &str, b: &str| a == b || matches!((a, b), ("i64", "ptr") | ("ptr", "i64"));
+        let compatible = |a: &SigText, b: &SigText| {
+            a == b || matches!((a.as_ref(), b.as_ref()), ("i64", "ptr") | ("ptr", "i64"))
+        };
         self.variadic == fixed.variadic
             && self.params.len() == fixed.params.len()
             && compatible(&self.ret, &fixed.ret)
@@ -131,12 +147,49 @@ impl DebugState {
     }
 }
 
+/// A fast hash for symbol names and signatures (the FxHash mixing step):
+/// the tables are consulted for every call, definition and symbol
+/// reference, and SipHash's resistance to chosen keys buys nothing for a
+/// compiler's own tables.
+#[derive(Default, Clone, Copy)]
+pub struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.write(&[b]);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type NameMap<V> = HashMap<Box<str>, V, BuildHasherDefault<NameHasher>>;
+
 /// Everything the module writer remembers between items.
 pub struct ModuleState {
     /// Per symbol, kept small: this is the only state that grows with the
     /// module rather than with the largest function.
-    symbols: HashMap<Box<str>, SymbolState>,
+    symbols: NameMap<SymbolState>,
+    /// Every distinct signature once; symbols share them.
+    sigs: HashSet<Rc<Sig>, BuildHasherDefault<NameHasher>>,
     intrinsics: BTreeSet<&'static str>,
+    /// Symbols that data written as assembly refers to: the ones defined
+    /// in LLVM IR must be kept, as LLVM does not see those uses.
+    asm_refs: BTreeSet<Box<str>>,
     /// Debug numbering when `-g` is on.
     pub debug: Option<DebugState>,
 }
@@ -145,8 +198,10 @@ impl ModuleState {
     /// A fresh module; `debug` turns on line tables.
     pub fn new(debug: bool, optimized: bool) -> Self {
         ModuleState {
-            symbols: HashMap::new(),
+            symbols: NameMap::default(),
+            sigs: HashSet::default(),
             intrinsics: BTreeSet::new(),
+            asm_refs: BTreeSet::new(),
             debug: debug.then(|| DebugState::new(optimized)),
         }
     }
@@ -162,7 +217,9 @@ impl ModuleState {
         if !self.symbols.contains_key(name) {
             self.symbols.insert(name.into(), SymbolState::default());
         }
-        self.symbols.get_mut(name).expect("just inserted")
+        self.symbols
+            .get_mut(name)
+            .expect("the symbol was inserted just above")
     }
 
     /// Records a definition of `name`.
@@ -190,34 +247,48 @@ impl ModuleState {
         }
     }
 
+    /// Records an `extern $name` reference: the symbol may be preempted.
+    /// A definition written after this leaves out `dso_local`; one
+    /// already written keeps it, as the module streams and the text is
+    /// out of reach by then.
+    pub fn reference_extern(&mut self, name: &str) {
+        self.symbol(name).preemptible = true;
+    }
+
+    /// Whether `name` was referenced as `extern $name` so far.
+    pub fn is_preemptible(&self, name: &str) -> bool {
+        self.symbols.get(name).is_some_and(|s| s.preemptible)
+    }
+
     /// Records a direct call of `name`.
     pub fn reference_function(&mut self, name: &str) {
         self.symbol(name).kind = Some(RefKind::Function);
     }
 
     /// The signature `name` was given first, if any.
-    pub fn sig(&self, name: &str) -> Option<Sig> {
-        self.symbols.get(name)?.sig.as_deref().map(decode_sig)
+    pub fn sig(&self, name: &str) -> Option<Rc<Sig>> {
+        self.symbols.get(name)?.sig.clone()
     }
 
-    /// Whether `name`'s signature has a plain `ptr` parameter at `index`.
-    pub fn sig_param_is_ptr(&self, name: &str, index: usize) -> Option<bool> {
-        let enc = self.symbols.get(name)?.sig.as_deref()?;
-        Some(enc.split(PARAM_SEP).nth(index + 1) == Some("ptr\x1f"))
-    }
-
-    /// Whether `name`'s signature returns `ptr`.
-    pub fn sig_returns_ptr(&self, name: &str) -> Option<bool> {
-        let enc = self.symbols.get(name)?.sig.as_deref()?;
-        Some(enc.split(FIELD_SEP).nth(1) == Some("ptr"))
+    /// The signature `name` was given first, if any, borrowed.
+    pub fn sig_ref(&self, name: &str) -> Option<&Sig> {
+        self.symbols.get(name)?.sig.as_deref()
     }
 
     /// Fixes `name`'s signature unless it already has one.
     pub fn fix_sig(&mut self, name: &str, sig: &Sig) {
-        let s = self.symbol(name);
-        if s.sig.is_none() {
-            s.sig = Some(encode_sig(sig));
+        if self.symbols.get(name).is_some_and(|s| s.sig.is_some()) {
+            return;
         }
+        let shared = match self.sigs.get(sig) {
+            Some(shared) => shared.clone(),
+            None => {
+                let shared = Rc::new(sig.clone());
+                self.sigs.insert(shared.clone());
+                shared
+            }
+        };
+        self.symbol(name).sig = Some(shared);
     }
 
     /// Notes that an intrinsic is used; its declaration is written at the end.
@@ -248,6 +319,13 @@ impl ModuleState {
 
     /// Writes a data definition.
     pub fn write_data(&mut self, d: &DataDef, out: &mut dyn Write) -> io::Result<()> {
+        if let Some(Section {
+            name,
+            flags: Some(flags),
+        }) = &d.linkage.section
+        {
+            return self.write_asm_data(d, name, flags, out);
+        }
         self.define(&d.name);
         let mut fields: Vec<(String, String)> = Vec::new();
         let mut bytes: Vec<u8> = Vec::new();
@@ -259,10 +337,11 @@ impl ModuleState {
             let init = if bytes.iter().all(|&b| b == 0) {
                 "zeroinitializer".to_string()
             } else {
-                let mut s = String::from("c\"");
+                let mut s = Buf::default();
+                s.push_str("c\"");
                 push_escaped(&mut s, bytes);
                 s.push('"');
-                s
+                s.into_string()
             };
             fields.push((ty, init));
             bytes.clear();
@@ -334,7 +413,11 @@ impl ModuleState {
         flush(&mut bytes, &mut fields);
         let all_zero = fields.iter().all(|(_, init)| init == "zeroinitializer");
         let mut line = format!("{} = ", global_name(&d.name));
-        line.push_str(linkage_prefix(&d.linkage, all_zero));
+        line.push_str(linkage_prefix(
+            &d.linkage,
+            all_zero,
+            self.is_preemptible(&d.name),
+        ));
         if d.linkage.thread {
             line.push_str("thread_local ");
         }
@@ -361,6 +444,30 @@ impl ModuleState {
         writeln!(out, "{line}")
     }
 
+    /// Writes a data definition whose section has flags as module-level
+    /// assembly (see [`crate::asm_data`]). The symbol stays undefined for
+    /// LLVM: uses get an external declaration.
+    fn write_asm_data(
+        &mut self,
+        d: &DataDef,
+        section: &str,
+        flags: &str,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let (lines, refs) = crate::asm_data::data_lines(d, flags, section);
+        for target in refs {
+            self.asm_refs.insert(target.into());
+        }
+        for line in lines {
+            let mut text = Buf::default();
+            text.push_str("module asm \"");
+            push_escaped(&mut text, line.as_bytes());
+            text.push_str("\"\n");
+            out.write_all(text.as_bytes())?;
+        }
+        Ok(())
+    }
+
     /// Writes declarations for everything referenced but not defined, the
     /// intrinsics used, and the module-level metadata.
     pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
@@ -369,7 +476,7 @@ impl ModuleState {
             .symbols
             .iter()
             .filter(|(_, s)| !s.defined)
-            .filter_map(|(name, s)| Some((&**name, s.kind?, s.sig.as_deref().map(decode_sig))))
+            .filter_map(|(name, s)| Some((&**name, s.kind?, s.sig.as_deref().cloned())))
             .collect();
         undefined.sort_by(|a, b| a.0.cmp(b.0));
         for (name, kind, sig) in undefined {
@@ -388,7 +495,7 @@ impl ModuleState {
                 RefKind::Function => {
                     let sig = sig.unwrap_or(Sig {
                         ret: "void".into(),
-                        ret_attrs: String::new(),
+                        ret_attrs: "".into(),
                         params: Vec::new(),
                         variadic: true,
                     });
@@ -397,7 +504,7 @@ impl ModuleState {
                         .iter()
                         .map(|p| {
                             if p.attrs.is_empty() {
-                                p.ty.clone()
+                                p.ty.to_string()
                             } else {
                                 format!("{} {}", p.ty, p.attrs)
                             }
@@ -419,6 +526,20 @@ impl ModuleState {
         }
         for decl in &self.intrinsics {
             writeln!(out, "{decl}")?;
+        }
+        let kept: Vec<String> = self
+            .asm_refs
+            .iter()
+            .filter(|name| self.symbols.get(&***name).is_some_and(|s| s.defined))
+            .map(|name| format!("ptr {}", global_name(name)))
+            .collect();
+        if !kept.is_empty() {
+            writeln!(
+                out,
+                "@llvm.compiler.used = appending global [{} x ptr] [{}], section \"llvm.metadata\"",
+                kept.len(),
+                kept.join(", ")
+            )?;
         }
         writeln!(out, "\nattributes #0 = {{ nounwind uwtable }}")?;
         if let Some(d) = &self.debug {
@@ -450,50 +571,12 @@ impl ModuleState {
 #[derive(Default)]
 struct SymbolState {
     defined: bool,
+    /// Referenced as `extern $sym`: may be preempted by a definition in
+    /// another module, so its own definition must not be `dso_local`.
+    preemptible: bool,
     kind: Option<RefKind>,
-    /// The first signature, encoded by [`encode_sig`].
-    sig: Option<Box<str>>,
-}
-
-const FIELD_SEP: char = '\x1f';
-const PARAM_SEP: char = '\x1e';
-
-/// One compact string per signature: `attrs␟ret␟variadic` then `␞ty␟attrs`
-/// per parameter.
-fn encode_sig(sig: &Sig) -> Box<str> {
-    let mut s = format!(
-        "{}{FIELD_SEP}{}{FIELD_SEP}{}",
-        sig.ret_attrs,
-        sig.ret,
-        u8::from(sig.variadic)
-    );
-    for p in &sig.params {
-        let _ = write!(s, "{PARAM_SEP}{}{FIELD_SEP}{}", p.ty, p.attrs);
-    }
-    s.into_boxed_str()
-}
-
-fn decode_sig(enc: &str) -> Sig {
-    let mut parts = enc.split(PARAM_SEP);
-    let mut head = parts.next().unwrap_or("").split(FIELD_SEP);
-    let ret_attrs = head.next().unwrap_or("").to_string();
-    let ret = head.next().unwrap_or("void").to_string();
-    let variadic = head.next() == Some("1");
-    let params = parts
-        .map(|p| {
-            let (ty, attrs) = p.split_once(FIELD_SEP).unwrap_or((p, ""));
-            SigParam {
-                ty: ty.to_string(),
-                attrs: attrs.to_string(),
-            }
-        })
-        .collect();
-    Sig {
-        ret,
-        ret_attrs,
-        params,
-        variadic,
-    }
+    /// The first signature, shared with every symbol that has the same.
+    sig: Option<Rc<Sig>>,
 }
 
 impl DebugState {
@@ -514,14 +597,21 @@ fn di_file(path: &str) -> String {
     )
 }
 
-/// Linkage keywords for a definition.
-pub fn linkage_prefix(l: &Linkage, zero_init: bool) -> &'static str {
-    if l.common && zero_init && l.section.is_none() {
-        "common dso_local "
-    } else if l.export {
-        "dso_local "
-    } else {
-        "internal "
+/// Linkage keywords for a definition. `dso_local` (LangRef: the symbol
+/// resolves within this linkage unit, so it is accessed directly) is left
+/// out for a `preemptible` symbol, one the module reaches through
+/// `extern $sym`: another module's definition may take its place.
+pub fn linkage_prefix(l: &Linkage, zero_init: bool, preemptible: bool) -> &'static str {
+    match (
+        l.common && zero_init && l.section.is_none(),
+        l.export,
+        preemptible,
+    ) {
+        (true, _, false) => "common dso_local ",
+        (true, _, true) => "common ",
+        (false, true, false) => "dso_local ",
+        (false, true, true) => "",
+        (false, false, _) => "internal ",
     }
 }
 

@@ -65,7 +65,9 @@ pub trait CalleeInfo {
 }
 
 /// The result: a representation per value, and which values are used as
-/// addresses.
+/// addresses. Kept from one function to the next, so that its vectors
+/// (and the analysis's working space) are allocated once per module.
+#[derive(Default)]
 pub struct Reprs {
     /// Indexed by value.
     pub repr: Vec<Repr>,
@@ -73,6 +75,10 @@ pub struct Reprs {
     pub demanded: Vec<bool>,
     /// Indexed by parameter: arrives as `ptr`.
     pub param_ptr: Vec<bool>,
+    is_alloc: Vec<bool>,
+    slot_loads: Vec<(usize, usize)>,
+    slot_stores: Vec<(usize, usize)>,
+    slot_demanded: Vec<bool>,
 }
 
 fn is_addr_const(op: &Operand) -> bool {
@@ -84,16 +90,19 @@ fn is_addr_const(op: &Operand) -> bool {
     )
 }
 
-/// Decides the representation of every value of `f`. `param_ptr` says,
-/// given which values are wanted as addresses, which parameters arrive as
-/// `ptr` (index per `f.params`).
+/// Decides the representation of every value of `f` into `out`.
+/// `param_ptr` says, given which values are wanted as addresses, which
+/// parameters arrive as `ptr` (fills one flag per `f.params`).
 pub fn analyse(
     f: &Function,
-    param_ptr: impl FnOnce(&[bool]) -> Vec<bool>,
+    param_ptr: impl FnOnce(&[bool], &mut Vec<bool>),
     callees: &dyn CalleeInfo,
-) -> Reprs {
+    out: &mut Reprs,
+) {
     let n = f.values.len();
-    let mut demanded = vec![false; n];
+    let mut demanded = std::mem::take(&mut out.demanded);
+    demanded.clear();
+    demanded.resize(n, false);
     let mark = |d: &mut Vec<bool>, op: &Operand| {
         if let Operand::Value(v) = op {
             if f.value_type(*v) == BaseType::L {
@@ -126,7 +135,9 @@ pub fn analyse(
     }
     // Stack slots (allocs) hold pointers too: when a load from a slot is
     // wanted as an address, so are the values stored into it.
-    let mut is_alloc = vec![false; n];
+    let mut is_alloc = std::mem::take(&mut out.is_alloc);
+    is_alloc.clear();
+    is_alloc.resize(n, false);
     for b in &f.blocks {
         for inst in &b.insts {
             if let (Some(r), InstKind::Alloc { .. }) = (inst.result, &inst.kind) {
@@ -138,8 +149,10 @@ pub fn analyse(
         Operand::Value(v) if is_alloc[v.index()] => Some(v.index()),
         _ => None,
     };
-    let mut slot_loads: Vec<(usize, usize)> = Vec::new();
-    let mut slot_stores: Vec<(usize, usize)> = Vec::new();
+    let mut slot_loads = std::mem::take(&mut out.slot_loads);
+    let mut slot_stores = std::mem::take(&mut out.slot_stores);
+    slot_loads.clear();
+    slot_stores.clear();
     for b in &f.blocks {
         for inst in &b.insts {
             match &inst.kind {
@@ -164,7 +177,9 @@ pub fn analyse(
             }
         }
     }
-    let mut slot_demanded = vec![false; n];
+    let mut slot_demanded = std::mem::take(&mut out.slot_demanded);
+    slot_demanded.clear();
+    slot_demanded.resize(n, false);
     // Propagate demand backwards through address arithmetic until stable.
     loop {
         let mut changed = false;
@@ -231,8 +246,13 @@ pub fn analyse(
         }
     }
 
-    let param_ptr = param_ptr(&demanded);
-    let mut repr: Vec<Repr> = f.values.iter().map(|v| Repr::of(v.ty)).collect();
+    let mut param_flags = std::mem::take(&mut out.param_ptr);
+    param_flags.clear();
+    param_ptr(&demanded, &mut param_flags);
+    let param_ptr = param_flags;
+    let mut repr = std::mem::take(&mut out.repr);
+    repr.clear();
+    repr.extend(f.values.iter().map(|v| Repr::of(v.ty)));
     let is_l = |v: Value| f.value_type(v) == BaseType::L;
     if let Some(e) = f.env {
         repr[e.index()] = Repr::Ptr;
@@ -339,9 +359,13 @@ pub fn analyse(
             break;
         }
     }
-    Reprs {
+    *out = Reprs {
         repr,
         demanded,
         param_ptr,
-    }
+        is_alloc,
+        slot_loads,
+        slot_stores,
+        slot_demanded,
+    };
 }
