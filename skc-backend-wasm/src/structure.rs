@@ -7,16 +7,65 @@
 //! its dominator opens, so branches to it are `br` out of that `block`;
 //! every other block is emitted inline at its single forward in-edge.
 
+use std::ops::Index;
+
 use skc_ir::ir::{Block, Function};
+
+/// Lists of blocks indexed by block, stored flat: a function's blocks
+/// cost two allocations instead of one per block.
+#[derive(Default)]
+pub struct Adjacency {
+    /// `items[start[b]..start[b + 1]]` is the list of block `b`.
+    start: Vec<u32>,
+    items: Vec<usize>,
+}
+
+impl Adjacency {
+    /// Groups `(block, item)` pairs by block, keeping their order.
+    fn from_pairs(n: usize, pairs: &[(usize, usize)]) -> Self {
+        let mut start = vec![0u32; n + 1];
+        for &(b, _) in pairs {
+            start[b + 1] += 1;
+        }
+        for b in 0..n {
+            start[b + 1] += start[b];
+        }
+        let mut cursor = start.clone();
+        let mut items = vec![0; pairs.len()];
+        for &(b, x) in pairs {
+            items[cursor[b] as usize] = x;
+            cursor[b] += 1;
+        }
+        Adjacency { start, items }
+    }
+
+    /// Number of blocks.
+    pub fn len(&self) -> usize {
+        self.start.len().saturating_sub(1)
+    }
+
+    /// Whether there are no blocks.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Index<usize> for Adjacency {
+    type Output = [usize];
+
+    fn index(&self, b: usize) -> &[usize] {
+        &self.items[self.start[b] as usize..self.start[b + 1] as usize]
+    }
+}
 
 /// Facts about one function's blocks (indices are block ids).
 pub struct Structure {
     /// Successors of each block, in terminator order.
-    pub succs: Vec<Vec<usize>>,
+    pub succs: Adjacency,
     /// Position of each block in reverse post-order.
     pub rpo_num: Vec<usize>,
     /// Dominator-tree children of each block, in reverse post-order.
-    pub children: Vec<Vec<usize>>,
+    pub children: Adjacency,
     /// Blocks with two or more forward in-edges.
     pub merge: Vec<bool>,
     /// Targets of back edges.
@@ -30,11 +79,11 @@ impl Structure {
     /// Computes the facts for `f` (every block reachable from block 0).
     pub fn compute(f: &Function) -> Self {
         let n = f.blocks.len();
-        let succs: Vec<Vec<usize>> = f
-            .blocks
-            .iter()
-            .map(|b| b.term.successors().map(|s: Block| s.index()).collect())
-            .collect();
+        let mut pairs: Vec<(usize, usize)> = Vec::with_capacity(2 * n);
+        for (b, bd) in f.blocks.iter().enumerate() {
+            pairs.extend(bd.term.successors().map(|s: Block| (b, s.index())));
+        }
+        let succs = Adjacency::from_pairs(n, &pairs);
         // Iterative depth-first search for the post-order.
         let mut visited = vec![false; n];
         let mut post = Vec::with_capacity(n);
@@ -59,23 +108,17 @@ impl Structure {
         for (i, &b) in order.iter().enumerate() {
             rpo_num[b] = i;
         }
-        let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
-        for (b, ss) in succs.iter().enumerate() {
-            if rpo_num[b] == usize::MAX {
-                continue;
-            }
-            for &s in ss {
-                preds[s].push(b);
-            }
+        pairs.clear();
+        for b in (0..n).filter(|&b| rpo_num[b] != usize::MAX) {
+            pairs.extend(succs[b].iter().map(|&s| (s, b)));
         }
+        let preds = Adjacency::from_pairs(n, &pairs);
         let idom = immediate_dominators(&succs, &preds);
-        let mut children = vec![Vec::new(); n];
-        for &b in order.iter().skip(1) {
-            children[idom[b]].push(b);
-        }
-        for c in &mut children {
-            c.sort_by_key(|&b| rpo_num[b]);
-        }
+        // Children in reverse post-order: visit blocks in that order.
+        pairs.clear();
+        pairs.extend(order.iter().skip(1).map(|&b| (idom[b], b)));
+        let children = Adjacency::from_pairs(n, &pairs);
+        drop(pairs);
         // Dominator-tree intervals answer "a dominates b" in constant time.
         let mut enter = vec![0usize; n];
         let mut leave = vec![0usize; n];
@@ -131,7 +174,7 @@ impl Structure {
 /// is its own), by Lengauer and Tarjan's algorithm with path compression:
 /// near-linear even where a merge node has thousands of predecessors deep
 /// in the tree, which makes the simple iterative scheme quadratic.
-fn immediate_dominators(succs: &[Vec<usize>], preds: &[Vec<usize>]) -> Vec<usize> {
+fn immediate_dominators(succs: &Adjacency, preds: &Adjacency) -> Vec<usize> {
     const NONE: usize = usize::MAX;
     let n = succs.len();
     let mut dfnum = vec![NONE; n];
@@ -159,7 +202,9 @@ fn immediate_dominators(succs: &[Vec<usize>], preds: &[Vec<usize>]) -> Vec<usize
     let mut ancestor = vec![NONE; n];
     let mut label: Vec<usize> = (0..n).collect();
     let mut idom = vec![NONE; n];
-    let mut bucket: Vec<Vec<usize>> = vec![Vec::new(); n];
+    // Buckets as linked lists: `bucket_head[b]` and `bucket_next[v]`.
+    let mut bucket_head = vec![NONE; n];
+    let mut bucket_next = vec![NONE; n];
     let mut path = Vec::new();
     let eval = |v: usize,
                 ancestor: &mut Vec<usize>,
@@ -196,12 +241,16 @@ fn immediate_dominators(succs: &[Vec<usize>], preds: &[Vec<usize>]) -> Vec<usize
                 semi[w] = semi[u];
             }
         }
-        bucket[vertex[semi[w]]].push(w);
+        let home = vertex[semi[w]];
+        bucket_next[w] = bucket_head[home];
+        bucket_head[home] = w;
         let p = parent[w];
         ancestor[w] = p;
-        for v in std::mem::take(&mut bucket[p]) {
+        let mut v = std::mem::replace(&mut bucket_head[p], NONE);
+        while v != NONE {
             let u = eval(v, &mut ancestor, &mut label, &semi, &mut path);
             idom[v] = if semi[u] < semi[v] { u } else { p };
+            v = bucket_next[v];
         }
     }
     for &w in vertex.iter().skip(1) {
@@ -256,13 +305,16 @@ mod tests {
                         .collect()
                 })
                 .collect();
-            let mut preds = vec![Vec::new(); n];
-            for (b, ss) in succs.iter().enumerate() {
-                for &s in ss {
-                    preds[s].push(b);
-                }
-            }
-            let idom = immediate_dominators(&succs, &preds);
+            let succ_pairs: Vec<(usize, usize)> = succs
+                .iter()
+                .enumerate()
+                .flat_map(|(b, ss)| ss.iter().map(move |&s| (b, s)))
+                .collect();
+            let pred_pairs: Vec<(usize, usize)> = succ_pairs.iter().map(|&(b, s)| (s, b)).collect();
+            let idom = immediate_dominators(
+                &Adjacency::from_pairs(n, &succ_pairs),
+                &Adjacency::from_pairs(n, &pred_pairs),
+            );
             let mut reach = vec![false; n];
             let mut st = vec![0];
             reach[0] = true;
