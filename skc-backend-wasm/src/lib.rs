@@ -33,6 +33,7 @@ pub mod leb;
 pub mod libc;
 pub mod locals;
 pub mod lp64;
+pub mod names;
 pub mod object;
 pub mod plan;
 pub mod spool;

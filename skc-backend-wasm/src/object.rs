@@ -26,6 +26,7 @@ use wasm_encoder::{
 };
 
 use crate::leb;
+use crate::names::Names;
 use crate::spool::Spool;
 
 /// Index of a symbol in [`Object::symbols`].
@@ -96,14 +97,14 @@ enum Definition {
     Data { segment: u32, size: u32 },
 }
 
+/// A symbol; its name is the name with the same index in [`Names`].
 struct SymbolInfo {
-    name: String,
     def: Definition,
     local: bool,
     weak: bool,
     /// Type of the first direct call seen, with a result if any call site
-    /// used one.
-    call_type: Option<FuncType>,
+    /// used one (an index into `Object::call_types`).
+    call_type: Option<u32>,
 }
 
 /// What stays in memory of a spooled function body.
@@ -136,7 +137,10 @@ struct SegmentEntry {
 #[derive(Default)]
 pub struct Object {
     symbols: Vec<SymbolInfo>,
-    by_name: HashMap<String, SymId>,
+    names: Names,
+    /// Distinct signatures of direct calls.
+    call_types: Vec<FuncType>,
+    call_type_ids: HashMap<FuncType, u32>,
     types: Vec<FuncType>,
     type_ids: HashMap<FuncType, u32>,
     functions: Vec<FunctionEntry>,
@@ -334,19 +338,39 @@ impl Object {
 
     /// The symbol named `name`, created (undefined) on first use.
     pub fn symbol(&mut self, name: &str) -> SymId {
-        if let Some(&id) = self.by_name.get(name) {
-            return id;
+        let (id, new) = self.names.intern(name);
+        if new {
+            self.symbols.push(SymbolInfo {
+                def: Definition::None,
+                local: false,
+                weak: false,
+                call_type: None,
+            });
         }
-        let id = self.symbols.len() as SymId;
-        self.symbols.push(SymbolInfo {
-            name: name.to_string(),
-            def: Definition::None,
-            local: false,
-            weak: false,
-            call_type: None,
-        });
-        self.by_name.insert(name.to_string(), id);
         id
+    }
+
+    /// The name of symbol `sym`.
+    fn name(&self, sym: SymId) -> &str {
+        self.names.get(sym)
+    }
+
+    /// The index of a call signature, added if new.
+    fn call_type_index(&mut self, ty: FuncType) -> u32 {
+        if let Some(&i) = self.call_type_ids.get(&ty) {
+            return i;
+        }
+        let i = self.call_types.len() as u32;
+        self.call_types.push(ty.clone());
+        self.call_type_ids.insert(ty, i);
+        i
+    }
+
+    /// The signature of direct calls to `sym`, if it is called.
+    fn call_type(&self, sym: SymId) -> Option<&FuncType> {
+        self.symbols[sym as usize]
+            .call_type
+            .map(|i| &self.call_types[i as usize])
     }
 
     /// The index of a function type, added if new.
@@ -363,33 +387,28 @@ impl Object {
 
     /// Records a direct call to `sym` with the given signature.
     pub fn note_call(&mut self, sym: SymId, params: &[ValType], results: &[ValType]) {
-        let info = &mut self.symbols[sym as usize];
-        match &mut info.call_type {
-            None => info.call_type = Some(FuncType::new(params.to_vec(), results.to_vec())),
+        let upgraded = match self.call_type(sym) {
+            None => FuncType::new(params.iter().copied(), results.iter().copied()),
             Some(t) if t.results().is_empty() && !results.is_empty() => {
-                *t = FuncType::new(t.params().to_vec(), results.to_vec());
+                FuncType::new(t.params().iter().copied(), results.iter().copied())
             }
-            Some(_) => {}
-        }
+            Some(_) => return,
+        };
+        let i = self.call_type_index(upgraded);
+        self.symbols[sym as usize].call_type = Some(i);
     }
 
     /// Fails if `sym` already has a definition.
     fn check_undefined(&self, sym: SymId) -> Result<()> {
-        let info = &self.symbols[sym as usize];
-        if info.def != Definition::None {
-            bail!("symbol `{}` is defined more than once", info.name);
+        if self.symbols[sym as usize].def != Definition::None {
+            bail!("symbol `{}` is defined more than once", self.name(sym));
         }
         Ok(())
     }
 
     /// Adds a function definition.
     pub fn define_function(&mut self, mut f: EncodedFunction, local: bool) -> Result<()> {
-        let too_large = || {
-            anyhow!(
-                "function `{}` is too large",
-                self.symbols[f.sym as usize].name
-            )
-        };
+        let too_large = || anyhow!("function `{}` is too large", self.name(f.sym));
         let locals_len = u32::try_from(f.locals.len()).map_err(|_| too_large())?;
         let code_len = u32::try_from(f.code.len()).map_err(|_| too_large())?;
         locals_len.checked_add(code_len).ok_or_else(too_large)?;
@@ -483,15 +502,18 @@ impl Object {
     fn layout(&mut self) -> Result<Layout> {
         // A C library function called only without using its result
         // still returns one; the import must say so.
-        for info in &mut self.symbols {
-            if info.def != Definition::None {
+        for sym in 0..self.symbols.len() as SymId {
+            if self.symbols[sym as usize].def != Definition::None {
                 continue;
             }
-            if let Some(t) = &info.call_type {
-                if t.results().is_empty() {
-                    if let Some(r) = crate::libc::known_result(&info.name) {
-                        info.call_type = Some(FuncType::new(t.params().to_vec(), [r]));
-                    }
+            let Some(t) = self.call_type(sym) else {
+                continue;
+            };
+            if t.results().is_empty() {
+                if let Some(r) = crate::libc::known_result(self.name(sym)) {
+                    let t = FuncType::new(t.params().iter().copied(), [r]);
+                    let i = self.call_type_index(t);
+                    self.symbols[sym as usize].call_type = Some(i);
                 }
             }
         }
@@ -499,9 +521,8 @@ impl Object {
         let mut func_index: Vec<Option<u32>> = vec![None; self.symbols.len()];
         let mut imports: Vec<(SymId, u32)> = Vec::new();
         for id in 0..self.symbols.len() as SymId {
-            let info = &self.symbols[id as usize];
-            if info.def == Definition::None {
-                if let Some(t) = info.call_type.clone() {
+            if self.symbols[id as usize].def == Definition::None {
+                if let Some(t) = self.call_type(id).cloned() {
                     func_index[id as usize] = Some(imports.len() as u32);
                     let ty = self.type_index(t.params(), t.results());
                     imports.push((id, ty));
@@ -525,18 +546,13 @@ impl Object {
                 .checked_add(s.len)
                 .ok_or_else(|| anyhow!("data exceeds the 4 GiB address space"))?;
         }
-        let has_result = self
-            .symbols
-            .iter()
-            .map(|info| match info.def {
+        let has_result = (0..self.symbols.len() as SymId)
+            .map(|sym| match self.symbols[sym as usize].def {
                 Definition::Function(i) => {
                     let f = &self.functions[i as usize];
                     !self.types[f.type_index as usize].results().is_empty()
                 }
-                _ => info
-                    .call_type
-                    .as_ref()
-                    .is_some_and(|t| !t.results().is_empty()),
+                _ => self.call_type(sym).is_some_and(|t| !t.results().is_empty()),
             })
             .collect();
         // Symbol table indices: ours in order, then the stack pointer and
@@ -613,11 +629,7 @@ impl Object {
             }),
         );
         for &(sym, ty) in &layout.imports {
-            import.import(
-                "env",
-                &self.symbols[sym as usize].name,
-                EntityType::Function(ty),
-            );
+            import.import("env", self.name(sym), EntityType::Function(ty));
         }
         module.section(&import);
 
@@ -699,10 +711,7 @@ impl Object {
         match kind {
             CodeRelocKind::Call(sym) => {
                 let idx = layout.func_index[sym as usize].ok_or_else(|| {
-                    anyhow!(
-                        "`{}` is called but is not a function",
-                        self.symbols[sym as usize].name
-                    )
+                    anyhow!("`{}` is called but is not a function", self.name(sym))
                 })?;
                 put(&leb::padded_u32(idx))?;
                 entries.push((reloc_type::FUNCTION_INDEX_LEB, section_offset, sym, None));
@@ -825,6 +834,7 @@ impl Object {
         let mut symtab = Vec::new();
         leb::write_u32(&mut symtab, self.symbols.len() as u32 + 2);
         for (id, info) in self.symbols.iter().enumerate() {
+            let name = self.name(id as SymId);
             let mut flags = 0;
             if info.local {
                 flags |= FLAG_LOCAL;
@@ -837,12 +847,12 @@ impl Object {
                     symtab.push(SYM_KIND_FUNCTION);
                     leb::write_u32(&mut symtab, flags);
                     leb::write_u32(&mut symtab, layout.func_index[id].unwrap_or(0));
-                    info.name.as_str().encode(&mut symtab);
+                    name.encode(&mut symtab);
                 }
                 Definition::Data { segment, size } => {
                     symtab.push(SYM_KIND_DATA);
                     leb::write_u32(&mut symtab, flags);
-                    info.name.as_str().encode(&mut symtab);
+                    name.encode(&mut symtab);
                     leb::write_u32(&mut symtab, segment);
                     leb::write_u32(&mut symtab, 0);
                     leb::write_u32(&mut symtab, size);
@@ -855,7 +865,7 @@ impl Object {
                     } else {
                         symtab.push(SYM_KIND_DATA);
                         leb::write_u32(&mut symtab, FLAG_UNDEFINED);
-                        info.name.as_str().encode(&mut symtab);
+                        name.encode(&mut symtab);
                     }
                 }
             }
@@ -867,26 +877,31 @@ impl Object {
         leb::write_u32(&mut symtab, FLAG_UNDEFINED | FLAG_NO_STRIP);
         leb::write_u32(&mut symtab, 0);
 
-        let mut linking = Vec::new();
-        leb::write_u32(&mut linking, 2);
-        linking.push(8);
-        leb::write_u32(&mut linking, symtab.len() as u32);
-        linking.extend_from_slice(&symtab);
-        drop(symtab);
+        let mut seginfo = Vec::new();
         if !self.segments.is_empty() {
-            let mut seginfo = Vec::new();
             leb::write_u32(&mut seginfo, self.segments.len() as u32);
             for s in &self.segments {
                 s.name.as_str().encode(&mut seginfo);
                 leb::write_u32(&mut seginfo, s.align_log2);
                 leb::write_u32(&mut seginfo, 0);
             }
-            linking.push(5);
-            leb::write_u32(&mut linking, seginfo.len() as u32);
-            linking.extend_from_slice(&seginfo);
         }
-        write_custom_header(out, "linking", linking.len() as u64)?;
-        write_all(out, &linking)
+        // Version 2, the symbol table (subsection 8), the segment info (5).
+        let mut symtab_head = Vec::new();
+        leb::write_u32(&mut symtab_head, 2);
+        symtab_head.push(8);
+        leb::write_u32(&mut symtab_head, symtab.len() as u32);
+        let mut seginfo_head = Vec::new();
+        if !seginfo.is_empty() {
+            seginfo_head.push(5);
+            leb::write_u32(&mut seginfo_head, seginfo.len() as u32);
+        }
+        let payload = symtab_head.len() + symtab.len() + seginfo_head.len() + seginfo.len();
+        write_custom_header(out, "linking", payload as u64)?;
+        for part in [&symtab_head, &symtab, &seginfo_head, &seginfo] {
+            write_all(out, part)?;
+        }
+        Ok(())
     }
 }
 
