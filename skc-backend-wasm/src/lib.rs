@@ -2,8 +2,10 @@
 //! (written with `wasm-encoder`, following the WebAssembly tool-conventions
 //! linking format) and plans a link with `wasm-ld` against wasi-libc.
 //!
-//! Items are compiled one at a time: after each function only its encoded
-//! bytes and relocation list are kept ([`object::Object`]).
+//! Items are compiled one at a time: each function's encoded bytes and
+//! relocations go to temporary files as soon as it is compiled, and the
+//! object is assembled from them at the end ([`object::Object`]), so
+//! memory does not grow with the module's code.
 //!
 //! Target conventions:
 //! - Types: `w`→i32, `l`→i64, `s`→f32, `d`→f64. Addresses are 32-bit; an
@@ -31,8 +33,10 @@ pub mod leb;
 pub mod libc;
 pub mod locals;
 pub mod lp64;
+pub mod names;
 pub mod object;
 pub mod plan;
+pub mod spool;
 pub mod stack;
 pub mod structure;
 
@@ -93,25 +97,33 @@ impl Backend for WasmBackend {
         items: &mut dyn ItemSource,
         options: &Options<'_>,
     ) -> anyhow::Result<LinkPlan> {
-        let bytes = compile_object(items)?;
+        let obj = compile_items(items)?;
         match options.emit {
             Emit::Object => {
-                write_atomically(&options.output, &bytes)?;
+                write_atomically(&options.output, |out| obj.finish_into(out))?;
                 Ok(LinkPlan::nothing())
             }
             Emit::Assembly | Emit::Wat => {
+                let bytes = obj.finish()?;
                 let text = wasmprinter::print_bytes(&bytes)
                     .context("internal error: cannot print the object")?;
-                write_atomically(&options.output, text.as_bytes())?;
+                drop(bytes);
+                write_atomically(&options.output, |out| {
+                    out.write_all(text.as_bytes())
+                        .with_context(|| format!("cannot write {}", options.output.display()))
+                })?;
                 Ok(LinkPlan::nothing())
             }
             Emit::Llvm => anyhow::bail!("--emit=llvm is not available for the wasm32 target"),
             Emit::Executable => {
                 let mut plan = LinkPlan::nothing();
                 let object = plan::temp_file(&mut plan, options, ".o")?;
-                std::fs::write(&object, &bytes)
+                let file = std::fs::File::create(&object)
                     .with_context(|| format!("cannot write {}", object.display()))?;
-                drop(bytes);
+                let mut out = std::io::BufWriter::with_capacity(64 << 10, file);
+                obj.finish_into(&mut out)
+                    .with_context(|| format!("cannot write {}", object.display()))?;
+                drop(out);
                 plan::link_plan(plan, object, options)
             }
         }
@@ -131,8 +143,14 @@ pub fn wasm_features() -> wasmparser::WasmFeatures {
         | F::CALL_INDIRECT_OVERLONG
 }
 
-/// Compiles every item into a relocatable wasm32 object.
+/// Compiles every item into a relocatable wasm32 object in memory.
 pub fn compile_object(items: &mut dyn ItemSource) -> anyhow::Result<Vec<u8>> {
+    compile_items(items)?.finish()
+}
+
+/// Compiles every item; the object's bulk is spooled to temporary files
+/// until it is written with [`object::Object::finish_into`].
+pub fn compile_items(items: &mut dyn ItemSource) -> anyhow::Result<object::Object> {
     let mut obj = object::Object::new();
     let mut variadic = implicit_varargs::VariadicDefinitions::default();
     while let Some(item) = items.next_item()? {
@@ -146,20 +164,28 @@ pub fn compile_object(items: &mut dyn ItemSource) -> anyhow::Result<Vec<u8>> {
             Item::Type(_) | Item::DbgFile(_) => {}
         }
     }
-    obj.finish()
+    Ok(obj)
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// Writes `path` through a temporary file in the same directory, renamed
+/// into place only once `write` has succeeded.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix(".skc-")
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-    tmp.write_all(bytes)
+    let mut out = std::io::BufWriter::with_capacity(64 << 10, tmp);
+    write(&mut out).with_context(|| format!("cannot write {}", path.display()))?;
+    let tmp = out
+        .into_inner()
+        .map_err(|e| e.into_error())
         .with_context(|| format!("cannot write {}", path.display()))?;
     tmp.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;

@@ -82,130 +82,312 @@ fn term_uses(t: &Terminator, out: &mut Vec<Value>) {
     }
 }
 
+/// Working storage of [`colour`], kept between functions so that
+/// compiling many small functions does not allocate for each one.
+#[derive(Default)]
+struct Scratch {
+    def_block: Vec<u32>,
+    /// Predecessors of block `b`: `preds[pred_start[b]..pred_start[b + 1]]`.
+    pred_start: Vec<u32>,
+    preds: Vec<u32>,
+    /// Blocks where value `v` is used: `uses[use_start[v]..use_start[v + 1]]`,
+    /// each with whether the use is at the block's end (a phi operand).
+    use_start: Vec<u32>,
+    uses: Vec<(u32, bool)>,
+    /// Values each instruction reads, in block order:
+    /// `operands[op_start[i]..op_start[i + 1]]` for the i-th instruction.
+    op_start: Vec<u32>,
+    operands: Vec<Value>,
+    /// Values each terminator reads, by block, as for instructions.
+    term_start: Vec<u32>,
+    term_operands: Vec<Value>,
+    in_stamp: Vec<u32>,
+    out_stamp: Vec<u32>,
+    /// (block, value) pairs found by the liveness walk, then grouped by
+    /// block into `live_in`/`live_out` with `*_start` offsets.
+    in_pairs: Vec<(u32, Value)>,
+    out_pairs: Vec<(u32, Value)>,
+    live_in_start: Vec<u32>,
+    live_in: Vec<Value>,
+    live_out_start: Vec<u32>,
+    live_out: Vec<Value>,
+    work: Vec<u32>,
+    busy: [Vec<bool>; 4],
+    is_live_out: Vec<bool>,
+    last_use: Vec<u32>,
+    uses_of_inst: Vec<Value>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+/// Refills `v` with `n` copies of `x`, keeping its allocation.
+fn reset<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
+    v.clear();
+    v.resize(n, x);
+}
+
+/// Groups `pairs` by block (stable) into `items`, with `start[b]..start[b + 1]`
+/// the range of block `b`.
+fn group_by_block(pairs: &[(u32, Value)], nb: usize, start: &mut Vec<u32>, items: &mut Vec<Value>) {
+    reset(start, nb + 1, 0);
+    for &(b, _) in pairs {
+        start[b as usize + 1] += 1;
+    }
+    for b in 0..nb {
+        start[b + 1] += start[b];
+    }
+    reset(items, pairs.len(), Value(0));
+    // `start[b]` serves as the fill cursor of block `b`, then is restored.
+    for &(b, v) in pairs {
+        let at = &mut start[b as usize];
+        items[*at as usize] = v;
+        *at += 1;
+    }
+    for b in (1..=nb).rev() {
+        start[b] = start[b - 1];
+    }
+    start[0] = 0;
+}
+
 /// Colours every value not marked `fixed`.
 pub fn colour(f: &Function, st: &Structure, fixed: &[bool]) -> Colouring {
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut s) => colour_with(f, st, fixed, &mut s),
+        // Only reachable by re-entry, which colouring never does.
+        Err(_) => colour_with(f, st, fixed, &mut Scratch::default()),
+    })
+}
+
+fn colour_with(f: &Function, st: &Structure, fixed: &[bool], s: &mut Scratch) -> Colouring {
+    const NO_BLOCK: u32 = u32::MAX;
     let nb = f.blocks.len();
     let nv = f.values.len();
-    let mut def_block = vec![usize::MAX; nv];
+    let reachable = |b: usize| st.rpo_num[b] != usize::MAX;
+
+    reset(&mut s.def_block, nv, NO_BLOCK);
     for (b, bd) in f.blocks.iter().enumerate() {
         for p in &bd.phis {
-            def_block[p.result.index()] = b;
+            s.def_block[p.result.index()] = b as u32;
         }
         for i in &bd.insts {
             if let Some(r) = i.result {
-                def_block[r.index()] = b;
-            }
-        }
-    }
-    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); nb];
-    for (b, ss) in st.succs.iter().enumerate() {
-        if st.rpo_num[b] == usize::MAX {
-            continue;
-        }
-        for &s in ss {
-            // Successors are at most two, so a repeat is the last entry.
-            if preds[s].last() != Some(&b) {
-                preds[s].push(b);
-            }
-        }
-    }
-    // Uses: (value, block where it must be live-out or is used).
-    let mut live_in: Vec<Vec<Value>> = vec![Vec::new(); nb];
-    let mut live_out: Vec<Vec<Value>> = vec![Vec::new(); nb];
-    let mut in_stamp = vec![u32::MAX; nb];
-    let mut out_stamp = vec![u32::MAX; nb];
-    let mut uses_by_value: Vec<Vec<(usize, bool)>> = vec![Vec::new(); nv];
-    let mut scratch = Vec::new();
-    for (b, bd) in f.blocks.iter().enumerate() {
-        if st.rpo_num[b] == usize::MAX {
-            continue;
-        }
-        for p in &bd.phis {
-            for (pred, op) in &p.args {
-                if let Operand::Value(v) = op {
-                    uses_by_value[v.index()].push((pred.index(), true));
-                }
-            }
-        }
-        for i in &bd.insts {
-            inst_uses(&i.kind, &mut scratch);
-            for v in &scratch {
-                uses_by_value[v.index()].push((b, false));
-            }
-        }
-        term_uses(&bd.term, &mut scratch);
-        for v in &scratch {
-            uses_by_value[v.index()].push((b, false));
-        }
-    }
-    let mut work = Vec::new();
-    for v in 0..nv {
-        if fixed[v] || def_block[v] == usize::MAX {
-            continue;
-        }
-        let stamp = v as u32;
-        let d = def_block[v];
-        for &(b, at_end) in &uses_by_value[v] {
-            if st.rpo_num[b] == usize::MAX {
-                continue;
-            }
-            if at_end && out_stamp[b] != stamp {
-                out_stamp[b] = stamp;
-                live_out[b].push(Value(v as u32));
-            }
-            if b != d {
-                work.push(b);
-            }
-        }
-        while let Some(b) = work.pop() {
-            if in_stamp[b] == stamp || b == d {
-                continue;
-            }
-            in_stamp[b] = stamp;
-            live_in[b].push(Value(v as u32));
-            for &p in &preds[b] {
-                if out_stamp[p] != stamp {
-                    out_stamp[p] = stamp;
-                    live_out[p].push(Value(v as u32));
-                }
-                if p != d && in_stamp[p] != stamp {
-                    work.push(p);
-                }
+                s.def_block[r.index()] = b as u32;
             }
         }
     }
 
+    // Predecessors, without repeats (a `jnz` with both arms the same).
+    s.in_pairs.clear();
+    for b in (0..nb).filter(|&b| reachable(b)) {
+        let mut last = usize::MAX;
+        for &succ in &st.succs[b] {
+            if succ != last {
+                s.in_pairs.push((succ as u32, Value(b as u32)));
+            }
+            last = succ;
+        }
+    }
+    {
+        let Scratch {
+            in_pairs,
+            pred_start,
+            live_in,
+            preds,
+            ..
+        } = &mut *s;
+        group_by_block(in_pairs, nb, pred_start, live_in);
+        preds.clear();
+        preds.extend(live_in.iter().map(|v| v.0));
+    }
+
+    // Operands of every instruction and terminator, read once.
+    s.op_start.clear();
+    s.operands.clear();
+    s.term_start.clear();
+    s.term_operands.clear();
+    s.op_start.push(0);
+    s.term_start.push(0);
+    for bd in &f.blocks {
+        for i in &bd.insts {
+            inst_uses(&i.kind, &mut s.uses_of_inst);
+            s.operands.extend_from_slice(&s.uses_of_inst);
+            s.op_start.push(s.operands.len() as u32);
+        }
+        term_uses(&bd.term, &mut s.uses_of_inst);
+        s.term_operands.extend_from_slice(&s.uses_of_inst);
+        s.term_start.push(s.term_operands.len() as u32);
+    }
+
+    // Uses by value: (block where it is used or must be live-out, at end).
+    reset(&mut s.use_start, nv + 1, 0);
+    let mut first_inst = 0usize;
+    let mut count_or_fill = |s: &mut Scratch, fill: bool| {
+        first_inst = 0;
+        for (b, bd) in f.blocks.iter().enumerate() {
+            let n = bd.insts.len();
+            if reachable(b) {
+                let note = |s: &mut Scratch, v: Value, at: u32, at_end: bool| {
+                    if fill {
+                        let cursor = &mut s.use_start[v.index()];
+                        s.uses[*cursor as usize] = (at, at_end);
+                        *cursor += 1;
+                    } else {
+                        s.use_start[v.index() + 1] += 1;
+                    }
+                };
+                for p in &bd.phis {
+                    for (pred, op) in &p.args {
+                        if let Operand::Value(v) = op {
+                            note(s, *v, pred.index() as u32, true);
+                        }
+                    }
+                }
+                let ops = s.op_start[first_inst] as usize..s.op_start[first_inst + n] as usize;
+                for k in ops {
+                    let v = s.operands[k];
+                    note(s, v, b as u32, false);
+                }
+                let term = s.term_start[b] as usize..s.term_start[b + 1] as usize;
+                for k in term {
+                    let v = s.term_operands[k];
+                    note(s, v, b as u32, false);
+                }
+            }
+            first_inst += n;
+        }
+    };
+    count_or_fill(s, false);
+    for v in 0..nv {
+        s.use_start[v + 1] += s.use_start[v];
+    }
+    reset(&mut s.uses, s.use_start[nv] as usize, (0, false));
+    count_or_fill(s, true);
+    // Filling advanced each start to the next value's start.
+    for v in (1..=nv).rev() {
+        s.use_start[v] = s.use_start[v - 1];
+    }
+    s.use_start[0] = 0;
+
+    // Liveness, one value at a time, walking back from its uses.
+    reset(&mut s.in_stamp, nb, u32::MAX);
+    reset(&mut s.out_stamp, nb, u32::MAX);
+    s.in_pairs.clear();
+    s.out_pairs.clear();
+    s.work.clear();
+    for (v, &is_fixed) in fixed.iter().enumerate().take(nv) {
+        if is_fixed || s.def_block[v] == NO_BLOCK {
+            continue;
+        }
+        let stamp = v as u32;
+        let value = Value(v as u32);
+        let d = s.def_block[v];
+        for k in s.use_start[v] as usize..s.use_start[v + 1] as usize {
+            let (b, at_end) = s.uses[k];
+            if !reachable(b as usize) {
+                continue;
+            }
+            if at_end && s.out_stamp[b as usize] != stamp {
+                s.out_stamp[b as usize] = stamp;
+                s.out_pairs.push((b, value));
+            }
+            if b != d {
+                s.work.push(b);
+            }
+        }
+        while let Some(b) = s.work.pop() {
+            if s.in_stamp[b as usize] == stamp || b == d {
+                continue;
+            }
+            s.in_stamp[b as usize] = stamp;
+            s.in_pairs.push((b, value));
+            for k in s.pred_start[b as usize] as usize..s.pred_start[b as usize + 1] as usize {
+                let p = s.preds[k];
+                if s.out_stamp[p as usize] != stamp {
+                    s.out_stamp[p as usize] = stamp;
+                    s.out_pairs.push((p, value));
+                }
+                if p != d && s.in_stamp[p as usize] != stamp {
+                    s.work.push(p);
+                }
+            }
+        }
+    }
+    {
+        let Scratch {
+            in_pairs,
+            out_pairs,
+            live_in_start,
+            live_in,
+            live_out_start,
+            live_out,
+            ..
+        } = &mut *s;
+        group_by_block(in_pairs, nb, live_in_start, live_in);
+        group_by_block(out_pairs, nb, live_out_start, live_out);
+    }
+
+    // Instruction numbering: the first instruction of each block.
+    s.work.clear();
+    let mut next = 0u32;
+    for bd in &f.blocks {
+        s.work.push(next);
+        next += bd.insts.len() as u32;
+    }
+
     let mut colour = vec![NONE; nv];
     let mut counts = [0u32; 4];
-    let mut order: Vec<usize> = (0..nb).filter(|&b| st.rpo_num[b] != usize::MAX).collect();
-    order.sort_by_key(|&b| st.rpo_num[b]);
-    let mut busy: [Vec<bool>; 4] = Default::default();
-    let mut is_live_out = vec![false; nv];
-    let mut last_use = vec![usize::MAX; nv];
+    let mut order: Vec<usize> = (0..nb).filter(|&b| reachable(b)).collect();
+    order.sort_unstable_by_key(|&b| st.rpo_num[b]);
+    for c in &mut s.busy {
+        c.clear();
+    }
+    reset(&mut s.is_live_out, nv, false);
+    reset(&mut s.last_use, nv, u32::MAX);
+    let Scratch {
+        op_start,
+        operands,
+        term_start,
+        term_operands,
+        live_in_start,
+        live_in,
+        live_out_start,
+        live_out,
+        work: block_first_inst,
+        busy,
+        is_live_out,
+        last_use,
+        ..
+    } = &mut *s;
+    let inst_operands = |i: usize| &operands[op_start[i] as usize..op_start[i + 1] as usize];
+    let term_operands =
+        |b: usize| &term_operands[term_start[b] as usize..term_start[b + 1] as usize];
     for &b in &order {
         let bd = &f.blocks[b];
-        for c in &mut busy {
+        let first = block_first_inst[b] as usize;
+        let n = bd.insts.len();
+        for c in busy.iter_mut() {
             c.iter_mut().for_each(|x| *x = false);
         }
-        for v in &live_in[b] {
+        let live_in_b = &live_in[live_in_start[b] as usize..live_in_start[b + 1] as usize];
+        let live_out_b = &live_out[live_out_start[b] as usize..live_out_start[b + 1] as usize];
+        for v in live_in_b {
             let c = colour[v.index()];
             if c != NONE {
                 busy[type_slot(f.value_type(*v))][c as usize] = true;
             }
         }
-        for v in &live_out[b] {
+        for v in live_out_b {
             is_live_out[v.index()] = true;
         }
-        let n = bd.insts.len();
-        for (i, inst) in bd.insts.iter().enumerate() {
-            inst_uses(&inst.kind, &mut scratch);
-            for v in &scratch {
-                last_use[v.index()] = i;
+        for i in 0..n {
+            for v in inst_operands(first + i) {
+                last_use[v.index()] = i as u32;
             }
         }
-        term_uses(&bd.term, &mut scratch);
-        for v in &scratch {
-            last_use[v.index()] = n;
+        for v in term_operands(b) {
+            last_use[v.index()] = n as u32;
         }
         let mut take = |v: Value, busy: &mut [Vec<bool>; 4], colour: &mut Vec<u32>| {
             let slot = type_slot(f.value_type(v));
@@ -220,51 +402,48 @@ pub fn colour(f: &Function, st: &Structure, fixed: &[bool]) -> Colouring {
             busy[slot][c] = true;
             colour[v.index()] = c as u32;
         };
-        let dead_here = |v: Value, i: usize, last_use: &[usize], is_live_out: &[bool]| {
+        let dead_here = |v: Value, i: usize, last_use: &[u32], is_live_out: &[bool]| {
             !is_live_out[v.index()]
-                && (last_use[v.index()] == usize::MAX || last_use[v.index()] <= i)
+                && (last_use[v.index()] == u32::MAX || last_use[v.index()] as usize <= i)
         };
         for p in &bd.phis {
             if !fixed[p.result.index()] {
-                take(p.result, &mut busy, &mut colour);
+                take(p.result, busy, &mut colour);
             }
         }
         // Phi results nobody reads in this block or after it.
         for p in &bd.phis {
             let v = p.result;
-            if !fixed[v.index()] && !is_live_out[v.index()] && last_use[v.index()] == usize::MAX {
+            if !fixed[v.index()] && !is_live_out[v.index()] && last_use[v.index()] == u32::MAX {
                 busy[type_slot(f.value_type(v))][colour[v.index()] as usize] = false;
             }
         }
         for (i, inst) in bd.insts.iter().enumerate() {
-            inst_uses(&inst.kind, &mut scratch);
-            for v in &scratch {
+            for v in inst_operands(first + i) {
                 let c = colour[v.index()];
-                if c != NONE && !fixed[v.index()] && dead_here(*v, i, &last_use, &is_live_out) {
+                if c != NONE && !fixed[v.index()] && dead_here(*v, i, last_use, is_live_out) {
                     busy[type_slot(f.value_type(*v))][c as usize] = false;
                 }
             }
             if let Some(r) = inst.result {
                 if !fixed[r.index()] {
-                    take(r, &mut busy, &mut colour);
-                    if !is_live_out[r.index()] && last_use[r.index()] == usize::MAX {
+                    take(r, busy, &mut colour);
+                    if !is_live_out[r.index()] && last_use[r.index()] == u32::MAX {
                         busy[type_slot(f.value_type(r))][colour[r.index()] as usize] = false;
                     }
                 }
             }
         }
-        for v in &live_out[b] {
+        for v in live_out_b {
             is_live_out[v.index()] = false;
         }
-        for inst in &bd.insts {
-            inst_uses(&inst.kind, &mut scratch);
-            for v in &scratch {
-                last_use[v.index()] = usize::MAX;
+        for i in 0..n {
+            for v in inst_operands(first + i) {
+                last_use[v.index()] = u32::MAX;
             }
         }
-        term_uses(&bd.term, &mut scratch);
-        for v in &scratch {
-            last_use[v.index()] = usize::MAX;
+        for v in term_operands(b) {
+            last_use[v.index()] = u32::MAX;
         }
     }
     Colouring { colour, counts }

@@ -2,6 +2,13 @@
 //! collected one item at a time, and the final encoding in the
 //! tool-conventions linking format (`linking`, `reloc.CODE`, `reloc.DATA`).
 //!
+//! Function bodies, data contents and their relocations are spooled to
+//! temporary files as they arrive ([`crate::spool`]); only the symbols,
+//! the types and a few numbers per function and segment stay in memory.
+//! [`Object::finish_into`] then writes the object front to back, patching
+//! each body while copying it: section sizes follow from the recorded
+//! lengths, and relocation offsets count from the section start.
+//!
 //! Function indices are only known once every item has been seen (imports
 //! come first), so call sites are written as 5-byte LEBs and patched here.
 //! Whether a symbol is a function or data is also settled at the end: an
@@ -9,13 +16,18 @@
 //! relocation type differs.
 
 use std::collections::HashMap;
+use std::io::{Read, Write};
+
+use anyhow::{anyhow, bail, Context, Result};
 
 use wasm_encoder::{
-    CustomSection, Encode, EntityType, FuncType, FunctionSection, GlobalType, ImportSection,
-    MemoryType, Module, RawSection, RefType, SectionId, TableType, TypeSection, ValType,
+    Encode, EntityType, FuncType, FunctionSection, GlobalType, ImportSection, MemoryType, Module,
+    RefType, SectionId, TableType, TypeSection, ValType,
 };
 
 use crate::leb;
+use crate::names::Names;
+use crate::spool::Spool;
 
 /// Index of a symbol in [`Object::symbols`].
 pub type SymId = u32;
@@ -85,25 +97,173 @@ enum Definition {
     Data { segment: u32, size: u32 },
 }
 
+/// A symbol; its name is the name with the same index in [`Names`].
 struct SymbolInfo {
-    name: String,
     def: Definition,
     local: bool,
     weak: bool,
     /// Type of the first direct call seen, with a result if any call site
-    /// used one.
-    call_type: Option<FuncType>,
+    /// used one (an index into `Object::call_types`).
+    call_type: Option<u32>,
+}
+
+/// What stays in memory of a spooled function body.
+struct FunctionEntry {
+    type_index: u32,
+    /// Length of the encoded local declarations, which precede the code.
+    locals_len: u32,
+    /// Length of the instruction bytes.
+    code_len: u32,
+    /// Number of its records in the relocation spool.
+    relocs: u32,
+}
+
+impl FunctionEntry {
+    fn body_len(&self) -> u32 {
+        self.locals_len + self.code_len
+    }
+}
+
+/// What stays in memory of a spooled data segment.
+struct SegmentEntry {
+    name: String,
+    align_log2: u32,
+    len: u32,
+    /// Number of its records in the relocation spool.
+    relocs: u32,
 }
 
 /// Everything collected so far.
 #[derive(Default)]
 pub struct Object {
     symbols: Vec<SymbolInfo>,
-    by_name: HashMap<String, SymId>,
+    names: Names,
+    /// Distinct signatures of direct calls.
+    call_types: Vec<FuncType>,
+    call_type_ids: HashMap<FuncType, u32>,
     types: Vec<FuncType>,
     type_ids: HashMap<FuncType, u32>,
-    functions: Vec<EncodedFunction>,
-    segments: Vec<Segment>,
+    functions: Vec<FunctionEntry>,
+    segments: Vec<SegmentEntry>,
+    /// Local declarations and instructions of each function, in order.
+    code: Spool,
+    /// Relocation records of the function bodies ([`RELOC_RECORD`] bytes each).
+    code_relocs: Spool,
+    /// Contents of each segment, in order.
+    data: Spool,
+    /// Relocation records of the segments.
+    data_relocs: Spool,
+}
+
+/// Size of a spooled relocation record: offset, kind, two operands.
+const RELOC_RECORD: usize = 16;
+
+impl CodeReloc {
+    fn to_record(self) -> [u8; RELOC_RECORD] {
+        let (tag, a, b): (u32, u32, i32) = match self.kind {
+            CodeRelocKind::Call(s) => (0, s, 0),
+            CodeRelocKind::Address(s, addend) => (1, s, addend),
+            CodeRelocKind::TypeIndex(t) => (2, t, 0),
+            CodeRelocKind::StackPointer => (3, 0, 0),
+            CodeRelocKind::Table => (4, 0, 0),
+            CodeRelocKind::DropIfResult(s) => (5, s, 0),
+        };
+        let mut r = [0u8; RELOC_RECORD];
+        r[0..4].copy_from_slice(&self.offset.to_le_bytes());
+        r[4..8].copy_from_slice(&tag.to_le_bytes());
+        r[8..12].copy_from_slice(&a.to_le_bytes());
+        r[12..16].copy_from_slice(&b.to_le_bytes());
+        r
+    }
+
+    fn from_record(r: &[u8; RELOC_RECORD]) -> Result<Self> {
+        let word = |i: usize| u32::from_le_bytes([r[i], r[i + 1], r[i + 2], r[i + 3]]);
+        let (a, b) = (word(8), word(12) as i32);
+        let kind = match word(4) {
+            0 => CodeRelocKind::Call(a),
+            1 => CodeRelocKind::Address(a, b),
+            2 => CodeRelocKind::TypeIndex(a),
+            3 => CodeRelocKind::StackPointer,
+            4 => CodeRelocKind::Table,
+            5 => CodeRelocKind::DropIfResult(a),
+            t => bail!("internal error: relocation record of kind {t}"),
+        };
+        Ok(CodeReloc {
+            offset: word(0),
+            kind,
+        })
+    }
+}
+
+/// Reads `n` relocation records from `from` into `into` (cleared first).
+fn read_relocs(from: &mut dyn Read, n: u32, into: &mut Vec<CodeReloc>) -> Result<()> {
+    into.clear();
+    let mut record = [0u8; RELOC_RECORD];
+    for _ in 0..n {
+        from.read_exact(&mut record)
+            .context("cannot read a temporary file")?;
+        into.push(CodeReloc::from_record(&record)?);
+    }
+    Ok(())
+}
+
+/// Writes relocation records, sorted by offset (stable, so sites at the
+/// same offset keep their order).
+fn spool_relocs(spool: &mut Spool, relocs: &mut [CodeReloc]) -> Result<()> {
+    if !relocs.is_sorted_by_key(|r| r.offset) {
+        relocs.sort_by_key(|r| r.offset);
+    }
+    let mut buf = Vec::with_capacity(relocs.len() * RELOC_RECORD);
+    for r in relocs.iter() {
+        buf.extend_from_slice(&r.to_record());
+    }
+    spool.write(&buf)
+}
+
+/// An entry of a `reloc.*` section: type, section offset, target, addend.
+type RelocEntry = (u8, u32, u32, Option<i32>);
+
+/// Encoded entries of one `reloc.*` section, spooled while the section
+/// they describe is written.
+#[derive(Default)]
+struct RelocSection {
+    entries: Spool,
+    count: u32,
+    buf: Vec<u8>,
+}
+
+impl RelocSection {
+    fn push(&mut self, (ty, offset, target, addend): RelocEntry) {
+        self.buf.push(ty);
+        leb::write_u32(&mut self.buf, offset);
+        leb::write_u32(&mut self.buf, target);
+        if let Some(a) = addend {
+            leb::write_i32(&mut self.buf, a);
+        }
+        self.count += 1;
+    }
+
+    /// Moves the buffered entries to the spool.
+    fn flush(&mut self) -> Result<()> {
+        self.entries.write(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Writes the custom section `name` for the section at `index`.
+    fn write(mut self, out: &mut dyn Write, name: &str, index: u32) -> Result<()> {
+        self.flush()?;
+        if self.count == 0 {
+            return Ok(());
+        }
+        let mut head = Vec::new();
+        leb::write_u32(&mut head, index);
+        leb::write_u32(&mut head, self.count);
+        let payload = head.len() as u64 + self.entries.len();
+        write_custom_header(out, name, payload)?;
+        write_all(out, &head)?;
+        self.entries.copy_to(out)
+    }
 }
 
 /// Relocation type numbers from the tool-conventions linking format.
@@ -127,6 +287,49 @@ const FLAG_LOCAL: u32 = 0x2;
 const FLAG_UNDEFINED: u32 = 0x10;
 const FLAG_NO_STRIP: u32 = 0x80;
 
+/// Byte length of the unsigned LEB128 of `v`.
+fn leb_len(v: u64) -> u64 {
+    (u64::from(64 - v.leading_zeros()).max(1)).div_ceil(7)
+}
+
+fn write_all(out: &mut dyn Write, bytes: &[u8]) -> Result<()> {
+    out.write_all(bytes).context("cannot write the object")
+}
+
+/// Writes a section's id and payload size.
+fn write_section_header(out: &mut dyn Write, id: u8, payload: u64) -> Result<()> {
+    let size = u32::try_from(payload).map_err(|_| anyhow!("the object exceeds 4 GiB"))?;
+    let mut head = vec![id];
+    leb::write_u32(&mut head, size);
+    write_all(out, &head)
+}
+
+/// Writes a custom section's header and name; `payload` follows the name.
+fn write_custom_header(out: &mut dyn Write, name: &str, payload: u64) -> Result<()> {
+    let mut encoded_name = Vec::new();
+    name.encode(&mut encoded_name);
+    write_section_header(out, 0, encoded_name.len() as u64 + payload)?;
+    write_all(out, &encoded_name)
+}
+
+/// Everything `finish_into` derives from the symbols before writing.
+struct Layout {
+    /// Function index of each symbol that is a function.
+    func_index: Vec<Option<u32>>,
+    /// Imported functions: symbol and type index.
+    imports: Vec<(SymId, u32)>,
+    /// Address of each segment inside the object's data.
+    seg_offset: Vec<u32>,
+    /// End of the object's data.
+    data_end: u32,
+    /// Whether each symbol's function returns a value.
+    has_result: Vec<bool>,
+    /// Symbol-table index of `__stack_pointer`.
+    sp_symbol: u32,
+    /// Symbol-table index of the function table.
+    table_symbol: u32,
+}
+
 impl Object {
     /// An empty object.
     pub fn new() -> Self {
@@ -135,19 +338,39 @@ impl Object {
 
     /// The symbol named `name`, created (undefined) on first use.
     pub fn symbol(&mut self, name: &str) -> SymId {
-        if let Some(&id) = self.by_name.get(name) {
-            return id;
+        let (id, new) = self.names.intern(name);
+        if new {
+            self.symbols.push(SymbolInfo {
+                def: Definition::None,
+                local: false,
+                weak: false,
+                call_type: None,
+            });
         }
-        let id = self.symbols.len() as SymId;
-        self.symbols.push(SymbolInfo {
-            name: name.to_string(),
-            def: Definition::None,
-            local: false,
-            weak: false,
-            call_type: None,
-        });
-        self.by_name.insert(name.to_string(), id);
         id
+    }
+
+    /// The name of symbol `sym`.
+    fn name(&self, sym: SymId) -> &str {
+        self.names.get(sym)
+    }
+
+    /// The index of a call signature, added if new.
+    fn call_type_index(&mut self, ty: FuncType) -> u32 {
+        if let Some(&i) = self.call_type_ids.get(&ty) {
+            return i;
+        }
+        let i = self.call_types.len() as u32;
+        self.call_types.push(ty.clone());
+        self.call_type_ids.insert(ty, i);
+        i
+    }
+
+    /// The signature of direct calls to `sym`, if it is called.
+    fn call_type(&self, sym: SymId) -> Option<&FuncType> {
+        self.symbols[sym as usize]
+            .call_type
+            .map(|i| &self.call_types[i as usize])
     }
 
     /// The index of a function type, added if new.
@@ -164,34 +387,47 @@ impl Object {
 
     /// Records a direct call to `sym` with the given signature.
     pub fn note_call(&mut self, sym: SymId, params: &[ValType], results: &[ValType]) {
-        let info = &mut self.symbols[sym as usize];
-        match &mut info.call_type {
-            None => info.call_type = Some(FuncType::new(params.to_vec(), results.to_vec())),
+        let upgraded = match self.call_type(sym) {
+            None => FuncType::new(params.iter().copied(), results.iter().copied()),
             Some(t) if t.results().is_empty() && !results.is_empty() => {
-                *t = FuncType::new(t.params().to_vec(), results.to_vec());
+                FuncType::new(t.params().iter().copied(), results.iter().copied())
             }
-            Some(_) => {}
-        }
+            Some(_) => return,
+        };
+        let i = self.call_type_index(upgraded);
+        self.symbols[sym as usize].call_type = Some(i);
     }
 
     /// Fails if `sym` already has a definition.
-    fn check_undefined(&self, sym: SymId) -> anyhow::Result<()> {
-        let info = &self.symbols[sym as usize];
-        if info.def != Definition::None {
-            anyhow::bail!("symbol `{}` is defined more than once", info.name);
+    fn check_undefined(&self, sym: SymId) -> Result<()> {
+        if self.symbols[sym as usize].def != Definition::None {
+            bail!("symbol `{}` is defined more than once", self.name(sym));
         }
         Ok(())
     }
 
     /// Adds a function definition.
-    pub fn define_function(&mut self, f: EncodedFunction, local: bool) -> anyhow::Result<()> {
+    pub fn define_function(&mut self, mut f: EncodedFunction, local: bool) -> Result<()> {
+        let too_large = || anyhow!("function `{}` is too large", self.name(f.sym));
+        let locals_len = u32::try_from(f.locals.len()).map_err(|_| too_large())?;
+        let code_len = u32::try_from(f.code.len()).map_err(|_| too_large())?;
+        locals_len.checked_add(code_len).ok_or_else(too_large)?;
+        let relocs = u32::try_from(f.relocs.len()).map_err(|_| too_large())?;
         let index = self.functions.len() as u32;
         for &s in std::iter::once(&f.sym).chain(&f.aliases) {
             self.check_undefined(s)?;
             self.symbols[s as usize].def = Definition::Function(index);
         }
         self.symbols[f.sym as usize].local = local;
-        self.functions.push(f);
+        self.code.write(&f.locals)?;
+        self.code.write(&f.code)?;
+        spool_relocs(&mut self.code_relocs, &mut f.relocs)?;
+        self.functions.push(FunctionEntry {
+            type_index: f.type_index,
+            locals_len,
+            code_len,
+            relocs,
+        });
         Ok(())
     }
 
@@ -202,10 +438,12 @@ impl Object {
         segment: Segment,
         local: bool,
         weak: bool,
-    ) -> anyhow::Result<()> {
+    ) -> Result<()> {
         self.check_undefined(sym)?;
         let size = u32::try_from(segment.bytes.len())
-            .map_err(|_| anyhow::anyhow!("data item is larger than 4 GiB"))?;
+            .map_err(|_| anyhow!("data item is larger than 4 GiB"))?;
+        let relocs = u32::try_from(segment.relocs.len())
+            .map_err(|_| anyhow!("data item has too many relocations"))?;
         let index = self.segments.len() as u32;
         let info = &mut self.symbols[sym as usize];
         info.def = Definition::Data {
@@ -214,7 +452,22 @@ impl Object {
         };
         info.local = local;
         info.weak = weak;
-        self.segments.push(segment);
+        self.data.write(&segment.bytes)?;
+        let mut records: Vec<CodeReloc> = segment
+            .relocs
+            .iter()
+            .map(|&(offset, sym, addend)| CodeReloc {
+                offset,
+                kind: CodeRelocKind::Address(sym, addend),
+            })
+            .collect();
+        spool_relocs(&mut self.data_relocs, &mut records)?;
+        self.segments.push(SegmentEntry {
+            name: segment.name,
+            align_log2: segment.align_log2,
+            len: size,
+            relocs,
+        });
         Ok(())
     }
 
@@ -228,19 +481,39 @@ impl Object {
         }
     }
 
-    /// Encodes the object.
-    pub fn finish(mut self) -> anyhow::Result<Vec<u8>> {
+    /// The address a data relocation resolves to inside this object.
+    fn sym_address(&self, layout: &Layout, sym: SymId, addend: i32) -> i32 {
+        match self.symbols[sym as usize].def {
+            Definition::Data { segment, .. } => {
+                (layout.seg_offset[segment as usize] as i32).wrapping_add(addend)
+            }
+            _ => addend,
+        }
+    }
+
+    /// Encodes the object into memory.
+    pub fn finish(self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.finish_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// Settles imports, function indices and the data layout.
+    fn layout(&mut self) -> Result<Layout> {
         // A C library function called only without using its result
         // still returns one; the import must say so.
-        for info in &mut self.symbols {
-            if info.def != Definition::None {
+        for sym in 0..self.symbols.len() as SymId {
+            if self.symbols[sym as usize].def != Definition::None {
                 continue;
             }
-            if let Some(t) = &info.call_type {
-                if t.results().is_empty() {
-                    if let Some(r) = crate::libc::known_result(&info.name) {
-                        info.call_type = Some(FuncType::new(t.params().to_vec(), [r]));
-                    }
+            let Some(t) = self.call_type(sym) else {
+                continue;
+            };
+            if t.results().is_empty() {
+                if let Some(r) = crate::libc::known_result(self.name(sym)) {
+                    let t = FuncType::new(t.params().iter().copied(), [r]);
+                    let i = self.call_type_index(t);
+                    self.symbols[sym as usize].call_type = Some(i);
                 }
             }
         }
@@ -248,9 +521,8 @@ impl Object {
         let mut func_index: Vec<Option<u32>> = vec![None; self.symbols.len()];
         let mut imports: Vec<(SymId, u32)> = Vec::new();
         for id in 0..self.symbols.len() as SymId {
-            let info = &self.symbols[id as usize];
-            if info.def == Definition::None {
-                if let Some(t) = info.call_type.clone() {
+            if self.symbols[id as usize].def == Definition::None {
+                if let Some(t) = self.call_type(id).cloned() {
                     func_index[id as usize] = Some(imports.len() as u32);
                     let ty = self.type_index(t.params(), t.results());
                     imports.push((id, ty));
@@ -271,157 +543,60 @@ impl Object {
             addr = addr.div_ceil(align) * align;
             seg_offset.push(addr);
             addr = addr
-                .checked_add(s.bytes.len() as u32)
-                .ok_or_else(|| anyhow::anyhow!("data exceeds the 4 GiB address space"))?;
+                .checked_add(s.len)
+                .ok_or_else(|| anyhow!("data exceeds the 4 GiB address space"))?;
         }
-        let data_end = addr;
-        let sym_address = |symbols: &[SymbolInfo], id: SymId, addend: i32| -> i32 {
-            match symbols[id as usize].def {
-                Definition::Data { segment, .. } => {
-                    (seg_offset[segment as usize] as i32).wrapping_add(addend)
-                }
-                _ => addend,
-            }
-        };
-        // Symbol table indices: ours in order, then the stack pointer and
-        // the function table.
-        let sp_symbol = self.symbols.len() as u32;
-        let table_symbol = sp_symbol + 1;
-
-        // Whether each symbol's function returns a value, for the sites
-        // that drop an unused result.
-        let has_result: Vec<bool> = self
-            .symbols
-            .iter()
-            .map(|info| match info.def {
+        let has_result = (0..self.symbols.len() as SymId)
+            .map(|sym| match self.symbols[sym as usize].def {
                 Definition::Function(i) => {
                     let f = &self.functions[i as usize];
                     !self.types[f.type_index as usize].results().is_empty()
                 }
-                _ => info
-                    .call_type
-                    .as_ref()
-                    .is_some_and(|t| !t.results().is_empty()),
+                _ => self.call_type(sym).is_some_and(|t| !t.results().is_empty()),
             })
             .collect();
+        // Symbol table indices: ours in order, then the stack pointer and
+        // the function table.
+        let sp_symbol = self.symbols.len() as u32;
+        Ok(Layout {
+            func_index,
+            imports,
+            seg_offset,
+            data_end: addr,
+            has_result,
+            sp_symbol,
+            table_symbol: sp_symbol + 1,
+        })
+    }
 
-        // Code section contents and relocations.
-        let mut code = Vec::new();
-        leb::write_u32(&mut code, self.functions.len() as u32);
-        let mut code_relocs: Vec<(u8, u32, u32, Option<i32>)> = Vec::new();
-        let functions = std::mem::take(&mut self.functions);
-        for f in &functions {
-            let body_len = (f.locals.len() + f.code.len()) as u32;
-            leb::write_u32(&mut code, body_len);
-            code.extend_from_slice(&f.locals);
-            let base = code.len() as u32;
-            let mut bytes = f.code.clone();
-            for r in &f.relocs {
-                let at = r.offset as usize;
-                let section_offset = base + r.offset;
-                match r.kind {
-                    CodeRelocKind::Call(sym) => {
-                        let idx = func_index[sym as usize].ok_or_else(|| {
-                            anyhow::anyhow!(
-                                "`{}` is called but is not a function",
-                                self.symbols[sym as usize].name
-                            )
-                        })?;
-                        bytes[at..at + 5].copy_from_slice(&leb::padded_u32(idx));
-                        code_relocs.push((
-                            reloc_type::FUNCTION_INDEX_LEB,
-                            section_offset,
-                            sym,
-                            None,
-                        ));
-                    }
-                    CodeRelocKind::Address(sym, addend) => {
-                        if self.is_function(sym) {
-                            code_relocs.push((
-                                reloc_type::TABLE_INDEX_SLEB,
-                                section_offset,
-                                sym,
-                                None,
-                            ));
-                        } else {
-                            let v = sym_address(&self.symbols, sym, addend);
-                            bytes[at..at + 5].copy_from_slice(&leb::padded_i32(v));
-                            code_relocs.push((
-                                reloc_type::MEMORY_ADDR_SLEB,
-                                section_offset,
-                                sym,
-                                Some(addend),
-                            ));
-                        }
-                    }
-                    CodeRelocKind::TypeIndex(t) => {
-                        code_relocs.push((reloc_type::TYPE_INDEX_LEB, section_offset, t, None));
-                    }
-                    CodeRelocKind::StackPointer => {
-                        code_relocs.push((
-                            reloc_type::GLOBAL_INDEX_LEB,
-                            section_offset,
-                            sp_symbol,
-                            None,
-                        ));
-                    }
-                    CodeRelocKind::Table => {
-                        code_relocs.push((
-                            reloc_type::TABLE_NUMBER_LEB,
-                            section_offset,
-                            table_symbol,
-                            None,
-                        ));
-                    }
-                    CodeRelocKind::DropIfResult(sym) => {
-                        if has_result[sym as usize] {
-                            bytes[at] = 0x1a;
-                        }
-                    }
-                }
-            }
-            code.extend_from_slice(&bytes);
-        }
-        self.functions = functions;
+    /// Encodes the object to `out`, front to back.
+    pub fn finish_into(mut self, out: &mut dyn Write) -> Result<()> {
+        let layout = self.layout()?;
+        self.write_leading_sections(out, &layout)?;
+        let code = std::mem::take(&mut self.code);
+        let code_relocs = std::mem::take(&mut self.code_relocs);
+        let code_reloc_section = self.write_code_section(out, &layout, code, code_relocs)?;
+        let data = std::mem::take(&mut self.data);
+        let data_relocs = std::mem::take(&mut self.data_relocs);
+        let data_reloc_section = self.write_data_section(out, &layout, data, data_relocs)?;
+        self.write_linking_section(out, &layout)?;
+        // Types, imports, functions, code (3), data (4).
+        code_reloc_section.write(out, "reloc.CODE", 3)?;
+        data_reloc_section.write(out, "reloc.DATA", 4)?;
+        out.flush().context("cannot write the object")
+    }
 
-        // Data section contents and relocations.
-        let mut data = Vec::new();
-        leb::write_u32(&mut data, self.segments.len() as u32);
-        let mut data_relocs: Vec<(u8, u32, u32, Option<i32>)> = Vec::new();
-        for (i, s) in self.segments.iter().enumerate() {
-            data.push(0); // active, memory 0
-            data.push(0x41);
-            leb::write_i32(&mut data, seg_offset[i] as i32);
-            data.push(0x0b);
-            leb::write_u32(&mut data, s.bytes.len() as u32);
-            let base = data.len() as u32;
-            let mut bytes = s.bytes.clone();
-            for &(off, sym, addend) in &s.relocs {
-                let at = off as usize;
-                if self.is_function(sym) {
-                    data_relocs.push((reloc_type::TABLE_INDEX_I32, base + off, sym, None));
-                } else {
-                    let v = sym_address(&self.symbols, sym, addend);
-                    bytes[at..at + 4].copy_from_slice(&v.to_le_bytes());
-                    data_relocs.push((reloc_type::MEMORY_ADDR_I32, base + off, sym, Some(addend)));
-                }
-            }
-            data.extend_from_slice(&bytes);
-        }
-
-        // Module sections.
+    /// The header and the type, import and function sections.
+    fn write_leading_sections(&self, out: &mut dyn Write, layout: &Layout) -> Result<()> {
         let mut module = Module::new();
-        let mut section_count = 0u32;
-        let mut import_types: Vec<u32> = Vec::new();
         let mut types = TypeSection::new();
         for t in &self.types {
             types.ty().func_type(t);
         }
         module.section(&types);
-        section_count += 1;
 
         let mut import = ImportSection::new();
-        let pages = u64::from(data_end).div_ceil(65536);
+        let pages = u64::from(layout.data_end).div_ceil(65536);
         import.import(
             "env",
             "__linear_memory",
@@ -453,40 +628,213 @@ impl Object {
                 shared: false,
             }),
         );
-        for &(sym, ty) in &imports {
-            import.import(
-                "env",
-                &self.symbols[sym as usize].name,
-                EntityType::Function(ty),
-            );
-            import_types.push(ty);
+        for &(sym, ty) in &layout.imports {
+            import.import("env", self.name(sym), EntityType::Function(ty));
         }
         module.section(&import);
-        section_count += 1;
 
         let mut funcs = FunctionSection::new();
         for f in &self.functions {
             funcs.function(f.type_index);
         }
         module.section(&funcs);
-        section_count += 1;
+        write_all(out, module.as_slice())
+    }
 
-        let code_section_index = section_count;
-        module.section(&RawSection {
-            id: SectionId::Code.into(),
-            data: &code,
-        });
-        section_count += 1;
-        let data_section_index = section_count;
-        module.section(&RawSection {
-            id: SectionId::Data.into(),
-            data: &data,
-        });
+    /// The code section, each body patched while it is copied from the
+    /// spool; returns the entries of `reloc.CODE`.
+    fn write_code_section(
+        &self,
+        out: &mut dyn Write,
+        layout: &Layout,
+        code: Spool,
+        code_relocs: Spool,
+    ) -> Result<RelocSection> {
+        let count = self.functions.len() as u64;
+        let payload = leb_len(count)
+            + self
+                .functions
+                .iter()
+                .map(|f| leb_len(u64::from(f.body_len())) + u64::from(f.body_len()))
+                .sum::<u64>();
+        write_section_header(out, SectionId::Code.into(), payload)?;
+        let mut head = Vec::new();
+        leb::write_u32(&mut head, count as u32);
+        write_all(out, &head)?;
+        let mut section_len = head.len() as u32;
 
-        // linking: symbol table and segment info.
+        let mut bodies = code.into_reader()?;
+        let mut records = code_relocs.into_reader()?;
+        let mut body = Vec::new();
+        let mut relocs = Vec::new();
+        let mut entries = RelocSection::default();
+        for f in &self.functions {
+            body.clear();
+            leb::write_u32(&mut body, f.body_len());
+            let code_start = body.len() + f.locals_len as usize;
+            body.resize(code_start + f.code_len as usize, 0);
+            bodies
+                .read_exact(&mut body[code_start - f.locals_len as usize..])
+                .context("cannot read a temporary file")?;
+            read_relocs(&mut *records, f.relocs, &mut relocs)?;
+            let base = section_len + code_start as u32;
+            for r in &relocs {
+                let at = code_start + r.offset as usize;
+                let section_offset = base + r.offset;
+                let site = body
+                    .get_mut(at..)
+                    .ok_or_else(|| anyhow!("internal error: relocation outside its function"))?;
+                self.patch_code_site(layout, r.kind, site, section_offset, &mut entries)?;
+            }
+            write_all(out, &body)?;
+            section_len += body.len() as u32;
+            entries.flush()?;
+        }
+        Ok(entries)
+    }
+
+    /// Resolves one relocated site of a function body (`site` starts at it).
+    fn patch_code_site(
+        &self,
+        layout: &Layout,
+        kind: CodeRelocKind,
+        site: &mut [u8],
+        section_offset: u32,
+        entries: &mut RelocSection,
+    ) -> Result<()> {
+        let mut put = |bytes: &[u8]| -> Result<()> {
+            site.get_mut(..bytes.len())
+                .ok_or_else(|| anyhow!("internal error: relocation outside its function"))?
+                .copy_from_slice(bytes);
+            Ok(())
+        };
+        match kind {
+            CodeRelocKind::Call(sym) => {
+                let idx = layout.func_index[sym as usize].ok_or_else(|| {
+                    anyhow!("`{}` is called but is not a function", self.name(sym))
+                })?;
+                put(&leb::padded_u32(idx))?;
+                entries.push((reloc_type::FUNCTION_INDEX_LEB, section_offset, sym, None));
+            }
+            CodeRelocKind::Address(sym, addend) => {
+                if self.is_function(sym) {
+                    entries.push((reloc_type::TABLE_INDEX_SLEB, section_offset, sym, None));
+                } else {
+                    let v = self.sym_address(layout, sym, addend);
+                    put(&leb::padded_i32(v))?;
+                    entries.push((
+                        reloc_type::MEMORY_ADDR_SLEB,
+                        section_offset,
+                        sym,
+                        Some(addend),
+                    ));
+                }
+            }
+            CodeRelocKind::TypeIndex(t) => {
+                entries.push((reloc_type::TYPE_INDEX_LEB, section_offset, t, None));
+            }
+            CodeRelocKind::StackPointer => {
+                entries.push((
+                    reloc_type::GLOBAL_INDEX_LEB,
+                    section_offset,
+                    layout.sp_symbol,
+                    None,
+                ));
+            }
+            CodeRelocKind::Table => {
+                entries.push((
+                    reloc_type::TABLE_NUMBER_LEB,
+                    section_offset,
+                    layout.table_symbol,
+                    None,
+                ));
+            }
+            CodeRelocKind::DropIfResult(sym) => {
+                if layout.has_result[sym as usize] {
+                    put(&[0x1a])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The data section, each segment patched while it is copied from the
+    /// spool; returns the entries of `reloc.DATA`.
+    fn write_data_section(
+        &self,
+        out: &mut dyn Write,
+        layout: &Layout,
+        data: Spool,
+        data_relocs: Spool,
+    ) -> Result<RelocSection> {
+        let count = self.segments.len() as u64;
+        let mut payload = leb_len(count);
+        let mut offset_leb = Vec::new();
+        for (s, &offset) in self.segments.iter().zip(&layout.seg_offset) {
+            offset_leb.clear();
+            leb::write_i32(&mut offset_leb, offset as i32);
+            // flags, i32.const, offset, end, length, bytes
+            payload += 3 + offset_leb.len() as u64 + leb_len(u64::from(s.len)) + u64::from(s.len);
+        }
+        write_section_header(out, SectionId::Data.into(), payload)?;
+        let mut head = Vec::new();
+        leb::write_u32(&mut head, count as u32);
+        write_all(out, &head)?;
+        let mut section_len = head.len() as u32;
+
+        let mut contents = data.into_reader()?;
+        let mut records = data_relocs.into_reader()?;
+        let mut segment = Vec::new();
+        let mut relocs = Vec::new();
+        let mut entries = RelocSection::default();
+        for (s, &offset) in self.segments.iter().zip(&layout.seg_offset) {
+            segment.clear();
+            segment.push(0); // active, memory 0
+            segment.push(0x41);
+            leb::write_i32(&mut segment, offset as i32);
+            segment.push(0x0b);
+            leb::write_u32(&mut segment, s.len);
+            let start = segment.len();
+            segment.resize(start + s.len as usize, 0);
+            contents
+                .read_exact(&mut segment[start..])
+                .context("cannot read a temporary file")?;
+            read_relocs(&mut *records, s.relocs, &mut relocs)?;
+            let base = section_len + start as u32;
+            for r in &relocs {
+                let CodeRelocKind::Address(sym, addend) = r.kind else {
+                    bail!("internal error: a data relocation that is not an address");
+                };
+                let at = start + r.offset as usize;
+                if self.is_function(sym) {
+                    entries.push((reloc_type::TABLE_INDEX_I32, base + r.offset, sym, None));
+                } else {
+                    let v = self.sym_address(layout, sym, addend);
+                    segment
+                        .get_mut(at..at + 4)
+                        .ok_or_else(|| anyhow!("internal error: relocation outside its segment"))?
+                        .copy_from_slice(&v.to_le_bytes());
+                    entries.push((
+                        reloc_type::MEMORY_ADDR_I32,
+                        base + r.offset,
+                        sym,
+                        Some(addend),
+                    ));
+                }
+            }
+            write_all(out, &segment)?;
+            section_len += segment.len() as u32;
+            entries.flush()?;
+        }
+        Ok(entries)
+    }
+
+    /// The `linking` custom section: symbol table and segment info.
+    fn write_linking_section(&self, out: &mut dyn Write, layout: &Layout) -> Result<()> {
         let mut symtab = Vec::new();
         leb::write_u32(&mut symtab, self.symbols.len() as u32 + 2);
         for (id, info) in self.symbols.iter().enumerate() {
+            let name = self.name(id as SymId);
             let mut flags = 0;
             if info.local {
                 flags |= FLAG_LOCAL;
@@ -498,26 +846,26 @@ impl Object {
                 Definition::Function(_) => {
                     symtab.push(SYM_KIND_FUNCTION);
                     leb::write_u32(&mut symtab, flags);
-                    leb::write_u32(&mut symtab, func_index[id].unwrap_or(0));
-                    info.name.as_str().encode(&mut symtab);
+                    leb::write_u32(&mut symtab, layout.func_index[id].unwrap_or(0));
+                    name.encode(&mut symtab);
                 }
                 Definition::Data { segment, size } => {
                     symtab.push(SYM_KIND_DATA);
                     leb::write_u32(&mut symtab, flags);
-                    info.name.as_str().encode(&mut symtab);
+                    name.encode(&mut symtab);
                     leb::write_u32(&mut symtab, segment);
                     leb::write_u32(&mut symtab, 0);
                     leb::write_u32(&mut symtab, size);
                 }
                 Definition::None => {
-                    if let Some(idx) = func_index[id] {
+                    if let Some(idx) = layout.func_index[id] {
                         symtab.push(SYM_KIND_FUNCTION);
                         leb::write_u32(&mut symtab, FLAG_UNDEFINED);
                         leb::write_u32(&mut symtab, idx);
                     } else {
                         symtab.push(SYM_KIND_DATA);
                         leb::write_u32(&mut symtab, FLAG_UNDEFINED);
-                        info.name.as_str().encode(&mut symtab);
+                        name.encode(&mut symtab);
                     }
                 }
             }
@@ -530,52 +878,59 @@ impl Object {
         leb::write_u32(&mut symtab, 0);
 
         let mut seginfo = Vec::new();
-        leb::write_u32(&mut seginfo, self.segments.len() as u32);
-        for s in &self.segments {
-            s.name.as_str().encode(&mut seginfo);
-            leb::write_u32(&mut seginfo, s.align_log2);
-            leb::write_u32(&mut seginfo, 0);
-        }
-
-        let mut linking = Vec::new();
-        leb::write_u32(&mut linking, 2);
-        linking.push(8);
-        leb::write_u32(&mut linking, symtab.len() as u32);
-        linking.extend_from_slice(&symtab);
         if !self.segments.is_empty() {
-            linking.push(5);
-            leb::write_u32(&mut linking, seginfo.len() as u32);
-            linking.extend_from_slice(&seginfo);
+            leb::write_u32(&mut seginfo, self.segments.len() as u32);
+            for s in &self.segments {
+                s.name.as_str().encode(&mut seginfo);
+                leb::write_u32(&mut seginfo, s.align_log2);
+                leb::write_u32(&mut seginfo, 0);
+            }
         }
-        module.section(&CustomSection {
-            name: "linking".into(),
-            data: linking.into(),
-        });
+        // Version 2, the symbol table (subsection 8), the segment info (5).
+        let mut symtab_head = Vec::new();
+        leb::write_u32(&mut symtab_head, 2);
+        symtab_head.push(8);
+        leb::write_u32(&mut symtab_head, symtab.len() as u32);
+        let mut seginfo_head = Vec::new();
+        if !seginfo.is_empty() {
+            seginfo_head.push(5);
+            leb::write_u32(&mut seginfo_head, seginfo.len() as u32);
+        }
+        let payload = symtab_head.len() + symtab.len() + seginfo_head.len() + seginfo.len();
+        write_custom_header(out, "linking", payload as u64)?;
+        for part in [&symtab_head, &symtab, &seginfo_head, &seginfo] {
+            write_all(out, part)?;
+        }
+        Ok(())
+    }
+}
 
-        for (name, index, mut relocs) in [
-            ("reloc.CODE", code_section_index, code_relocs),
-            ("reloc.DATA", data_section_index, data_relocs),
-        ] {
-            if relocs.is_empty() {
-                continue;
-            }
-            relocs.sort_by_key(|r| r.1);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leb_lengths_match_the_encoder() {
+        for v in [0u32, 1, 127, 128, 16383, 16384, 1 << 21, 1 << 28, u32::MAX] {
             let mut bytes = Vec::new();
-            leb::write_u32(&mut bytes, index);
-            leb::write_u32(&mut bytes, relocs.len() as u32);
-            for (ty, offset, target, addend) in relocs {
-                bytes.push(ty);
-                leb::write_u32(&mut bytes, offset);
-                leb::write_u32(&mut bytes, target);
-                if let Some(a) = addend {
-                    leb::write_i32(&mut bytes, a);
-                }
-            }
-            module.section(&CustomSection {
-                name: name.into(),
-                data: bytes.into(),
-            });
+            leb::write_u32(&mut bytes, v);
+            assert_eq!(leb_len(u64::from(v)), bytes.len() as u64, "{v}");
         }
-        Ok(module.finish())
+    }
+
+    #[test]
+    fn relocation_records_round_trip() {
+        for kind in [
+            CodeRelocKind::Call(7),
+            CodeRelocKind::Address(3, -12),
+            CodeRelocKind::TypeIndex(9),
+            CodeRelocKind::StackPointer,
+            CodeRelocKind::Table,
+            CodeRelocKind::DropIfResult(u32::MAX),
+        ] {
+            let r = CodeReloc { offset: 1234, kind };
+            let back = CodeReloc::from_record(&r.to_record()).unwrap();
+            assert_eq!((back.offset, back.kind), (1234, kind));
+        }
     }
 }
