@@ -866,4 +866,293 @@ mod tests {
             counts(1, 1, 1),
         );
     }
+
+    /// Runs an integer function with its slots in a zero-filled byte
+    /// memory, counting block visits against a budget so random control
+    /// flow always ends. Returns the result, or None when the budget runs
+    /// out.
+    fn run(f: &Function, p: i64) -> Option<i64> {
+        let mut regs = vec![0i64; f.values.len()];
+        let mut memory = vec![0u8; 4096];
+        let mut next_slot = 64usize;
+        if let Some(param) = f.params.first() {
+            regs[param.value.index()] = p;
+        }
+        let norm = |x: i64, ty: BaseType| match ty {
+            BaseType::W => i64::from(x as i32),
+            _ => x,
+        };
+        let eval = |regs: &[i64], op: &Operand, ty: BaseType| match op {
+            Operand::Value(v) => norm(regs[v.index()], ty),
+            Operand::Const(Const::Int(i)) => norm(*i, ty),
+            Operand::Const(c) => unreachable!("integer programs only: {c:?}"),
+        };
+        let (mut b, mut prev) = (0usize, 0usize);
+        for _ in 0..200 {
+            let data = &f.blocks[b];
+            let incoming: Vec<(Value, i64)> = data
+                .phis
+                .iter()
+                .map(|phi| {
+                    let (_, op) = phi.args.iter().find(|(from, _)| from.index() == prev)?;
+                    Some((phi.result, eval(&regs, op, f.value_type(phi.result))))
+                })
+                .collect::<Option<_>>()
+                .expect("a phi operand per predecessor");
+            for (v, x) in incoming {
+                regs[v.index()] = x;
+            }
+            for inst in &data.insts {
+                let ty = inst.result.map(|r| f.value_type(r));
+                let x = match &inst.kind {
+                    InstKind::Alloc { .. } => {
+                        next_slot += 16;
+                        (next_slot - 16) as i64
+                    }
+                    InstKind::Binary { op, lhs, rhs } => {
+                        let ty = ty.expect("a result");
+                        let (l, r) = (eval(&regs, lhs, ty), eval(&regs, rhs, ty));
+                        match op {
+                            crate::ir::BinOp::Add => l.wrapping_add(r),
+                            crate::ir::BinOp::Sub => l.wrapping_sub(r),
+                            crate::ir::BinOp::Mul => l.wrapping_mul(r),
+                            crate::ir::BinOp::Xor => l ^ r,
+                            other => unreachable!("{other:?}"),
+                        }
+                    }
+                    InstKind::Unary { op, arg } => {
+                        let w = eval(&regs, arg, BaseType::W);
+                        match op {
+                            UnOp::Copy => eval(&regs, arg, ty.expect("a result")),
+                            UnOp::Extsb => i64::from(w as i8),
+                            UnOp::Extub => i64::from(w as u8),
+                            UnOp::Extsh => i64::from(w as i16),
+                            UnOp::Extuh => i64::from(w as u16),
+                            UnOp::Extsw => w,
+                            UnOp::Extuw => i64::from(w as u32),
+                            other => unreachable!("{other:?}"),
+                        }
+                    }
+                    InstKind::Load { kind, addr } => {
+                        let a = eval(&regs, addr, BaseType::L) as usize;
+                        let n = kind.size() as usize;
+                        let mut bytes = [0u8; 8];
+                        bytes[..n].copy_from_slice(&memory[a..a + n]);
+                        let raw = i64::from_le_bytes(bytes);
+                        match kind {
+                            LoadKind::Sb => i64::from(raw as i8),
+                            LoadKind::Sh => i64::from(raw as i16),
+                            LoadKind::Sw => i64::from(raw as i32),
+                            _ => raw,
+                        }
+                    }
+                    InstKind::Store { kind, value, addr } => {
+                        let a = eval(&regs, addr, BaseType::L) as usize;
+                        let v = eval(&regs, value, kind.value_type());
+                        let n = kind.size() as usize;
+                        memory[a..a + n].copy_from_slice(&v.to_le_bytes()[..n]);
+                        continue;
+                    }
+                    other => unreachable!("{other:?}"),
+                };
+                let r = inst.result.expect("a result");
+                regs[r.index()] = norm(x, f.value_type(r));
+            }
+            prev = b;
+            match &data.term {
+                Terminator::Jmp(t) => b = t.index(),
+                Terminator::Jnz {
+                    cond,
+                    nonzero,
+                    zero,
+                } => {
+                    b = if eval(&regs, cond, BaseType::W) != 0 {
+                        nonzero.index()
+                    } else {
+                        zero.index()
+                    }
+                }
+                Terminator::Ret(op) => {
+                    return Some(op.as_ref().map_or(0, |op| eval(&regs, op, BaseType::W)))
+                }
+                Terminator::Hlt => return None,
+            }
+        }
+        None
+    }
+
+    /// A small deterministic generator of pseudo-random numbers.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) % n
+        }
+    }
+
+    /// IL text of a random integer function with slots of every width
+    /// (one of them accessed at mixed widths, one through address
+    /// arithmetic), random control flow, and loads and stores in every
+    /// block.
+    fn random_program(seed: u64) -> String {
+        use std::fmt::Write as _;
+        let mut rng = Rng(seed);
+        // (alloc size, store, loads)
+        let slot_kinds: [(u32, &str, &[&str]); 6] = [
+            (1, "storeb", &["loadsb", "loadub"]),
+            (2, "storeh", &["loadsh", "loaduh"]),
+            (4, "storew", &["loadw", "loadsw", "loaduw"]),
+            (8, "storel", &["loadl"]),
+            // Mixed widths: stays in memory.
+            (4, "storeh", &["loadw", "loadub"]),
+            (4, "storew", &["loadsb", "loadw"]),
+        ];
+        let nslots = 3 + rng.next(4) as usize;
+        let slots: Vec<usize> = (0..nslots)
+            .map(|_| rng.next(slot_kinds.len() as u64) as usize)
+            .collect();
+        let nblocks = 1 + rng.next(6) as usize;
+        let mut t = String::from("function w $f(w %p) {\n@start\n");
+        for (i, &k) in slots.iter().enumerate() {
+            let _ = writeln!(t, "%s{i} =l alloc8 {}", slot_kinds[k].0);
+        }
+        t.push_str("%e =l alloc8 8\n%e4 =l add %e, 4\njmp @b0\n");
+        for b in 0..nblocks {
+            let _ = writeln!(t, "@b{b}");
+            // Temporaries of this block only, so every read is defined.
+            let mut temps = vec!["%p".to_string()];
+            for k in 0..2 + rng.next(6) {
+                let name = format!("%t{b}_{k}");
+                let pick = |rng: &mut Rng, temps: &[String]| match rng.next(4) {
+                    0 => (rng.next(300) as i64 - 100).to_string(),
+                    _ => temps[rng.next(temps.len() as u64) as usize].clone(),
+                };
+                match rng.next(5) {
+                    0 | 1 => {
+                        let s = rng.next(nslots as u64) as usize;
+                        let loads = slot_kinds[slots[s]].2;
+                        let load = loads[rng.next(loads.len() as u64) as usize];
+                        let ty = if load == "loadl" || rng.next(3) == 0 {
+                            'l'
+                        } else {
+                            'w'
+                        };
+                        let _ = writeln!(t, "{name}.v ={ty} {load} %s{s}");
+                        let _ = writeln!(t, "{name} =w copy {name}.v");
+                    }
+                    2 => {
+                        let (a, c) = (pick(&mut rng, &temps), pick(&mut rng, &temps));
+                        let op = ["add", "sub", "mul", "xor"][rng.next(4) as usize];
+                        let _ = writeln!(t, "{name} =w {op} {a}, {c}");
+                    }
+                    3 => {
+                        let s = rng.next(nslots as u64) as usize;
+                        let store = slot_kinds[slots[s]].1;
+                        let v = pick(&mut rng, &temps);
+                        if store == "storel" {
+                            let _ = writeln!(t, "{name}.l =l extsw {v}\nstorel {name}.l, %s{s}");
+                        } else {
+                            let _ = writeln!(t, "{store} {v}, %s{s}");
+                        }
+                        continue;
+                    }
+                    _ => {
+                        let addr = ["%e", "%e4"][rng.next(2) as usize];
+                        if rng.next(2) == 0 {
+                            let v = pick(&mut rng, &temps);
+                            let _ = writeln!(t, "storew {v}, {addr}");
+                            continue;
+                        }
+                        let _ = writeln!(t, "{name} =w loadw {addr}");
+                    }
+                }
+                temps.push(name);
+            }
+            let last = temps.last().expect("at least %p").clone();
+            let target = |rng: &mut Rng| rng.next(nblocks as u64);
+            match rng.next(4) {
+                0 => {
+                    let _ = writeln!(t, "ret {last}");
+                }
+                1 => {
+                    let _ = writeln!(t, "jmp @b{}", target(&mut rng));
+                }
+                _ => {
+                    let (x, y) = (target(&mut rng), target(&mut rng));
+                    let _ = writeln!(t, "jnz {last}, @b{x}, @b{y}");
+                }
+            }
+        }
+        t.push_str("}\n");
+        t
+    }
+
+    #[test]
+    fn random_programs_compute_the_same_after_promotion() {
+        let (mut compared, mut promoted) = (0, 0);
+        for seed in 0..2000 {
+            let text = random_program(seed);
+            let m = read_module(&text, "t.ssa").unwrap_or_else(|e| panic!("{e}\n{text}"));
+            let Some(Item::Function(before)) = m.items.into_iter().next() else {
+                panic!("a function")
+            };
+            let mut after = before.clone();
+            promoted += promote_slots(&mut after).slots;
+            let cf = ControlFlow::compute(&after);
+            let errors = crate::verify::verify(&after, &cf, &m.types);
+            assert!(errors.is_empty(), "seed {seed}: {errors:?}\n{text}");
+            for p in [0, 1, -7, 300] {
+                let expected = run(&before, p);
+                assert_eq!(run(&after, p), expected, "seed {seed}, p = {p}\n{text}");
+                compared += usize::from(expected.is_some());
+            }
+        }
+        assert!(compared > 2000, "only {compared} runs ended");
+        assert!(promoted > 4000, "only {promoted} slots promoted");
+    }
+
+    /// `loops` loops in sequence over 20 slot variables, each loop body
+    /// reading and writing every one: about 100 instructions per loop.
+    fn sequential_loops(loops: u32) -> Function {
+        use std::fmt::Write as _;
+        let mut t = String::from("function w $f(w %n) {\n@start\n");
+        for k in 0..20 {
+            let _ = writeln!(t, "%s{k} =l alloc4 4\nstorew {k}, %s{k}");
+        }
+        for l in 0..loops {
+            let _ = writeln!(t, "@h{l}\n%c =w loadw %s0\n%d =w csltw %c, %n");
+            let _ = writeln!(t, "jnz %d, @b{l}, @x{l}\n@b{l}");
+            for k in 0..20 {
+                let next = (k + 1) % 20;
+                let _ = writeln!(t, "%a =w loadw %s{k}\n%b =w loadw %s{next}");
+                let _ = writeln!(t, "%a =w add %a, %b\nstorew %a, %s{k}");
+            }
+            let _ = writeln!(t, "jmp @h{l}\n@x{l}");
+        }
+        t.push_str("%r =w loadw %s1\nret %r\n}\n");
+        let m = read_module(&t, "t.ssa").expect("parses");
+        match m.items.into_iter().next() {
+            Some(Item::Function(f)) => f,
+            _ => panic!("a function"),
+        }
+    }
+
+    #[test]
+    fn large_function_in_linear_time() {
+        let mut f = sequential_loops(500);
+        let done = promote_slots(&mut f);
+        assert_eq!(done.slots, 20);
+        let phis: usize = f.blocks.iter().map(|b| b.phis.len()).sum();
+        assert_eq!(phis, 500 * 20);
+        crate::cfg::testing::assert_scales_linearly(
+            sequential_loops,
+            |mut f| {
+                promote_slots(&mut f);
+            },
+            250,
+        );
+    }
 }
