@@ -1152,7 +1152,7 @@ mod tests {
             |mut f| {
                 promote_slots(&mut f);
             },
-            250,
+            125,
         );
     }
 }
