@@ -22,6 +22,9 @@
 //!   directly; an undefined symbol whose address is only taken is treated
 //!   as data.
 //! - Debug information (`-g`) is not emitted.
+//! - Local variables kept in start-block stack slots become SSA values
+//!   ([`skc_ir::promote`]) before code generation, at every optimisation
+//!   level; the slots that remain live in the shadow stack.
 #![deny(missing_docs)]
 
 pub mod abi;
@@ -158,6 +161,9 @@ pub fn compile_items(items: &mut dyn ItemSource) -> anyhow::Result<object::Objec
             Item::Function(mut f) => {
                 variadic.note(&f);
                 variadic.mark_calls(&mut f);
+                // At every optimisation level: without it every local
+                // variable lives in shadow-stack memory.
+                skc_ir::promote::promote_slots(&mut f);
                 codegen::compile_function(&f, items.types(), &mut obj)?
             }
             Item::Data(d) => data::compile_data(&d, &mut obj)?,

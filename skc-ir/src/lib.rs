@@ -7,6 +7,10 @@
 //! items to a backend through the [`backend::ItemSource`] trait, so only one
 //! function is in memory at a time. [`printer`] writes items back as text.
 //!
+//! [`promote`] is an optional pass for backends without their own
+//! memory-to-register promotion: it turns the stack slots of local
+//! variables into SSA values.
+//!
 //! The backend contract ([`backend::Backend`], [`plan::LinkPlan`]) lives
 //! here too, so backends depend on this crate and not on the driver.
 #![deny(missing_docs)]
@@ -21,6 +25,7 @@ mod opcodes;
 pub mod parser;
 pub mod plan;
 pub mod printer;
+pub mod promote;
 pub mod reader;
 pub mod ssa;
 pub mod types;
