@@ -29,7 +29,9 @@ use crate::irreducible;
 use crate::leb;
 use crate::locals;
 use crate::lp64;
+use crate::narrow;
 use crate::object::{CodeReloc, CodeRelocKind, EncodedFunction, Object, SymId};
+use crate::offsets;
 use crate::stack;
 use crate::structure::Structure;
 
@@ -78,18 +80,43 @@ enum MainKind {
 
 const UNASSIGNED: u32 = u32::MAX;
 
-/// Compiles `f` into `obj`.
-pub fn compile_function(f: &Function, types: &TypeTable, obj: &mut Object) -> Result<()> {
-    compile_function_with(f, types, obj, false)
+/// Compiles `f` into `obj`. `f` is rewritten on the way: `l` values
+/// whose high half is never read are retyped `w` ([`narrow`]).
+pub fn compile_function(f: &mut Function, types: &TypeTable, obj: &mut Object) -> Result<()> {
+    let narrowed = narrow::narrow_addresses(f);
+    let offsets = offsets::fold_address_offsets(f);
+    compile_narrowed(f, types, obj, false, narrowed, offsets)
 }
 
-/// [`compile_function`], optionally forcing the whole-function dispatch
-/// loop (the fallback for control flow the rewrite could not reduce).
+/// [`compile_function`] without narrowing, optionally forcing the
+/// whole-function dispatch loop (the fallback for control flow the
+/// rewrite could not reduce).
+#[cfg(test)]
 pub(crate) fn compile_function_with(
     f: &Function,
     types: &TypeTable,
     obj: &mut Object,
     force_dispatch: bool,
+) -> Result<()> {
+    compile_narrowed(
+        f,
+        types,
+        obj,
+        force_dispatch,
+        Vec::new(),
+        offsets::FoldedOffsets::default(),
+    )
+}
+
+/// Compiles `f`, whose values flagged in `narrowed` were `l` values
+/// retyped `w`, and whose memory accesses add `offsets`.
+fn compile_narrowed(
+    f: &Function,
+    types: &TypeTable,
+    obj: &mut Object,
+    force_dispatch: bool,
+    narrowed: Vec<bool>,
+    offsets: offsets::FoldedOffsets,
 ) -> Result<()> {
     let mut st = Structure::compute(f);
     let rewritten;
@@ -153,6 +180,10 @@ pub(crate) fn compile_function_with(
             main != MainKind::No || (f.ret.is_some() && !abi::returns_via_pointer(types, f.ret)),
         ),
         pending: None,
+        narrowed,
+        offsets,
+        in_frame: frame_slot_values(f),
+        frame_slot: vec![UNASSIGNED; f.values.len()],
     };
     if force_dispatch {
         gen.st.reducible = false;
@@ -233,6 +264,27 @@ pub(crate) fn compile_function_with(
     )
 }
 
+/// The results of constant-size allocations in the entry block: frame
+/// slots at a constant offset from the frame pointer.
+fn frame_slot_values(f: &Function) -> Vec<bool> {
+    let mut in_frame = vec![false; f.values.len()];
+    if let Some(entry) = f.blocks.first() {
+        for inst in &entry.insts {
+            if let (
+                Some(r),
+                InstKind::Alloc {
+                    size: Operand::Const(Const::Int(n)),
+                    ..
+                },
+            ) = (inst.result, &inst.kind)
+            {
+                in_frame[r.index()] = *n >= 0;
+            }
+        }
+    }
+    in_frame
+}
+
 /// Whether the function needs a shadow-stack frame.
 fn needs_frame(f: &Function) -> bool {
     f.params.iter().any(|p| matches!(p.ty, AbiType::Agg(_)))
@@ -256,8 +308,12 @@ fn needs_frame(f: &Function) -> bool {
 }
 
 fn memarg(align_log2: u32) -> MemArg {
+    memarg_at(align_log2, 0)
+}
+
+fn memarg_at(align_log2: u32, offset: u32) -> MemArg {
     MemArg {
-        offset: 0,
+        offset: u64::from(offset),
         align: align_log2,
         target: Default::default(),
         ordering: None,
@@ -289,6 +345,15 @@ struct FunctionCodegen<'a> {
     phi_positions_for: Option<usize>,
     on_stack: Vec<bool>,
     pending: Option<Value>,
+    /// Per value: an `l` computed as a `w` (see [`narrow`]).
+    narrowed: Vec<bool>,
+    /// Constants folded into memory accesses.
+    offsets: offsets::FoldedOffsets,
+    /// Per value: the result of a constant-size `alloc` in the entry
+    /// block, which has no local: its uses recompute `fp + slot`.
+    in_frame: Vec<bool>,
+    /// The slot offset of each `in_frame` value, once allocated.
+    frame_slot: Vec<u32>,
 }
 
 impl FunctionCodegen<'_> {
@@ -318,7 +383,8 @@ impl FunctionCodegen<'_> {
             .value_local
             .iter()
             .zip(&self.on_stack)
-            .map(|(&l, &on_stack)| l != UNASSIGNED || on_stack)
+            .zip(&self.in_frame)
+            .map(|((&l, &on_stack), &in_frame)| l != UNASSIGNED || on_stack || in_frame)
             .collect();
         let colouring = locals::colour(self.f, &self.st, &fixed);
         let mut base = [0u32; 4];
@@ -337,6 +403,10 @@ impl FunctionCodegen<'_> {
                 self.value_local[v] = base[slot] + c;
             }
         }
+    }
+
+    fn is_narrowed(&self, v: Value) -> bool {
+        self.narrowed.get(v.index()).copied().unwrap_or(false)
     }
 
     fn local(&mut self, v: Value) -> u32 {
@@ -405,6 +475,11 @@ impl FunctionCodegen<'_> {
     /// Pushes an operand as a value of type `ctx`.
     fn operand(&mut self, op: &Operand, ctx: BaseType) -> Result<()> {
         match op {
+            Operand::Value(v) if self.frame_slot(*v).is_some() => {
+                let slot = self.frame_slot(*v).unwrap_or(0);
+                self.frame_address(slot);
+                self.convert(BaseType::W, ctx)?;
+            }
             Operand::Value(v) => {
                 if self.pending == Some(*v) {
                     // Left on the stack by the instruction just before.
@@ -412,6 +487,12 @@ impl FunctionCodegen<'_> {
                 } else {
                     let l = self.local(*v);
                     self.ins(I::LocalGet(l));
+                }
+                if ctx == BaseType::L && self.is_narrowed(*v) {
+                    bail!(
+                        "internal error: `%{}` was narrowed to 32 bits but is read as an `l`",
+                        self.f.values[v.index()].name
+                    );
                 }
                 self.convert(self.f.value_type(*v), ctx)?;
             }
@@ -450,6 +531,29 @@ impl FunctionCodegen<'_> {
     /// Pushes an operand as an i32 address.
     fn address(&mut self, op: &Operand) -> Result<()> {
         self.operand(op, BaseType::W)
+    }
+
+    /// Pushes the address of a memory access whose instruction adds
+    /// `offset`, and returns the offset the access itself must add: a
+    /// frame slot's address is the frame pointer with the slot's offset
+    /// folded in.
+    fn access_address(&mut self, op: &Operand, offset: u32) -> Result<u32> {
+        if let Operand::Value(v) = op {
+            if let Some(total) = self.frame_slot(*v).and_then(|s| s.checked_add(offset)) {
+                self.ins(I::LocalGet(self.fp));
+                return Ok(total);
+            }
+        }
+        self.address(op)?;
+        Ok(offset)
+    }
+
+    /// The frame offset of a value that stands for a constant frame slot.
+    fn frame_slot(&self, v: Value) -> Option<u32> {
+        self.frame_slot
+            .get(v.index())
+            .copied()
+            .filter(|&s| s != UNASSIGNED)
     }
 
     fn set_result(&mut self, result: Option<Value>) {
@@ -551,6 +655,12 @@ impl FunctionCodegen<'_> {
         for p in &f.params {
             let v = p.value;
             match p.ty {
+                AbiType::Base(_) if self.is_narrowed(v) => {
+                    let l = self.local(v);
+                    self.ins(I::LocalGet(next));
+                    self.ins(I::I32WrapI64);
+                    self.ins(I::LocalSet(l));
+                }
                 AbiType::Base(_) => self.value_local[v.index()] = next,
                 AbiType::SubWord(k) => {
                     self.value_local[v.index()] = next;
@@ -571,7 +681,7 @@ impl FunctionCodegen<'_> {
                             self.frame_address(slot);
                         }
                     }
-                    self.ins(I::I64ExtendI32U);
+                    self.convert(BaseType::W, f.value_type(v))?;
                     self.ins(I::LocalSet(l));
                 }
             }
@@ -762,7 +872,10 @@ impl FunctionCodegen<'_> {
             let dest = self.local(phi.result);
             // A copy into the local it comes from is no copy at all.
             if let Operand::Value(v) = arg {
-                if self.local(*v) == dest && f.value_type(*v) == f.value_type(phi.result) {
+                if self.frame_slot(*v).is_none()
+                    && self.local(*v) == dest
+                    && f.value_type(*v) == f.value_type(phi.result)
+                {
                     continue;
                 }
             }
@@ -885,9 +998,10 @@ impl FunctionCodegen<'_> {
 
     fn block_body(&mut self, b: usize) -> Result<()> {
         let f = self.f;
-        for inst in &f.blocks[b].insts {
+        for (i, inst) in f.blocks[b].insts.iter().enumerate() {
             let pending_before = self.pending;
-            self.inst(inst, b == 0).map_err(|e| {
+            let offset = self.offsets.get(b, i);
+            self.inst(inst, b == 0, offset).map_err(|e| {
                 anyhow!("{}:{}: in `${}`: {e}", inst.pos.line, inst.pos.col, f.name)
             })?;
             if pending_before.is_some() && self.pending == pending_before {
@@ -912,7 +1026,9 @@ impl FunctionCodegen<'_> {
             .ok_or_else(|| anyhow!("instruction has no result"))
     }
 
-    fn inst(&mut self, inst: &Inst, in_entry: bool) -> Result<()> {
+    /// Emits one instruction; `offset` is the constant folded into its
+    /// memory access ([`offsets`]).
+    fn inst(&mut self, inst: &Inst, in_entry: bool, offset: u32) -> Result<()> {
         match &inst.kind {
             InstKind::Binary { op, lhs, rhs } => {
                 let t = self.result_type(inst)?;
@@ -964,20 +1080,20 @@ impl FunctionCodegen<'_> {
             }
             InstKind::Load { kind, addr } => {
                 let t = self.result_type(inst)?;
-                self.address(addr)?;
-                self.load(*kind, t)?;
+                let offset = self.access_address(addr, offset)?;
+                self.load(*kind, t, offset)?;
                 self.set_result(inst.result);
             }
             InstKind::Store { kind, value, addr } => {
-                self.address(addr)?;
+                let offset = self.access_address(addr, offset)?;
                 self.operand(value, kind.value_type())?;
                 self.ins(match kind {
-                    StoreKind::B => I::I32Store8(memarg(0)),
-                    StoreKind::H => I::I32Store16(memarg(1)),
-                    StoreKind::W => I::I32Store(memarg(2)),
-                    StoreKind::L => I::I64Store(memarg(3)),
-                    StoreKind::S => I::F32Store(memarg(2)),
-                    StoreKind::D => I::F64Store(memarg(3)),
+                    StoreKind::B => I::I32Store8(memarg_at(0, offset)),
+                    StoreKind::H => I::I32Store16(memarg_at(1, offset)),
+                    StoreKind::W => I::I32Store(memarg_at(2, offset)),
+                    StoreKind::L => I::I64Store(memarg_at(3, offset)),
+                    StoreKind::S => I::F32Store(memarg_at(2, offset)),
+                    StoreKind::D => I::F64Store(memarg_at(3, offset)),
                 });
             }
             InstKind::Alloc { align, size } => {
@@ -985,6 +1101,11 @@ impl FunctionCodegen<'_> {
                 match size {
                     Operand::Const(Const::Int(n)) if in_entry && *n >= 0 => {
                         let slot = self.alloc_slot(*n as u64, *align)?;
+                        if let Some(r) = inst.result.filter(|r| self.in_frame[r.index()]) {
+                            // Every use recomputes `fp + slot`.
+                            self.frame_slot[r.index()] = slot;
+                            return Ok(());
+                        }
                         self.frame_address(slot);
                     }
                     _ => {
@@ -1061,7 +1182,9 @@ impl FunctionCodegen<'_> {
         Ok(())
     }
 
-    fn load(&mut self, kind: LoadKind, t: BaseType) -> Result<()> {
+    /// A load of `kind` into a `t` from the address on the stack plus `offset`.
+    fn load(&mut self, kind: LoadKind, t: BaseType, offset: u32) -> Result<()> {
+        let memarg = |align| memarg_at(align, offset);
         use BaseType::{D, L, S, W};
         let i = match (kind, t) {
             (LoadKind::Sb, W) => I::I32Load8S(memarg(0)),
@@ -1076,10 +1199,8 @@ impl FunctionCodegen<'_> {
             (LoadKind::Sw, L) => I::I64Load32S(memarg(2)),
             (LoadKind::Uw, L) => I::I64Load32U(memarg(2)),
             (LoadKind::L, L) => I::I64Load(memarg(3)),
-            (LoadKind::L, W) => {
-                self.ins(I::I64Load(memarg(3)));
-                I::I32WrapI64
-            }
+            // Little-endian: the low half is the word at the address.
+            (LoadKind::L, W) => I::I32Load(memarg(2)),
             (LoadKind::S, S) => I::F32Load(memarg(2)),
             (LoadKind::D, D) => I::F64Load(memarg(3)),
             (LoadKind::S, W) => I::I32Load(memarg(2)),
@@ -1290,9 +1411,11 @@ impl FunctionCodegen<'_> {
             self.operand(e, BaseType::L)?;
         }
         for (i, a) in fixed.iter().enumerate() {
-            self.push_arg(a)?;
             if adapted.as_ref().is_some_and(|a| a.narrows(i)) {
-                self.ins(I::I32WrapI64);
+                // The callee takes the low half of this `l`.
+                self.operand(&a.value, BaseType::W)?;
+            } else {
+                self.push_arg(a)?;
             }
         }
         if variadic_from.is_some() {
@@ -1346,8 +1469,13 @@ impl FunctionCodegen<'_> {
                 self.set_result(Some(r));
             }
             (Some(r), Some(_)) => {
-                if let Some(widen) = adapted.as_ref().and_then(|a| a.widen.clone()) {
-                    self.ins(widen);
+                let widen = adapted.as_ref().and_then(|a| a.widen.clone());
+                match widen {
+                    // The callee's 32-bit result is the narrowed value.
+                    Some(_) if self.is_narrowed(r) => {}
+                    Some(widen) => self.ins(widen),
+                    None if self.is_narrowed(r) => self.ins(I::I32WrapI64),
+                    None => {}
                 }
                 self.set_result(Some(r));
             }

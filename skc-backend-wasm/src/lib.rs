@@ -31,7 +31,9 @@ pub mod leb;
 pub mod libc;
 pub mod locals;
 pub mod lp64;
+pub mod narrow;
 pub mod object;
+pub mod offsets;
 pub mod plan;
 pub mod stack;
 pub mod structure;
@@ -140,7 +142,7 @@ pub fn compile_object(items: &mut dyn ItemSource) -> anyhow::Result<Vec<u8>> {
             Item::Function(mut f) => {
                 variadic.note(&f);
                 variadic.mark_calls(&mut f);
-                codegen::compile_function(&f, items.types(), &mut obj)?
+                codegen::compile_function(&mut f, items.types(), &mut obj)?
             }
             Item::Data(d) => data::compile_data(&d, &mut obj)?,
             Item::Type(_) | Item::DbgFile(_) => {}
