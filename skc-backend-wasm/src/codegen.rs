@@ -25,6 +25,7 @@ use skc_ir::types::TypeTable;
 use wasm_encoder::{BlockType, Encode, Instruction as I, MemArg, ValType};
 
 use crate::abi::{self, AggPassing};
+use crate::copy;
 use crate::irreducible;
 use crate::leb;
 use crate::locals;
@@ -62,6 +63,15 @@ enum Task {
     Else,
     /// Take the edge `from → to`.
     Branch(usize, usize),
+}
+
+/// An address a copy reads or writes repeatedly.
+#[derive(Clone, Copy)]
+enum Place {
+    /// `fp` plus this offset.
+    Frame(u32),
+    /// The address held in this local.
+    Local(u32),
 }
 
 /// How `main` is presented to wasi-libc's start code.
@@ -548,6 +558,99 @@ impl FunctionCodegen<'_> {
         Ok(offset)
     }
 
+    /// The n-th scratch local of type `t` (for code needing several).
+    fn nth_scratch(&mut self, t: ValType, n: usize) -> u32 {
+        let have: Vec<u32> = self
+            .scratch_locals
+            .iter()
+            .filter(|(st, _)| *st == t)
+            .map(|&(_, l)| l)
+            .collect();
+        if let Some(&l) = have.get(n) {
+            return l;
+        }
+        let mut l = 0;
+        for _ in have.len()..=n {
+            l = self.new_local(t);
+            self.scratch_locals.push((t, l));
+        }
+        l
+    }
+
+    /// Where an address operand can be read again: a frame slot, or
+    /// the `n`-th i32 scratch local it is saved in.
+    fn place(&mut self, op: &Operand, n: usize) -> Result<Place> {
+        if let Operand::Value(v) = op {
+            if let Some(slot) = self.frame_slot(*v) {
+                return Ok(Place::Frame(slot));
+            }
+        }
+        self.address(op)?;
+        let l = self.nth_scratch(ValType::I32, n);
+        self.ins(I::LocalSet(l));
+        Ok(Place::Local(l))
+    }
+
+    /// Pushes the base of `place` for an access at `offset` from it and
+    /// returns the offset the access adds.
+    fn push_place(&mut self, place: Place, offset: u32) -> u32 {
+        match place {
+            Place::Frame(slot) => {
+                self.ins(I::LocalGet(self.fp));
+                slot + offset
+            }
+            Place::Local(l) => {
+                self.ins(I::LocalGet(l));
+                offset
+            }
+        }
+    }
+
+    /// Copies `size` bytes from the address `src` to `dst`.
+    fn copy_bytes(&mut self, dst: Place, src: &Operand, size: u32) -> Result<()> {
+        let Some(pieces) = copy::pieces(u64::from(size)) else {
+            self.push_place(dst, 0);
+            self.address(src)?;
+            self.ins(I::I32Const(size as i32));
+            self.ins(I::MemoryCopy {
+                src_mem: 0,
+                dst_mem: 0,
+            });
+            return Ok(());
+        };
+        let src = self.place(src, 1)?;
+        // Scratch i32 locals 0 and 1 may hold the addresses.
+        let temp = |w: copy::Width, k: usize| match w {
+            copy::Width::B8 => (ValType::I64, k),
+            _ => (ValType::I32, 2 + k),
+        };
+        let mut temps = Vec::with_capacity(pieces.len());
+        for (k, &(off, w)) in pieces.iter().enumerate() {
+            let at = self.push_place(src, off);
+            self.ins(match w {
+                copy::Width::B8 => I::I64Load(memarg_at(3, at)),
+                copy::Width::B4 => I::I32Load(memarg_at(2, at)),
+                copy::Width::B2 => I::I32Load16U(memarg_at(1, at)),
+                copy::Width::B1 => I::I32Load8U(memarg_at(0, at)),
+            });
+            let (t, n) = temp(w, k);
+            let l = self.nth_scratch(t, n);
+            self.ins(I::LocalSet(l));
+            temps.push(l);
+        }
+        for (&(off, w), &l) in pieces.iter().zip(&temps) {
+            let at = self.push_place(dst, off);
+            self.ins(I::LocalGet(l));
+            self.ins(match w {
+                copy::Width::B8 => I::I64Store(memarg_at(3, at)),
+                copy::Width::B4 => I::I32Store(memarg_at(2, at)),
+                copy::Width::B2 => I::I32Store16(memarg_at(1, at)),
+                copy::Width::B1 => I::I32Store8(memarg_at(0, at)),
+            });
+        }
+        Ok(())
+    }
+
     /// The frame offset of a value that stands for a constant frame slot.
     fn frame_slot(&self, v: Value) -> Option<u32> {
         self.frame_slot
@@ -947,15 +1050,9 @@ impl FunctionCodegen<'_> {
             let v = v.ok_or_else(|| {
                 anyhow!("`${}` returns an aggregate but `ret` has no value", f.name)
             })?;
-            self.ins(I::LocalGet(sret));
-            self.address(v)?;
             let size = i32::try_from(self.types.get(id).size)
                 .map_err(|_| anyhow!("`${}` returns an aggregate too large for wasm32", f.name))?;
-            self.ins(I::I32Const(size));
-            self.ins(I::MemoryCopy {
-                src_mem: 0,
-                dst_mem: 0,
-            });
+            self.copy_bytes(Place::Local(sret), v, size as u32)?;
         } else if self.main != MainKind::No {
             match v {
                 Some(v) => self.operand(v, BaseType::W)?,
@@ -1126,13 +1223,9 @@ impl FunctionCodegen<'_> {
             InstKind::Blit { src, dst, size } => {
                 let n = i32::try_from(*size)
                     .map_err(|_| anyhow!("blit of {size} bytes is too large"))?;
-                self.address(dst)?;
-                self.address(src)?;
-                self.ins(I::I32Const(n));
-                self.ins(I::MemoryCopy {
-                    src_mem: 0,
-                    dst_mem: 0,
-                });
+                // The destination is pushed first (it may be on the stack).
+                let dst = self.place(dst, 0)?;
+                self.copy_bytes(dst, src, n as u32)?;
             }
             InstKind::Call {
                 callee,
@@ -1358,6 +1451,10 @@ impl FunctionCodegen<'_> {
         let def = self.types.get(id);
         let (size, align) = (def.size, def.align);
         let slot = self.alloc_slot(size, align)?;
+        if size <= copy::INLINE_LIMIT {
+            self.copy_bytes(Place::Frame(slot), src, size as u32)?;
+            return Ok(slot);
+        }
         self.frame_address(slot);
         self.address(src)?;
         self.ins(I::I32Const(size as i32));
@@ -1624,4 +1721,41 @@ fn compare(op: CmpOp, t: BaseType) -> Result<I<'static>> {
         (CmpOp::Gt, D) => I::F64Gt,
         _ => bail!("comparison `{op:?}` is not defined on `{t}`"),
     })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use crate::test_support::function;
+
+    /// The wasm text of the first function of an IL text, compiled on its
+    /// own (types, if any, are not available) and validated.
+    pub(crate) fn wat(src: &str) -> String {
+        let mut f = function(src);
+        let mut obj = crate::object::Object::new();
+        let types = skc_ir::types::TypeTable::new();
+        super::compile_function(&mut f, &types, &mut obj).expect("compiles");
+        let bytes = obj.finish().expect("encodes");
+        wasmparser::Validator::new_with_features(crate::wasm_features())
+            .validate_all(&bytes)
+            .expect("valid");
+        let text = wasmprinter::print_bytes(&bytes).expect("prints");
+        let start = text.find("(func (;").expect("a function");
+        text[start..].to_string()
+    }
+
+    #[test]
+    fn small_blits_are_loads_and_stores_large_ones_memory_copy() {
+        let text = wat(
+            "function $f(l %d, l %s) {\n@s\n\tblit %s, %d, 16\n\tblit %s, %d, 7\n\
+             blit %s, %d, 65\n\tret\n}\n",
+        );
+        assert_eq!(text.matches("i64.load offset=8").count(), 1, "{text}");
+        assert_eq!(text.matches("i64.store offset=8").count(), 1, "{text}");
+        assert!(text.contains("i32.load16_u offset=4") && text.contains("i32.store8 offset=6"));
+        assert_eq!(
+            text.matches("memory.copy").count(),
+            1,
+            "only the 65 bytes: {text}"
+        );
+    }
 }

@@ -24,6 +24,7 @@
 
 pub mod abi;
 pub mod codegen;
+pub mod copy;
 pub mod data;
 pub mod implicit_varargs;
 pub mod irreducible;

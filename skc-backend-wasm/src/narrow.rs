@@ -281,6 +281,7 @@ fn full_arg(a: &CallArg, full: &mut dyn FnMut(&Operand)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codegen::tests::wat;
     use crate::test_support::function;
 
     fn narrowed(src: &str) -> (Function, Vec<String>) {
@@ -359,22 +360,6 @@ mod tests {
             ["v"],
             "argv is the runtime's i64 and the result is an `l`"
         );
-    }
-
-    /// The wasm text of the first function of `src`, compiled with
-    /// narrowing and validated.
-    fn wat(src: &str) -> String {
-        let mut f = function(src);
-        let mut obj = crate::object::Object::new();
-        let types = skc_ir::types::TypeTable::new();
-        crate::codegen::compile_function(&mut f, &types, &mut obj).expect("compiles");
-        let bytes = obj.finish().expect("encodes");
-        wasmparser::Validator::new_with_features(crate::wasm_features())
-            .validate_all(&bytes)
-            .expect("valid");
-        let text = wasmprinter::print_bytes(&bytes).expect("prints");
-        let start = text.find("(func (;").expect("a function");
-        text[start..].to_string()
     }
 
     #[test]

@@ -174,23 +174,8 @@ fn use_counts(f: &Function) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codegen::tests::wat;
     use crate::test_support::function;
-
-    /// The wasm text of the first function of `src`, compiled and
-    /// validated.
-    fn wat(src: &str) -> String {
-        let mut f = function(src);
-        let mut obj = crate::object::Object::new();
-        let types = skc_ir::types::TypeTable::new();
-        crate::codegen::compile_function(&mut f, &types, &mut obj).expect("compiles");
-        let bytes = obj.finish().expect("encodes");
-        wasmparser::Validator::new_with_features(crate::wasm_features())
-            .validate_all(&bytes)
-            .expect("valid");
-        let text = wasmprinter::print_bytes(&bytes).expect("prints");
-        let start = text.find("(func (;").expect("a function");
-        text[start..].to_string()
-    }
 
     #[test]
     fn a_field_address_becomes_the_access_offset() {
