@@ -485,8 +485,13 @@ impl FunctionCodegen<'_> {
     /// Pushes an operand as a value of type `ctx`.
     fn operand(&mut self, op: &Operand, ctx: BaseType) -> Result<()> {
         match op {
-            Operand::Value(v) if self.frame_slot(*v).is_some() => {
-                let slot = self.frame_slot(*v).unwrap_or(0);
+            Operand::Value(v) if self.in_frame.get(v.index()).copied().unwrap_or(false) => {
+                let slot = self.frame_slot(*v).ok_or_else(|| {
+                    anyhow!(
+                        "internal error: frame slot `%{}` read before its allocation",
+                        self.f.values[v.index()].name
+                    )
+                })?;
                 self.frame_address(slot);
                 self.convert(BaseType::W, ctx)?;
             }
