@@ -15,6 +15,8 @@
 //! carves a 16-byte aligned frame for its constant allocations and
 //! argument buffers, and restores the pointer on every return. Dynamic
 //! allocations move the pointer further down and are released at return.
+//! A function that neither calls nor allocates dynamically leaves the
+//! pointer alone: nothing else uses the stack below its frame meanwhile.
 
 use anyhow::{anyhow, bail, Result};
 use skc_ir::ir::{
@@ -173,6 +175,7 @@ fn compile_narrowed(
         value_local: vec![UNASSIGNED; f.values.len()],
         frame_size: 0,
         uses_frame: needs_frame(f),
+        moves_stack_pointer: makes_calls_or_grows_stack(f),
         sp0: 0,
         fp: 0,
         ctx: Vec::new(),
@@ -205,6 +208,7 @@ fn compile_narrowed(
         local_types,
         frame_size,
         uses_frame,
+        moves_stack_pointer,
         sp0,
         fp,
         ..
@@ -220,18 +224,26 @@ fn compile_narrowed(
             kind: CodeRelocKind::StackPointer,
         });
         prologue.extend_from_slice(&leb::padded_u32(0));
-        I::LocalTee(sp0).encode(&mut prologue);
+        if moves_stack_pointer {
+            I::LocalTee(sp0).encode(&mut prologue);
+        }
         I::I32Const(frame as i32).encode(&mut prologue);
         I::I32Sub.encode(&mut prologue);
         I::I32Const(-16).encode(&mut prologue);
         I::I32And.encode(&mut prologue);
-        I::LocalTee(fp).encode(&mut prologue);
-        prologue.push(0x24);
-        all_relocs.push(CodeReloc {
-            offset: prologue.len() as u32,
-            kind: CodeRelocKind::StackPointer,
-        });
-        prologue.extend_from_slice(&leb::padded_u32(0));
+        if moves_stack_pointer {
+            I::LocalTee(fp).encode(&mut prologue);
+            prologue.push(0x24);
+            all_relocs.push(CodeReloc {
+                offset: prologue.len() as u32,
+                kind: CodeRelocKind::StackPointer,
+            });
+            prologue.extend_from_slice(&leb::padded_u32(0));
+        } else {
+            // Nothing runs below this frame before the function returns,
+            // so the stack pointer can stay where it is.
+            I::LocalSet(fp).encode(&mut prologue);
+        }
     }
     let shift = prologue.len() as u32;
     all_relocs.extend(relocs.into_iter().map(|r| CodeReloc {
@@ -295,6 +307,20 @@ fn frame_slot_values(f: &Function) -> Vec<bool> {
     in_frame
 }
 
+/// Whether the function calls anything or allocates on the stack at run
+/// time (both use the stack below its frame).
+fn makes_calls_or_grows_stack(f: &Function) -> bool {
+    f.blocks.iter().enumerate().any(|(b, bd)| {
+        bd.insts.iter().any(|i| match &i.kind {
+            InstKind::Call { .. } => true,
+            InstKind::Alloc { size, .. } => {
+                b != 0 || !matches!(size, Operand::Const(Const::Int(n)) if *n >= 0)
+            }
+            _ => false,
+        })
+    })
+}
+
 /// Whether the function needs a shadow-stack frame.
 fn needs_frame(f: &Function) -> bool {
     f.params.iter().any(|p| matches!(p.ty, AbiType::Agg(_)))
@@ -341,6 +367,9 @@ struct FunctionCodegen<'a> {
     value_local: Vec<u32>,
     frame_size: u32,
     uses_frame: bool,
+    /// Whether the frame is published in `__stack_pointer` (needed when
+    /// a callee or a dynamic allocation uses the stack below it).
+    moves_stack_pointer: bool,
     sp0: u32,
     fp: u32,
     ctx: Vec<Label>,
@@ -1088,7 +1117,7 @@ impl FunctionCodegen<'_> {
                 });
             }
         }
-        if self.uses_frame {
+        if self.uses_frame && self.moves_stack_pointer {
             self.ins(I::LocalGet(self.sp0));
             self.stack_pointer(true);
         }
@@ -1761,6 +1790,25 @@ pub(crate) mod tests {
             text.matches("memory.copy").count(),
             1,
             "only the 65 bytes: {text}"
+        );
+    }
+
+    #[test]
+    fn only_frames_below_calls_are_published_in_the_stack_pointer() {
+        let leaf = wat(
+            "function w $f(w %x) {\n@s\n\t%a =l alloc4 4\n\tstorew %x, %a\n\
+             %v =w loadw %a\n\tret %v\n}\n",
+        );
+        assert_eq!(leaf.matches("global.get").count(), 1, "{leaf}");
+        assert!(!leaf.contains("global.set"), "{leaf}");
+        let caller = wat(
+            "function w $f(w %x) {\n@s\n\t%a =l alloc4 4\n\tstorew %x, %a\n\
+             %v =w call $g(l %a)\n\tret %v\n}\n",
+        );
+        assert_eq!(
+            caller.matches("global.set").count(),
+            2,
+            "set and restored: {caller}"
         );
     }
 }
