@@ -6,8 +6,9 @@
 //! wasm adds the offset to the address without wrapping at 2^32, where the
 //! `add` would wrap: the two differ only for an address computation that
 //! runs off the end of the address space, which no valid object access
-//! does. Only offsets in `1..2^31` are folded (a negative offset cannot be
-//! expressed), and only `w` additions, so this runs after
+//! does. Only offsets in `0..2^31` are folded (a negative offset cannot be
+//! expressed; cproc writes `add %p, 0` for a first field), and only `w`
+//! additions, so this runs after
 //! [`crate::narrow`] has turned LP64 address arithmetic into `w`.
 
 use skc_ir::ir::{BaseType, BinOp, Const, Function, InstKind, Operand, Terminator, Value};
@@ -55,7 +56,7 @@ pub fn fold_address_offsets(f: &mut Function) -> FoldedOffsets {
                 let folded = match (lhs, rhs) {
                     (Operand::Value(p), Operand::Const(Const::Int(c)))
                     | (Operand::Const(Const::Int(c)), Operand::Value(p)) => {
-                        (1..=MAX_OFFSET).contains(c).then_some((*p, *c as u32))
+                        (0..=MAX_OFFSET).contains(c).then_some((*p, *c as u32))
                     }
                     _ => None,
                 };
@@ -186,6 +187,12 @@ mod tests {
         assert!(text.contains("i32.load offset=24"), "{text}");
         assert!(text.contains("i32.store offset=16"), "{text}");
         assert!(!text.contains("i32.add"), "both additions are gone: {text}");
+        let first =
+            wat("function d $f(l %p) {\n@s\n\t%a =l add %p, 0\n\t%v =d loadd %a\n\tret %v\n}\n");
+        assert!(
+            !first.contains("i32.add"),
+            "a first field is the base: {first}"
+        );
     }
 
     #[test]
