@@ -15,6 +15,8 @@
 //! carves a 16-byte aligned frame for its constant allocations and
 //! argument buffers, and restores the pointer on every return. Dynamic
 //! allocations move the pointer further down and are released at return.
+//! A function that neither calls nor allocates dynamically leaves the
+//! pointer alone: nothing else uses the stack below its frame meanwhile.
 
 use anyhow::{anyhow, bail, Result};
 use skc_ir::ir::{
@@ -25,11 +27,14 @@ use skc_ir::types::TypeTable;
 use wasm_encoder::{BlockType, Encode, Instruction as I, MemArg, ValType};
 
 use crate::abi::{self, AggPassing};
+use crate::copy;
 use crate::irreducible;
 use crate::leb;
 use crate::locals;
 use crate::lp64;
+use crate::narrow;
 use crate::object::{CodeReloc, CodeRelocKind, EncodedFunction, Object, SymId};
+use crate::offsets;
 use crate::stack;
 use crate::structure::Structure;
 
@@ -62,6 +67,15 @@ enum Task {
     Branch(usize, usize),
 }
 
+/// An address a copy reads or writes repeatedly.
+#[derive(Clone, Copy)]
+enum Place {
+    /// `fp` plus this offset.
+    Frame(u32),
+    /// The address held in this local.
+    Local(u32),
+}
+
 /// How `main` is presented to wasi-libc's start code.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum MainKind {
@@ -78,18 +92,43 @@ enum MainKind {
 
 const UNASSIGNED: u32 = u32::MAX;
 
-/// Compiles `f` into `obj`.
-pub fn compile_function(f: &Function, types: &TypeTable, obj: &mut Object) -> Result<()> {
-    compile_function_with(f, types, obj, false)
+/// Compiles `f` into `obj`. `f` is rewritten on the way: `l` values
+/// whose high half is never read are retyped `w` ([`narrow`]).
+pub fn compile_function(f: &mut Function, types: &TypeTable, obj: &mut Object) -> Result<()> {
+    let narrowed = narrow::narrow_addresses(f);
+    let offsets = offsets::fold_address_offsets(f);
+    compile_narrowed(f, types, obj, false, narrowed, offsets)
 }
 
-/// [`compile_function`], optionally forcing the whole-function dispatch
-/// loop (the fallback for control flow the rewrite could not reduce).
+/// [`compile_function`] without narrowing, optionally forcing the
+/// whole-function dispatch loop (the fallback for control flow the
+/// rewrite could not reduce).
+#[cfg(test)]
 pub(crate) fn compile_function_with(
     f: &Function,
     types: &TypeTable,
     obj: &mut Object,
     force_dispatch: bool,
+) -> Result<()> {
+    compile_narrowed(
+        f,
+        types,
+        obj,
+        force_dispatch,
+        Vec::new(),
+        offsets::FoldedOffsets::default(),
+    )
+}
+
+/// Compiles `f`, whose values flagged in `narrowed` were `l` values
+/// retyped `w`, and whose memory accesses add `offsets`.
+fn compile_narrowed(
+    f: &Function,
+    types: &TypeTable,
+    obj: &mut Object,
+    force_dispatch: bool,
+    narrowed: Vec<bool>,
+    offsets: offsets::FoldedOffsets,
 ) -> Result<()> {
     let mut st = Structure::compute(f);
     let rewritten;
@@ -136,6 +175,7 @@ pub(crate) fn compile_function_with(
         value_local: vec![UNASSIGNED; f.values.len()],
         frame_size: 0,
         uses_frame: needs_frame(f),
+        moves_stack_pointer: makes_calls_or_grows_stack(f),
         sp0: 0,
         fp: 0,
         ctx: Vec::new(),
@@ -153,6 +193,10 @@ pub(crate) fn compile_function_with(
             main != MainKind::No || (f.ret.is_some() && !abi::returns_via_pointer(types, f.ret)),
         ),
         pending: None,
+        narrowed,
+        offsets,
+        in_frame: frame_slot_values(f),
+        frame_slot: vec![UNASSIGNED; f.values.len()],
     };
     if force_dispatch {
         gen.st.reducible = false;
@@ -164,6 +208,7 @@ pub(crate) fn compile_function_with(
         local_types,
         frame_size,
         uses_frame,
+        moves_stack_pointer,
         sp0,
         fp,
         ..
@@ -179,18 +224,26 @@ pub(crate) fn compile_function_with(
             kind: CodeRelocKind::StackPointer,
         });
         prologue.extend_from_slice(&leb::padded_u32(0));
-        I::LocalTee(sp0).encode(&mut prologue);
+        if moves_stack_pointer {
+            I::LocalTee(sp0).encode(&mut prologue);
+        }
         I::I32Const(frame as i32).encode(&mut prologue);
         I::I32Sub.encode(&mut prologue);
         I::I32Const(-16).encode(&mut prologue);
         I::I32And.encode(&mut prologue);
-        I::LocalTee(fp).encode(&mut prologue);
-        prologue.push(0x24);
-        all_relocs.push(CodeReloc {
-            offset: prologue.len() as u32,
-            kind: CodeRelocKind::StackPointer,
-        });
-        prologue.extend_from_slice(&leb::padded_u32(0));
+        if moves_stack_pointer {
+            I::LocalTee(fp).encode(&mut prologue);
+            prologue.push(0x24);
+            all_relocs.push(CodeReloc {
+                offset: prologue.len() as u32,
+                kind: CodeRelocKind::StackPointer,
+            });
+            prologue.extend_from_slice(&leb::padded_u32(0));
+        } else {
+            // Nothing runs below this frame before the function returns,
+            // so the stack pointer can stay where it is.
+            I::LocalSet(fp).encode(&mut prologue);
+        }
     }
     let shift = prologue.len() as u32;
     all_relocs.extend(relocs.into_iter().map(|r| CodeReloc {
@@ -233,6 +286,41 @@ pub(crate) fn compile_function_with(
     )
 }
 
+/// The results of constant-size allocations in the entry block: frame
+/// slots at a constant offset from the frame pointer.
+fn frame_slot_values(f: &Function) -> Vec<bool> {
+    let mut in_frame = vec![false; f.values.len()];
+    if let Some(entry) = f.blocks.first() {
+        for inst in &entry.insts {
+            if let (
+                Some(r),
+                InstKind::Alloc {
+                    size: Operand::Const(Const::Int(n)),
+                    ..
+                },
+            ) = (inst.result, &inst.kind)
+            {
+                in_frame[r.index()] = *n >= 0;
+            }
+        }
+    }
+    in_frame
+}
+
+/// Whether the function calls anything or allocates on the stack at run
+/// time (both use the stack below its frame).
+fn makes_calls_or_grows_stack(f: &Function) -> bool {
+    f.blocks.iter().enumerate().any(|(b, bd)| {
+        bd.insts.iter().any(|i| match &i.kind {
+            InstKind::Call { .. } => true,
+            InstKind::Alloc { size, .. } => {
+                b != 0 || !matches!(size, Operand::Const(Const::Int(n)) if *n >= 0)
+            }
+            _ => false,
+        })
+    })
+}
+
 /// Whether the function needs a shadow-stack frame.
 fn needs_frame(f: &Function) -> bool {
     f.params.iter().any(|p| matches!(p.ty, AbiType::Agg(_)))
@@ -256,8 +344,12 @@ fn needs_frame(f: &Function) -> bool {
 }
 
 fn memarg(align_log2: u32) -> MemArg {
+    memarg_at(align_log2, 0)
+}
+
+fn memarg_at(align_log2: u32, offset: u32) -> MemArg {
     MemArg {
-        offset: 0,
+        offset: u64::from(offset),
         align: align_log2,
         target: Default::default(),
         ordering: None,
@@ -275,6 +367,9 @@ struct FunctionCodegen<'a> {
     value_local: Vec<u32>,
     frame_size: u32,
     uses_frame: bool,
+    /// Whether the frame is published in `__stack_pointer` (needed when
+    /// a callee or a dynamic allocation uses the stack below it).
+    moves_stack_pointer: bool,
     sp0: u32,
     fp: u32,
     ctx: Vec<Label>,
@@ -289,6 +384,15 @@ struct FunctionCodegen<'a> {
     phi_positions_for: Option<usize>,
     on_stack: Vec<bool>,
     pending: Option<Value>,
+    /// Per value: an `l` computed as a `w` (see [`narrow`]).
+    narrowed: Vec<bool>,
+    /// Constants folded into memory accesses.
+    offsets: offsets::FoldedOffsets,
+    /// Per value: the result of a constant-size `alloc` in the entry
+    /// block, which has no local: its uses recompute `fp + slot`.
+    in_frame: Vec<bool>,
+    /// The slot offset of each `in_frame` value, once allocated.
+    frame_slot: Vec<u32>,
 }
 
 impl FunctionCodegen<'_> {
@@ -318,7 +422,8 @@ impl FunctionCodegen<'_> {
             .value_local
             .iter()
             .zip(&self.on_stack)
-            .map(|(&l, &on_stack)| l != UNASSIGNED || on_stack)
+            .zip(&self.in_frame)
+            .map(|((&l, &on_stack), &in_frame)| l != UNASSIGNED || on_stack || in_frame)
             .collect();
         let colouring = locals::colour(self.f, &self.st, &fixed);
         let mut base = [0u32; 4];
@@ -337,6 +442,10 @@ impl FunctionCodegen<'_> {
                 self.value_local[v] = base[slot] + c;
             }
         }
+    }
+
+    fn is_narrowed(&self, v: Value) -> bool {
+        self.narrowed.get(v.index()).copied().unwrap_or(false)
     }
 
     fn local(&mut self, v: Value) -> u32 {
@@ -405,6 +514,16 @@ impl FunctionCodegen<'_> {
     /// Pushes an operand as a value of type `ctx`.
     fn operand(&mut self, op: &Operand, ctx: BaseType) -> Result<()> {
         match op {
+            Operand::Value(v) if self.in_frame.get(v.index()).copied().unwrap_or(false) => {
+                let slot = self.frame_slot(*v).ok_or_else(|| {
+                    anyhow!(
+                        "internal error: frame slot `%{}` read before its allocation",
+                        self.f.values[v.index()].name
+                    )
+                })?;
+                self.frame_address(slot);
+                self.convert(BaseType::W, ctx)?;
+            }
             Operand::Value(v) => {
                 if self.pending == Some(*v) {
                     // Left on the stack by the instruction just before.
@@ -412,6 +531,12 @@ impl FunctionCodegen<'_> {
                 } else {
                     let l = self.local(*v);
                     self.ins(I::LocalGet(l));
+                }
+                if ctx == BaseType::L && self.is_narrowed(*v) {
+                    bail!(
+                        "internal error: `%{}` was narrowed to 32 bits but is read as an `l`",
+                        self.f.values[v.index()].name
+                    );
                 }
                 self.convert(self.f.value_type(*v), ctx)?;
             }
@@ -450,6 +575,122 @@ impl FunctionCodegen<'_> {
     /// Pushes an operand as an i32 address.
     fn address(&mut self, op: &Operand) -> Result<()> {
         self.operand(op, BaseType::W)
+    }
+
+    /// Pushes the address of a memory access whose instruction adds
+    /// `offset`, and returns the offset the access itself must add: a
+    /// frame slot's address is the frame pointer with the slot's offset
+    /// folded in.
+    fn access_address(&mut self, op: &Operand, offset: u32) -> Result<u32> {
+        if let Operand::Value(v) = op {
+            if let Some(total) = self.frame_slot(*v).and_then(|s| s.checked_add(offset)) {
+                self.ins(I::LocalGet(self.fp));
+                return Ok(total);
+            }
+        }
+        self.address(op)?;
+        Ok(offset)
+    }
+
+    /// The n-th scratch local of type `t` (for code needing several).
+    fn nth_scratch(&mut self, t: ValType, n: usize) -> u32 {
+        let have: Vec<u32> = self
+            .scratch_locals
+            .iter()
+            .filter(|(st, _)| *st == t)
+            .map(|&(_, l)| l)
+            .collect();
+        if let Some(&l) = have.get(n) {
+            return l;
+        }
+        let mut l = 0;
+        for _ in have.len()..=n {
+            l = self.new_local(t);
+            self.scratch_locals.push((t, l));
+        }
+        l
+    }
+
+    /// Where an address operand can be read again: a frame slot, or
+    /// the `n`-th i32 scratch local it is saved in.
+    fn place(&mut self, op: &Operand, n: usize) -> Result<Place> {
+        if let Operand::Value(v) = op {
+            if let Some(slot) = self.frame_slot(*v) {
+                return Ok(Place::Frame(slot));
+            }
+        }
+        self.address(op)?;
+        let l = self.nth_scratch(ValType::I32, n);
+        self.ins(I::LocalSet(l));
+        Ok(Place::Local(l))
+    }
+
+    /// Pushes the base of `place` for an access at `offset` from it and
+    /// returns the offset the access adds.
+    fn push_place(&mut self, place: Place, offset: u32) -> u32 {
+        match place {
+            Place::Frame(slot) => {
+                self.ins(I::LocalGet(self.fp));
+                slot + offset
+            }
+            Place::Local(l) => {
+                self.ins(I::LocalGet(l));
+                offset
+            }
+        }
+    }
+
+    /// Copies `size` bytes from the address `src` to `dst`.
+    fn copy_bytes(&mut self, dst: Place, src: &Operand, size: u32) -> Result<()> {
+        let Some(pieces) = copy::pieces(u64::from(size)) else {
+            self.push_place(dst, 0);
+            self.address(src)?;
+            self.ins(I::I32Const(size as i32));
+            self.ins(I::MemoryCopy {
+                src_mem: 0,
+                dst_mem: 0,
+            });
+            return Ok(());
+        };
+        let src = self.place(src, 1)?;
+        // Scratch i32 locals 0 and 1 may hold the addresses.
+        let temp = |w: copy::Width, k: usize| match w {
+            copy::Width::B8 => (ValType::I64, k),
+            _ => (ValType::I32, 2 + k),
+        };
+        let mut temps = Vec::with_capacity(pieces.len());
+        for (k, &(off, w)) in pieces.iter().enumerate() {
+            let at = self.push_place(src, off);
+            self.ins(match w {
+                copy::Width::B8 => I::I64Load(memarg_at(3, at)),
+                copy::Width::B4 => I::I32Load(memarg_at(2, at)),
+                copy::Width::B2 => I::I32Load16U(memarg_at(1, at)),
+                copy::Width::B1 => I::I32Load8U(memarg_at(0, at)),
+            });
+            let (t, n) = temp(w, k);
+            let l = self.nth_scratch(t, n);
+            self.ins(I::LocalSet(l));
+            temps.push(l);
+        }
+        for (&(off, w), &l) in pieces.iter().zip(&temps) {
+            let at = self.push_place(dst, off);
+            self.ins(I::LocalGet(l));
+            self.ins(match w {
+                copy::Width::B8 => I::I64Store(memarg_at(3, at)),
+                copy::Width::B4 => I::I32Store(memarg_at(2, at)),
+                copy::Width::B2 => I::I32Store16(memarg_at(1, at)),
+                copy::Width::B1 => I::I32Store8(memarg_at(0, at)),
+            });
+        }
+        Ok(())
+    }
+
+    /// The frame offset of a value that stands for a constant frame slot.
+    fn frame_slot(&self, v: Value) -> Option<u32> {
+        self.frame_slot
+            .get(v.index())
+            .copied()
+            .filter(|&s| s != UNASSIGNED)
     }
 
     fn set_result(&mut self, result: Option<Value>) {
@@ -551,6 +792,12 @@ impl FunctionCodegen<'_> {
         for p in &f.params {
             let v = p.value;
             match p.ty {
+                AbiType::Base(_) if self.is_narrowed(v) => {
+                    let l = self.local(v);
+                    self.ins(I::LocalGet(next));
+                    self.ins(I::I32WrapI64);
+                    self.ins(I::LocalSet(l));
+                }
                 AbiType::Base(_) => self.value_local[v.index()] = next,
                 AbiType::SubWord(k) => {
                     self.value_local[v.index()] = next;
@@ -571,7 +818,7 @@ impl FunctionCodegen<'_> {
                             self.frame_address(slot);
                         }
                     }
-                    self.ins(I::I64ExtendI32U);
+                    self.convert(BaseType::W, f.value_type(v))?;
                     self.ins(I::LocalSet(l));
                 }
             }
@@ -762,7 +1009,10 @@ impl FunctionCodegen<'_> {
             let dest = self.local(phi.result);
             // A copy into the local it comes from is no copy at all.
             if let Operand::Value(v) = arg {
-                if self.local(*v) == dest && f.value_type(*v) == f.value_type(phi.result) {
+                if self.frame_slot(*v).is_none()
+                    && self.local(*v) == dest
+                    && f.value_type(*v) == f.value_type(phi.result)
+                {
                     continue;
                 }
             }
@@ -834,15 +1084,9 @@ impl FunctionCodegen<'_> {
             let v = v.ok_or_else(|| {
                 anyhow!("`${}` returns an aggregate but `ret` has no value", f.name)
             })?;
-            self.ins(I::LocalGet(sret));
-            self.address(v)?;
             let size = i32::try_from(self.types.get(id).size)
                 .map_err(|_| anyhow!("`${}` returns an aggregate too large for wasm32", f.name))?;
-            self.ins(I::I32Const(size));
-            self.ins(I::MemoryCopy {
-                src_mem: 0,
-                dst_mem: 0,
-            });
+            self.copy_bytes(Place::Local(sret), v, size as u32)?;
         } else if self.main != MainKind::No {
             match v {
                 Some(v) => self.operand(v, BaseType::W)?,
@@ -873,7 +1117,7 @@ impl FunctionCodegen<'_> {
                 });
             }
         }
-        if self.uses_frame {
+        if self.uses_frame && self.moves_stack_pointer {
             self.ins(I::LocalGet(self.sp0));
             self.stack_pointer(true);
         }
@@ -885,9 +1129,10 @@ impl FunctionCodegen<'_> {
 
     fn block_body(&mut self, b: usize) -> Result<()> {
         let f = self.f;
-        for inst in &f.blocks[b].insts {
+        for (i, inst) in f.blocks[b].insts.iter().enumerate() {
             let pending_before = self.pending;
-            self.inst(inst, b == 0).map_err(|e| {
+            let offset = self.offsets.get(b, i);
+            self.inst(inst, b == 0, offset).map_err(|e| {
                 anyhow!("{}:{}: in `${}`: {e}", inst.pos.line, inst.pos.col, f.name)
             })?;
             if pending_before.is_some() && self.pending == pending_before {
@@ -912,7 +1157,9 @@ impl FunctionCodegen<'_> {
             .ok_or_else(|| anyhow!("instruction has no result"))
     }
 
-    fn inst(&mut self, inst: &Inst, in_entry: bool) -> Result<()> {
+    /// Emits one instruction; `offset` is the constant folded into its
+    /// memory access ([`offsets`]).
+    fn inst(&mut self, inst: &Inst, in_entry: bool, offset: u32) -> Result<()> {
         match &inst.kind {
             InstKind::Binary { op, lhs, rhs } => {
                 let t = self.result_type(inst)?;
@@ -964,20 +1211,20 @@ impl FunctionCodegen<'_> {
             }
             InstKind::Load { kind, addr } => {
                 let t = self.result_type(inst)?;
-                self.address(addr)?;
-                self.load(*kind, t)?;
+                let offset = self.access_address(addr, offset)?;
+                self.load(*kind, t, offset)?;
                 self.set_result(inst.result);
             }
             InstKind::Store { kind, value, addr } => {
-                self.address(addr)?;
+                let offset = self.access_address(addr, offset)?;
                 self.operand(value, kind.value_type())?;
                 self.ins(match kind {
-                    StoreKind::B => I::I32Store8(memarg(0)),
-                    StoreKind::H => I::I32Store16(memarg(1)),
-                    StoreKind::W => I::I32Store(memarg(2)),
-                    StoreKind::L => I::I64Store(memarg(3)),
-                    StoreKind::S => I::F32Store(memarg(2)),
-                    StoreKind::D => I::F64Store(memarg(3)),
+                    StoreKind::B => I::I32Store8(memarg_at(0, offset)),
+                    StoreKind::H => I::I32Store16(memarg_at(1, offset)),
+                    StoreKind::W => I::I32Store(memarg_at(2, offset)),
+                    StoreKind::L => I::I64Store(memarg_at(3, offset)),
+                    StoreKind::S => I::F32Store(memarg_at(2, offset)),
+                    StoreKind::D => I::F64Store(memarg_at(3, offset)),
                 });
             }
             InstKind::Alloc { align, size } => {
@@ -985,6 +1232,11 @@ impl FunctionCodegen<'_> {
                 match size {
                     Operand::Const(Const::Int(n)) if in_entry && *n >= 0 => {
                         let slot = self.alloc_slot(*n as u64, *align)?;
+                        if let Some(r) = inst.result.filter(|r| self.in_frame[r.index()]) {
+                            // Every use recomputes `fp + slot`.
+                            self.frame_slot[r.index()] = slot;
+                            return Ok(());
+                        }
                         self.frame_address(slot);
                     }
                     _ => {
@@ -1005,13 +1257,9 @@ impl FunctionCodegen<'_> {
             InstKind::Blit { src, dst, size } => {
                 let n = i32::try_from(*size)
                     .map_err(|_| anyhow!("blit of {size} bytes is too large"))?;
-                self.address(dst)?;
-                self.address(src)?;
-                self.ins(I::I32Const(n));
-                self.ins(I::MemoryCopy {
-                    src_mem: 0,
-                    dst_mem: 0,
-                });
+                // The destination is pushed first (it may be on the stack).
+                let dst = self.place(dst, 0)?;
+                self.copy_bytes(dst, src, n as u32)?;
             }
             InstKind::Call {
                 callee,
@@ -1061,7 +1309,9 @@ impl FunctionCodegen<'_> {
         Ok(())
     }
 
-    fn load(&mut self, kind: LoadKind, t: BaseType) -> Result<()> {
+    /// A load of `kind` into a `t` from the address on the stack plus `offset`.
+    fn load(&mut self, kind: LoadKind, t: BaseType, offset: u32) -> Result<()> {
+        let memarg = |align| memarg_at(align, offset);
         use BaseType::{D, L, S, W};
         let i = match (kind, t) {
             (LoadKind::Sb, W) => I::I32Load8S(memarg(0)),
@@ -1076,10 +1326,8 @@ impl FunctionCodegen<'_> {
             (LoadKind::Sw, L) => I::I64Load32S(memarg(2)),
             (LoadKind::Uw, L) => I::I64Load32U(memarg(2)),
             (LoadKind::L, L) => I::I64Load(memarg(3)),
-            (LoadKind::L, W) => {
-                self.ins(I::I64Load(memarg(3)));
-                I::I32WrapI64
-            }
+            // Little-endian: the low half is the word at the address.
+            (LoadKind::L, W) => I::I32Load(memarg(2)),
             (LoadKind::S, S) => I::F32Load(memarg(2)),
             (LoadKind::D, D) => I::F64Load(memarg(3)),
             (LoadKind::S, W) => I::I32Load(memarg(2)),
@@ -1237,6 +1485,10 @@ impl FunctionCodegen<'_> {
         let def = self.types.get(id);
         let (size, align) = (def.size, def.align);
         let slot = self.alloc_slot(size, align)?;
+        if size <= copy::INLINE_LIMIT {
+            self.copy_bytes(Place::Frame(slot), src, size as u32)?;
+            return Ok(slot);
+        }
         self.frame_address(slot);
         self.address(src)?;
         self.ins(I::I32Const(size as i32));
@@ -1290,9 +1542,11 @@ impl FunctionCodegen<'_> {
             self.operand(e, BaseType::L)?;
         }
         for (i, a) in fixed.iter().enumerate() {
-            self.push_arg(a)?;
             if adapted.as_ref().is_some_and(|a| a.narrows(i)) {
-                self.ins(I::I32WrapI64);
+                // The callee takes the low half of this `l`.
+                self.operand(&a.value, BaseType::W)?;
+            } else {
+                self.push_arg(a)?;
             }
         }
         if variadic_from.is_some() {
@@ -1346,8 +1600,13 @@ impl FunctionCodegen<'_> {
                 self.set_result(Some(r));
             }
             (Some(r), Some(_)) => {
-                if let Some(widen) = adapted.as_ref().and_then(|a| a.widen.clone()) {
-                    self.ins(widen);
+                let widen = adapted.as_ref().and_then(|a| a.widen.clone());
+                match widen {
+                    // The callee's 32-bit result is the narrowed value.
+                    Some(_) if self.is_narrowed(r) => {}
+                    Some(widen) => self.ins(widen),
+                    None if self.is_narrowed(r) => self.ins(I::I32WrapI64),
+                    None => {}
                 }
                 self.set_result(Some(r));
             }
@@ -1496,4 +1755,60 @@ fn compare(op: CmpOp, t: BaseType) -> Result<I<'static>> {
         (CmpOp::Gt, D) => I::F64Gt,
         _ => bail!("comparison `{op:?}` is not defined on `{t}`"),
     })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use crate::test_support::function;
+
+    /// The wasm text of the first function of an IL text, compiled on its
+    /// own (types, if any, are not available) and validated.
+    pub(crate) fn wat(src: &str) -> String {
+        let mut f = function(src);
+        let mut obj = crate::object::Object::new();
+        let types = skc_ir::types::TypeTable::new();
+        super::compile_function(&mut f, &types, &mut obj).expect("compiles");
+        let bytes = obj.finish().expect("encodes");
+        wasmparser::Validator::new_with_features(crate::wasm_features())
+            .validate_all(&bytes)
+            .expect("valid");
+        let text = wasmprinter::print_bytes(&bytes).expect("prints");
+        let start = text.find("(func (;").expect("a function");
+        text[start..].to_string()
+    }
+
+    #[test]
+    fn small_blits_are_loads_and_stores_large_ones_memory_copy() {
+        let text = wat(
+            "function $f(l %d, l %s) {\n@s\n\tblit %s, %d, 16\n\tblit %s, %d, 7\n\
+             blit %s, %d, 65\n\tret\n}\n",
+        );
+        assert_eq!(text.matches("i64.load offset=8").count(), 1, "{text}");
+        assert_eq!(text.matches("i64.store offset=8").count(), 1, "{text}");
+        assert!(text.contains("i32.load16_u offset=4") && text.contains("i32.store8 offset=6"));
+        assert_eq!(
+            text.matches("memory.copy").count(),
+            1,
+            "only the 65 bytes: {text}"
+        );
+    }
+
+    #[test]
+    fn only_frames_below_calls_are_published_in_the_stack_pointer() {
+        let leaf = wat(
+            "function w $f(w %x) {\n@s\n\t%a =l alloc4 4\n\tstorew %x, %a\n\
+             %v =w loadw %a\n\tret %v\n}\n",
+        );
+        assert_eq!(leaf.matches("global.get").count(), 1, "{leaf}");
+        assert!(!leaf.contains("global.set"), "{leaf}");
+        let caller = wat(
+            "function w $f(w %x) {\n@s\n\t%a =l alloc4 4\n\tstorew %x, %a\n\
+             %v =w call $g(l %a)\n\tret %v\n}\n",
+        );
+        assert_eq!(
+            caller.matches("global.set").count(),
+            2,
+            "set and restored: {caller}"
+        );
+    }
 }

@@ -29,6 +29,7 @@
 
 pub mod abi;
 pub mod codegen;
+pub mod copy;
 pub mod data;
 pub mod implicit_varargs;
 pub mod irreducible;
@@ -37,7 +38,9 @@ pub mod libc;
 pub mod locals;
 pub mod lp64;
 pub mod names;
+pub mod narrow;
 pub mod object;
+pub mod offsets;
 pub mod plan;
 pub mod spool;
 pub mod stack;
@@ -164,7 +167,7 @@ pub fn compile_items(items: &mut dyn ItemSource) -> anyhow::Result<object::Objec
                 // At every optimisation level: without it every local
                 // variable lives in shadow-stack memory.
                 skc_ir::promote::promote_slots(&mut f);
-                codegen::compile_function(&f, items.types(), &mut obj)?
+                codegen::compile_function(&mut f, items.types(), &mut obj)?
             }
             Item::Data(d) => data::compile_data(&d, &mut obj)?,
             Item::Type(_) | Item::DbgFile(_) => {}
