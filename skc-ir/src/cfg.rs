@@ -929,6 +929,40 @@ mod tests {
         (f, cf)
     }
 
+    /// The public facts of `cf`, for comparing two computations.
+    fn facts(f: &Function, cf: &ControlFlow) -> String {
+        let n = f.blocks.len() as u32;
+        let dominance: Vec<bool> = (0..n)
+            .flat_map(|a| (0..n).map(move |b| (Block(a), Block(b))))
+            .map(|(a, b)| cf.dominates(a, b))
+            .collect();
+        format!(
+            "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {:?}",
+            cf.preds,
+            cf.idom,
+            cf.loop_depth,
+            cf.dom_children,
+            cf.loop_header,
+            cf.loop_parent,
+            cf.irreducible_entry,
+            cf.irreducible,
+            dominance
+        )
+    }
+
+    #[test]
+    fn recompute_after_other_functions_matches_compute() {
+        let functions: Vec<Function> = [loop_nest(6), chain(3), loop_nest(2), chain(9)]
+            .into_iter()
+            .map(|f| analyse(f).0)
+            .collect();
+        let mut reused = ControlFlow::default();
+        for f in functions.iter().chain(functions.iter().rev()) {
+            reused.recompute(f);
+            assert_eq!(facts(f, &reused), facts(f, &ControlFlow::compute(f)));
+        }
+    }
+
     #[test]
     fn long_chain() {
         let n = 100_000;

@@ -96,8 +96,6 @@ pub struct Parser<'a> {
     cur_has_insts: bool,
     fn_ret: Option<AbiType>,
     fn_variadic: bool,
-    /// The name of the temporary being defined by the current line.
-    pending_name: Vec<u8>,
     /// Flattened scalar fields over all aggregate types so far.
     type_scalars: usize,
 }
@@ -142,7 +140,6 @@ impl<'a> Parser<'a> {
             cur_has_insts: false,
             fn_ret: None,
             fn_variadic: false,
-            pending_name: Vec::new(),
             type_scalars: 0,
         }
     }
@@ -747,6 +744,11 @@ impl<'a> Parser<'a> {
     /// Records a definition of the temp just read, with type `ty`.
     fn define_temp(&mut self, pos: Pos, ty: BaseType) -> PResult<Value> {
         let v = self.temp(pos);
+        self.define_value(v, pos, ty)
+    }
+
+    /// Records a definition of `v` at `pos`, with type `ty`.
+    fn define_value(&mut self, v: Value, pos: Pos, ty: BaseType) -> PResult<Value> {
         let info = &mut self.temps[v.index()];
         match info.def_pos {
             Some(first) if self.values[v.index()].ty != ty => {
@@ -937,9 +939,10 @@ impl<'a> Parser<'a> {
             Tok::Temp => {
                 let (block, closed) = (self.cur, self.cur_closed);
                 self.need_open_block(t, block, closed)?;
-                // Keep the name aside; the value is defined once the
-                // instruction's type is known.
-                self.lex.swap_text(&mut self.pending_name);
+                // The value is looked up now (creating it on first mention,
+                // as an operand would) and defined once the instruction's
+                // type is known.
+                let v = self.temp(t.pos);
                 let eq = self.next();
                 self.expect(eq, Tok::Eq, "`=` after the temporary")?;
                 let ty_tok = self.next();
@@ -948,7 +951,7 @@ impl<'a> Parser<'a> {
                 if !matches!(op_tok.tok, Tok::Ident) {
                     return self.expected(op_tok, "an instruction name");
                 }
-                self.instruction(op_tok, Some((t.pos, ret)))?;
+                self.instruction(op_tok, Some((t.pos, v, ret)))?;
                 Ok(None)
             }
             Tok::Ident => {
@@ -970,14 +973,6 @@ impl<'a> Parser<'a> {
             }
             _ => self.expected(t, "a label, an instruction, a jump or `}`"),
         }
-    }
-
-    /// Defines the temporary whose name [`Self::line`] set aside.
-    fn define_pending(&mut self, pos: Pos, ty: BaseType) -> PResult<Value> {
-        self.lex.swap_text(&mut self.pending_name);
-        let r = self.define_temp(pos, ty);
-        self.lex.swap_text(&mut self.pending_name);
-        r
     }
 
     /// Errors unless there is a block open for instructions.
@@ -1144,15 +1139,15 @@ impl<'a> Parser<'a> {
     }
 
     /// An instruction or jump; `op` is its name token, `result` the
-    /// `%name =type` before it (the name is the lexer's current text).
-    fn instruction(&mut self, op: Token, result: Option<(Pos, AbiType)>) -> PResult<()> {
+    /// `%name =type` before it (position, value, type).
+    fn instruction(&mut self, op: Token, result: Option<(Pos, Value, AbiType)>) -> PResult<()> {
         let Some(opcode) = Opcode::from_name(self.lex.text()) else {
             let d = self.describe(op);
             return self.error_at(op.pos, format!("unknown instruction {d}"));
         };
         let pos = op.pos;
         let (res_pos, res_abi) = match result {
-            Some((p, ty)) => (Some(p), Some(ty)),
+            Some((p, v, ty)) => (Some((p, v)), Some(ty)),
             None => (None, None),
         };
         // Result requirements.
@@ -1181,7 +1176,7 @@ impl<'a> Parser<'a> {
                     AbiType::Base(b) => b.to_string(),
                 };
                 return self.error_at(
-                    res_pos.unwrap_or(pos),
+                    res_pos.map_or(pos, |(p, _)| p),
                     format!("type {shown} is only allowed for call results; expected w, l, s or d"),
                 );
             }
@@ -1189,7 +1184,7 @@ impl<'a> Parser<'a> {
             None => None,
         };
         let result = match (res_pos, res_ty) {
-            (Some(p), Some(ty)) => Some(self.define_pending(p, ty)?),
+            (Some((p, v)), Some(ty)) => Some(self.define_value(v, p, ty)?),
             _ => None,
         };
         let rty = res_ty.unwrap_or(BaseType::W);
