@@ -132,6 +132,30 @@ fn bad_input_writes_nothing() {
 }
 
 #[test]
+fn an_error_while_writing_the_object_leaves_no_file() {
+    // Calling a data symbol is only found once every item is in, while
+    // the spooled bodies are being written out.
+    let dir = common::scratch("api-late-error");
+    for f in dir_entries(&dir) {
+        std::fs::remove_file(dir.join(f)).unwrap();
+    }
+    let out = dir.join("late.o");
+    let tc = common::SystemToolchain;
+    let text = "data $d = { w 1 }\n\
+        export function w $main() {\n@start\n\t%r =w call $d()\n\tret %r\n}\n";
+    let r = common::backend().compile(
+        &mut source(text),
+        &options(&tc, Emit::Object, out.clone(), OptLevel::O2),
+    );
+    let Err(err) = r else {
+        panic!("compiled a call to a data symbol");
+    };
+    let err = format!("{err:#}");
+    assert!(err.contains("`d` is called but is not a function"), "{err}");
+    assert_eq!(dir_entries(&dir), Vec::<String>::new());
+}
+
+#[test]
 fn executable_plan_links_and_runs() {
     let dir = common::scratch("api-exe");
     let out = dir.join("hello.wasm");
