@@ -23,20 +23,34 @@ pub struct Adjacency {
 impl Adjacency {
     /// Groups `(block, item)` pairs by block, keeping their order.
     fn from_pairs(n: usize, pairs: &[(usize, usize)]) -> Self {
-        let mut start = vec![0u32; n + 1];
+        let mut a = Adjacency::default();
+        a.fill(n, pairs);
+        a
+    }
+
+    /// Refills with `(block, item)` pairs grouped by block, keeping their
+    /// order and the allocations.
+    fn fill(&mut self, n: usize, pairs: &[(usize, usize)]) {
+        let start = &mut self.start;
+        start.clear();
+        start.resize(n + 1, 0);
         for &(b, _) in pairs {
             start[b + 1] += 1;
         }
         for b in 0..n {
             start[b + 1] += start[b];
         }
-        let mut cursor = start.clone();
-        let mut items = vec![0; pairs.len()];
+        self.items.clear();
+        self.items.resize(pairs.len(), 0);
+        // `start[b]` is the fill cursor of block `b`, then is restored.
         for &(b, x) in pairs {
-            items[cursor[b] as usize] = x;
-            cursor[b] += 1;
+            self.items[start[b] as usize] = x;
+            start[b] += 1;
         }
-        Adjacency { start, items }
+        for b in (1..=n).rev() {
+            start[b] = start[b - 1];
+        }
+        start[0] = 0;
     }
 
     /// Number of blocks.
@@ -75,56 +89,93 @@ pub struct Structure {
     pub reducible: bool,
 }
 
+/// Working storage of [`Structure::compute`], kept between functions so
+/// that compiling many small functions does not allocate for each one.
+#[derive(Default)]
+struct Scratch {
+    pairs: Vec<(usize, usize)>,
+    preds: Adjacency,
+    visited: Vec<bool>,
+    order: Vec<usize>,
+    stack: Vec<(usize, usize)>,
+    enter: Vec<usize>,
+    leave: Vec<usize>,
+    forward_in: Vec<u32>,
+    dominators: DominatorScratch,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+/// Refills `v` with `n` copies of `x`, keeping its allocation.
+fn reset<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
+    v.clear();
+    v.resize(n, x);
+}
+
 impl Structure {
     /// Computes the facts for `f` (every block reachable from block 0).
     pub fn compute(f: &Function) -> Self {
+        SCRATCH.with(|s| match s.try_borrow_mut() {
+            Ok(mut s) => Self::compute_with(f, &mut s),
+            // Only reachable by re-entry, which this never does.
+            Err(_) => Self::compute_with(f, &mut Scratch::default()),
+        })
+    }
+
+    fn compute_with(f: &Function, s: &mut Scratch) -> Self {
         let n = f.blocks.len();
-        let mut pairs: Vec<(usize, usize)> = Vec::with_capacity(2 * n);
+        s.pairs.clear();
         for (b, bd) in f.blocks.iter().enumerate() {
-            pairs.extend(bd.term.successors().map(|s: Block| (b, s.index())));
+            s.pairs
+                .extend(bd.term.successors().map(|t: Block| (b, t.index())));
         }
-        let succs = Adjacency::from_pairs(n, &pairs);
+        let succs = Adjacency::from_pairs(n, &s.pairs);
         // Iterative depth-first search for the post-order.
-        let mut visited = vec![false; n];
-        let mut post = Vec::with_capacity(n);
-        let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
-        visited[0] = true;
-        while let Some(top) = stack.last_mut() {
+        reset(&mut s.visited, n, false);
+        s.order.clear();
+        s.stack.clear();
+        s.stack.push((0, 0));
+        s.visited[0] = true;
+        while let Some(top) = s.stack.last_mut() {
             let (b, i) = *top;
             if i < succs[b].len() {
                 top.1 += 1;
-                let s = succs[b][i];
-                if !visited[s] {
-                    visited[s] = true;
-                    stack.push((s, 0));
+                let t = succs[b][i];
+                if !s.visited[t] {
+                    s.visited[t] = true;
+                    s.stack.push((t, 0));
                 }
             } else {
-                post.push(b);
-                stack.pop();
+                s.order.push(b);
+                s.stack.pop();
             }
         }
-        let order: Vec<usize> = post.into_iter().rev().collect();
+        s.order.reverse();
+        let order = &s.order;
         let mut rpo_num = vec![usize::MAX; n];
         for (i, &b) in order.iter().enumerate() {
             rpo_num[b] = i;
         }
-        pairs.clear();
+        s.pairs.clear();
         for b in (0..n).filter(|&b| rpo_num[b] != usize::MAX) {
-            pairs.extend(succs[b].iter().map(|&s| (s, b)));
+            s.pairs.extend(succs[b].iter().map(|&t| (t, b)));
         }
-        let preds = Adjacency::from_pairs(n, &pairs);
-        let idom = immediate_dominators(&succs, &preds);
+        s.preds.fill(n, &s.pairs);
+        let idom = immediate_dominators(&succs, &s.preds, &mut s.dominators);
         // Children in reverse post-order: visit blocks in that order.
-        pairs.clear();
-        pairs.extend(order.iter().skip(1).map(|&b| (idom[b], b)));
-        let children = Adjacency::from_pairs(n, &pairs);
-        drop(pairs);
+        s.pairs.clear();
+        s.pairs.extend(order.iter().skip(1).map(|&b| (idom[b], b)));
+        let children = Adjacency::from_pairs(n, &s.pairs);
         // Dominator-tree intervals answer "a dominates b" in constant time.
-        let mut enter = vec![0usize; n];
-        let mut leave = vec![0usize; n];
+        reset(&mut s.enter, n, 0);
+        reset(&mut s.leave, n, 0);
+        let (enter, leave) = (&mut s.enter, &mut s.leave);
         let mut clock = 0;
-        let mut walk: Vec<(usize, usize)> = vec![(0, 0)];
-        enter[0] = 0;
+        let walk = &mut s.stack;
+        walk.clear();
+        walk.push((0, 0));
         while let Some(top) = walk.last_mut() {
             let (b, i) = *top;
             if i < children[b].len() {
@@ -139,16 +190,16 @@ impl Structure {
             }
         }
         let dominates = |a: usize, b: usize| enter[a] <= enter[b] && leave[b] <= leave[a];
-        let mut forward_in = vec![0u32; n];
+        reset(&mut s.forward_in, n, 0);
         let mut loop_header = vec![false; n];
         let mut reducible = true;
-        for &b in &order {
-            for &s in &succs[b] {
-                if rpo_num[s] > rpo_num[b] {
-                    forward_in[s] += 1;
+        for &b in order {
+            for &t in &succs[b] {
+                if rpo_num[t] > rpo_num[b] {
+                    s.forward_in[t] += 1;
                 } else {
-                    loop_header[s] = true;
-                    if !dominates(s, b) {
+                    loop_header[t] = true;
+                    if !dominates(t, b) {
                         reducible = false;
                     }
                 }
@@ -158,7 +209,7 @@ impl Structure {
             succs,
             rpo_num,
             children,
-            merge: forward_in.iter().map(|&c| c >= 2).collect(),
+            merge: s.forward_in.iter().map(|&c| c >= 2).collect(),
             loop_header,
             reducible,
         }
@@ -170,42 +221,77 @@ impl Structure {
     }
 }
 
+/// Working storage of [`immediate_dominators`].
+#[derive(Default)]
+struct DominatorScratch {
+    dfnum: Vec<usize>,
+    vertex: Vec<usize>,
+    parent: Vec<usize>,
+    stack: Vec<(usize, usize)>,
+    semi: Vec<usize>,
+    ancestor: Vec<usize>,
+    label: Vec<usize>,
+    idom: Vec<usize>,
+    bucket_head: Vec<usize>,
+    bucket_next: Vec<usize>,
+    path: Vec<usize>,
+}
+
 /// Immediate dominators (`usize::MAX` for unreachable blocks, the entry
 /// is its own), by Lengauer and Tarjan's algorithm with path compression:
 /// near-linear even where a merge node has thousands of predecessors deep
 /// in the tree, which makes the simple iterative scheme quadratic.
-fn immediate_dominators(succs: &Adjacency, preds: &Adjacency) -> Vec<usize> {
+fn immediate_dominators<'s>(
+    succs: &Adjacency,
+    preds: &Adjacency,
+    s: &'s mut DominatorScratch,
+) -> &'s [usize] {
     const NONE: usize = usize::MAX;
     let n = succs.len();
-    let mut dfnum = vec![NONE; n];
-    let mut vertex = Vec::with_capacity(n);
-    let mut parent = vec![NONE; n];
-    let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
+    let DominatorScratch {
+        dfnum,
+        vertex,
+        parent,
+        stack,
+        semi,
+        ancestor,
+        label,
+        idom,
+        bucket_head,
+        bucket_next,
+        path,
+    } = s;
+    reset(dfnum, n, NONE);
+    vertex.clear();
+    reset(parent, n, NONE);
+    stack.clear();
+    stack.push((0, 0));
     dfnum[0] = 0;
     vertex.push(0);
     while let Some(top) = stack.last_mut() {
         let (b, i) = *top;
         if i < succs[b].len() {
             top.1 += 1;
-            let s = succs[b][i];
-            if dfnum[s] == NONE {
-                dfnum[s] = vertex.len();
-                vertex.push(s);
-                parent[s] = b;
-                stack.push((s, 0));
+            let t = succs[b][i];
+            if dfnum[t] == NONE {
+                dfnum[t] = vertex.len();
+                vertex.push(t);
+                parent[t] = b;
+                stack.push((t, 0));
             }
         } else {
             stack.pop();
         }
     }
-    let mut semi: Vec<usize> = dfnum.clone();
-    let mut ancestor = vec![NONE; n];
-    let mut label: Vec<usize> = (0..n).collect();
-    let mut idom = vec![NONE; n];
+    semi.clear();
+    semi.extend_from_slice(dfnum);
+    reset(ancestor, n, NONE);
+    label.clear();
+    label.extend(0..n);
+    reset(idom, n, NONE);
     // Buckets as linked lists: `bucket_head[b]` and `bucket_next[v]`.
-    let mut bucket_head = vec![NONE; n];
-    let mut bucket_next = vec![NONE; n];
-    let mut path = Vec::new();
+    reset(bucket_head, n, NONE);
+    reset(bucket_next, n, NONE);
     let eval = |v: usize,
                 ancestor: &mut Vec<usize>,
                 label: &mut Vec<usize>,
@@ -236,7 +322,7 @@ fn immediate_dominators(succs: &Adjacency, preds: &Adjacency) -> Vec<usize> {
             if dfnum[v] == NONE {
                 continue;
             }
-            let u = eval(v, &mut ancestor, &mut label, &semi, &mut path);
+            let u = eval(v, ancestor, label, semi, path);
             if semi[u] < semi[w] {
                 semi[w] = semi[u];
             }
@@ -248,7 +334,7 @@ fn immediate_dominators(succs: &Adjacency, preds: &Adjacency) -> Vec<usize> {
         ancestor[w] = p;
         let mut v = std::mem::replace(&mut bucket_head[p], NONE);
         while v != NONE {
-            let u = eval(v, &mut ancestor, &mut label, &semi, &mut path);
+            let u = eval(v, ancestor, label, semi, path);
             idom[v] = if semi[u] < semi[v] { u } else { p };
             v = bucket_next[v];
         }
@@ -311,9 +397,11 @@ mod tests {
                 .flat_map(|(b, ss)| ss.iter().map(move |&s| (b, s)))
                 .collect();
             let pred_pairs: Vec<(usize, usize)> = succ_pairs.iter().map(|&(b, s)| (s, b)).collect();
+            let mut scratch = DominatorScratch::default();
             let idom = immediate_dominators(
                 &Adjacency::from_pairs(n, &succ_pairs),
                 &Adjacency::from_pairs(n, &pred_pairs),
+                &mut scratch,
             );
             let mut reach = vec![false; n];
             let mut st = vec![0];
