@@ -196,6 +196,7 @@ fn compile_narrowed(
         narrowed,
         offsets,
         in_frame: frame_slot_values(f),
+        built_in_place: results_built_in_place(f, types),
         frame_slot: vec![UNASSIGNED; f.values.len()],
     };
     if force_dispatch {
@@ -307,6 +308,30 @@ fn frame_slot_values(f: &Function) -> Vec<bool> {
     in_frame
 }
 
+/// The aggregate results of calls that end a block returning them as this
+/// function's own aggregate result through the hidden result pointer:
+/// the callee can write them there directly. Nothing else can read or
+/// write that space meanwhile (the caller allocated it for this call).
+fn results_built_in_place(f: &Function, types: &TypeTable) -> Vec<bool> {
+    let mut in_place = vec![false; f.values.len()];
+    if f.name == "main" || !abi::returns_via_pointer(types, f.ret) {
+        return in_place;
+    }
+    for bd in &f.blocks {
+        let Terminator::Ret(Some(Operand::Value(r))) = &bd.term else {
+            continue;
+        };
+        if let Some(last) = bd.insts.last() {
+            if let (Some(res), InstKind::Call { ret, .. }) = (last.result, &last.kind) {
+                if res == *r && *ret == f.ret {
+                    in_place[r.index()] = true;
+                }
+            }
+        }
+    }
+    in_place
+}
+
 /// Whether the function calls anything or allocates on the stack at run
 /// time (both use the stack below its frame).
 fn makes_calls_or_grows_stack(f: &Function) -> bool {
@@ -393,6 +418,9 @@ struct FunctionCodegen<'a> {
     in_frame: Vec<bool>,
     /// The slot offset of each `in_frame` value, once allocated.
     frame_slot: Vec<u32>,
+    /// Per value: an aggregate call result returned right away, which
+    /// the callee writes straight into this function's result space.
+    built_in_place: Vec<bool>,
 }
 
 impl FunctionCodegen<'_> {
@@ -1086,7 +1114,11 @@ impl FunctionCodegen<'_> {
             })?;
             let size = i32::try_from(self.types.get(id).size)
                 .map_err(|_| anyhow!("`${}` returns an aggregate too large for wasm32", f.name))?;
-            self.copy_bytes(Place::Local(sret), v, size as u32)?;
+            let in_place = matches!(v, Operand::Value(r)
+                if self.built_in_place.get(r.index()).copied().unwrap_or(false));
+            if !in_place {
+                self.copy_bytes(Place::Local(sret), v, size as u32)?;
+            }
         } else if self.main != MainKind::No {
             match v {
                 Some(v) => self.operand(v, BaseType::W)?,
@@ -1529,7 +1561,17 @@ impl FunctionCodegen<'_> {
         if let Some(a) = &adapted {
             a.adjust_params(&mut params, &mut results);
         }
+        let in_place = inst
+            .result
+            .is_some_and(|r| self.built_in_place.get(r.index()).copied().unwrap_or(false));
         let sret_slot = match ret {
+            Some(AbiType::Agg(_)) if in_place => {
+                let sret = self
+                    .sret_local
+                    .ok_or_else(|| anyhow!("internal error: no result pointer to build in"))?;
+                self.ins(I::LocalGet(sret));
+                None
+            }
             Some(AbiType::Agg(id)) if abi::returns_via_pointer(self.types, ret) => {
                 let def = self.types.get(id);
                 let slot = self.alloc_slot(def.size, def.align)?;
@@ -1576,6 +1618,10 @@ impl FunctionCodegen<'_> {
                 self.reloc_here(CodeRelocKind::Table);
                 self.code.extend_from_slice(&leb::padded_u32(0));
             }
+        }
+        if in_place {
+            // The result is already where `ret` would copy it.
+            return Ok(());
         }
         match (inst.result, ret) {
             (Some(r), Some(AbiType::Agg(id))) => {
@@ -1810,5 +1856,33 @@ pub(crate) mod tests {
             2,
             "set and restored: {caller}"
         );
+    }
+
+    #[test]
+    fn an_aggregate_returned_from_a_tail_call_is_built_in_place() {
+        let text = "type :c = { d, d }\n\
+            function :c $f(:c %a) {\n@s\n\t%r =:c call $g(:c %a)\n\tret %r\n}\n\
+            function :c $h(:c %a) {\n@s\n\t%r =:c call $g(:c %a)\n\t%x =d loadd %r\n\
+            ret %r\n}\n";
+        let m = skc_ir::reader::read_module(text, "t.ssa").expect("parses");
+        let mut obj = crate::object::Object::new();
+        for item in m.items {
+            if let skc_ir::ir::Item::Function(mut f) = item {
+                super::compile_function(&mut f, &m.types, &mut obj).expect("compiles");
+            }
+        }
+        let bytes = obj.finish().expect("encodes");
+        wasmparser::Validator::new_with_features(crate::wasm_features())
+            .validate_all(&bytes)
+            .expect("valid");
+        let text = wasmprinter::print_bytes(&bytes).expect("prints");
+        // The import of $g, then $f and $h.
+        let funcs: Vec<&str> = text.split("(func (;").skip(2).collect();
+        assert_eq!(funcs.len(), 2, "{text}");
+        // $f passes its own result pointer (local 0) on and copies only
+        // the argument; $h also copies the result.
+        assert_eq!(funcs[0].matches("i64.store").count(), 2, "{}", funcs[0]);
+        assert!(funcs[0].contains("local.get 0\n"), "{}", funcs[0]);
+        assert_eq!(funcs[1].matches("i64.store").count(), 4, "{}", funcs[1]);
     }
 }
