@@ -167,13 +167,16 @@ fn find_multi_entry(
 }
 
 fn new_value(f: &mut Function, name: String, ty: BaseType) -> Value {
-    f.values.push(ValueData { name, ty });
+    f.values.push(ValueData {
+        name: name.into(),
+        ty,
+    });
     Value(f.values.len() as u32 - 1)
 }
 
 fn new_block(f: &mut Function, name: String, term: Terminator) -> usize {
     f.blocks.push(BlockData {
-        name,
+        name: name.into(),
         phis: Vec::new(),
         insts: Vec::new(),
         term,

@@ -291,7 +291,7 @@ mod tests {
             .iter()
             .enumerate()
             .filter(|(_, &n)| n)
-            .map(|(v, _)| f.values[v].name.clone())
+            .map(|(v, _)| f.values[v].name.to_string())
             .collect();
         (f, names)
     }

@@ -18,7 +18,7 @@
 
 use std::collections::HashSet;
 
-use crate::ir::{Block, BlockData, Function, Terminator};
+use crate::ir::{Block, BlockData, Function, Name, Terminator};
 
 /// Normalises a parsed function's control flow: inserts a fresh entry block
 /// when the first block is a jump target (or has phis), removes unreachable
@@ -126,12 +126,12 @@ fn insert_entry_block(f: &mut Function) {
 }
 
 /// `base`, or `base.N` for the smallest N that is not taken.
-pub(crate) fn fresh_name(base: &str, taken: &HashSet<&str>) -> String {
+pub(crate) fn fresh_name(base: &str, taken: &HashSet<&str>) -> Name {
     if !taken.contains(base) {
-        return base.to_string();
+        return Name::new(base);
     }
     (1u64..)
-        .map(|n| format!("{base}.{n}"))
+        .map(|n| compact_str::format_compact!("{base}.{n}"))
         .find(|name| !taken.contains(name.as_str()))
         .expect("some suffix is free")
 }

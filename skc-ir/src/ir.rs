@@ -205,6 +205,11 @@ pub struct Section {
 /// A global symbol name, without the `$` sigil.
 pub type Symbol = String;
 
+/// The name of a temporary or a block label: a string that is stored inline
+/// (no heap allocation) up to 24 bytes, which covers nearly every name that
+/// front ends emit. Dereferences to `str`.
+pub type Name = compact_str::CompactString;
+
 /// A constant operand.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Const {
@@ -265,8 +270,10 @@ pub enum Operand {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ValueData {
     /// The name as written (without `%`); values created by SSA construction
-    /// get a derived name that does not clash.
-    pub name: String,
+    /// get a derived name that does not clash. Stored inline when short:
+    /// a module has one per temporary, so a heap string each would dominate
+    /// the reader's allocation (and the consumer's freeing) time.
+    pub name: Name,
     /// The value's type.
     pub ty: BaseType,
 }
@@ -620,7 +627,7 @@ impl Terminator {
 #[derive(Clone, Debug, PartialEq)]
 pub struct BlockData {
     /// The label as written (without `@`).
-    pub name: String,
+    pub name: Name,
     /// Phis, all at the start.
     pub phis: Vec<Phi>,
     /// Instructions in order.

@@ -11,8 +11,8 @@
 use crate::diag::{Diagnostic, Renderer};
 use crate::ir::{
     AbiType, BaseType, BinOp, Block, BlockData, CallArg, Const, DataDef, DataItem, DataValue,
-    ExtType, Function, Inst, InstKind, Item, Linkage, LoadKind, Operand, Param, Phi, Pos, Section,
-    SubWord, Terminator, Value, ValueData,
+    ExtType, Function, Inst, InstKind, Item, Linkage, LoadKind, Name, Operand, Param, Phi, Pos,
+    Section, SubWord, Terminator, Value, ValueData,
 };
 use crate::lexer::{Lexer, Tok, Token};
 use crate::names::NameMap;
@@ -52,7 +52,7 @@ type PResult<T> = Result<T, Reported>;
 
 /// A label of the function being parsed.
 struct Label {
-    name: String,
+    name: Name,
     /// Index in the function's blocks once defined.
     block: Option<u32>,
     /// Where it was first mentioned.
@@ -1012,7 +1012,7 @@ impl<'a> Parser<'a> {
             self.labels[l as usize].block = Some(id);
         }
         self.blocks.push(BlockData {
-            name: String::new(),
+            name: Name::default(),
             phis: Vec::new(),
             insts: Vec::new(),
             term: Terminator::Hlt,
@@ -1498,9 +1498,9 @@ impl<'a> Parser<'a> {
 }
 
 /// A name's text as a `String` (names are ASCII by construction).
-fn name_string(text: &[u8]) -> String {
+fn name_string(text: &[u8]) -> Name {
     match std::str::from_utf8(text) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(text).into_owned(),
+        Ok(s) => Name::new(s),
+        Err(_) => Name::from(String::from_utf8_lossy(text)),
     }
 }

@@ -24,8 +24,8 @@ use std::collections::HashSet;
 use crate::cfg::ControlFlow;
 use crate::diag::Diagnostic;
 use crate::ir::{
-    BaseType, Block, CallArg, Const, Function, InstKind, Operand, Phi, Pos, Terminator, Value,
-    ValueData,
+    BaseType, Block, CallArg, Const, Function, InstKind, Name, Operand, Phi, Pos, Terminator,
+    Value, ValueData,
 };
 
 const NONE: u32 = u32::MAX;
@@ -300,10 +300,11 @@ impl Renamer {
     }
 
     /// The next unused `base.N` name for variable `k`.
-    fn derived_name(&mut self, f: &Function, k: usize) -> String {
+    fn derived_name(&mut self, f: &Function, k: usize) -> Name {
         let data = &f.values[self.vars[k].index()];
         loop {
-            let mut name = String::with_capacity(data.name.len() + 8);
+            // Built in place: inline (no allocation) up to 24 bytes.
+            let mut name = Name::with_capacity(data.name.len() + 8);
             name.push_str(&data.name);
             name.push('.');
             push_decimal(&mut name, self.next_suffix[k]);
@@ -408,7 +409,7 @@ impl Renamer {
             let ty = f.values[self.vars[k as usize].index()].ty;
             let v = Value(f.values.len() as u32);
             f.values.push(ValueData {
-                name: String::new(),
+                name: Name::default(),
                 ty,
             });
             let pos = f.blocks[b as usize].pos;
@@ -774,7 +775,7 @@ fn operand_var(op: &Operand, var: impl Fn(Value) -> Option<usize>) -> Option<usi
 }
 
 /// Appends `n` in decimal (cheaper than the formatting machinery).
-fn push_decimal(out: &mut String, mut n: u64) {
+fn push_decimal(out: &mut Name, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {

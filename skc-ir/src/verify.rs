@@ -353,7 +353,7 @@ impl Verifier<'_> {
         let label = |from: Block| {
             f.blocks
                 .get(from.index())
-                .map_or_else(|| format!("#{}", from.0), |d| d.name.clone())
+                .map_or_else(|| format!("#{}", from.0), |d| d.name.to_string())
         };
         for (from, op) in &phi.args {
             let known = from.index() < f.blocks.len();

@@ -131,7 +131,7 @@ struct FnGen<'a> {
 impl FnGen<'_> {
     fn new_value(&mut self, ty: BaseType) -> Value {
         self.values.push(ValueData {
-            name: format!("v{}", self.values.len()),
+            name: format!("v{}", self.values.len()).into(),
             ty,
         });
         Value(self.values.len() as u32 - 1)
@@ -411,7 +411,7 @@ fn function(g: &mut Gen, aggs: &[TypeId], index: usize) -> Function {
             _ => Terminator::Hlt,
         };
         blocks.push(BlockData {
-            name: format!("b{b}"),
+            name: format!("b{b}").into(),
             phis,
             insts,
             term,

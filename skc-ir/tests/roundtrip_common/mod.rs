@@ -81,7 +81,7 @@ fn canonical_function(f: &Function) -> Function {
     }
     let mut values = vec![
         ValueData {
-            name: String::new(),
+            name: Default::default(),
             ty: skc_ir::ir::BaseType::W
         };
         next as usize
