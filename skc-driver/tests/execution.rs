@@ -340,17 +340,18 @@ fn parent_memory_seen(ws: &Workspace, args: &[&str]) -> (u64, u64) {
 #[test]
 fn compile_memory_is_released_before_steps_run() {
     let ws = Workspace::new();
-    // 40 MB of zero-initialised data: the wasm object holding it makes the
-    // compile phase's peak large.
+    // 80 MB of zero-initialised data: one data item is laid out whole in
+    // memory (function bodies are spooled to disk, a single item is not), so
+    // the compile phase's peak is large.
     std::fs::write(
         ws.path().join("big.ssa"),
-        format!("data $big = {{ z 40000000 }}\n{RETURN_ZERO}"),
+        format!("data $big = {{ z 80000000 }}\n{RETURN_ZERO}"),
     )
     .expect("write program");
     let (peak_kib, during_step_kib) = parent_memory_seen(&ws, &["big.ssa", "-o", "out/big.wasm"]);
     assert!(
         peak_kib > 64 * 1024,
-        "precondition: compiling 40 MB of data should peak above 64 MiB, saw {peak_kib} KiB"
+        "precondition: compiling 80 MB of data should peak above 64 MiB, saw {peak_kib} KiB"
     );
     assert!(
         during_step_kib < 32 * 1024,
