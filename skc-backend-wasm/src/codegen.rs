@@ -35,6 +35,7 @@ use crate::lp64;
 use crate::narrow;
 use crate::object::{CodeReloc, CodeRelocKind, EncodedFunction, Object, SymId};
 use crate::offsets;
+use crate::result_slot;
 use crate::stack;
 use crate::structure::Structure;
 
@@ -164,6 +165,14 @@ fn compile_narrowed(
         ),
     };
     let type_index = obj.type_index(&params, &results);
+    let result_slot = match main {
+        MainKind::No => result_slot::returned_slot(f, types, &offsets),
+        _ => None,
+    };
+    let mut in_frame = frame_slot_values(f);
+    if let Some(r) = result_slot {
+        in_frame[r.index()] = false;
+    }
     let mut gen = FunctionCodegen {
         f,
         types,
@@ -174,7 +183,7 @@ fn compile_narrowed(
         local_types: Vec::new(),
         value_local: vec![UNASSIGNED; f.values.len()],
         frame_size: 0,
-        uses_frame: needs_frame(f),
+        uses_frame: needs_frame(f, result_slot),
         moves_stack_pointer: makes_calls_or_grows_stack(f),
         sp0: 0,
         fp: 0,
@@ -195,9 +204,10 @@ fn compile_narrowed(
         pending: None,
         narrowed,
         offsets,
-        in_frame: frame_slot_values(f),
+        in_frame,
         built_in_place: results_built_in_place(f, types),
         frame_slot: vec![UNASSIGNED; f.values.len()],
+        result_slot,
     };
     if force_dispatch {
         gen.st.reducible = false;
@@ -347,13 +357,13 @@ fn makes_calls_or_grows_stack(f: &Function) -> bool {
 }
 
 /// Whether the function needs a shadow-stack frame.
-fn needs_frame(f: &Function) -> bool {
+fn needs_frame(f: &Function, result_slot: Option<Value>) -> bool {
     f.params.iter().any(|p| matches!(p.ty, AbiType::Agg(_)))
         || f.blocks
             .iter()
             .flat_map(|b| &b.insts)
             .any(|i| match &i.kind {
-                InstKind::Alloc { .. } => true,
+                InstKind::Alloc { .. } => result_slot.is_none() || i.result != result_slot,
                 InstKind::Call {
                     ret,
                     args,
@@ -421,6 +431,9 @@ struct FunctionCodegen<'a> {
     /// Per value: an aggregate call result returned right away, which
     /// the callee writes straight into this function's result space.
     built_in_place: Vec<bool>,
+    /// The start-block slot that lives in the result space itself
+    /// ([`result_slot`]): its address is the hidden result pointer.
+    result_slot: Option<Value>,
 }
 
 impl FunctionCodegen<'_> {
@@ -451,7 +464,13 @@ impl FunctionCodegen<'_> {
             .iter()
             .zip(&self.on_stack)
             .zip(&self.in_frame)
-            .map(|((&l, &on_stack), &in_frame)| l != UNASSIGNED || on_stack || in_frame)
+            .enumerate()
+            .map(|(v, ((&l, &on_stack), &in_frame))| {
+                l != UNASSIGNED
+                    || on_stack
+                    || in_frame
+                    || self.result_slot.is_some_and(|r| r.index() == v)
+            })
             .collect();
         let colouring = locals::colour(self.f, &self.st, &fixed);
         let mut base = [0u32; 4];
@@ -542,6 +561,13 @@ impl FunctionCodegen<'_> {
     /// Pushes an operand as a value of type `ctx`.
     fn operand(&mut self, op: &Operand, ctx: BaseType) -> Result<()> {
         match op {
+            Operand::Value(v) if self.result_slot == Some(*v) => {
+                let sret = self.sret_local.ok_or_else(|| {
+                    anyhow!("internal error: result slot without a result pointer")
+                })?;
+                self.ins(I::LocalGet(sret));
+                self.convert(BaseType::W, ctx)?;
+            }
             Operand::Value(v) if self.in_frame.get(v.index()).copied().unwrap_or(false) => {
                 let slot = self.frame_slot(*v).ok_or_else(|| {
                     anyhow!(
@@ -1115,7 +1141,8 @@ impl FunctionCodegen<'_> {
             let size = i32::try_from(self.types.get(id).size)
                 .map_err(|_| anyhow!("`${}` returns an aggregate too large for wasm32", f.name))?;
             let in_place = matches!(v, Operand::Value(r)
-                if self.built_in_place.get(r.index()).copied().unwrap_or(false));
+                if self.built_in_place.get(r.index()).copied().unwrap_or(false)
+                    || self.result_slot == Some(*r));
             if !in_place {
                 self.copy_bytes(Place::Local(sret), v, size as u32)?;
             }
@@ -1258,6 +1285,9 @@ impl FunctionCodegen<'_> {
                     StoreKind::S => I::F32Store(memarg_at(2, offset)),
                     StoreKind::D => I::F64Store(memarg_at(3, offset)),
                 });
+            }
+            InstKind::Alloc { .. } if inst.result.is_some() && inst.result == self.result_slot => {
+                // Lives at the result pointer: nothing to allocate.
             }
             InstKind::Alloc { align, size } => {
                 let t = self.result_type(inst)?;

@@ -42,6 +42,7 @@ pub mod narrow;
 pub mod object;
 pub mod offsets;
 pub mod plan;
+pub mod result_slot;
 pub mod spool;
 pub mod stack;
 pub mod structure;
