@@ -169,6 +169,7 @@ fn compile_narrowed(
         MainKind::No => result_slot::returned_slot(f, types, &offsets),
         _ => None,
     };
+    let built_in_place = results_built_in_place(f, types);
     let mut in_frame = frame_slot_values(f);
     if let Some(r) = result_slot {
         in_frame[r.index()] = false;
@@ -183,7 +184,7 @@ fn compile_narrowed(
         local_types: Vec::new(),
         value_local: vec![UNASSIGNED; f.values.len()],
         frame_size: 0,
-        uses_frame: needs_frame(f, result_slot),
+        uses_frame: needs_frame(f, types, result_slot, &built_in_place),
         moves_stack_pointer: makes_calls_or_grows_stack(f),
         sp0: 0,
         fp: 0,
@@ -205,7 +206,7 @@ fn compile_narrowed(
         narrowed,
         offsets,
         in_frame,
-        built_in_place: results_built_in_place(f, types),
+        built_in_place,
         frame_slot: vec![UNASSIGNED; f.values.len()],
         result_slot,
     };
@@ -357,8 +358,17 @@ fn makes_calls_or_grows_stack(f: &Function) -> bool {
 }
 
 /// Whether the function needs a shadow-stack frame.
-fn needs_frame(f: &Function, result_slot: Option<Value>) -> bool {
-    f.params.iter().any(|p| matches!(p.ty, AbiType::Agg(_)))
+fn needs_frame(
+    f: &Function,
+    types: &TypeTable,
+    result_slot: Option<Value>,
+    built_in_place: &[bool],
+) -> bool {
+    let spilled_param = f.params.iter().any(|p| match p.ty {
+        AbiType::Agg(id) => abi::agg_passing(types, id) != AggPassing::Memory,
+        _ => false,
+    });
+    spilled_param
         || f.blocks
             .iter()
             .flat_map(|b| &b.insts)
@@ -370,8 +380,11 @@ fn needs_frame(f: &Function, result_slot: Option<Value>) -> bool {
                     variadic_from,
                     ..
                 } => {
+                    let in_place = i
+                        .result
+                        .is_some_and(|r| built_in_place.get(r.index()).copied().unwrap_or(false));
                     variadic_from.is_some()
-                        || matches!(ret, Some(AbiType::Agg(_)))
+                        || (matches!(ret, Some(AbiType::Agg(_))) && !in_place)
                         || args.iter().any(|a| matches!(a.ty, AbiType::Agg(_)))
                 }
                 _ => false,
@@ -538,6 +551,12 @@ impl FunctionCodegen<'_> {
     }
 
     fn alloc_slot(&mut self, size: u64, align: u32) -> Result<u32> {
+        if !self.uses_frame {
+            bail!(
+                "internal error: `${}` needs a frame slot but has no frame",
+                self.f.name
+            );
+        }
         let align = align.clamp(1, 16);
         let start = self.frame_size.div_ceil(align) * align;
         let end = u64::from(start) + size;
