@@ -424,8 +424,46 @@ struct FunctionCodegen<'a> {
 }
 
 impl FunctionCodegen<'_> {
+    /// Appends one instruction. The most frequent ones are written
+    /// straight to the code (the same bytes wasm-encoder writes): going
+    /// through `Instruction::encode`'s dispatch and drop for each local
+    /// access and constant is a large share of the backend's time.
+    #[inline(always)]
     fn ins(&mut self, i: I<'_>) {
-        i.encode(&mut self.code);
+        let code = &mut self.code;
+        match i {
+            I::LocalGet(l) => {
+                code.push(0x20);
+                leb::write_u32(code, l);
+            }
+            I::LocalSet(l) => {
+                code.push(0x21);
+                leb::write_u32(code, l);
+            }
+            I::LocalTee(l) => {
+                code.push(0x22);
+                leb::write_u32(code, l);
+            }
+            I::I32Const(n) => {
+                code.push(0x41);
+                leb::write_i32(code, n);
+            }
+            I::I64Const(n) => {
+                code.push(0x42);
+                leb::write_i64(code, n);
+            }
+            I::Br(d) => {
+                code.push(0x0c);
+                leb::write_u32(code, d);
+            }
+            I::BrIf(d) => {
+                code.push(0x0d);
+                leb::write_u32(code, d);
+            }
+            I::Else => code.push(0x05),
+            I::End => code.push(0x0b),
+            other => other.encode(code),
+        }
     }
 
     fn new_local(&mut self, t: ValType) -> u32 {
