@@ -168,7 +168,7 @@ fn compile_narrowed(
         f,
         types,
         obj,
-        code: Vec::new(),
+        code: Vec::with_capacity(code_size_estimate(f)),
         relocs: Vec::new(),
         n_params: params.len() as u32,
         local_types: Vec::new(),
@@ -188,6 +188,7 @@ fn compile_narrowed(
         scratch_locals: Vec::new(),
         phi_positions: std::collections::HashMap::new(),
         phi_positions_for: None,
+        phi_dests: Vec::new(),
         on_stack: stack::stack_values(
             f,
             main != MainKind::No || (f.ret.is_some() && !abi::returns_via_pointer(types, f.ret)),
@@ -215,8 +216,8 @@ fn compile_narrowed(
         ..
     } = gen;
     // The frame size is only known now, so the prologue goes in front.
-    let mut prologue = Vec::new();
-    let mut all_relocs = Vec::new();
+    let mut prologue = Vec::with_capacity(PROLOGUE_MAX + code.len());
+    let mut all_relocs = Vec::with_capacity(relocs.len() + 2);
     if uses_frame {
         let frame = frame_size.div_ceil(16) * 16;
         prologue.push(0x23);
@@ -285,6 +286,21 @@ fn compile_narrowed(
         },
         local,
     )
+}
+
+/// Phis with at most this many operands are searched without a map.
+const SHORT_PHI: usize = 32;
+
+/// Upper bound of the prologue's size in bytes.
+const PROLOGUE_MAX: usize = 40;
+
+/// A guess of the code size of `f` in bytes, so the code buffer rarely
+/// grows (growing copies it each time).
+fn code_size_estimate(f: &Function) -> usize {
+    f.blocks
+        .iter()
+        .map(|b| 6 * (b.insts.len() + b.phis.len()) + 8)
+        .sum()
 }
 
 /// The results of constant-size allocations in the entry block: frame
@@ -407,6 +423,8 @@ struct FunctionCodegen<'a> {
     scratch_locals: Vec<(ValType, u32)>,
     phi_positions: std::collections::HashMap<usize, usize>,
     phi_positions_for: Option<usize>,
+    /// The locals `phi_copies` writes, kept between edges.
+    phi_dests: Vec<u32>,
     on_stack: Vec<bool>,
     pending: Option<Value>,
     /// Per value: an `l` computed as a `w` (see [`narrow`]).
@@ -1037,6 +1055,10 @@ impl FunctionCodegen<'_> {
     fn phi_arg_position(&mut self, to: usize, from: usize) -> Option<usize> {
         let f = self.f;
         let first = f.blocks[to].phis.first()?;
+        // A short list is scanned faster than a map is built and probed.
+        if first.args.len() <= SHORT_PHI {
+            return first.args.iter().position(|(b, _)| b.index() == from);
+        }
         if self.phi_positions_for != Some(to) {
             self.phi_positions.clear();
             for (i, (b, _)) in first.args.iter().enumerate() {
@@ -1057,7 +1079,8 @@ impl FunctionCodegen<'_> {
         // the position found for the first phi is tried first (a merge
         // node may have thousands of predecessors).
         let hint = self.phi_arg_position(to, from);
-        let mut dests = Vec::with_capacity(phis.len());
+        let mut dests = std::mem::take(&mut self.phi_dests);
+        dests.clear();
         for phi in phis {
             let arg = hint
                 .and_then(|i| phi.args.get(i))
@@ -1085,9 +1108,10 @@ impl FunctionCodegen<'_> {
             self.operand(arg, f.value_type(phi.result))?;
             dests.push(dest);
         }
-        for d in dests.into_iter().rev() {
+        for &d in dests.iter().rev() {
             self.ins(I::LocalSet(d));
         }
+        self.phi_dests = dests;
         Ok(())
     }
 
