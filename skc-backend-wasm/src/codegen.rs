@@ -164,31 +164,40 @@ fn compile_narrowed(
         ),
     };
     let type_index = obj.type_index(&params, &results);
+    let mut spare = SPARE.with(|s| s.take());
+    spare.code.clear();
+    spare.code.reserve(code_size_estimate(f));
+    spare.relocs.clear();
+    spare.local_types.clear();
+    reset(&mut spare.value_local, f.values.len(), UNASSIGNED);
+    reset(&mut spare.frame_slot, f.values.len(), UNASSIGNED);
+    spare.ctx.clear();
+    spare.scratch_locals.clear();
     let mut gen = FunctionCodegen {
         f,
         types,
         obj,
-        code: Vec::with_capacity(code_size_estimate(f)),
-        relocs: Vec::new(),
+        code: spare.code,
+        relocs: spare.relocs,
         n_params: params.len() as u32,
-        local_types: Vec::new(),
-        value_local: vec![UNASSIGNED; f.values.len()],
+        local_types: spare.local_types,
+        value_local: spare.value_local,
         frame_size: 0,
         uses_frame: needs_frame(f),
         moves_stack_pointer: makes_calls_or_grows_stack(f),
         sp0: 0,
         fp: 0,
-        ctx: Vec::new(),
+        ctx: spare.ctx,
         st,
         main,
         results,
         sret_local: None,
         varargs_local: None,
         dispatch_label: None,
-        scratch_locals: Vec::new(),
+        scratch_locals: spare.scratch_locals,
         phi_positions: std::collections::HashMap::new(),
         phi_positions_for: None,
-        phi_dests: Vec::new(),
+        phi_dests: spare.phi_dests,
         on_stack: stack::stack_values(
             f,
             main != MainKind::No || (f.ret.is_some() && !abi::returns_via_pointer(types, f.ret)),
@@ -196,9 +205,10 @@ fn compile_narrowed(
         pending: None,
         narrowed,
         offsets,
-        in_frame: frame_slot_values(f),
-        built_in_place: results_built_in_place(f, types),
-        frame_slot: vec![UNASSIGNED; f.values.len()],
+        in_frame: frame_slot_values(f, spare.in_frame),
+        built_in_place: results_built_in_place(f, types, spare.built_in_place),
+        frame_slot: spare.frame_slot,
+        fixed: spare.fixed,
     };
     if force_dispatch {
         gen.st.reducible = false;
@@ -213,6 +223,14 @@ fn compile_narrowed(
         moves_stack_pointer,
         sp0,
         fp,
+        value_local,
+        ctx,
+        scratch_locals,
+        phi_dests,
+        in_frame,
+        built_in_place,
+        frame_slot,
+        fixed,
         ..
     } = gen;
     // The frame size is only known now, so the prologue goes in front.
@@ -248,19 +266,34 @@ fn compile_narrowed(
         }
     }
     let shift = prologue.len() as u32;
-    all_relocs.extend(relocs.into_iter().map(|r| CodeReloc {
+    all_relocs.extend(relocs.iter().map(|r| CodeReloc {
         offset: r.offset + shift,
         kind: r.kind,
     }));
     prologue.extend_from_slice(&code);
     let mut locals = Vec::new();
     let mut runs: Vec<(u32, ValType)> = Vec::new();
-    for t in local_types {
+    for &t in &local_types {
         match runs.last_mut() {
             Some((n, lt)) if *lt == t => *n += 1,
             _ => runs.push((1, t)),
         }
     }
+    SPARE.with(|s| {
+        s.replace(Spare {
+            code,
+            relocs,
+            local_types,
+            value_local,
+            frame_slot,
+            in_frame,
+            built_in_place,
+            fixed,
+            ctx,
+            scratch_locals,
+            phi_dests,
+        })
+    });
     leb::write_u32(&mut locals, runs.len() as u32);
     for (n, t) in runs {
         leb::write_u32(&mut locals, n);
@@ -288,6 +321,33 @@ fn compile_narrowed(
     )
 }
 
+/// Per-function buffers of [`FunctionCodegen`], kept between functions
+/// so that compiling many small functions does not allocate each anew.
+#[derive(Default)]
+struct Spare {
+    code: Vec<u8>,
+    relocs: Vec<CodeReloc>,
+    local_types: Vec<ValType>,
+    value_local: Vec<u32>,
+    frame_slot: Vec<u32>,
+    in_frame: Vec<bool>,
+    built_in_place: Vec<bool>,
+    fixed: Vec<bool>,
+    ctx: Vec<Label>,
+    scratch_locals: Vec<(ValType, u32)>,
+    phi_dests: Vec<u32>,
+}
+
+thread_local! {
+    static SPARE: std::cell::Cell<Spare> = std::cell::Cell::default();
+}
+
+/// Refills `v` with `n` copies of `x`, keeping its allocation.
+fn reset<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
+    v.clear();
+    v.resize(n, x);
+}
+
 /// Phis with at most this many operands are searched without a map.
 const SHORT_PHI: usize = 32;
 
@@ -305,8 +365,8 @@ fn code_size_estimate(f: &Function) -> usize {
 
 /// The results of constant-size allocations in the entry block: frame
 /// slots at a constant offset from the frame pointer.
-fn frame_slot_values(f: &Function) -> Vec<bool> {
-    let mut in_frame = vec![false; f.values.len()];
+fn frame_slot_values(f: &Function, mut in_frame: Vec<bool>) -> Vec<bool> {
+    reset(&mut in_frame, f.values.len(), false);
     if let Some(entry) = f.blocks.first() {
         for inst in &entry.insts {
             if let (
@@ -328,8 +388,8 @@ fn frame_slot_values(f: &Function) -> Vec<bool> {
 /// function's own aggregate result through the hidden result pointer:
 /// the callee can write them there directly. Nothing else can read or
 /// write that space meanwhile (the caller allocated it for this call).
-fn results_built_in_place(f: &Function, types: &TypeTable) -> Vec<bool> {
-    let mut in_place = vec![false; f.values.len()];
+fn results_built_in_place(f: &Function, types: &TypeTable, mut in_place: Vec<bool>) -> Vec<bool> {
+    reset(&mut in_place, f.values.len(), false);
     if f.name == "main" || !abi::returns_via_pointer(types, f.ret) {
         return in_place;
     }
@@ -425,6 +485,8 @@ struct FunctionCodegen<'a> {
     phi_positions_for: Option<usize>,
     /// The locals `phi_copies` writes, kept between edges.
     phi_dests: Vec<u32>,
+    /// Per value: whether it has a local outside the shared colouring.
+    fixed: Vec<bool>,
     on_stack: Vec<bool>,
     pending: Option<Value>,
     /// Per value: an `l` computed as a `w` (see [`narrow`]).
@@ -502,13 +564,15 @@ impl FunctionCodegen<'_> {
     /// Gives every value not bound to a parameter a shared local.
     fn assign_value_locals(&mut self) {
         // Parameters have their locals already; stack values need none.
-        let fixed: Vec<bool> = self
-            .value_local
-            .iter()
-            .zip(&self.on_stack)
-            .zip(&self.in_frame)
-            .map(|((&l, &on_stack), &in_frame)| l != UNASSIGNED || on_stack || in_frame)
-            .collect();
+        let mut fixed = std::mem::take(&mut self.fixed);
+        fixed.clear();
+        fixed.extend(
+            self.value_local
+                .iter()
+                .zip(&self.on_stack)
+                .zip(&self.in_frame)
+                .map(|((&l, &on_stack), &in_frame)| l != UNASSIGNED || on_stack || in_frame),
+        );
         let colouring = locals::colour(self.f, &self.st, &fixed);
         let mut base = [0u32; 4];
         for (slot, t) in [ValType::I32, ValType::I64, ValType::F32, ValType::F64]
@@ -526,6 +590,7 @@ impl FunctionCodegen<'_> {
                 self.value_local[v] = base[slot] + c;
             }
         }
+        self.fixed = fixed;
     }
 
     fn is_narrowed(&self, v: Value) -> bool {
