@@ -231,8 +231,10 @@ fn compile_narrowed(
         built_in_place,
         frame_slot,
         fixed,
+        st,
         ..
     } = gen;
+    st.recycle();
     // The frame size is only known now, so the prologue goes in front.
     let mut prologue = Vec::with_capacity(PROLOGUE_MAX + code.len());
     let mut all_relocs = Vec::with_capacity(relocs.len() + 2);
