@@ -273,13 +273,20 @@ fn compile_narrowed(
         kind: r.kind,
     }));
     prologue.extend_from_slice(&code);
-    let mut locals = Vec::new();
-    let mut runs: Vec<(u32, ValType)> = Vec::new();
-    for &t in &local_types {
-        match runs.last_mut() {
-            Some((n, lt)) if *lt == t => *n += 1,
-            _ => runs.push((1, t)),
-        }
+    // Locals are declared as runs of one type.
+    let mut locals = Vec::with_capacity(16);
+    let n_runs = local_types
+        .iter()
+        .enumerate()
+        .filter(|&(i, t)| i == 0 || local_types[i - 1] != *t)
+        .count();
+    leb::write_u32(&mut locals, n_runs as u32);
+    let mut rest = &local_types[..];
+    while let Some(&t) = rest.first() {
+        let n = rest.iter().take_while(|&&u| u == t).count();
+        leb::write_u32(&mut locals, n as u32);
+        t.encode(&mut locals);
+        rest = &rest[n..];
     }
     SPARE.with(|s| {
         s.replace(Spare {
@@ -296,11 +303,6 @@ fn compile_narrowed(
             phi_dests,
         })
     });
-    leb::write_u32(&mut locals, runs.len() as u32);
-    for (n, t) in runs {
-        leb::write_u32(&mut locals, n);
-        t.encode(&mut locals);
-    }
     let (sym_name, aliases): (&str, &[&str]) = match main {
         MainKind::No => (f.name.as_str(), &[]),
         MainKind::Void => ("__main_void", &["main"]),
