@@ -544,8 +544,19 @@ impl FunctionCodegen<'_> {
                 code.push(0x0d);
                 leb::write_u32(code, d);
             }
+            I::F32Const(x) => {
+                code.push(0x43);
+                code.extend_from_slice(&x.bits().to_le_bytes());
+            }
+            I::F64Const(x) => {
+                code.push(0x44);
+                code.extend_from_slice(&x.bits().to_le_bytes());
+            }
             I::Else => code.push(0x05),
             I::End => code.push(0x0b),
+            I::Drop => code.push(0x1a),
+            I::I32WrapI64 => code.push(0xa7),
+            I::I64ExtendI32U => code.push(0xad),
             other => other.encode(code),
         }
     }
@@ -693,25 +704,26 @@ impl FunctionCodegen<'_> {
                 }
                 self.convert(self.f.value_type(*v), ctx)?;
             }
+            // One `ins` per arm, so each writes its bytes directly.
             Operand::Const(c) => match c {
-                Const::Int(n) => self.ins(match ctx {
-                    BaseType::W => I::I32Const(*n as i32),
-                    BaseType::L => I::I64Const(*n),
-                    BaseType::S => I::F32Const(f32::from_bits(*n as u32).into()),
-                    BaseType::D => I::F64Const(f64::from_bits(*n as u64).into()),
-                }),
-                Const::Single(x) => self.ins(match ctx {
-                    BaseType::S => I::F32Const((*x).into()),
-                    BaseType::D => I::F64Const(f64::from(*x).into()),
-                    BaseType::W => I::I32Const(x.to_bits() as i32),
-                    BaseType::L => I::I64Const(i64::from(x.to_bits())),
-                }),
-                Const::Double(x) => self.ins(match ctx {
-                    BaseType::D => I::F64Const((*x).into()),
-                    BaseType::S => I::F32Const((*x as f32).into()),
-                    BaseType::W => I::I32Const(x.to_bits() as i32),
-                    BaseType::L => I::I64Const(x.to_bits() as i64),
-                }),
+                Const::Int(n) => match ctx {
+                    BaseType::W => self.ins(I::I32Const(*n as i32)),
+                    BaseType::L => self.ins(I::I64Const(*n)),
+                    BaseType::S => self.ins(I::F32Const(f32::from_bits(*n as u32).into())),
+                    BaseType::D => self.ins(I::F64Const(f64::from_bits(*n as u64).into())),
+                },
+                Const::Single(x) => match ctx {
+                    BaseType::S => self.ins(I::F32Const((*x).into())),
+                    BaseType::D => self.ins(I::F64Const(f64::from(*x).into())),
+                    BaseType::W => self.ins(I::I32Const(x.to_bits() as i32)),
+                    BaseType::L => self.ins(I::I64Const(i64::from(x.to_bits()))),
+                },
+                Const::Double(x) => match ctx {
+                    BaseType::D => self.ins(I::F64Const((*x).into())),
+                    BaseType::S => self.ins(I::F32Const((*x as f32).into())),
+                    BaseType::W => self.ins(I::I32Const(x.to_bits() as i32)),
+                    BaseType::L => self.ins(I::I64Const(x.to_bits() as i64)),
+                },
                 Const::Addr { sym, offset } => {
                     self.symbol_address(sym, *offset)?;
                     self.convert(BaseType::W, ctx)?;
