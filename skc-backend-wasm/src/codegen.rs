@@ -561,6 +561,28 @@ impl FunctionCodegen<'_> {
         }
     }
 
+    /// Appends the instruction of [`binary`].
+    fn binary_op(&mut self, op: BinOp, t: BaseType) -> Result<()> {
+        match opcode_bytes().binary.get(op as usize) {
+            Some(row) if row[locals::type_slot(t)] != 0 => {
+                self.code.push(row[locals::type_slot(t)])
+            }
+            _ => self.ins(binary(op, t)?),
+        }
+        Ok(())
+    }
+
+    /// Appends the instruction of [`compare`].
+    fn compare_op(&mut self, op: CmpOp, t: BaseType) -> Result<()> {
+        match opcode_bytes().compare.get(op as usize) {
+            Some(row) if row[locals::type_slot(t)] != 0 => {
+                self.code.push(row[locals::type_slot(t)])
+            }
+            _ => self.ins(compare(op, t)?),
+        }
+        Ok(())
+    }
+
     fn new_local(&mut self, t: ValType) -> u32 {
         self.local_types.push(t);
         self.n_params + self.local_types.len() as u32 - 1
@@ -1348,7 +1370,7 @@ impl FunctionCodegen<'_> {
                 } else {
                     self.operand(rhs, t)?;
                 }
-                self.ins(binary(*op, t)?);
+                self.binary_op(*op, t)?;
                 self.set_result(inst.result);
             }
             InstKind::Compare { op, ty, lhs, rhs } => {
@@ -1371,7 +1393,7 @@ impl FunctionCodegen<'_> {
                     _ => {
                         self.operand(lhs, t)?;
                         self.operand(rhs, t)?;
-                        self.ins(compare(*op, t)?);
+                        self.compare_op(*op, t)?;
                     }
                 }
                 if inst.result.map(|v| self.f.value_type(v)) == Some(BaseType::L) {
@@ -1866,6 +1888,82 @@ fn base_ext(b: BaseType) -> ExtType {
     }
 }
 
+/// The one-byte encodings of [`binary`] and [`compare`] by operator and
+/// type slot (0 where there is none), so the hot path writes a byte
+/// rather than building and encoding an `Instruction`.
+struct OpcodeBytes {
+    binary: [[u8; 4]; 32],
+    compare: [[u8; 4]; 32],
+}
+
+/// Built once from wasm-encoder's own encoding, so the bytes cannot
+/// differ from it; operators not listed here take the slow path.
+fn opcode_bytes() -> &'static OpcodeBytes {
+    static BYTES: std::sync::OnceLock<OpcodeBytes> = std::sync::OnceLock::new();
+    BYTES.get_or_init(|| {
+        use BaseType::{D, L, S, W};
+        fn one_byte(i: Result<I<'static>>) -> u8 {
+            let mut out = Vec::new();
+            if let Ok(i) = i {
+                i.encode(&mut out);
+            }
+            match out[..] {
+                [b] => b,
+                _ => 0,
+            }
+        }
+        let mut bytes = OpcodeBytes {
+            binary: [[0; 4]; 32],
+            compare: [[0; 4]; 32],
+        };
+        let binops = [
+            BinOp::Add,
+            BinOp::Sub,
+            BinOp::Mul,
+            BinOp::Div,
+            BinOp::Rem,
+            BinOp::Udiv,
+            BinOp::Urem,
+            BinOp::And,
+            BinOp::Or,
+            BinOp::Xor,
+            BinOp::Sar,
+            BinOp::Shr,
+            BinOp::Shl,
+        ];
+        let cmpops = [
+            CmpOp::Eq,
+            CmpOp::Ne,
+            CmpOp::Sle,
+            CmpOp::Slt,
+            CmpOp::Sge,
+            CmpOp::Sgt,
+            CmpOp::Ule,
+            CmpOp::Ult,
+            CmpOp::Uge,
+            CmpOp::Ugt,
+            CmpOp::Le,
+            CmpOp::Lt,
+            CmpOp::Ge,
+            CmpOp::Gt,
+        ];
+        for t in [W, L, S, D] {
+            let slot = locals::type_slot(t);
+            for op in binops {
+                if let Some(row) = bytes.binary.get_mut(op as usize) {
+                    row[slot] = one_byte(binary(op, t));
+                }
+            }
+            for op in cmpops {
+                if let Some(row) = bytes.compare.get_mut(op as usize) {
+                    row[slot] = one_byte(compare(op, t));
+                }
+            }
+        }
+        bytes
+    })
+}
+
 fn binary(op: BinOp, t: BaseType) -> Result<I<'static>> {
     use BaseType::{D, L, S, W};
     Ok(match (op, t) {
@@ -1964,6 +2062,21 @@ pub(crate) mod tests {
         let text = wasmprinter::print_bytes(&bytes).expect("prints");
         let start = text.find("(func (;").expect("a function");
         text[start..].to_string()
+    }
+
+    #[test]
+    fn operator_bytes_match_the_wasm_opcodes() {
+        use skc_ir::ir::{BinOp, CmpOp};
+        let bytes = super::opcode_bytes();
+        // i32.add, i64.shl, f64.div; i32.eq, i64.gt_u, f32.lt (wasm spec).
+        assert_eq!(bytes.binary[BinOp::Add as usize][0], 0x6a);
+        assert_eq!(bytes.binary[BinOp::Shl as usize][1], 0x86);
+        assert_eq!(bytes.binary[BinOp::Div as usize][3], 0xa3);
+        assert_eq!(bytes.compare[CmpOp::Eq as usize][0], 0x46);
+        assert_eq!(bytes.compare[CmpOp::Ugt as usize][1], 0x56);
+        assert_eq!(bytes.compare[CmpOp::Lt as usize][2], 0x5d);
+        // Operators without a float form have no byte there.
+        assert_eq!(bytes.binary[BinOp::Xor as usize][2], 0);
     }
 
     #[test]
