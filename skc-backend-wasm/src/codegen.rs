@@ -198,9 +198,10 @@ fn compile_narrowed(
         phi_positions: std::collections::HashMap::new(),
         phi_positions_for: None,
         phi_dests: spare.phi_dests,
-        on_stack: stack::stack_values(
+        on_stack: stack::stack_values_into(
             f,
             main != MainKind::No || (f.ret.is_some() && !abi::returns_via_pointer(types, f.ret)),
+            spare.on_stack,
         ),
         pending: None,
         narrowed,
@@ -232,6 +233,7 @@ fn compile_narrowed(
         frame_slot,
         fixed,
         st,
+        on_stack,
         ..
     } = gen;
     st.recycle();
@@ -298,6 +300,7 @@ fn compile_narrowed(
             in_frame,
             built_in_place,
             fixed,
+            on_stack,
             ctx,
             scratch_locals,
             phi_dests,
@@ -337,6 +340,7 @@ struct Spare {
     in_frame: Vec<bool>,
     built_in_place: Vec<bool>,
     fixed: Vec<bool>,
+    on_stack: Vec<bool>,
     ctx: Vec<Label>,
     scratch_locals: Vec<(ValType, u32)>,
     phi_dests: Vec<u32>,
