@@ -169,8 +169,18 @@ fn compile_narrowed(
         MainKind::No => result_slot::returned_slot(f, types, &offsets),
         _ => None,
     };
-    let built_in_place = results_built_in_place(f, types);
-    let mut in_frame = frame_slot_values(f);
+    let mut spare = SPARE.with(|s| s.take());
+    spare.code.clear();
+    spare.code.reserve(code_size_estimate(f));
+    spare.relocs.clear();
+    spare.local_types.clear();
+    reset(&mut spare.value_local, f.values.len(), UNASSIGNED);
+    reset(&mut spare.frame_slot, f.values.len(), UNASSIGNED);
+    spare.ctx.clear();
+    spare.scratch_locals.clear();
+    let built_in_place =
+        results_built_in_place(f, types, std::mem::take(&mut spare.built_in_place));
+    let mut in_frame = frame_slot_values(f, std::mem::take(&mut spare.in_frame));
     if let Some(r) = result_slot {
         in_frame[r.index()] = false;
     }
@@ -178,36 +188,39 @@ fn compile_narrowed(
         f,
         types,
         obj,
-        code: Vec::new(),
-        relocs: Vec::new(),
+        code: spare.code,
+        relocs: spare.relocs,
         n_params: params.len() as u32,
-        local_types: Vec::new(),
-        value_local: vec![UNASSIGNED; f.values.len()],
+        local_types: spare.local_types,
+        value_local: spare.value_local,
         frame_size: 0,
         uses_frame: needs_frame(f, types, result_slot, &built_in_place),
         moves_stack_pointer: makes_calls_or_grows_stack(f),
         sp0: 0,
         fp: 0,
-        ctx: Vec::new(),
+        ctx: spare.ctx,
         st,
         main,
         results,
         sret_local: None,
         varargs_local: None,
         dispatch_label: None,
-        scratch_locals: Vec::new(),
+        scratch_locals: spare.scratch_locals,
         phi_positions: std::collections::HashMap::new(),
         phi_positions_for: None,
-        on_stack: stack::stack_values(
+        phi_dests: spare.phi_dests,
+        on_stack: stack::stack_values_into(
             f,
             main != MainKind::No || (f.ret.is_some() && !abi::returns_via_pointer(types, f.ret)),
+            spare.on_stack,
         ),
         pending: None,
         narrowed,
         offsets,
         in_frame,
         built_in_place,
-        frame_slot: vec![UNASSIGNED; f.values.len()],
+        frame_slot: spare.frame_slot,
+        fixed: spare.fixed,
         result_slot,
     };
     if force_dispatch {
@@ -223,11 +236,22 @@ fn compile_narrowed(
         moves_stack_pointer,
         sp0,
         fp,
+        value_local,
+        ctx,
+        scratch_locals,
+        phi_dests,
+        in_frame,
+        built_in_place,
+        frame_slot,
+        fixed,
+        st,
+        on_stack,
         ..
     } = gen;
+    st.recycle();
     // The frame size is only known now, so the prologue goes in front.
-    let mut prologue = Vec::new();
-    let mut all_relocs = Vec::new();
+    let mut prologue = Vec::with_capacity(PROLOGUE_MAX + code.len());
+    let mut all_relocs = Vec::with_capacity(relocs.len() + 2);
     if uses_frame {
         let frame = frame_size.div_ceil(16) * 16;
         prologue.push(0x23);
@@ -258,24 +282,42 @@ fn compile_narrowed(
         }
     }
     let shift = prologue.len() as u32;
-    all_relocs.extend(relocs.into_iter().map(|r| CodeReloc {
+    all_relocs.extend(relocs.iter().map(|r| CodeReloc {
         offset: r.offset + shift,
         kind: r.kind,
     }));
     prologue.extend_from_slice(&code);
-    let mut locals = Vec::new();
-    let mut runs: Vec<(u32, ValType)> = Vec::new();
-    for t in local_types {
-        match runs.last_mut() {
-            Some((n, lt)) if *lt == t => *n += 1,
-            _ => runs.push((1, t)),
-        }
-    }
-    leb::write_u32(&mut locals, runs.len() as u32);
-    for (n, t) in runs {
-        leb::write_u32(&mut locals, n);
+    // Locals are declared as runs of one type.
+    let mut locals = Vec::with_capacity(16);
+    let n_runs = local_types
+        .iter()
+        .enumerate()
+        .filter(|&(i, t)| i == 0 || local_types[i - 1] != *t)
+        .count();
+    leb::write_u32(&mut locals, n_runs as u32);
+    let mut rest = &local_types[..];
+    while let Some(&t) = rest.first() {
+        let n = rest.iter().take_while(|&&u| u == t).count();
+        leb::write_u32(&mut locals, n as u32);
         t.encode(&mut locals);
+        rest = &rest[n..];
     }
+    SPARE.with(|s| {
+        s.replace(Spare {
+            code,
+            relocs,
+            local_types,
+            value_local,
+            frame_slot,
+            in_frame,
+            built_in_place,
+            fixed,
+            on_stack,
+            ctx,
+            scratch_locals,
+            phi_dests,
+        })
+    });
     let (sym_name, aliases): (&str, &[&str]) = match main {
         MainKind::No => (f.name.as_str(), &[]),
         MainKind::Void => ("__main_void", &["main"]),
@@ -298,10 +340,53 @@ fn compile_narrowed(
     )
 }
 
+/// Per-function buffers of [`FunctionCodegen`], kept between functions
+/// so that compiling many small functions does not allocate each anew.
+#[derive(Default)]
+struct Spare {
+    code: Vec<u8>,
+    relocs: Vec<CodeReloc>,
+    local_types: Vec<ValType>,
+    value_local: Vec<u32>,
+    frame_slot: Vec<u32>,
+    in_frame: Vec<bool>,
+    built_in_place: Vec<bool>,
+    fixed: Vec<bool>,
+    on_stack: Vec<bool>,
+    ctx: Vec<Label>,
+    scratch_locals: Vec<(ValType, u32)>,
+    phi_dests: Vec<u32>,
+}
+
+thread_local! {
+    static SPARE: std::cell::Cell<Spare> = std::cell::Cell::default();
+}
+
+/// Refills `v` with `n` copies of `x`, keeping its allocation.
+fn reset<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
+    v.clear();
+    v.resize(n, x);
+}
+
+/// Phis with at most this many operands are searched without a map.
+const SHORT_PHI: usize = 32;
+
+/// Upper bound of the prologue's size in bytes.
+const PROLOGUE_MAX: usize = 40;
+
+/// A guess of the code size of `f` in bytes, so the code buffer rarely
+/// grows (growing copies it each time).
+fn code_size_estimate(f: &Function) -> usize {
+    f.blocks
+        .iter()
+        .map(|b| 6 * (b.insts.len() + b.phis.len()) + 8)
+        .sum()
+}
+
 /// The results of constant-size allocations in the entry block: frame
 /// slots at a constant offset from the frame pointer.
-fn frame_slot_values(f: &Function) -> Vec<bool> {
-    let mut in_frame = vec![false; f.values.len()];
+fn frame_slot_values(f: &Function, mut in_frame: Vec<bool>) -> Vec<bool> {
+    reset(&mut in_frame, f.values.len(), false);
     if let Some(entry) = f.blocks.first() {
         for inst in &entry.insts {
             if let (
@@ -323,8 +408,8 @@ fn frame_slot_values(f: &Function) -> Vec<bool> {
 /// function's own aggregate result through the hidden result pointer:
 /// the callee can write them there directly. Nothing else can read or
 /// write that space meanwhile (the caller allocated it for this call).
-fn results_built_in_place(f: &Function, types: &TypeTable) -> Vec<bool> {
-    let mut in_place = vec![false; f.values.len()];
+fn results_built_in_place(f: &Function, types: &TypeTable, mut in_place: Vec<bool>) -> Vec<bool> {
+    reset(&mut in_place, f.values.len(), false);
     if f.name == "main" || !abi::returns_via_pointer(types, f.ret) {
         return in_place;
     }
@@ -430,6 +515,10 @@ struct FunctionCodegen<'a> {
     scratch_locals: Vec<(ValType, u32)>,
     phi_positions: std::collections::HashMap<usize, usize>,
     phi_positions_for: Option<usize>,
+    /// The locals `phi_copies` writes, kept between edges.
+    phi_dests: Vec<u32>,
+    /// Per value: whether it has a local outside the shared colouring.
+    fixed: Vec<bool>,
     on_stack: Vec<bool>,
     pending: Option<Value>,
     /// Per value: an `l` computed as a `w` (see [`narrow`]).
@@ -450,8 +539,79 @@ struct FunctionCodegen<'a> {
 }
 
 impl FunctionCodegen<'_> {
+    /// Appends one instruction. The most frequent ones are written
+    /// straight to the code (the same bytes wasm-encoder writes): going
+    /// through `Instruction::encode`'s dispatch and drop for each local
+    /// access and constant is a large share of the backend's time.
+    #[inline(always)]
     fn ins(&mut self, i: I<'_>) {
-        i.encode(&mut self.code);
+        let code = &mut self.code;
+        match i {
+            I::LocalGet(l) => {
+                code.push(0x20);
+                leb::write_u32(code, l);
+            }
+            I::LocalSet(l) => {
+                code.push(0x21);
+                leb::write_u32(code, l);
+            }
+            I::LocalTee(l) => {
+                code.push(0x22);
+                leb::write_u32(code, l);
+            }
+            I::I32Const(n) => {
+                code.push(0x41);
+                leb::write_i32(code, n);
+            }
+            I::I64Const(n) => {
+                code.push(0x42);
+                leb::write_i64(code, n);
+            }
+            I::Br(d) => {
+                code.push(0x0c);
+                leb::write_u32(code, d);
+            }
+            I::BrIf(d) => {
+                code.push(0x0d);
+                leb::write_u32(code, d);
+            }
+            I::F32Const(x) => {
+                code.push(0x43);
+                code.extend_from_slice(&x.bits().to_le_bytes());
+            }
+            I::F64Const(x) => {
+                code.push(0x44);
+                code.extend_from_slice(&x.bits().to_le_bytes());
+            }
+            I::Else => code.push(0x05),
+            I::End => code.push(0x0b),
+            I::Drop => code.push(0x1a),
+            I::I32WrapI64 => code.push(0xa7),
+            I::I64ExtendI32U => code.push(0xad),
+            other => other.encode(code),
+        }
+    }
+
+    /// Appends the instruction of [`binary`].
+    fn binary_op(&mut self, op: BinOp, t: BaseType) -> Result<()> {
+        match opcode_bytes().binary.get(op as usize) {
+            Some(row) if row[locals::type_slot(t)] != 0 => {
+                self.code.push(row[locals::type_slot(t)])
+            }
+            _ => self.ins(binary(op, t)?),
+        }
+        Ok(())
+    }
+
+    /// Appends the instruction of [`compare`].
+    fn compare_op(&mut self, op: CmpOp, t: BaseType) -> Result<()> {
+        match opcode_bytes().compare.get(op as usize) {
+            Some(row) if row[locals::type_slot(t)] != 0 => {
+                self.code.push(row[locals::type_slot(t)])
+            }
+            _ => self.ins(compare(op, t)?),
+        }
+        Ok(())
     }
 
     fn new_local(&mut self, t: ValType) -> u32 {
@@ -472,19 +632,22 @@ impl FunctionCodegen<'_> {
     /// Gives every value not bound to a parameter a shared local.
     fn assign_value_locals(&mut self) {
         // Parameters have their locals already; stack values need none.
-        let fixed: Vec<bool> = self
-            .value_local
-            .iter()
-            .zip(&self.on_stack)
-            .zip(&self.in_frame)
-            .enumerate()
-            .map(|(v, ((&l, &on_stack), &in_frame))| {
-                l != UNASSIGNED
-                    || on_stack
-                    || in_frame
-                    || self.result_slot.is_some_and(|r| r.index() == v)
-            })
-            .collect();
+        let mut fixed = std::mem::take(&mut self.fixed);
+        fixed.clear();
+        let result_slot = self.result_slot;
+        fixed.extend(
+            self.value_local
+                .iter()
+                .zip(&self.on_stack)
+                .zip(&self.in_frame)
+                .enumerate()
+                .map(|(v, ((&l, &on_stack), &in_frame))| {
+                    l != UNASSIGNED
+                        || on_stack
+                        || in_frame
+                        || result_slot.is_some_and(|r| r.index() == v)
+                }),
+        );
         let colouring = locals::colour(self.f, &self.st, &fixed);
         let mut base = [0u32; 4];
         for (slot, t) in [ValType::I32, ValType::I64, ValType::F32, ValType::F64]
@@ -502,6 +665,7 @@ impl FunctionCodegen<'_> {
                 self.value_local[v] = base[slot] + c;
             }
         }
+        self.fixed = fixed;
     }
 
     fn is_narrowed(&self, v: Value) -> bool {
@@ -613,25 +777,26 @@ impl FunctionCodegen<'_> {
                 }
                 self.convert(self.f.value_type(*v), ctx)?;
             }
+            // One `ins` per arm, so each writes its bytes directly.
             Operand::Const(c) => match c {
-                Const::Int(n) => self.ins(match ctx {
-                    BaseType::W => I::I32Const(*n as i32),
-                    BaseType::L => I::I64Const(*n),
-                    BaseType::S => I::F32Const(f32::from_bits(*n as u32).into()),
-                    BaseType::D => I::F64Const(f64::from_bits(*n as u64).into()),
-                }),
-                Const::Single(x) => self.ins(match ctx {
-                    BaseType::S => I::F32Const((*x).into()),
-                    BaseType::D => I::F64Const(f64::from(*x).into()),
-                    BaseType::W => I::I32Const(x.to_bits() as i32),
-                    BaseType::L => I::I64Const(i64::from(x.to_bits())),
-                }),
-                Const::Double(x) => self.ins(match ctx {
-                    BaseType::D => I::F64Const((*x).into()),
-                    BaseType::S => I::F32Const((*x as f32).into()),
-                    BaseType::W => I::I32Const(x.to_bits() as i32),
-                    BaseType::L => I::I64Const(x.to_bits() as i64),
-                }),
+                Const::Int(n) => match ctx {
+                    BaseType::W => self.ins(I::I32Const(*n as i32)),
+                    BaseType::L => self.ins(I::I64Const(*n)),
+                    BaseType::S => self.ins(I::F32Const(f32::from_bits(*n as u32).into())),
+                    BaseType::D => self.ins(I::F64Const(f64::from_bits(*n as u64).into())),
+                },
+                Const::Single(x) => match ctx {
+                    BaseType::S => self.ins(I::F32Const((*x).into())),
+                    BaseType::D => self.ins(I::F64Const(f64::from(*x).into())),
+                    BaseType::W => self.ins(I::I32Const(x.to_bits() as i32)),
+                    BaseType::L => self.ins(I::I64Const(i64::from(x.to_bits()))),
+                },
+                Const::Double(x) => match ctx {
+                    BaseType::D => self.ins(I::F64Const((*x).into())),
+                    BaseType::S => self.ins(I::F32Const((*x as f32).into())),
+                    BaseType::W => self.ins(I::I32Const(x.to_bits() as i32)),
+                    BaseType::L => self.ins(I::I64Const(x.to_bits() as i64)),
+                },
                 Const::Addr { sym, offset } => {
                     self.symbol_address(sym, *offset)?;
                     self.convert(BaseType::W, ctx)?;
@@ -1044,6 +1209,10 @@ impl FunctionCodegen<'_> {
     fn phi_arg_position(&mut self, to: usize, from: usize) -> Option<usize> {
         let f = self.f;
         let first = f.blocks[to].phis.first()?;
+        // A short list is scanned faster than a map is built and probed.
+        if first.args.len() <= SHORT_PHI {
+            return first.args.iter().position(|(b, _)| b.index() == from);
+        }
         if self.phi_positions_for != Some(to) {
             self.phi_positions.clear();
             for (i, (b, _)) in first.args.iter().enumerate() {
@@ -1064,7 +1233,8 @@ impl FunctionCodegen<'_> {
         // the position found for the first phi is tried first (a merge
         // node may have thousands of predecessors).
         let hint = self.phi_arg_position(to, from);
-        let mut dests = Vec::with_capacity(phis.len());
+        let mut dests = std::mem::take(&mut self.phi_dests);
+        dests.clear();
         for phi in phis {
             let arg = hint
                 .and_then(|i| phi.args.get(i))
@@ -1092,9 +1262,10 @@ impl FunctionCodegen<'_> {
             self.operand(arg, f.value_type(phi.result))?;
             dests.push(dest);
         }
-        for d in dests.into_iter().rev() {
+        for &d in dests.iter().rev() {
             self.ins(I::LocalSet(d));
         }
+        self.phi_dests = dests;
         Ok(())
     }
 
@@ -1251,7 +1422,7 @@ impl FunctionCodegen<'_> {
                 } else {
                     self.operand(rhs, t)?;
                 }
-                self.ins(binary(*op, t)?);
+                self.binary_op(*op, t)?;
                 self.set_result(inst.result);
             }
             InstKind::Compare { op, ty, lhs, rhs } => {
@@ -1274,7 +1445,7 @@ impl FunctionCodegen<'_> {
                     _ => {
                         self.operand(lhs, t)?;
                         self.operand(rhs, t)?;
-                        self.ins(compare(*op, t)?);
+                        self.compare_op(*op, t)?;
                     }
                 }
                 if inst.result.map(|v| self.f.value_type(v)) == Some(BaseType::L) {
@@ -1772,6 +1943,82 @@ fn base_ext(b: BaseType) -> ExtType {
     }
 }
 
+/// The one-byte encodings of [`binary`] and [`compare`] by operator and
+/// type slot (0 where there is none), so the hot path writes a byte
+/// rather than building and encoding an `Instruction`.
+struct OpcodeBytes {
+    binary: [[u8; 4]; 32],
+    compare: [[u8; 4]; 32],
+}
+
+/// Built once from wasm-encoder's own encoding, so the bytes cannot
+/// differ from it; operators not listed here take the slow path.
+fn opcode_bytes() -> &'static OpcodeBytes {
+    static BYTES: std::sync::OnceLock<OpcodeBytes> = std::sync::OnceLock::new();
+    BYTES.get_or_init(|| {
+        use BaseType::{D, L, S, W};
+        fn one_byte(i: Result<I<'static>>) -> u8 {
+            let mut out = Vec::new();
+            if let Ok(i) = i {
+                i.encode(&mut out);
+            }
+            match out[..] {
+                [b] => b,
+                _ => 0,
+            }
+        }
+        let mut bytes = OpcodeBytes {
+            binary: [[0; 4]; 32],
+            compare: [[0; 4]; 32],
+        };
+        let binops = [
+            BinOp::Add,
+            BinOp::Sub,
+            BinOp::Mul,
+            BinOp::Div,
+            BinOp::Rem,
+            BinOp::Udiv,
+            BinOp::Urem,
+            BinOp::And,
+            BinOp::Or,
+            BinOp::Xor,
+            BinOp::Sar,
+            BinOp::Shr,
+            BinOp::Shl,
+        ];
+        let cmpops = [
+            CmpOp::Eq,
+            CmpOp::Ne,
+            CmpOp::Sle,
+            CmpOp::Slt,
+            CmpOp::Sge,
+            CmpOp::Sgt,
+            CmpOp::Ule,
+            CmpOp::Ult,
+            CmpOp::Uge,
+            CmpOp::Ugt,
+            CmpOp::Le,
+            CmpOp::Lt,
+            CmpOp::Ge,
+            CmpOp::Gt,
+        ];
+        for t in [W, L, S, D] {
+            let slot = locals::type_slot(t);
+            for op in binops {
+                if let Some(row) = bytes.binary.get_mut(op as usize) {
+                    row[slot] = one_byte(binary(op, t));
+                }
+            }
+            for op in cmpops {
+                if let Some(row) = bytes.compare.get_mut(op as usize) {
+                    row[slot] = one_byte(compare(op, t));
+                }
+            }
+        }
+        bytes
+    })
+}
+
 fn binary(op: BinOp, t: BaseType) -> Result<I<'static>> {
     use BaseType::{D, L, S, W};
     Ok(match (op, t) {
@@ -1870,6 +2117,21 @@ pub(crate) mod tests {
         let text = wasmprinter::print_bytes(&bytes).expect("prints");
         let start = text.find("(func (;").expect("a function");
         text[start..].to_string()
+    }
+
+    #[test]
+    fn operator_bytes_match_the_wasm_opcodes() {
+        use skc_ir::ir::{BinOp, CmpOp};
+        let bytes = super::opcode_bytes();
+        // i32.add, i64.shl, f64.div; i32.eq, i64.gt_u, f32.lt (wasm spec).
+        assert_eq!(bytes.binary[BinOp::Add as usize][0], 0x6a);
+        assert_eq!(bytes.binary[BinOp::Shl as usize][1], 0x86);
+        assert_eq!(bytes.binary[BinOp::Div as usize][3], 0xa3);
+        assert_eq!(bytes.compare[CmpOp::Eq as usize][0], 0x46);
+        assert_eq!(bytes.compare[CmpOp::Ugt as usize][1], 0x56);
+        assert_eq!(bytes.compare[CmpOp::Lt as usize][2], 0x5d);
+        // Operators without a float form have no byte there.
+        assert_eq!(bytes.binary[BinOp::Xor as usize][2], 0);
     }
 
     #[test]

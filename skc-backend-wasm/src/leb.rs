@@ -28,6 +28,20 @@ pub fn write_i32(out: &mut Vec<u8>, mut v: i32) {
     }
 }
 
+/// Appends `v` as a signed LEB128.
+pub fn write_i64(out: &mut Vec<u8>, mut v: i64) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        let done = (v == 0 && byte & 0x40 == 0) || (v == -1 && byte & 0x40 != 0);
+        if done {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
 /// The 5-byte unsigned LEB128 of `v`.
 pub fn padded_u32(v: u32) -> [u8; 5] {
     let mut out = [0u8; 5];
@@ -66,5 +80,11 @@ mod tests {
         v.clear();
         write_u32(&mut v, 300);
         assert_eq!(v, [0xac, 0x02]);
+        v.clear();
+        write_i64(&mut v, i64::MIN);
+        assert_eq!(
+            v,
+            [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7f]
+        );
     }
 }

@@ -116,6 +116,8 @@ struct Scratch {
     is_live_out: Vec<bool>,
     last_use: Vec<u32>,
     uses_of_inst: Vec<Value>,
+    /// Reachable blocks in reverse post-order.
+    order: Vec<usize>,
 }
 
 thread_local! {
@@ -338,8 +340,13 @@ fn colour_with(f: &Function, st: &Structure, fixed: &[bool], s: &mut Scratch) ->
 
     let mut colour = vec![NONE; nv];
     let mut counts = [0u32; 4];
-    let mut order: Vec<usize> = (0..nb).filter(|&b| reachable(b)).collect();
-    order.sort_unstable_by_key(|&b| st.rpo_num[b]);
+    // `rpo_num` numbers the reachable blocks 0.., so placing each block
+    // at its number sorts them.
+    reset(&mut s.order, nb, usize::MAX);
+    for b in (0..nb).filter(|&b| reachable(b)) {
+        s.order[st.rpo_num[b]] = b;
+    }
+    s.order.retain(|&b| b != usize::MAX);
     for c in &mut s.busy {
         c.clear();
     }
@@ -358,12 +365,13 @@ fn colour_with(f: &Function, st: &Structure, fixed: &[bool], s: &mut Scratch) ->
         busy,
         is_live_out,
         last_use,
+        order,
         ..
     } = &mut *s;
     let inst_operands = |i: usize| &operands[op_start[i] as usize..op_start[i + 1] as usize];
     let term_operands =
         |b: usize| &term_operands[term_start[b] as usize..term_start[b + 1] as usize];
-    for &b in &order {
+    for &b in order.iter() {
         let bd = &f.blocks[b];
         let first = block_first_inst[b] as usize;
         let n = bd.insts.len();

@@ -16,6 +16,10 @@
 //! relocation type differs.
 
 use std::collections::HashMap;
+
+/// Up to this many function types, [`Object::type_index`] scans them
+/// instead of hashing.
+const SCANNED_TYPES: usize = 16;
 use std::io::{Read, Write};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -375,6 +379,17 @@ impl Object {
 
     /// The index of a function type, added if new.
     pub fn type_index(&mut self, params: &[ValType], results: &[ValType]) -> u32 {
+        // Modules have few signatures: a scan of them is cheaper than
+        // building a `FuncType` to hash for every function.
+        if self.types.len() <= SCANNED_TYPES {
+            if let Some(i) = self
+                .types
+                .iter()
+                .position(|t| t.params() == params && t.results() == results)
+            {
+                return i as u32;
+            }
+        }
         let ty = FuncType::new(params.iter().copied(), results.iter().copied());
         if let Some(&i) = self.type_ids.get(&ty) {
             return i;

@@ -38,9 +38,32 @@ fn ends_with_result(kind: &InstKind) -> bool {
 /// For each value, whether it stays on the operand stack.
 /// `ret_pushes_value` says a `ret` starts by pushing its operand (false
 /// for results returned through a pointer, or when nothing is returned).
+#[cfg(test)]
 pub fn stack_values(f: &Function, ret_pushes_value: bool) -> Vec<bool> {
-    let mut uses = vec![0u32; f.values.len()];
-    let mut scratch = Vec::new();
+    stack_values_into(f, ret_pushes_value, Vec::new())
+}
+
+/// Working storage of [`stack_values_into`], kept between functions.
+#[derive(Default)]
+struct Scratch {
+    uses: Vec<u32>,
+    operands: Vec<Value>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::default();
+}
+
+/// [`stack_values`], refilling `on_stack`.
+pub fn stack_values_into(
+    f: &Function,
+    ret_pushes_value: bool,
+    mut on_stack: Vec<bool>,
+) -> Vec<bool> {
+    let mut s = SCRATCH.with(|s| s.take());
+    let (uses, scratch) = (&mut s.uses, &mut s.operands);
+    uses.clear();
+    uses.resize(f.values.len(), 0);
     for b in &f.blocks {
         for p in &b.phis {
             for (_, op) in &p.args {
@@ -50,8 +73,8 @@ pub fn stack_values(f: &Function, ret_pushes_value: bool) -> Vec<bool> {
             }
         }
         for i in &b.insts {
-            inst_uses(&i.kind, &mut scratch);
-            for v in &scratch {
+            inst_uses(&i.kind, scratch);
+            for v in scratch.iter() {
                 uses[v.index()] += 1;
             }
         }
@@ -64,7 +87,8 @@ pub fn stack_values(f: &Function, ret_pushes_value: bool) -> Vec<bool> {
             _ => {}
         }
     }
-    let mut on_stack = vec![false; f.values.len()];
+    on_stack.clear();
+    on_stack.resize(f.values.len(), false);
     for b in &f.blocks {
         for (i, inst) in b.insts.iter().enumerate() {
             let Some(r) = inst.result else { continue };
@@ -84,6 +108,7 @@ pub fn stack_values(f: &Function, ret_pushes_value: bool) -> Vec<bool> {
             }
         }
     }
+    SCRATCH.with(|c| c.set(s));
     on_stack
 }
 

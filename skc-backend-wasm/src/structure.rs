@@ -22,6 +22,7 @@ pub struct Adjacency {
 
 impl Adjacency {
     /// Groups `(block, item)` pairs by block, keeping their order.
+    #[cfg(test)]
     fn from_pairs(n: usize, pairs: &[(usize, usize)]) -> Self {
         let mut a = Adjacency::default();
         a.fill(n, pairs);
@@ -106,6 +107,8 @@ struct Scratch {
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+    /// A finished-with result whose buffers the next computation refills.
+    static SPARE: std::cell::Cell<Option<Structure>> = const { std::cell::Cell::new(None) };
 }
 
 /// Refills `v` with `n` copies of `x`, keeping its allocation.
@@ -124,14 +127,24 @@ impl Structure {
         })
     }
 
+    /// Hands the buffers back for the next [`Structure::compute`].
+    pub fn recycle(self) {
+        SPARE.with(|s| s.set(Some(self)));
+    }
+
     fn compute_with(f: &Function, s: &mut Scratch) -> Self {
+        let spare = SPARE.with(|s| s.take());
+        let (mut succs, mut rpo_num, mut children, mut merge, mut loop_header) = match spare {
+            Some(st) => (st.succs, st.rpo_num, st.children, st.merge, st.loop_header),
+            None => Default::default(),
+        };
         let n = f.blocks.len();
         s.pairs.clear();
         for (b, bd) in f.blocks.iter().enumerate() {
             s.pairs
                 .extend(bd.term.successors().map(|t: Block| (b, t.index())));
         }
-        let succs = Adjacency::from_pairs(n, &s.pairs);
+        succs.fill(n, &s.pairs);
         // Iterative depth-first search for the post-order.
         reset(&mut s.visited, n, false);
         s.order.clear();
@@ -154,7 +167,7 @@ impl Structure {
         }
         s.order.reverse();
         let order = &s.order;
-        let mut rpo_num = vec![usize::MAX; n];
+        reset(&mut rpo_num, n, usize::MAX);
         for (i, &b) in order.iter().enumerate() {
             rpo_num[b] = i;
         }
@@ -167,7 +180,7 @@ impl Structure {
         // Children in reverse post-order: visit blocks in that order.
         s.pairs.clear();
         s.pairs.extend(order.iter().skip(1).map(|&b| (idom[b], b)));
-        let children = Adjacency::from_pairs(n, &s.pairs);
+        children.fill(n, &s.pairs);
         // Dominator-tree intervals answer "a dominates b" in constant time.
         reset(&mut s.enter, n, 0);
         reset(&mut s.leave, n, 0);
@@ -191,7 +204,7 @@ impl Structure {
         }
         let dominates = |a: usize, b: usize| enter[a] <= enter[b] && leave[b] <= leave[a];
         reset(&mut s.forward_in, n, 0);
-        let mut loop_header = vec![false; n];
+        reset(&mut loop_header, n, false);
         let mut reducible = true;
         for &b in order {
             for &t in &succs[b] {
@@ -209,7 +222,11 @@ impl Structure {
             succs,
             rpo_num,
             children,
-            merge: s.forward_in.iter().map(|&c| c >= 2).collect(),
+            merge: {
+                merge.clear();
+                merge.extend(s.forward_in.iter().map(|&c| c >= 2));
+                merge
+            },
             loop_header,
             reducible,
         }
