@@ -1,6 +1,6 @@
 //! End-to-end corpus: every program in `tests/corpus/` and every benchmark in
 //! `../shared/bench/` is compiled by `skc` for each registered target at
-//! `-O0` and `-O2`, run with the arguments `a b c` (benchmarks: their test
+//! `-O0` and `-O2` (or the levels its `# opt:` line names), run with the arguments `a b c` (benchmarks: their test
 //! size), and its stdout and exit status compared with the expectations in
 //! the file (see `skc_tests::case`).
 //!
@@ -139,12 +139,16 @@ fn plan_trials() -> Result<(Vec<Trial>, String)> {
                     .push(program.name.clone());
                 continue;
             }
-            for opt in OPT_LEVELS {
+            let opt_levels: Vec<String> = match &program.expect.opt_levels {
+                Some(levels) => levels.clone(),
+                None => OPT_LEVELS.iter().map(|l| l.to_string()).collect(),
+            };
+            for opt in opt_levels {
                 let (setup, program, target_name) =
                     (Arc::clone(&setup), Arc::clone(program), target.clone());
                 let name = format!("{target}/{opt}/{}", program.name);
                 trials.push(Trial::test(name, move || {
-                    run_case(&setup, &program, &target_name, opt).map_err(Failed::from)
+                    run_case(&setup, &program, &target_name, &opt).map_err(Failed::from)
                 }));
             }
         }
@@ -331,6 +335,7 @@ fn bench_programs(dir: &Path) -> Result<Vec<Program>> {
                 exit: ExpectedExit::Code(0),
                 driver: None,
                 targets: None,
+                opt_levels: None,
             },
             args: vec![test_size.to_string()],
         });

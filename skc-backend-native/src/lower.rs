@@ -1039,9 +1039,18 @@ impl<'a> FnCx<'a> {
                 self.line(format_args!("call void @llvm.va_start(ptr {p})"));
             }
             InstKind::VaArg { ap } => {
-                let Some(res) = res else { return };
                 let p = self.operand(ap, Repr::Ptr);
-                self.line(format_args!("{res} = va_arg ptr {p}, {}", rr.llvm()));
+                let float = rty.is_float();
+                let addr = self.va_arg_address(&p, float);
+                let Some(res) = res else { return };
+                let (ty, align) = match rty {
+                    BaseType::W => ("i32", 4),
+                    BaseType::S => ("float", 4),
+                    BaseType::D => ("double", 8),
+                    BaseType::L if rr == Repr::Ptr => ("ptr", 8),
+                    BaseType::L => ("i64", 8),
+                };
+                self.line(format_args!("{res} = load {ty}, ptr {addr}, align {align}"));
             }
             InstKind::Call {
                 callee,
@@ -1060,6 +1069,48 @@ impl<'a> FnCx<'a> {
                 *variadic_from,
             ),
         }
+    }
+
+    /// The address of the next variadic argument of `va_list` `ap`, and
+    /// `ap` advanced past it: the System V x86-64 `va_arg` algorithm
+    /// written out, as clang does, because LLVM's own `va_arg` instruction
+    /// is miscompiled by its x86-64 backend at -O0. The register and
+    /// overflow cases are chosen with `select` rather than branches so
+    /// that the IL block stays one LLVM block (phis name it).
+    fn va_arg_address(&mut self, ap: &V<'a>, float: bool) -> V<'a> {
+        // va_list: { i32 gp_offset, i32 fp_offset, ptr overflow_arg_area,
+        // ptr reg_save_area }. The save area holds 6 general registers
+        // (8 bytes each), then 8 vector registers (16 bytes each).
+        let (offset_field, last_in_regs, step) = if float { (4, 160, 16) } else { (0, 40, 8) };
+        let offset_addr = self.def(format_args!(
+            "getelementptr i8, ptr {ap}, i64 {offset_field}"
+        ));
+        let offset = self.def(format_args!("load i32, ptr {offset_addr}, align 4"));
+        let in_regs = self.def(format_args!("icmp ule i32 {offset}, {last_in_regs}"));
+        let overflow_addr = self.def(format_args!("getelementptr i8, ptr {ap}, i64 8"));
+        let overflow = self.def(format_args!("load ptr, ptr {overflow_addr}, align 8"));
+        let save_addr = self.def(format_args!("getelementptr i8, ptr {ap}, i64 16"));
+        let save = self.def(format_args!("load ptr, ptr {save_addr}, align 8"));
+        let offset64 = self.def(format_args!("zext i32 {offset} to i64"));
+        let in_save = self.def(format_args!("getelementptr i8, ptr {save}, i64 {offset64}"));
+        let addr = self.def(format_args!(
+            "select i1 {in_regs}, ptr {in_save}, ptr {overflow}"
+        ));
+        let next_offset = self.def(format_args!("add i32 {offset}, {step}"));
+        let new_offset = self.def(format_args!(
+            "select i1 {in_regs}, i32 {next_offset}, i32 {offset}"
+        ));
+        self.line(format_args!(
+            "store i32 {new_offset}, ptr {offset_addr}, align 4"
+        ));
+        let next_overflow = self.def(format_args!("getelementptr i8, ptr {overflow}, i64 8"));
+        let new_overflow = self.def(format_args!(
+            "select i1 {in_regs}, ptr {overflow}, ptr {next_overflow}"
+        ));
+        self.line(format_args!(
+            "store ptr {new_overflow}, ptr {overflow_addr}, align 8"
+        ));
+        addr
     }
 
     fn binary(

@@ -6,6 +6,7 @@
 //! ```text
 //! # targets: native -- reason the program cannot run elsewhere
 //! # exit: 3
+//! # opt: O0 O1 O2 O3
 //! # >>> output
 //! # first line of stdout
 //! # <<<
@@ -21,6 +22,8 @@
 //!   program must stop abnormally (a signal natively, a trap on wasm32).
 //! - `targets` restricts the program to some targets; a reason is required,
 //!   after `--` or `—`, because only a real target difference justifies it.
+//! - `opt` lists the optimisation levels to build at, instead of the
+//!   default `O0 O2` (for regressions that appeared at one level only).
 
 use std::fmt;
 
@@ -62,6 +65,9 @@ pub struct Expectations {
     pub driver: Option<String>,
     /// `None` when the program runs on every target.
     pub targets: Option<TargetRestriction>,
+    /// Optimisation levels (`O0`, `O1`, ...) to build at; `None`: the
+    /// harness's default.
+    pub opt_levels: Option<Vec<String>>,
 }
 
 impl Expectations {
@@ -103,6 +109,7 @@ pub fn parse(text: &str) -> Result<Expectations, FormatError> {
     let mut driver = None::<String>;
     let mut exit = None;
     let mut targets = None;
+    let mut opt_levels = None;
     let mut open: Option<(Block, usize, String)> = None;
 
     for (index, line) in text.lines().enumerate() {
@@ -160,6 +167,11 @@ pub fn parse(text: &str) -> Result<Expectations, FormatError> {
                 return Err(error("a second `targets:` line".into()));
             }
             targets = Some(parse_targets(value).map_err(error)?);
+        } else if let Some(value) = comment.strip_prefix("opt:") {
+            if opt_levels.is_some() {
+                return Err(error("a second `opt:` line".into()));
+            }
+            opt_levels = Some(parse_opt_levels(value).map_err(error)?);
         }
     }
     if let Some((_, start, _)) = open {
@@ -173,7 +185,22 @@ pub fn parse(text: &str) -> Result<Expectations, FormatError> {
         exit: exit.unwrap_or(ExpectedExit::Code(0)),
         driver,
         targets,
+        opt_levels,
     })
+}
+
+fn parse_opt_levels(value: &str) -> Result<Vec<String>, String> {
+    let levels: Vec<String> = value.split_whitespace().map(str::to_string).collect();
+    if levels.is_empty() {
+        return Err("`opt:` names no level".into());
+    }
+    if let Some(bad) = levels
+        .iter()
+        .find(|l| !matches!(l.as_str(), "O0" | "O1" | "O2" | "O3"))
+    {
+        return Err(format!("`opt:` takes O0, O1, O2 or O3, found `{bad}`"));
+    }
+    Ok(levels)
 }
 
 fn parse_exit(value: &str) -> Result<ExpectedExit, String> {
@@ -263,6 +290,15 @@ mod tests {
     fn rejects_restriction_without_reason() {
         assert!(parse("# targets: native\n").is_err());
         assert!(parse("# targets: native --   \n").is_err());
+    }
+
+    #[test]
+    fn reads_opt_levels() {
+        let e = parse("# opt: O0 O1 O2 O3\n").expect("valid");
+        assert_eq!(e.opt_levels.expect("given"), ["O0", "O1", "O2", "O3"]);
+        assert!(parse("# opt:\n").is_err());
+        assert!(parse("# opt: O4\n").is_err());
+        assert!(parse("# opt: O1\n# opt: O2\n").is_err());
     }
 
     #[test]
