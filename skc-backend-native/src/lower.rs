@@ -144,25 +144,48 @@ impl CalleeInfo for Callees<'_> {
         let Some(name) = direct_callee(callee) else {
             return false;
         };
-        if let Some(sig) = self.module.sig_ref(name) {
-            // Only meaningful when each IL argument maps to one parameter;
-            // approximate by position.
-            return sig
-                .params
-                .get(index)
-                .is_some_and(|p| p.ty == "ptr" && p.attrs.is_empty());
+        match libc::known_shape(name) {
+            Some(_) => libc::param_is_ptr(name, index),
+            None => self.module.param_used_as_ptr(name, index),
         }
-        libc::param_is_ptr(name, index)
     }
 
     fn returns_ptr(&self, callee: &Operand) -> bool {
         let Some(name) = direct_callee(callee) else {
             return false;
         };
-        match self.module.sig_ref(name) {
-            Some(sig) => sig.ret == "ptr",
-            None => libc::returns_ptr(name),
+        match libc::known_shape(name) {
+            Some(_) => libc::returns_ptr(name),
+            None => self.module.returns_ptr_value(name),
         }
+    }
+}
+
+/// Whether an `l` parameter (`index`) or result (`None`) of the function
+/// `name` (`None`: called through a pointer) is `ptr` in its LLVM
+/// signature; otherwise it is `i64`.
+///
+/// The answer depends on nothing but the name and the position, so the
+/// definition, every direct call and every declaration agree whatever the
+/// provenance analysis decided inside each body: LLVM treats a call whose
+/// type differs from its callee's as undefined behaviour. Known C library
+/// functions keep their C prototype, so LLVM recognises them (`malloc`'s
+/// fresh memory, `memcpy`'s effects); every other `l` is `ptr`, which
+/// costs nothing in machine code and, once a call is inlined, folds away
+/// (`ptrtoint (inttoptr x)` is `x`) where `i64` would leave a pointer
+/// without provenance (`inttoptr (ptrtoint p)` is not `p`).
+fn l_is_ptr_at_boundary(name: Option<&str>, index: Option<usize>) -> bool {
+    match name.and_then(libc::known_shape) {
+        Some(shape) => shape.get(index.map_or(0, |i| i + 1)) == Some(&b'p'),
+        None => true,
+    }
+}
+
+fn boundary_repr(name: Option<&str>, index: Option<usize>) -> Repr {
+    if l_is_ptr_at_boundary(name, index) {
+        Repr::Ptr
+    } else {
+        Repr::I64
     }
 }
 
@@ -185,7 +208,7 @@ pub fn lower_function(
     scratch: &mut Scratch,
     out: &mut Buf,
 ) {
-    m.define(&f.name);
+    m.define_with(&f.name, &f.linkage, true);
     let fixed = m.sig(&f.name);
     // Decide which `l` parameters arrive as `ptr`: the first call site's
     // choice if one came before, else the body's own use.
@@ -203,12 +226,15 @@ pub fn lower_function(
         &callees,
         &mut reprs,
     );
-    let ret_ptr_own = matches!(f.ret, Some(AbiType::Base(BaseType::L)))
+    // Hints for later callers' analyses (not their signatures): which
+    // parameters this body uses as addresses, and whether it returns one.
+    let returns_ptr = matches!(f.ret, Some(AbiType::Base(BaseType::L)))
         && f.blocks.iter().all(|b| match &b.term {
             Terminator::Ret(Some(Operand::Value(v))) => reprs.repr[v.index()] == Repr::Ptr,
             Terminator::Ret(Some(Operand::Const(c))) => !matches!(c, Const::Int(_)),
             _ => true,
         });
+    m.record_body_use(&f.name, &reprs.param_ptr, returns_ptr);
     let mut cx = FnCx {
         f,
         types,
@@ -227,10 +253,11 @@ pub fn lower_function(
         ret: RetLowering::Void,
         sret_name: None,
         stack_base: std::mem::take(&mut scratch.stack_base),
+        comparing: false,
     };
     cx.dbg_lines.clear();
     stack_bases(f, &mut cx.stack_base);
-    cx.lower(fixed, &reprs.param_ptr, ret_ptr_own);
+    cx.lower(fixed, &reprs.param_ptr);
     *out = cx.body;
     reprs.repr = cx.repr;
     *scratch = Scratch {
@@ -264,6 +291,8 @@ struct FnCx<'a> {
     sret_name: Option<String>,
     /// Per value: the stack object it points into, if certain.
     stack_base: Vec<Option<Value>>,
+    /// Lowering a comparison's operands.
+    comparing: bool,
 }
 
 fn val<'a>(v: Value) -> V<'a> {
@@ -437,16 +466,19 @@ impl<'a> FnCx<'a> {
         emit_line!(self; res, " = bitcast ", want, " ", c, " to ", want);
     }
 
-    fn lower(&mut self, fixed: Option<Rc<Sig>>, param_ptr: &[bool], ret_ptr_own: bool) {
+    fn lower(&mut self, fixed: Option<Rc<Sig>>, param_ptr: &[bool]) {
         let f = self.f;
         let types = self.types;
-        let fixed_ret_ptr = fixed.as_ref().map(|s| s.ret == "ptr");
-        self.ret = ret_lowering(f.ret, types, fixed_ret_ptr.unwrap_or(ret_ptr_own));
+        let name = Some(f.name.as_str());
+        self.ret = ret_lowering(f.ret, types, l_is_ptr_at_boundary(name, None));
         let (ret_ty, ret_attrs) = self.ret.llvm_type();
         let mut params: Vec<SigParam> = Vec::new();
         let mut names: Vec<V<'a>> = Vec::new();
         let mut prologue: Vec<String> = Vec::new();
         let mut budget = RegBudget::new(matches!(self.ret, RetLowering::Sret(..)));
+        // Parameters whose body representation differs from the
+        // signature's: (LLVM parameter index, body representation).
+        let mut conversions: Vec<(usize, Repr)> = Vec::new();
         if let RetLowering::Sret(size, align) = self.ret {
             params.push(SigParam {
                 ty: "ptr".into(),
@@ -471,8 +503,15 @@ impl<'a> FnCx<'a> {
             };
             match arg_lowering(p.ty, repr, types, &mut budget) {
                 ArgLowering::Scalar(r) => {
+                    let at_boundary = match p.ty {
+                        AbiType::Base(BaseType::L) => boundary_repr(name, Some(i)),
+                        _ => r,
+                    };
+                    if at_boundary != r {
+                        conversions.push((params.len(), r));
+                    }
                     params.push(SigParam {
-                        ty: r.llvm().into(),
+                        ty: at_boundary.llvm().into(),
                         attrs: "".into(),
                     });
                     names.push(val(v));
@@ -521,38 +560,16 @@ impl<'a> FnCx<'a> {
                 }
             }
         }
-        let mut sig = Sig {
+        let sig = Sig {
             ret: ret_ty,
             ret_attrs,
             params,
             variadic: f.variadic,
         };
-        // Conform to an earlier call site's choice of `ptr` vs `i64`.
-        let mut conversions: Vec<(usize, SigText)> = Vec::new();
-        if let Some(fx) = &fixed {
-            if sig.conforms_to(fx) {
-                for (k, (mine, theirs)) in sig.params.iter_mut().zip(&fx.params).enumerate() {
-                    if mine.ty != theirs.ty {
-                        conversions.push((k, mine.ty.clone()));
-                        mine.ty = theirs.ty.clone();
-                    }
-                }
-                if sig.ret != fx.ret {
-                    sig.ret = fx.ret.clone();
-                    if let RetLowering::Scalar(r) = &mut self.ret {
-                        *r = if fx.ret == "ptr" {
-                            Repr::Ptr
-                        } else {
-                            Repr::I64
-                        };
-                    }
-                }
-            }
-        }
         for (k, want) in conversions {
             let name = names[k].clone();
             let incoming = V::Text(format!("{name}.in"));
-            let conv = if want == "ptr" {
+            let conv = if want == Repr::Ptr {
                 format!("{name} = inttoptr i64 {incoming} to ptr")
             } else {
                 format!("{name} = ptrtoint ptr {incoming} to i64")
@@ -560,6 +577,10 @@ impl<'a> FnCx<'a> {
             prologue.insert(0, conv);
             names[k] = incoming;
         }
+        // A call site seen earlier fixed the signature from its own IL
+        // types; where those disagree with the definition (a front end's
+        // mismatch), the definition keeps its own.
+        let _ = fixed;
         self.m.fix_sig(&f.name, &sig);
 
         let head = &mut self.body;
@@ -837,12 +858,12 @@ impl<'a> FnCx<'a> {
             },
             Const::Addr { sym, offset } => {
                 let p = self.symbol_addr(sym, *offset);
-                self.convert(&p, Repr::Ptr, want)
+                self.address_constant_as(&p, want)
             }
             Const::Extern(sym) => {
                 self.m.reference_extern(sym);
                 let p = self.symbol_addr(sym, 0);
-                self.convert(&p, Repr::Ptr, want)
+                self.address_constant_as(&p, want)
             }
             Const::Thread(sym) | Const::ExternThread(sym) => {
                 if matches!(c, Const::ExternThread(_)) {
@@ -856,6 +877,32 @@ impl<'a> FnCx<'a> {
                 self.convert(&p, Repr::Ptr, want)
             }
         }
+    }
+
+    /// A symbol's address in representation `want`. As an integer it goes
+    /// through an empty `asm` that LLVM cannot see through: integer
+    /// arithmetic on two symbols' addresses (`$a + ($b - $a)`) otherwise
+    /// folds into a constant expression, and LLVM 19's x86-64 instruction
+    /// selection (position-independent code) takes an address computed
+    /// that way for one inside `$a` and moves loads of `$b` across stores
+    /// through it. Comparisons, which access no memory, keep the plain
+    /// conversion (see `compare_operand`).
+    fn address_constant_as(&mut self, p: &V<'a>, want: Repr) -> V<'a> {
+        match want {
+            Repr::I64 | Repr::I32 if !self.comparing => {
+                let x = emit_def!(self; "call i64 asm \"\", \"=r,0\"(ptr ", p, ")");
+                self.convert(&x, Repr::I64, want)
+            }
+            _ => self.convert(p, Repr::Ptr, want),
+        }
+    }
+
+    /// An operand of a comparison.
+    fn compare_operand(&mut self, op: &'a Operand, want: Repr) -> V<'a> {
+        self.comparing = true;
+        let x = self.operand(op, want);
+        self.comparing = false;
+        x
     }
 
     /// The stack object (an `alloc`, or the slot of an aggregate call
@@ -883,8 +930,8 @@ impl<'a> FnCx<'a> {
             InstKind::Compare { op, ty, lhs, rhs } => {
                 let Some(res) = res else { return };
                 let r = Repr::of(*ty);
-                let a = self.operand(lhs, r);
-                let b = self.operand(rhs, r);
+                let a = self.compare_operand(lhs, r);
+                let b = self.compare_operand(rhs, r);
                 let c = if ty.is_float() {
                     let pred = match op {
                         CmpOp::Eq => "oeq",
@@ -1305,9 +1352,7 @@ impl<'a> FnCx<'a> {
     ) {
         let types = self.types;
         let direct = direct_callee(callee);
-        let rr = result.map(|r| self.repr[r.index()]);
-        let ret_ptr = rr == Some(Repr::Ptr);
-        let rl = ret_lowering(ret, types, ret_ptr);
+        let rl = ret_lowering(ret, types, l_is_ptr_at_boundary(direct, None));
         let (ret_ty, ret_attrs) = rl.llvm_type();
         let mut params: Vec<SigParam> = Vec::new();
         let mut values: Vec<V> = Vec::new();
@@ -1346,6 +1391,8 @@ impl<'a> FnCx<'a> {
                 Operand::Const(_) => Repr::of(a.ty.value_type()),
             };
             let repr = match a.ty {
+                AbiType::Base(BaseType::L) if i < fixed_count => boundary_repr(direct, Some(i)),
+                // Variadic arguments are not part of the callee's type.
                 AbiType::Base(BaseType::L) if own == Repr::Ptr => Repr::Ptr,
                 _ => Repr::of(a.ty.value_type()),
             };

@@ -190,6 +190,13 @@ pub struct ModuleState {
     /// Symbols that data written as assembly refers to: the ones defined
     /// in LLVM IR must be kept, as LLVM does not see those uses.
     asm_refs: BTreeSet<Box<str>>,
+    /// File-local definitions placed in an explicit section (constructors
+    /// in `.init_array`, ...): nothing in the module refers to them, so
+    /// LLVM would drop them.
+    sectioned: BTreeSet<Box<str>>,
+    /// File-local functions named like C library functions: LLVM must not
+    /// take calls to them for calls to the library (`no-builtin-NAME`).
+    shadowed_builtins: BTreeSet<Box<str>>,
     /// Debug numbering when `-g` is on.
     pub debug: Option<DebugState>,
 }
@@ -202,6 +209,8 @@ impl ModuleState {
             sigs: HashSet::default(),
             intrinsics: BTreeSet::new(),
             asm_refs: BTreeSet::new(),
+            sectioned: BTreeSet::new(),
+            shadowed_builtins: BTreeSet::new(),
             debug: debug.then(|| DebugState::new(optimized)),
         }
     }
@@ -225,6 +234,19 @@ impl ModuleState {
     /// Records a definition of `name`.
     pub fn define(&mut self, name: &str) {
         self.symbol(name).defined = true;
+    }
+
+    /// Records what a definition's linkage asks of the module: kept when
+    /// it has an explicit section, and, for a file-local function named
+    /// like a C library function, not mistaken for that function.
+    pub fn define_with(&mut self, name: &str, linkage: &Linkage, function: bool) {
+        self.define(name);
+        if linkage.section.is_some() {
+            self.sectioned.insert(name.into());
+        }
+        if function && !linkage.export && crate::libc::is_library_name(name) {
+            self.shadowed_builtins.insert(name.into());
+        }
     }
 
     /// Records a use of `name`'s address as data.
@@ -263,6 +285,34 @@ impl ModuleState {
     /// Records a direct call of `name`.
     pub fn reference_function(&mut self, name: &str) {
         self.symbol(name).kind = Some(RefKind::Function);
+    }
+
+    /// Records how the body of the function `name` uses its `l`
+    /// parameters (`ptr_params`, by IL position) and whether it returns
+    /// an address: hints for the analysis of later callers.
+    pub fn record_body_use(&mut self, name: &str, ptr_params: &[bool], returns_ptr: bool) {
+        let s = self.symbol(name);
+        s.ptr_params = ptr_params
+            .iter()
+            .take(64)
+            .enumerate()
+            .fold(0, |bits, (i, &p)| bits | (u64::from(p) << i));
+        s.returns_ptr = returns_ptr;
+    }
+
+    /// Whether the body of `name`, if already seen, uses its `index`th
+    /// parameter as an address.
+    pub fn param_used_as_ptr(&self, name: &str, index: usize) -> bool {
+        index < 64
+            && self
+                .symbols
+                .get(name)
+                .is_some_and(|s| s.ptr_params & (1 << index) != 0)
+    }
+
+    /// Whether the body of `name`, if already seen, returns an address.
+    pub fn returns_ptr_value(&self, name: &str) -> bool {
+        self.symbols.get(name).is_some_and(|s| s.returns_ptr)
     }
 
     /// The signature `name` was given first, if any.
@@ -326,7 +376,7 @@ impl ModuleState {
         {
             return self.write_asm_data(d, name, flags, out);
         }
-        self.define(&d.name);
+        self.define_with(&d.name, &d.linkage, false);
         let mut fields: Vec<(String, String)> = Vec::new();
         let mut bytes: Vec<u8> = Vec::new();
         let flush = |bytes: &mut Vec<u8>, fields: &mut Vec<(String, String)>| {
@@ -529,7 +579,7 @@ impl ModuleState {
         }
         let kept: Vec<String> = self
             .asm_refs
-            .iter()
+            .union(&self.sectioned)
             .filter(|name| self.symbols.get(&***name).is_some_and(|s| s.defined))
             .map(|name| format!("ptr {}", global_name(name)))
             .collect();
@@ -541,7 +591,15 @@ impl ModuleState {
                 kept.join(", ")
             )?;
         }
-        writeln!(out, "\nattributes #0 = {{ nounwind uwtable }}")?;
+        // IL gives every address a meaning, 0 included: a store to it is
+        // a store (QBE's own tests take a SIGSEGV that way), not
+        // undefined behaviour to be deleted.
+        let mut attrs = String::from("nounwind uwtable null_pointer_is_valid");
+        for name in &self.shadowed_builtins {
+            attrs.push(' ');
+            attrs.push_str(&quoted(&format!("no-builtin-{name}")));
+        }
+        writeln!(out, "\nattributes #0 = {{ {attrs} }}")?;
         if let Some(d) = &self.debug {
             let file = d
                 .first_file
@@ -577,6 +635,10 @@ struct SymbolState {
     kind: Option<RefKind>,
     /// The first signature, shared with every symbol that has the same.
     sig: Option<Rc<Sig>>,
+    /// Bit i: the body uses `l` parameter i as an address.
+    ptr_params: u64,
+    /// The body returns an address.
+    returns_ptr: bool,
 }
 
 impl DebugState {

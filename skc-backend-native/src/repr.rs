@@ -7,14 +7,26 @@
 //!
 //! * demand (backward): a value is wanted as an address if it is used as
 //!   one, or feeds (through `add`, `sub`, `copy`, phis) a value that is;
+//! * plain integers (forward): an `l` is *plain* when no address can have
+//!   gone into it: integer constants, values widened from 32 bits, and
+//!   arithmetic, copies and phis of plain values. Parameters, call and
+//!   `vaarg` results, loads from memory (except from a stack slot that
+//!   never escapes and only ever holds plain values), addresses and
+//!   anything computed from them are not: IL is an integer language, and
+//!   `$b - $a` added to `$a` is the address of `$b`;
 //! * provenance (forward): `alloc`, symbol addresses, the `env` parameter,
 //!   and demanded loads, parameters and call results are pointers; `add` of
-//!   exactly one pointer, `sub` of a non-pointer from a pointer, and copies
-//!   and phis of pointers stay pointers. Everything else is an integer, and
-//!   conversions happen at the few uses where the two views meet.
+//!   one pointer and a plain integer, `sub` of a plain integer from a
+//!   pointer, and copies and phis of pointers stay pointers (a
+//!   `getelementptr` tells LLVM the result stays inside the pointer's
+//!   object, which only a plain offset guarantees). Everything else is an
+//!   integer, and conversions happen at the few uses where the two views
+//!   meet: an address computed from a non-plain offset becomes `inttoptr`,
+//!   a pointer that may point anywhere.
 
 use skc_ir::ir::{
-    BaseType, BinOp, Const, Function, InstKind, LoadKind, Operand, StoreKind, UnOp, Value,
+    BaseType, BinOp, Const, Function, InstKind, LoadKind, Operand, StoreKind, Terminator, UnOp,
+    Value,
 };
 
 /// How a value is represented in LLVM IR.
@@ -79,6 +91,11 @@ pub struct Reprs {
     slot_loads: Vec<(usize, usize)>,
     slot_stores: Vec<(usize, usize)>,
     slot_demanded: Vec<bool>,
+    /// Indexed by value: no address can have gone into it.
+    pub plain: Vec<bool>,
+    /// Indexed by value: an `alloc` whose address is only ever the
+    /// address operand of loads and stores.
+    private_slot: Vec<bool>,
 }
 
 fn is_addr_const(op: &Operand) -> bool {
@@ -246,6 +263,10 @@ pub fn analyse(
         }
     }
 
+    let mut private_slot = std::mem::take(&mut out.private_slot);
+    let mut plain = std::mem::take(&mut out.plain);
+    find_plain(f, &is_alloc, &mut private_slot, &mut plain);
+
     let mut param_flags = std::mem::take(&mut out.param_ptr);
     param_flags.clear();
     param_ptr(&demanded, &mut param_flags);
@@ -296,6 +317,10 @@ pub fn analyse(
             Operand::Value(v) => repr[v.index()] == Repr::Ptr,
             Operand::Const(_) => is_addr_const(op),
         };
+        let plain_op = |op: &Operand| match op {
+            Operand::Value(v) => plain[v.index()],
+            Operand::Const(c) => matches!(c, Const::Int(_)),
+        };
         for b in &f.blocks {
             for phi in &b.phis {
                 let r = phi.result;
@@ -340,12 +365,15 @@ pub fn analyse(
                         op: BinOp::Add,
                         lhs,
                         rhs,
-                    } => ptr_op(&repr, lhs) != ptr_op(&repr, rhs),
+                    } => {
+                        (ptr_op(&repr, lhs) && plain_op(rhs))
+                            || (ptr_op(&repr, rhs) && plain_op(lhs))
+                    }
                     InstKind::Binary {
                         op: BinOp::Sub,
                         lhs,
                         rhs,
-                    } => ptr_op(&repr, lhs) && !ptr_op(&repr, rhs),
+                    } => ptr_op(&repr, lhs) && plain_op(rhs),
                     _ => false,
                 };
                 let new = if ptr { Repr::Ptr } else { Repr::I64 };
@@ -367,5 +395,181 @@ pub fn analyse(
         slot_loads,
         slot_stores,
         slot_demanded,
+        plain,
+        private_slot,
     };
+}
+
+/// Marks in `plain` the values no address can have gone into (see the
+/// module doc). Starts from "plain" and takes it away from the sources of
+/// addresses and everything they reach, so loop-carried integers stay
+/// plain; `private_slot` is working space.
+fn find_plain(
+    f: &Function,
+    is_alloc: &[bool],
+    private_slot: &mut Vec<bool>,
+    plain: &mut Vec<bool>,
+) {
+    let n = f.values.len();
+    // A slot is private when its address is never anything but the
+    // address operand of a load or store.
+    private_slot.clear();
+    private_slot.extend_from_slice(is_alloc);
+    let escape = |op: &Operand, private_slot: &mut Vec<bool>| {
+        if let Operand::Value(v) = op {
+            private_slot[v.index()] = false;
+        }
+    };
+    for b in &f.blocks {
+        for phi in &b.phis {
+            for (_, a) in &phi.args {
+                escape(a, private_slot);
+            }
+        }
+        for inst in &b.insts {
+            match &inst.kind {
+                InstKind::Load { .. } => {}
+                InstKind::Store { value, .. } => escape(value, private_slot),
+                kind => for_each_operand(kind, |op| escape(op, private_slot)),
+            }
+        }
+        match &b.term {
+            Terminator::Jnz { cond: op, .. } | Terminator::Ret(Some(op)) => {
+                escape(op, private_slot)
+            }
+            _ => {}
+        }
+    }
+    plain.clear();
+    plain.resize(n, true);
+    let is_l = |v: Value| f.value_type(v) == BaseType::L;
+    for p in &f.params {
+        if is_l(p.value) {
+            plain[p.value.index()] = false;
+        }
+    }
+    if let Some(e) = f.env {
+        plain[e.index()] = false;
+    }
+    let plain_op = |plain: &[bool], op: &Operand| match op {
+        Operand::Value(v) => plain[v.index()],
+        Operand::Const(c) => matches!(c, Const::Int(_)),
+    };
+    loop {
+        let mut changed = false;
+        for b in &f.blocks {
+            for phi in &b.phis {
+                let r = phi.result.index();
+                if plain[r] && is_l(phi.result) && !phi.args.iter().all(|(_, a)| plain_op(plain, a))
+                {
+                    plain[r] = false;
+                    changed = true;
+                }
+            }
+            for inst in &b.insts {
+                match &inst.kind {
+                    // A store into a private slot of something that may be
+                    // an address makes the slot's loads non-plain.
+                    InstKind::Store {
+                        kind,
+                        value,
+                        addr: Operand::Value(slot),
+                    } if private_slot[slot.index()] && plain[slot.index()] => {
+                        let keeps = match kind {
+                            StoreKind::L => plain_op(plain, value),
+                            StoreKind::B | StoreKind::H | StoreKind::W => true,
+                            // Bits of a float can be read back as an `l`.
+                            StoreKind::S | StoreKind::D => false,
+                        };
+                        if !keeps {
+                            plain[slot.index()] = false;
+                            changed = true;
+                        }
+                    }
+                    _ => {}
+                }
+                let Some(r) = inst.result else { continue };
+                if !plain[r.index()] || !is_l(r) {
+                    continue;
+                }
+                let keeps = match &inst.kind {
+                    // A private slot's address never flows as a value, so
+                    // its flag stands for its contents: cleared by a store
+                    // of something that may be an address.
+                    InstKind::Alloc { .. } => private_slot[r.index()],
+                    InstKind::Binary { lhs, rhs, .. } => {
+                        plain_op(plain, lhs) && plain_op(plain, rhs)
+                    }
+                    InstKind::Unary { op, arg } => match op {
+                        UnOp::Copy | UnOp::Neg => plain_op(plain, arg),
+                        // From 32 bits, or from a float's value.
+                        UnOp::Extsw
+                        | UnOp::Extuw
+                        | UnOp::Extsb
+                        | UnOp::Extub
+                        | UnOp::Extsh
+                        | UnOp::Extuh
+                        | UnOp::Stosi
+                        | UnOp::Stoui
+                        | UnOp::Dtosi
+                        | UnOp::Dtoui => true,
+                        // A float's bits may be an address's.
+                        _ => matches!(arg, Operand::Const(_)),
+                    },
+                    InstKind::Compare { .. } => true,
+                    // The slot's own flag says whether every value stored
+                    // into it was plain.
+                    InstKind::Load { kind, addr } => match kind {
+                        LoadKind::L => matches!(
+                            addr,
+                            Operand::Value(s) if private_slot[s.index()] && plain[s.index()]
+                        ),
+                        _ => true,
+                    },
+                    _ => false,
+                };
+                if !keeps {
+                    plain[r.index()] = false;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+/// Calls `visit` on every operand of an instruction.
+fn for_each_operand(kind: &InstKind, mut visit: impl FnMut(&Operand)) {
+    match kind {
+        InstKind::Binary { lhs, rhs, .. } | InstKind::Compare { lhs, rhs, .. } => {
+            visit(lhs);
+            visit(rhs);
+        }
+        InstKind::Unary { arg, .. } => visit(arg),
+        InstKind::Load { addr, .. } => visit(addr),
+        InstKind::Store { value, addr, .. } => {
+            visit(value);
+            visit(addr);
+        }
+        InstKind::Alloc { size, .. } => visit(size),
+        InstKind::Blit { src, dst, .. } => {
+            visit(src);
+            visit(dst);
+        }
+        InstKind::Call {
+            callee, env, args, ..
+        } => {
+            visit(callee);
+            if let Some(e) = env {
+                visit(e);
+            }
+            for a in args {
+                visit(&a.value);
+            }
+        }
+        InstKind::VaStart { ap } | InstKind::VaArg { ap } => visit(ap),
+        InstKind::DbgLoc { .. } => {}
+    }
 }
