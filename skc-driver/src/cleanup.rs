@@ -3,9 +3,10 @@
 //! and the plan's while a step runs.
 //!
 //! The handler may only make async-signal-safe calls, so the paths are
-//! turned into C strings and published before the steps start, and the
-//! handler just kills the running step, unlinks, and re-raises the signal
-//! with its default action (so the exit status says what happened).
+//! turned into C strings and published as each file is created (or, for
+//! the plan's, before the steps start), and the handler just kills the
+//! running step, unlinks, and re-raises the signal with its default action
+//! (so the exit status says what happened).
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -18,8 +19,8 @@ use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal
 use skc_ir::backend::Files;
 use tempfile::NamedTempFile;
 
-/// The files to unlink, leaked once per run so the handler can read them
-/// without allocating or locking.
+/// The files to unlink. Each list is leaked when published, so the handler
+/// can read it without allocating or locking.
 static DOOMED: AtomicPtr<Vec<CString>> = AtomicPtr::new(std::ptr::null_mut());
 /// The running step's process id, 0 when none.
 static RUNNING_CHILD: AtomicI32 = AtomicI32::new(0);
@@ -46,8 +47,8 @@ extern "C" fn remove_files_and_reraise(signal: libc::c_int) {
 }
 
 /// Adds `paths` to the files removed on a signal and installs the
-/// handler. Files created since (or renamed away) stay listed: unlinking a
-/// temporary name nothing uses any more is harmless.
+/// handler. A file renamed into place stays listed under its temporary
+/// name: unlinking a name nothing uses any more is harmless.
 pub fn remove_on_signal<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Result<()> {
     // SAFETY: only this thread publishes lists, and a published list is
     // never freed or changed.
