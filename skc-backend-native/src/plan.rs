@@ -3,13 +3,16 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use skc_ir::backend::{Emit, ItemSource, LinkInput, OptLevel, Options, Tool};
+use skc_ir::ir::Item;
 use skc_ir::plan::{LinkPlan, PlanAction, Step};
+use skc_ir::types::TypeTable;
 
 use crate::emit::write_module;
+use crate::text::quoted;
 
 /// Compiles every item and returns the plan.
 pub fn compile(items: &mut dyn ItemSource, options: &Options<'_>) -> anyhow::Result<LinkPlan> {
@@ -17,7 +20,7 @@ pub fn compile(items: &mut dyn ItemSource, options: &Options<'_>) -> anyhow::Res
     match options.emit {
         Emit::Wat => anyhow::bail!("--emit=wat is only available for the wasm32 target"),
         Emit::Llvm => {
-            write_llvm_output(items, &options.output, options.debug_info, optimized)?;
+            write_llvm_output(items, options, optimized)?;
             return Ok(LinkPlan::nothing());
         }
         Emit::Executable | Emit::Object | Emit::Assembly => {}
@@ -27,18 +30,14 @@ pub fn compile(items: &mut dyn ItemSource, options: &Options<'_>) -> anyhow::Res
     let ir_path: PathBuf;
     let mut inputs = Vec::new();
     if options.keep_temps {
-        let tmp = tempfile::Builder::new()
-            .prefix("skc-")
-            .suffix(".ll")
-            .tempfile()
-            .context("creating a temporary file for LLVM IR")?;
-        write_to(items, tmp.as_file(), options.debug_info, optimized)?;
+        let tmp = options.files.temporary(".ll")?;
+        write_to(items, tmp.as_file(), options, optimized)?;
         let (_, path) = tmp.keep().context("keeping the LLVM IR file")?;
         inputs.push(path.clone());
         ir_path = path;
     } else {
         let file = tempfile::tempfile().context("creating a temporary file for LLVM IR")?;
-        write_to(items, &file, options.debug_info, optimized)?;
+        write_to(items, &file, options, optimized)?;
         ir_path = PathBuf::from(format!("/dev/fd/{}", raw_fd(&file)));
         plan_files.push(file);
     }
@@ -69,7 +68,8 @@ pub fn compile(items: &mut dyn ItemSource, options: &Options<'_>) -> anyhow::Res
     }
     match options.emit {
         Emit::Object => args.push("-c".into()),
-        Emit::Assembly => args.push("-S".into()),
+        // GNU as rejects the address-significance table's directives.
+        Emit::Assembly => args.extend(["-S".into(), "-fno-addrsig".into()]),
         _ => {}
     }
     args.push("-o".into());
@@ -101,32 +101,74 @@ fn raw_fd(file: &File) -> i32 {
 fn write_to(
     items: &mut dyn ItemSource,
     file: &File,
-    debug: bool,
+    options: &Options<'_>,
     optimized: bool,
 ) -> anyhow::Result<()> {
     let mut out = BufWriter::with_capacity(1 << 16, file);
-    write_module(items, &mut out, debug, optimized)?;
+    // Without it clang names the module after the file it reads, so
+    // assembly and objects would say `.file "4"` (from `/dev/fd/4`) or name
+    // a temporary `.ll`.
+    writeln!(out, "source_filename = {}", quoted(&options.source_name))
+        .context("writing LLVM IR")?;
+    let mut items = NamedSource::new(items, &options.source_name);
+    write_module(&mut items, &mut out, options.debug_info, optimized)?;
     out.flush().context("writing LLVM IR")?;
     Ok(())
 }
 
-/// `--emit=llvm`: the text appears at `output` atomically.
+/// `items` with a `dbgfile` naming the IL input before the first function
+/// when none came before it, so that debug information gives the IL file
+/// (not `<stdin>`) for functions the IL does not place in a source file.
+struct NamedSource<'a> {
+    items: &'a mut dyn ItemSource,
+    name: &'a str,
+    file_known: bool,
+    held: Option<Item>,
+}
+
+impl<'a> NamedSource<'a> {
+    fn new(items: &'a mut dyn ItemSource, name: &'a str) -> Self {
+        NamedSource {
+            items,
+            name,
+            file_known: name.is_empty(),
+            held: None,
+        }
+    }
+}
+
+impl ItemSource for NamedSource<'_> {
+    fn next_item(&mut self) -> Result<Option<Item>, skc_ir::backend::InputErrors> {
+        if let Some(item) = self.held.take() {
+            return Ok(Some(item));
+        }
+        let item = self.items.next_item()?;
+        match item {
+            Some(Item::DbgFile(_)) => self.file_known = true,
+            Some(Item::Function(_)) if !self.file_known => {
+                self.file_known = true;
+                self.held = item;
+                return Ok(Some(Item::DbgFile(self.name.to_owned())));
+            }
+            _ => {}
+        }
+        Ok(item)
+    }
+
+    fn types(&self) -> &TypeTable {
+        self.items.types()
+    }
+}
+
+/// `--emit=llvm`: the text appears at the output atomically.
 fn write_llvm_output(
     items: &mut dyn ItemSource,
-    output: &Path,
-    debug: bool,
+    options: &Options<'_>,
     optimized: bool,
 ) -> anyhow::Result<()> {
-    let dir = match output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".skc-")
-        .suffix(".ll.tmp")
-        .tempfile_in(&dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    write_to(items, tmp.as_file(), debug, optimized)?;
+    let output = &options.output;
+    let tmp = options.files.staging(output, false)?;
+    write_to(items, tmp.as_file(), options, optimized)?;
     tmp.persist(output)
         .with_context(|| format!("writing {}", output.display()))?;
     Ok(())

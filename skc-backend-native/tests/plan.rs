@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use skc_backend_native::NativeBackend;
 use skc_ir::backend::{
-    Backend, Emit, InputErrors, ItemSource, LinkInput, OptLevel, Options, Tool, Toolchain,
+    Backend, Emit, Files, InputErrors, ItemSource, LinkInput, OptLevel, Options, Tool, Toolchain,
 };
 use skc_ir::ir::Item;
 use skc_ir::plan::PlanAction;
@@ -38,6 +38,32 @@ impl Toolchain for TestToolchain {
     }
 }
 
+/// Files for the backend without the driver's signal handling.
+struct PlainFiles;
+
+impl Files for PlainFiles {
+    fn staging(
+        &self,
+        dest: &std::path::Path,
+        executable: bool,
+    ) -> anyhow::Result<tempfile::NamedTempFile> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = dest.parent().filter(|d| !d.as_os_str().is_empty());
+        let mode = if executable { 0o777 } else { 0o666 };
+        Ok(tempfile::Builder::new()
+            .prefix(".skc-")
+            .suffix(".tmp")
+            .permissions(std::fs::Permissions::from_mode(mode))
+            .tempfile_in(dir.unwrap_or(std::path::Path::new(".")))?)
+    }
+    fn temporary(&self, suffix: &str) -> anyhow::Result<tempfile::NamedTempFile> {
+        Ok(tempfile::Builder::new()
+            .prefix("skc-")
+            .suffix(suffix)
+            .tempfile()?)
+    }
+}
+
 const HELLO: &str = r#"
 data $msg = { b "hello from IL", b 0 }
 export function w $main() {
@@ -57,9 +83,11 @@ fn options(dir: &std::path::Path, emit: Emit, keep: bool, out: &str) -> Options<
         debug_info: false,
         emit,
         output: dir.join(out),
+        source_name: "hello.ssa".into(),
         link_inputs: vec![LinkInput::CSource(dir.join("part.c"))],
         keep_temps: keep,
         toolchain: &TestToolchain,
+        files: &PlainFiles,
     }
 }
 
@@ -154,6 +182,38 @@ fn emit_llvm_writes_the_module_and_plans_nothing() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names.len(), 2, "no temporary left behind: {names:?}");
+}
+
+#[test]
+fn the_module_and_its_debug_information_name_the_il_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(dir.path(), Emit::Llvm, false, "hello.ll");
+    opts.debug_info = true;
+    let later_file = format!("{HELLO}dbgfile \"part.c\"\n");
+    NativeBackend
+        .compile(&mut source(&later_file), &opts)
+        .unwrap();
+    let text = std::fs::read_to_string(dir.path().join("hello.ll")).unwrap();
+    assert!(
+        text.starts_with("source_filename = \"hello.ssa\"\n"),
+        "{text}"
+    );
+    // `main` comes before any `dbgfile`: it is in the IL file itself.
+    assert!(
+        text.contains("!2 = !DIFile(filename: \"hello.ssa\", directory: \"\")"),
+        "{text}"
+    );
+
+    let dbgfile_first = format!("dbgfile \"src/part.c\"\n{HELLO}");
+    NativeBackend
+        .compile(&mut source(&dbgfile_first), &opts)
+        .unwrap();
+    let text = std::fs::read_to_string(dir.path().join("hello.ll")).unwrap();
+    assert!(
+        text.contains("!2 = !DIFile(filename: \"part.c\", directory: \"src\")"),
+        "{text}"
+    );
+    assert!(!text.contains("DIFile(filename: \"hello.ssa\""), "{text}");
 }
 
 /// A fake item source: one good function, then the input-error result a

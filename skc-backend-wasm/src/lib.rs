@@ -65,7 +65,6 @@ mod test_support {
 }
 
 use std::io::Write;
-use std::path::Path;
 
 use anyhow::Context;
 use skc_ir::backend::{Backend, BackendRegistration, Emit, ItemSource, Options};
@@ -107,7 +106,7 @@ impl Backend for WasmBackend {
         let obj = compile_items(items)?;
         match options.emit {
             Emit::Object => {
-                write_atomically(&options.output, |out| obj.finish_into(out))?;
+                write_atomically(options, |out| obj.finish_into(out))?;
                 Ok(LinkPlan::nothing())
             }
             Emit::Assembly | Emit::Wat => {
@@ -115,7 +114,7 @@ impl Backend for WasmBackend {
                 let text = wasmprinter::print_bytes(&bytes)
                     .context("internal error: cannot print the object")?;
                 drop(bytes);
-                write_atomically(&options.output, |out| {
+                write_atomically(options, |out| {
                     out.write_all(text.as_bytes())
                         .with_context(|| format!("cannot write {}", options.output.display()))
                 })?;
@@ -177,20 +176,14 @@ pub fn compile_items(items: &mut dyn ItemSource) -> anyhow::Result<object::Objec
     Ok(obj)
 }
 
-/// Writes `path` through a temporary file in the same directory, renamed
-/// into place only once `write` has succeeded.
+/// Writes the output through a staging file beside it, renamed into place
+/// only once `write` has succeeded.
 fn write_atomically(
-    path: &Path,
+    options: &Options<'_>,
     write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".skc-")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    let path = &options.output;
+    let tmp = options.files.staging(path, false)?;
     let mut out = std::io::BufWriter::with_capacity(64 << 10, tmp);
     write(&mut out).with_context(|| format!("cannot write {}", path.display()))?;
     let tmp = out

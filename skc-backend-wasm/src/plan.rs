@@ -23,12 +23,7 @@ const STACK_SIZE: u32 = 8 << 20;
 
 /// A temporary file owned by the plan (or kept, with `keep_temps`).
 pub fn temp_file(plan: &mut LinkPlan, options: &Options<'_>, suffix: &str) -> Result<PathBuf> {
-    let file = tempfile::Builder::new()
-        .prefix("skc-")
-        .suffix(suffix)
-        .tempfile()
-        .context("cannot create a temporary file")?;
-    let path = file.into_temp_path();
+    let path = options.files.temporary(suffix)?.into_temp_path();
     if options.keep_temps {
         let kept = path.keep().context("cannot keep a temporary file")?;
         Ok(kept)
@@ -39,18 +34,12 @@ pub fn temp_file(plan: &mut LinkPlan, options: &Options<'_>, suffix: &str) -> Re
     }
 }
 
-/// A staging path beside `dest` for a result renamed into place later.
-pub fn staged_result(plan: &mut LinkPlan, dest: &Path) -> Result<PathBuf> {
-    let dir = match dest.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file = tempfile::Builder::new()
-        .prefix(".skc-")
-        .suffix(".wasm.tmp")
-        .tempfile_in(&dir)
-        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-    let staged = file.into_temp_path();
+/// A staging path beside the output for the linked module, renamed into
+/// place later. It is made with an executable's mode, as wasm-ld makes its
+/// outputs: wasm-opt, when it writes the module last, keeps that mode.
+pub fn staged_result(plan: &mut LinkPlan, options: &Options<'_>) -> Result<PathBuf> {
+    let dest = &options.output;
+    let staged = options.files.staging(dest, true)?.into_temp_path();
     let p = staged.to_path_buf();
     // The plan's executor renames it on success; until then it is a temp.
     plan.temps.push(staged);
@@ -211,7 +200,7 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
             .notes
             .push("compiler-rt builtins for wasm32 not found; linking without them".into()),
     }
-    let final_out = staged_result(&mut plan, &options.output)?;
+    let final_out = staged_result(&mut plan, options)?;
     let link_out = if wasm_opt.is_some() {
         temp_file(&mut plan, options, ".wasm")?
     } else {

@@ -18,9 +18,11 @@ fn options<'a>(tc: &'a dyn Toolchain, emit: Emit, output: PathBuf, opt: OptLevel
         debug_info: false,
         emit,
         output,
+        source_name: "t.ssa".into(),
         link_inputs: Vec::new(),
         keep_temps: false,
         toolchain: tc,
+        files: &common::PlainFiles,
     }
 }
 

@@ -47,9 +47,11 @@ fn plan_for(il: &str, tc: &DirsToolchain, out: &Path) -> LinkPlan {
         debug_info: false,
         emit: Emit::Executable,
         output: out.to_path_buf(),
+        source_name: "t.ssa".into(),
         link_inputs: Vec::new(),
         keep_temps: false,
         toolchain: tc,
+        files: &common::PlainFiles,
     };
     let mut src = ModuleSource::new(read_module(il, "t.ssa").expect("parses"));
     common::backend()

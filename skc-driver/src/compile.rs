@@ -5,10 +5,11 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use skc_ir::backend::Options;
+use skc_ir::backend::{Files, Options};
 use skc_ir::plan::LinkPlan;
 use tempfile::TempPath;
 
+use crate::cleanup::SignalSafeFiles;
 use crate::cli::{IlInput, Invocation, Product};
 use crate::toolchain::DiscoveredToolchain;
 use crate::{emit_ir, il_source};
@@ -35,7 +36,7 @@ pub fn compile(invocation: &Invocation, toolchain: &DiscoveredToolchain) -> Resu
     };
     match invocation.product {
         Product::Ir => {
-            emit_ir::write_ir(items.as_mut(), &invocation.output)
+            emit_ir::write_ir(items.as_mut(), &invocation.output, &SignalSafeFiles)
                 .with_context(|| format!("cannot print {input}"))?;
             Ok(Compiled {
                 plan: LinkPlan::nothing(),
@@ -44,9 +45,8 @@ pub fn compile(invocation: &Invocation, toolchain: &DiscoveredToolchain) -> Resu
         }
         Product::Backend(emit) => {
             let stdout_copy = if invocation.output == Path::new("-") {
-                let file = tempfile::Builder::new()
-                    .prefix("skc-stdout-")
-                    .tempfile()
+                let file = SignalSafeFiles
+                    .temporary(".out")
                     .context("cannot create a temporary file for standard output")?;
                 Some(file.into_temp_path())
             } else {
@@ -61,9 +61,15 @@ pub fn compile(invocation: &Invocation, toolchain: &DiscoveredToolchain) -> Resu
                 debug_info: invocation.debug_info,
                 emit,
                 output,
+                source_name: invocation
+                    .il_inputs
+                    .first()
+                    .map(IlInput::display_name)
+                    .unwrap_or_default(),
                 link_inputs: invocation.link_inputs.clone(),
                 keep_temps: invocation.keep_temps,
                 toolchain,
+                files: &SignalSafeFiles,
             };
             let plan = invocation
                 .backend

@@ -5,33 +5,18 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use skc_ir::backend::ItemSource;
+use skc_ir::backend::{Files, ItemSource};
 
 /// Prints every item of `items` to `output` (`-`: standard output). The
-/// file appears only complete: text goes to a temporary file that is
+/// file appears only complete: text goes to a file from `files` that is
 /// renamed (or copied to stdout) once every item was read without error.
-pub fn write_ir(items: &mut dyn ItemSource, output: &Path) -> Result<()> {
+pub fn write_ir(items: &mut dyn ItemSource, output: &Path, files: &dyn Files) -> Result<()> {
     let to_stdout = output == Path::new("-");
-    let directory = match output.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
     let staged = if to_stdout {
-        tempfile::NamedTempFile::new()
+        files.temporary(".ssa")?
     } else {
-        tempfile::Builder::new()
-            .prefix(".skc-")
-            .suffix(".tmp")
-            .tempfile_in(directory)
-    }
-    .with_context(|| {
-        format!(
-            "cannot create a temporary file beside `{}`",
-            output.display()
-        )
-    })?;
-    // An interrupted print must not leave the staging file behind.
-    crate::cleanup::remove_on_signal([staged.path()])?;
+        files.staging(output, false)?
+    };
     let mut writer = std::io::BufWriter::new(staged.as_file());
     let mut text = String::new();
     while let Some(item) = items.next_item()? {

@@ -8,7 +8,9 @@
 //! after every compile-phase allocation has been dropped.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
 
 use crate::ir::Item;
 use crate::plan::LinkPlan;
@@ -130,6 +132,21 @@ pub trait Toolchain {
     fn resource_dir(&self) -> Option<PathBuf>;
 }
 
+/// Creates the files a backend writes during the compile phase; the
+/// driver implements it so that these files get the modes of finished
+/// outputs and are removed when a signal (SIGINT, SIGTERM, SIGHUP) ends
+/// skc before they are renamed into place or handed to the plan.
+pub trait Files {
+    /// A new empty file beside `dest` under a hidden temporary name, to be
+    /// persisted onto `dest` once complete (or handed to the plan as a
+    /// staged result). Its mode is that of a new output: 0666, or 0777 for
+    /// an `executable`, less the umask.
+    fn staging(&self, dest: &Path, executable: bool) -> anyhow::Result<NamedTempFile>;
+    /// A new empty file in the temporary directory whose name ends in
+    /// `suffix`, private to the user.
+    fn temporary(&self, suffix: &str) -> anyhow::Result<NamedTempFile>;
+}
+
 /// Everything a backend needs besides the items.
 pub struct Options<'a> {
     /// `-O` level.
@@ -140,6 +157,10 @@ pub struct Options<'a> {
     pub emit: Emit,
     /// The output path (`-o`, or the default for the target and `emit`).
     pub output: PathBuf,
+    /// The IL input as named on the command line (the first when there
+    /// are several, `<stdin>` for standard input, empty when there is
+    /// none): the source file the object and its debug information name.
+    pub source_name: String,
     /// Non-IL inputs and link flags, in command-line order.
     pub link_inputs: Vec<LinkInput>,
     /// Write intermediate files as real, kept files (for `-###`,
@@ -148,6 +169,8 @@ pub struct Options<'a> {
     pub keep_temps: bool,
     /// Tool discovery.
     pub toolchain: &'a dyn Toolchain,
+    /// Where the backend's own files come from.
+    pub files: &'a dyn Files,
 }
 
 /// A code generator for one target.
@@ -163,8 +186,9 @@ pub trait Backend: Sync {
     /// The output file name when `-o` is absent and a program is linked.
     fn default_output(&self) -> &'static str;
     /// Compiles every item and returns the plan for what remains. Output
-    /// written by the backend itself must appear atomically (temporary name
-    /// then rename), so a failed compile leaves no partial file.
+    /// written by the backend itself must appear atomically (a
+    /// [`Files::staging`] file, then persisted), so a failed or
+    /// interrupted compile leaves no partial file.
     fn compile(
         &self,
         items: &mut dyn ItemSource,

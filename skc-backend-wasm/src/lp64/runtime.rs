@@ -129,10 +129,7 @@ pub fn runtime_archive(
     std::fs::create_dir_all(&src_dir)
         .with_context(|| format!("cannot create {}", src_dir.display()))?;
     for (name, text) in SOURCES {
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".skc-")
-            .tempfile_in(&src_dir)
-            .with_context(|| format!("cannot create a file in {}", src_dir.display()))?;
+        let mut tmp = options.files.staging(&src_dir.join(name), false)?;
         std::io::Write::write_all(&mut tmp, text.as_bytes())
             .with_context(|| format!("cannot write the runtime source {name}"))?;
         tmp.persist(src_dir.join(name))

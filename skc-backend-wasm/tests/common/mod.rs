@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use skc_ir::backend::{
-    Backend, Emit, InputErrors, ItemSource, LinkInput, OptLevel, Options, Tool, Toolchain,
+    Backend, Emit, Files, InputErrors, ItemSource, LinkInput, OptLevel, Options, Tool, Toolchain,
 };
 use skc_ir::ir::Item;
 use skc_ir::types::TypeTable;
@@ -68,6 +68,28 @@ impl Toolchain for SystemToolchain {
     }
 }
 
+/// Files for the backend without the driver's signal handling.
+pub struct PlainFiles;
+
+impl Files for PlainFiles {
+    fn staging(&self, dest: &Path, executable: bool) -> anyhow::Result<tempfile::NamedTempFile> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = dest.parent().filter(|d| !d.as_os_str().is_empty());
+        let mode = if executable { 0o777 } else { 0o666 };
+        Ok(tempfile::Builder::new()
+            .prefix(".skc-")
+            .suffix(".tmp")
+            .permissions(std::fs::Permissions::from_mode(mode))
+            .tempfile_in(dir.unwrap_or(Path::new(".")))?)
+    }
+    fn temporary(&self, suffix: &str) -> anyhow::Result<tempfile::NamedTempFile> {
+        Ok(tempfile::Builder::new()
+            .prefix("skc-")
+            .suffix(suffix)
+            .tempfile()?)
+    }
+}
+
 /// Validates an object with the features the backend uses.
 pub fn validate(bytes: &[u8]) {
     let mut v = wasmparser::Validator::new_with_features(skc_backend_wasm::wasm_features());
@@ -108,9 +130,11 @@ pub fn link(obj: &[u8], name: &str, c_sources: &[&str], opt: OptLevel) -> PathBu
         debug_info: false,
         emit: Emit::Executable,
         output: out.clone(),
+        source_name: "main.ssa".into(),
         link_inputs: inputs,
         keep_temps: false,
         toolchain: &tc,
+        files: &PlainFiles,
     };
     let plan =
         skc_backend_wasm::plan::link_plan(skc_ir::plan::LinkPlan::nothing(), obj_path, &options)
