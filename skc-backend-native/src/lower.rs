@@ -1496,7 +1496,26 @@ impl<'a> FnCx<'a> {
             }
             x.push_to(&mut arg_list);
         }
+        // The IL lets a call pass an environment the callee does not take,
+        // or leave out one it does; the `nest` register carries it outside
+        // the argument list, so the machine code agrees either way. LLVM
+        // would take such a direct call for one of the wrong type, which
+        // is undefined behaviour, so it calls through an address LLVM
+        // cannot see through.
+        let env_differs = match direct {
+            Some(name) => {
+                env.is_some()
+                    || self
+                        .m
+                        .sig_ref(name)
+                        .is_some_and(|s| s.params.first().is_some_and(|p| p.attrs == "nest"))
+            }
+            None => false,
+        };
         let target = match direct {
+            Some(name) if env_differs => {
+                emit_def!(self; "call ptr asm \"\", \"=r,0\"(ptr ", V::Global(name), ")")
+            }
             Some(name) => V::Global(name),
             None => self.operand(callee, Repr::Ptr),
         };

@@ -7,3 +7,4 @@
 
 pub mod case;
 pub mod diff;
+pub mod skc_binary;
