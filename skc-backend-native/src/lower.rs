@@ -1497,23 +1497,22 @@ impl<'a> FnCx<'a> {
             x.push_to(&mut arg_list);
         }
         // The IL lets a call pass an environment the callee does not take,
-        // or leave out one it does; the `nest` register carries it outside
-        // the argument list, so the machine code agrees either way. LLVM
+        // or leave out one it does (the `nest` register carries it outside
+        // the argument list, so the machine code agrees either way), and
+        // QBE accepts calls with other arguments than the callee's. LLVM
         // would take such a direct call for one of the wrong type, which
         // is undefined behaviour, so it calls through an address LLVM
-        // cannot see through.
-        let env_differs = match direct {
-            Some(name) => {
-                env.is_some()
-                    || self
-                        .m
-                        .sig_ref(name)
-                        .is_some_and(|s| s.params.first().is_some_and(|p| p.attrs == "nest"))
+        // cannot see through. (A call that comes before a definition it
+        // disagrees with keeps the direct form: the text is written.)
+        let type_differs = match (direct, &fixed) {
+            (Some(_), _) if env.is_some() => true,
+            (Some(_), Some(fx)) => {
+                !site.conforms_to(fx) || fx.params.first().is_some_and(|p| p.attrs == "nest")
             }
-            None => false,
+            _ => false,
         };
         let target = match direct {
-            Some(name) if env_differs => {
+            Some(name) if type_differs => {
                 emit_def!(self; "call ptr asm \"\", \"=r,0\"(ptr ", V::Global(name), ")")
             }
             Some(name) => V::Global(name),
