@@ -31,7 +31,8 @@ use skc_ir::types::{Field, FieldType, TypeId, TypeShape, TypeTable};
 pub struct ChainInput {
     /// Its items.
     pub items: Box<dyn ItemSource>,
-    /// The functions and data it defines without `export`.
+    /// The functions and data it keeps to itself (see
+    /// [`skc_ir::scan::local_definitions`]).
     pub locals: HashSet<Symbol>,
 }
 
