@@ -176,10 +176,19 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
             LinkInput::LinkerArg(a) => link_args.push(a.clone()),
         }
     }
+    let given_objects: Vec<PathBuf> = options
+        .link_inputs
+        .iter()
+        .filter_map(|input| match input {
+            LinkInput::File(path) => Some(path.clone()),
+            _ => None,
+        })
+        .collect();
     if let Some(rt) = crate::lp64::runtime::runtime_archive(
         &mut plan,
         options,
         &object,
+        &given_objects,
         clang.as_deref(),
         &sysroot,
         &mut steps,

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use skc_ir::backend::{Emit, OptLevel, Options, Tool, Toolchain};
+use skc_ir::backend::{Emit, LinkInput, OptLevel, Options, Tool, Toolchain};
 use skc_ir::plan::LinkPlan;
 use skc_ir::reader::{read_module, ModuleSource};
 
@@ -42,13 +42,23 @@ const ILP32_HELLO: &str = "data $s = { b \"hi\", b 0 }\n\
     export function w $main() {\n@start\n\t%r =w call $puts(w $s)\n\tret 0\n}\n";
 
 fn plan_for(il: &str, tc: &DirsToolchain, out: &Path) -> LinkPlan {
+    plan_with(il, tc, out, Emit::Executable, Vec::new())
+}
+
+fn plan_with(
+    il: &str,
+    tc: &DirsToolchain,
+    out: &Path,
+    emit: Emit,
+    link_inputs: Vec<LinkInput>,
+) -> LinkPlan {
     let options = Options {
         opt_level: OptLevel::O0,
         debug_info: false,
-        emit: Emit::Executable,
+        emit,
         output: out.to_path_buf(),
         source_name: "t.ssa".into(),
-        link_inputs: Vec::new(),
+        link_inputs,
         keep_temps: false,
         toolchain: tc,
         files: &common::PlainFiles,
@@ -150,4 +160,35 @@ fn il_without_runtime_references_links_no_archive() {
         .args
         .iter()
         .any(|a| a.to_string_lossy().contains("libskc_rt")));
+}
+
+#[test]
+fn an_object_given_to_link_that_references_it_links_the_archive() {
+    let dir = common::scratch("lp64-plan-object");
+    let res = dir.join("res");
+    std::fs::create_dir_all(res.join("wasm32")).expect("mkdir");
+    let installed = res
+        .join("wasm32")
+        .join(skc_backend_wasm::lp64::runtime::ARCHIVE);
+    std::fs::write(&installed, b"!<arch>\n").expect("write");
+    let tc = DirsToolchain {
+        cache: dir.join("empty-cache"),
+        resources: Some(res),
+    };
+    let object = dir.join("hello.o");
+    execute(plan_with(
+        LP64_HELLO,
+        &tc,
+        &object,
+        Emit::Object,
+        Vec::new(),
+    ));
+    let plan = plan_with(
+        "",
+        &tc,
+        &dir.join("d.wasm"),
+        Emit::Executable,
+        vec![LinkInput::File(object)],
+    );
+    assert!(links_archive(&plan, &installed));
 }

@@ -1,29 +1,82 @@
 //! Opening the IL input as a stream of verified items.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, IsTerminal};
+use std::io::{BufRead, BufReader, IsTerminal, Seek};
+use std::path::Path;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use skc_ir::backend::ItemSource;
 use skc_ir::reader::ItemReader;
+use skc_ir::scan;
 
-use crate::chain::ChainedItems;
+use crate::chain::{ChainInput, ChainedItems, LocalSuffix};
 use crate::cli::IlInput;
+
+fn open_file(path: &Path) -> Result<File> {
+    File::open(path).map_err(|error| {
+        anyhow!(
+            "cannot read input `{}`: {error}; check the file name and permissions",
+            path.display()
+        )
+    })
+}
 
 /// The input's bytes, buffered.
 fn open(input: &IlInput) -> Result<Box<dyn BufRead>> {
     Ok(match input {
         IlInput::Stdin => Box::new(BufReader::new(std::io::stdin())),
-        IlInput::File(path) => {
-            let file = File::open(path).map_err(|error| {
-                anyhow!(
-                    "cannot read input `{}`: {error}; check the file name and permissions",
-                    path.display()
-                )
-            })?;
-            Box::new(BufReader::new(file))
-        }
+        IlInput::File(path) => Box::new(BufReader::new(open_file(path)?)),
     })
+}
+
+/// Standard input in a file that can be read twice: an anonymous
+/// temporary file, gone when closed whatever happens.
+fn spool_stdin() -> Result<File> {
+    let mut spool =
+        tempfile::tempfile().context("cannot create a temporary file for standard input")?;
+    std::io::copy(&mut std::io::stdin().lock(), &mut spool)
+        .and_then(|_| spool.rewind())
+        .context("cannot copy standard input to a temporary file")?;
+    Ok(spool)
+}
+
+fn reader(input: Box<dyn BufRead>, name: &str) -> Box<dyn ItemSource> {
+    Box::new(ItemReader::new(
+        input,
+        name,
+        Box::new(std::io::stderr()),
+        use_color(),
+    ))
+}
+
+/// Several inputs, chained: each file is scanned for its local names
+/// before it is read (see [`crate::chain`]).
+fn chain(inputs: &[IlInput]) -> Result<Box<dyn ItemSource>> {
+    let opened = inputs
+        .iter()
+        .map(|input| match input {
+            IlInput::File(path) => open_file(path).map(Some),
+            IlInput::Stdin => Ok(None),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let files = opened
+        .into_iter()
+        .map(|file| file.map_or_else(spool_stdin, Ok))
+        .collect::<Result<Vec<_>>>()?;
+    let mut suffix = LocalSuffix::default();
+    let mut chained = Vec::new();
+    for (input, mut file) in inputs.iter().zip(files) {
+        let name = input.display_name();
+        let locals =
+            scan::local_definitions(Box::new(BufReader::new(&mut file)), |sym| suffix.avoid(sym))
+                .and_then(|locals| file.rewind().map(|()| locals))
+                .map_err(|error| anyhow!("cannot read input `{name}`: {error}"))?;
+        chained.push(ChainInput {
+            items: reader(Box::new(BufReader::new(file)), &name),
+            locals,
+        });
+    }
+    Ok(Box::new(ChainedItems::new(chained, suffix)))
 }
 
 /// Diagnostics are coloured on a terminal unless `NO_COLOR` is set.
@@ -34,23 +87,14 @@ fn use_color() -> bool {
 /// Items from `inputs` read as one module (none: an empty module),
 /// diagnostics to stderr. Every file is opened before anything is read.
 pub fn items(inputs: &[IlInput]) -> Result<Box<dyn ItemSource>> {
-    let mut readers: Vec<Box<dyn ItemSource>> = Vec::new();
-    for input in inputs {
-        readers.push(Box::new(ItemReader::new(
-            open(input)?,
-            &input.display_name(),
-            Box::new(std::io::stderr()),
-            use_color(),
-        )));
-    }
-    Ok(match readers.len() {
-        0 => Box::new(ItemReader::new(
+    Ok(match inputs {
+        [] => Box::new(ItemReader::new(
             Box::new(std::io::empty()),
             "<no IL input>",
             Box::new(std::io::stderr()),
             false,
         )),
-        1 => readers.remove(0),
-        _ => Box::new(ChainedItems::new(readers)),
+        [input] => reader(open(input)?, &input.display_name()),
+        _ => chain(inputs)?,
     })
 }

@@ -75,5 +75,8 @@ fn same_type_name_in_two_files_stays_distinct() {
     let text = String::from_utf8(output.stdout).expect("utf-8");
     assert!(text.contains("type :pair = { w, w }"), "{text}");
     assert!(text.contains("type :pair.2 = { l, w, w }"), "{text}");
-    assert!(text.contains("function w $unused(:pair.2 %p)"), "{text}");
+    assert!(
+        text.contains("function w $\"unused#2\"(:pair.2 %p)"),
+        "{text}"
+    );
 }

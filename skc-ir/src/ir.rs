@@ -776,3 +776,129 @@ pub enum Item {
     /// `dbgfile "name"`: the source file of the functions that follow.
     DbgFile(String),
 }
+
+/// The operands an instruction reads, in text order: one match serves the
+/// shared and the mutable visitor (binding modes make the bindings `&` or
+/// `&mut` to follow `$kind`).
+macro_rules! visit_uses {
+    ($kind:expr, $visit:ident) => {
+        match $kind {
+            InstKind::Binary { lhs, rhs, .. } | InstKind::Compare { lhs, rhs, .. } => {
+                $visit(lhs);
+                $visit(rhs);
+            }
+            InstKind::Unary { arg, .. } => $visit(arg),
+            InstKind::Load { addr, .. } => $visit(addr),
+            InstKind::Store { value, addr, .. } => {
+                $visit(value);
+                $visit(addr);
+            }
+            InstKind::Alloc { size, .. } => $visit(size),
+            InstKind::Blit { src, dst, .. } => {
+                $visit(src);
+                $visit(dst);
+            }
+            InstKind::Call {
+                callee, env, args, ..
+            } => {
+                $visit(callee);
+                if let Some(e) = env {
+                    $visit(e);
+                }
+                for CallArg { value, .. } in args {
+                    $visit(value);
+                }
+            }
+            InstKind::VaStart { ap } | InstKind::VaArg { ap } => $visit(ap),
+            InstKind::DbgLoc { .. } => {}
+        }
+    };
+}
+
+/// Calls `visit` on every operand an instruction reads, in text order.
+pub(crate) fn for_each_use(kind: &InstKind, mut visit: impl FnMut(&Operand)) {
+    visit_uses!(kind, visit)
+}
+
+/// Like [`for_each_use`], with mutable access.
+pub(crate) fn for_each_use_mut(kind: &mut InstKind, mut visit: impl FnMut(&mut Operand)) {
+    visit_uses!(kind, visit)
+}
+
+/// The operand a terminator reads, if any.
+pub(crate) fn term_use(term: &Terminator) -> Option<&Operand> {
+    match term {
+        Terminator::Jnz { cond, .. } => Some(cond),
+        Terminator::Ret(op) => op.as_ref(),
+        Terminator::Jmp(_) | Terminator::Hlt => None,
+    }
+}
+
+/// Like [`term_use`], with mutable access.
+pub(crate) fn term_use_mut(term: &mut Terminator) -> Option<&mut Operand> {
+    match term {
+        Terminator::Jnz { cond, .. } => Some(cond),
+        Terminator::Ret(op) => op.as_mut(),
+        Terminator::Jmp(_) | Terminator::Hlt => None,
+    }
+}
+
+impl Const {
+    /// The symbol the constant names, if it names one.
+    pub fn symbol_mut(&mut self) -> Option<&mut Symbol> {
+        match self {
+            Const::Addr { sym, .. }
+            | Const::Thread(sym)
+            | Const::Extern(sym)
+            | Const::ExternThread(sym) => Some(sym),
+            Const::Int(_) | Const::Single(_) | Const::Double(_) => None,
+        }
+    }
+}
+
+impl Item {
+    /// Calls `visit` on every global symbol the item names: the one a
+    /// function or data definition defines and every one it refers to
+    /// (constant operands anywhere in a function, addresses in data).
+    pub fn for_each_symbol_mut(&mut self, mut visit: impl FnMut(&mut Symbol)) {
+        fn operand(op: &mut Operand, visit: &mut impl FnMut(&mut Symbol)) {
+            if let Some(sym) = match op {
+                Operand::Const(c) => c.symbol_mut(),
+                Operand::Value(_) => None,
+            } {
+                visit(sym);
+            }
+        }
+        match self {
+            Item::Function(f) => {
+                visit(&mut f.name);
+                for block in &mut f.blocks {
+                    for phi in &mut block.phis {
+                        for (_, arg) in &mut phi.args {
+                            operand(arg, &mut visit);
+                        }
+                    }
+                    for inst in &mut block.insts {
+                        for_each_use_mut(&mut inst.kind, |op| operand(op, &mut visit));
+                    }
+                    if let Some(op) = term_use_mut(&mut block.term) {
+                        operand(op, &mut visit);
+                    }
+                }
+            }
+            Item::Data(d) => {
+                visit(&mut d.name);
+                for item in &mut d.items {
+                    if let DataItem::Values { values, .. } = item {
+                        for value in values {
+                            if let DataValue::Addr { sym, .. } = value {
+                                visit(sym);
+                            }
+                        }
+                    }
+                }
+            }
+            Item::Type(_) | Item::DbgFile(_) => {}
+        }
+    }
+}

@@ -7,6 +7,9 @@
 //! items to a backend through the [`backend::ItemSource`] trait, so only one
 //! function is in memory at a time. [`printer`] writes items back as text.
 //!
+//! [`scan`] finds a file's local definitions without reading it, for
+//! reading several files as one module.
+//!
 //! [`promote`] is an optional pass for backends without their own
 //! memory-to-register promotion: it turns the stack slots of local
 //! variables into SSA values.
@@ -27,6 +30,7 @@ pub mod plan;
 pub mod printer;
 pub mod promote;
 pub mod reader;
+pub mod scan;
 pub mod ssa;
 pub mod types;
 pub mod verify;

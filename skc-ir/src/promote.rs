@@ -35,10 +35,10 @@
 
 use crate::cfg::ControlFlow;
 use crate::ir::{
-    BaseType, Const, Function, Inst, InstKind, LoadKind, Operand, StoreKind, Terminator, UnOp,
-    Value, ValueData,
+    for_each_use, for_each_use_mut, term_use, BaseType, Const, Function, Inst, InstKind, LoadKind,
+    Operand, StoreKind, Terminator, UnOp, Value, ValueData,
 };
-use crate::ssa::{self, for_each_use, for_each_use_mut, term_use};
+use crate::ssa;
 
 const NONE: u32 = u32::MAX;
 

@@ -24,8 +24,8 @@ use std::collections::HashSet;
 use crate::cfg::ControlFlow;
 use crate::diag::Diagnostic;
 use crate::ir::{
-    BaseType, Block, CallArg, Const, Function, InstKind, Name, Operand, Phi, Pos, Terminator,
-    Value, ValueData,
+    for_each_use, for_each_use_mut, term_use, term_use_mut, BaseType, Block, Const, Function, Name,
+    Operand, Phi, Pos, Terminator, Value, ValueData,
 };
 
 const NONE: u32 = u32::MAX;
@@ -973,77 +973,12 @@ struct FrontierBufs {
     walk: Vec<u32>,
 }
 
-/// The operands an instruction reads, in text order: one match serves the
-/// shared and the mutable visitor (binding modes make the bindings `&` or
-/// `&mut` to follow `$kind`).
-macro_rules! visit_uses {
-    ($kind:expr, $visit:ident) => {
-        match $kind {
-            InstKind::Binary { lhs, rhs, .. } | InstKind::Compare { lhs, rhs, .. } => {
-                $visit(lhs);
-                $visit(rhs);
-            }
-            InstKind::Unary { arg, .. } => $visit(arg),
-            InstKind::Load { addr, .. } => $visit(addr),
-            InstKind::Store { value, addr, .. } => {
-                $visit(value);
-                $visit(addr);
-            }
-            InstKind::Alloc { size, .. } => $visit(size),
-            InstKind::Blit { src, dst, .. } => {
-                $visit(src);
-                $visit(dst);
-            }
-            InstKind::Call {
-                callee, env, args, ..
-            } => {
-                $visit(callee);
-                if let Some(e) = env {
-                    $visit(e);
-                }
-                for CallArg { value, .. } in args {
-                    $visit(value);
-                }
-            }
-            InstKind::VaStart { ap } | InstKind::VaArg { ap } => $visit(ap),
-            InstKind::DbgLoc { .. } => {}
-        }
-    };
-}
-
-/// Calls `visit` on every operand an instruction reads, in text order.
-pub(crate) fn for_each_use(kind: &InstKind, mut visit: impl FnMut(&Operand)) {
-    visit_uses!(kind, visit)
-}
-
-/// Like [`for_each_use`], with mutable access.
-pub(crate) fn for_each_use_mut(kind: &mut InstKind, mut visit: impl FnMut(&mut Operand)) {
-    visit_uses!(kind, visit)
-}
-
-/// The operand a terminator reads, if any.
-pub(crate) fn term_use(term: &Terminator) -> Option<&Operand> {
-    match term {
-        Terminator::Jnz { cond, .. } => Some(cond),
-        Terminator::Ret(op) => op.as_ref(),
-        Terminator::Jmp(_) | Terminator::Hlt => None,
-    }
-}
-
-fn term_use_mut(term: &mut Terminator) -> Option<&mut Operand> {
-    match term {
-        Terminator::Jnz { cond, .. } => Some(cond),
-        Terminator::Ret(op) => op.as_mut(),
-        Terminator::Jmp(_) | Terminator::Hlt => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cfg::testing::{assert_scales_linearly, FnBuilder};
     use crate::cfg::{normalize, ControlFlow};
-    use crate::ir::{BinOp, CmpOp, Param, UnOp};
+    use crate::ir::{BinOp, CmpOp, InstKind, Param, UnOp};
     use crate::types::TypeTable;
 
     fn int(i: i64) -> Operand {

@@ -57,11 +57,10 @@ use std::fmt::Write as _;
 use crate::cfg::ControlFlow;
 use crate::diag::Diagnostic;
 use crate::ir::{
-    AbiType, BaseType, BinOp, Block, CmpOp, Function, Inst, InstKind, LoadKind, Operand, Pos,
-    Terminator, UnOp, Value,
+    for_each_use, term_use, AbiType, BaseType, BinOp, Block, CmpOp, Function, Inst, InstKind,
+    LoadKind, Operand, Pos, Terminator, UnOp, Value,
 };
 use crate::printer::{binop_name, cmp_name, load_name, store_name, unop_name};
-use crate::ssa::{for_each_use, term_use};
 use crate::types::TypeTable;
 
 /// Checks `f` and returns every error found.

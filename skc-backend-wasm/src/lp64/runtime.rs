@@ -84,21 +84,39 @@ pub fn object_needs_runtime(object: &[u8]) -> bool {
         .any(|name| object.windows(name.len()).any(|w| w == *name))
 }
 
-/// The runtime archive to link when `object` references the runtime,
-/// adding the steps that build it to `steps` when it is neither installed
-/// nor cached. `None` when the object does not need it, or (with a note)
-/// when it cannot be built for want of clang or llvm-ar.
+/// Whether the link input at `path` is a wasm object (an earlier `skc -c`
+/// output, say) that references the runtime. Anything else, or a file that
+/// cannot be read, is left to the linker.
+fn link_input_needs_runtime(path: &Path) -> bool {
+    let mut magic = [0; 4];
+    let is_wasm = std::fs::File::open(path)
+        .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut magic))
+        .is_ok()
+        && magic == *b"\0asm";
+    is_wasm && std::fs::read(path).is_ok_and(|bytes| object_needs_runtime(&bytes))
+}
+
+/// The runtime archive to link when `object` or one of the wasm objects
+/// among `link_inputs` references the runtime, adding the steps that build
+/// it to `steps` when it is neither installed nor cached. `None` when
+/// nothing needs it, or (with a note) when it cannot be built for want of
+/// clang or llvm-ar.
 pub fn runtime_archive(
     plan: &mut LinkPlan,
     options: &Options<'_>,
     object: &Path,
+    link_inputs: &[PathBuf],
     clang: Option<&Path>,
     sysroot: &Path,
     steps: &mut Vec<Step>,
 ) -> Result<Option<PathBuf>> {
     let bytes =
         std::fs::read(object).with_context(|| format!("cannot read {}", object.display()))?;
-    if !object_needs_runtime(&bytes) {
+    if !object_needs_runtime(&bytes)
+        && !link_inputs
+            .iter()
+            .any(|path| link_input_needs_runtime(path))
+    {
         return Ok(None);
     }
     drop(bytes);
