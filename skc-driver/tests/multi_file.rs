@@ -3,7 +3,7 @@
 //! without `export` belongs to its file, and a name a file does not define
 //! itself is the exported or external symbol.
 //!
-//! Every program is built for every target at `-O0` and `-O2`, both ways
+//! Every program is built for every target at `-O0` to `-O3`, both ways
 //! (all inputs in one `skc`, and each IL file with `-c`, then linked), run
 //! (wasm modules under wasmtime, after validation), and its output compared
 //! with the expected one.
@@ -16,7 +16,7 @@ use std::process::{Command, Output};
 use common::skc;
 
 const TARGETS: [&str; 2] = ["native", "wasm32"];
-const OPT_LEVELS: [&str; 2] = ["-O0", "-O2"];
+const OPT_LEVELS: [&str; 4] = ["-O0", "-O1", "-O2", "-O3"];
 
 /// `x.ssa` keeps a `$scale` of its own; `y.ssa` calls the C one.
 const SCALE_X: &str = "function w $scale(w %v) {\n@start\n\t%r =w mul %v, 1000\n\tret %r\n}\n\
