@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
-use std::rc::Rc;
 
 use skc_ir::ir::{
     AbiType, BaseType, BinOp, Block, CallArg, CmpOp, Const, Function, Inst, InstKind, LoadKind,
@@ -209,7 +208,6 @@ pub fn lower_function(
     out: &mut Buf,
 ) {
     m.define_with(&f.name, &f.linkage, true);
-    let fixed = m.sig(&f.name);
     // Decide which `l` parameters arrive as `ptr`: the first call site's
     // choice if one came before, else the body's own use.
     let callees = Callees { module: m };
@@ -257,7 +255,7 @@ pub fn lower_function(
     };
     cx.dbg_lines.clear();
     stack_bases(f, &mut cx.stack_base);
-    cx.lower(fixed, &reprs.param_ptr);
+    cx.lower(&reprs.param_ptr);
     *out = cx.body;
     reprs.repr = cx.repr;
     *scratch = Scratch {
@@ -466,7 +464,7 @@ impl<'a> FnCx<'a> {
         emit_line!(self; res, " = bitcast ", want, " ", c, " to ", want);
     }
 
-    fn lower(&mut self, fixed: Option<Rc<Sig>>, param_ptr: &[bool]) {
+    fn lower(&mut self, param_ptr: &[bool]) {
         let f = self.f;
         let types = self.types;
         let name = Some(f.name.as_str());
@@ -577,11 +575,9 @@ impl<'a> FnCx<'a> {
             prologue.insert(0, conv);
             names[k] = incoming;
         }
-        // A call site seen earlier fixed the signature from its own IL
-        // types; where those disagree with the definition (a front end's
-        // mismatch), the definition keeps its own.
-        let _ = fixed;
-        self.m.fix_sig(&f.name, &sig);
+        // The definition's signature is the one later calls are checked
+        // against, even where an earlier call site's IL types disagreed.
+        self.m.set_sig(&f.name, &sig);
 
         let head = &mut self.body;
         let preemptible = self.m.is_preemptible(&f.name);

@@ -330,6 +330,11 @@ impl ModuleState {
         if self.symbols.get(name).is_some_and(|s| s.sig.is_some()) {
             return;
         }
+        self.set_sig(name, sig);
+    }
+
+    /// Sets `name`'s signature, replacing any earlier one.
+    pub fn set_sig(&mut self, name: &str, sig: &Sig) {
         let shared = match self.sigs.get(sig) {
             Some(shared) => shared.clone(),
             None => {
