@@ -208,8 +208,8 @@ pub fn lower_function(
     out: &mut Buf,
 ) {
     m.define_with(&f.name, &f.linkage, true);
-    // Decide which `l` parameters arrive as `ptr`: the first call site's
-    // choice if one came before, else the body's own use.
+    // Decide which `l` parameters the body uses as `ptr` (the signature
+    // does not depend on it: see `l_is_ptr_at_boundary`).
     let callees = Callees { module: m };
     let mut reprs = std::mem::take(&mut scratch.reprs);
     analyse(

@@ -85,7 +85,7 @@ pub struct Reprs {
     pub repr: Vec<Repr>,
     /// Indexed by value: wanted as an address somewhere.
     pub demanded: Vec<bool>,
-    /// Indexed by parameter: arrives as `ptr`.
+    /// Indexed by parameter: used as `ptr` in the body.
     pub param_ptr: Vec<bool>,
     is_alloc: Vec<bool>,
     slot_loads: Vec<(usize, usize)>,
