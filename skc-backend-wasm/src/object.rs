@@ -109,6 +109,9 @@ struct SymbolInfo {
     /// Type of the first direct call seen, with a result if any call site
     /// used one (an index into `Object::call_types`).
     call_type: Option<u32>,
+    /// Known to be a function though never called directly (see
+    /// [`Object::note_function`]).
+    function: bool,
 }
 
 /// What stays in memory of a spooled function body.
@@ -157,7 +160,14 @@ pub struct Object {
     data: Spool,
     /// Relocation records of the segments.
     data_relocs: Spool,
+    /// Constructors: priority and function, in order of appearance.
+    init_funcs: Vec<(u32, SymId)>,
+    /// Destructors: priority and function, in order of appearance.
+    fini_funcs: Vec<(u32, SymId)>,
 }
+
+/// The constructor [`Object::register_destructors`] writes.
+const REGISTER_DESTRUCTORS: &str = "__skc_register_fini_array";
 
 /// Size of a spooled relocation record: offset, kind, two operands.
 const RELOC_RECORD: usize = 16;
@@ -349,6 +359,7 @@ impl Object {
                 local: false,
                 weak: false,
                 call_type: None,
+                function: false,
             });
         }
         id
@@ -411,6 +422,26 @@ impl Object {
         };
         let i = self.call_type_index(upgraded);
         self.symbols[sym as usize].call_type = Some(i);
+    }
+
+    /// Records that `sym` is a function, whether or not anything calls it
+    /// directly: an address of it is called, or it is a C library function.
+    pub fn note_function(&mut self, sym: SymId) {
+        self.symbols[sym as usize].function = true;
+    }
+
+    /// Adds a constructor (`.init_array`) with its priority; the linker
+    /// runs lower priorities first.
+    pub fn add_init_func(&mut self, priority: u32, sym: SymId) {
+        self.note_function(sym);
+        self.init_funcs.push((priority, sym));
+    }
+
+    /// Adds a destructor (`.fini_array`): it runs at exit, higher
+    /// priorities first, and within one priority the last entry first.
+    pub fn add_fini_func(&mut self, priority: u32, sym: SymId) {
+        self.note_function(sym);
+        self.fini_funcs.push((priority, sym));
     }
 
     /// Fails if `sym` already has a definition.
@@ -492,7 +523,7 @@ impl Object {
         match info.def {
             Definition::Function(_) => true,
             Definition::Data { .. } => false,
-            Definition::None => info.call_type.is_some(),
+            Definition::None => info.call_type.is_some() || info.function,
         }
     }
 
@@ -515,6 +546,8 @@ impl Object {
 
     /// Settles imports, function indices and the data layout.
     fn layout(&mut self) -> Result<Layout> {
+        self.register_destructors()?;
+        self.check_init_funcs()?;
         // A C library function called only without using its result
         // still returns one; the import must say so.
         for sym in 0..self.symbols.len() as SymId {
@@ -537,11 +570,18 @@ impl Object {
         let mut imports: Vec<(SymId, u32)> = Vec::new();
         for id in 0..self.symbols.len() as SymId {
             if self.symbols[id as usize].def == Definition::None {
-                if let Some(t) = self.call_type(id).cloned() {
-                    func_index[id as usize] = Some(imports.len() as u32);
-                    let ty = self.type_index(t.params(), t.results());
-                    imports.push((id, ty));
-                }
+                let t = match self.call_type(id) {
+                    Some(t) => t.clone(),
+                    // Only its address is taken. wasm-ld does not compare
+                    // the import's type with the definition for a table
+                    // entry, so any type will do; a constructor's is
+                    // `void(void)`.
+                    None if self.symbols[id as usize].function => FuncType::new([], []),
+                    None => continue,
+                };
+                func_index[id as usize] = Some(imports.len() as u32);
+                let ty = self.type_index(t.params(), t.results());
+                imports.push((id, ty));
             }
         }
         let n_imports = imports.len() as u32;
@@ -582,6 +622,81 @@ impl Object {
             sp_symbol,
             table_symbol: sp_symbol + 1,
         })
+    }
+
+    /// Turns the destructors into one constructor that registers them with
+    /// `atexit`, which wasi-libc runs when `main` returns or `exit` is
+    /// called, in reverse order of registration.
+    fn register_destructors(&mut self) -> Result<()> {
+        if self.fini_funcs.is_empty() {
+            return Ok(());
+        }
+        let mut fini = std::mem::take(&mut self.fini_funcs);
+        // Stable: entries of one priority keep their order.
+        fini.sort_by_key(|&(priority, _)| priority);
+        let atexit = self.symbol("atexit");
+        self.note_call(atexit, &[ValType::I32], &[ValType::I32]);
+        let mut code = Vec::new();
+        let mut relocs = Vec::new();
+        for &(_, sym) in &fini {
+            code.push(0x41); // i32.const
+            relocs.push(CodeReloc {
+                offset: code.len() as u32,
+                kind: CodeRelocKind::Address(sym, 0),
+            });
+            code.extend_from_slice(&leb::padded_i32(0));
+            code.push(0x10); // call
+            relocs.push(CodeReloc {
+                offset: code.len() as u32,
+                kind: CodeRelocKind::Call(atexit),
+            });
+            code.extend_from_slice(&leb::padded_u32(0));
+            code.push(0x1a); // drop
+        }
+        code.push(0x0b);
+        let sym = self.symbol(REGISTER_DESTRUCTORS);
+        let type_index = self.type_index(&[], &[]);
+        self.define_function(
+            EncodedFunction {
+                sym,
+                aliases: Vec::new(),
+                type_index,
+                locals: vec![0],
+                code,
+                relocs,
+            },
+            true,
+        )?;
+        // After every constructor, as a C++ runtime registers destructors
+        // once the objects they destroy exist.
+        self.init_funcs.push((u32::from(u16::MAX), sym));
+        Ok(())
+    }
+
+    /// Constructors and destructors are called as `void f(void)`.
+    fn check_init_funcs(&self) -> Result<()> {
+        for &(_, sym) in &self.init_funcs {
+            let ty = match self.symbols[sym as usize].def {
+                Definition::Function(i) => {
+                    &self.types[self.functions[i as usize].type_index as usize]
+                }
+                Definition::Data { .. } => {
+                    bail!("constructor `{}` is data, not a function", self.name(sym))
+                }
+                Definition::None => match self.call_type(sym) {
+                    Some(t) => t,
+                    None => continue,
+                },
+            };
+            if !ty.params().is_empty() || !ty.results().is_empty() {
+                bail!(
+                    "`{}` is listed in .init_array or .fini_array but takes parameters or \
+                     returns a value; wasm32 calls constructors and destructors as `void f(void)`",
+                    self.name(sym)
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Encodes the object to `out`, front to back.
@@ -911,9 +1026,23 @@ impl Object {
             seginfo_head.push(5);
             leb::write_u32(&mut seginfo_head, seginfo.len() as u32);
         }
-        let payload = symtab_head.len() + symtab.len() + seginfo_head.len() + seginfo.len();
+        // Init functions (6): priority and symbol index.
+        let mut init = Vec::new();
+        if !self.init_funcs.is_empty() {
+            let mut body = Vec::new();
+            leb::write_u32(&mut body, self.init_funcs.len() as u32);
+            for &(priority, sym) in &self.init_funcs {
+                leb::write_u32(&mut body, priority);
+                leb::write_u32(&mut body, sym);
+            }
+            init.push(6);
+            leb::write_u32(&mut init, body.len() as u32);
+            init.extend_from_slice(&body);
+        }
+        let payload =
+            symtab_head.len() + symtab.len() + seginfo_head.len() + seginfo.len() + init.len();
         write_custom_header(out, "linking", payload as u64)?;
-        for part in [&symtab_head, &symtab, &seginfo_head, &seginfo] {
+        for part in [&symtab_head, &symtab, &seginfo_head, &seginfo, &init] {
             write_all(out, part)?;
         }
         Ok(())
