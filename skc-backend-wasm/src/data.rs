@@ -185,8 +185,7 @@ mod tests {
         let err = compile(
             "function w $c() {\n@s\n\tret 0\n}\nsection \".init_array\" data $a = { l $c }\n",
         )
-        .err()
-        .expect("refused");
+        .expect_err("refused");
         assert!(err.to_string().contains("void f(void)"), "{err}");
     }
 
