@@ -8,6 +8,15 @@
 //! single-threaded. `common` definitions become weak (global)
 //! definitions. An explicit `section` is not carried over: wasm-ld only
 //! knows its own segment naming, so the item is placed like any other.
+//!
+//! Except for constructors and destructors: wasm has no `.init_array`, and
+//! wasm-ld takes the functions to run at start-up from the `linking`
+//! section's init functions instead. Each address in a `.init_array` or
+//! `.init_array.N` item becomes an init function with priority N (65535
+//! without a suffix; lower runs first, as with ELF). The addresses in
+//! `.fini_array` items are registered with `atexit` by a constructor the
+//! object adds, so they run at exit in ELF's order. The item itself is
+//! still laid out as data, in case the program reads it.
 
 use anyhow::{bail, Result};
 use skc_ir::ir::{DataDef, DataItem, DataValue, ExtType};
@@ -43,6 +52,31 @@ pub fn compile_data(d: &DataDef, obj: &mut Object) -> Result<()> {
     if !align.is_power_of_two() {
         bail!("alignment {align} of `${}` is not a power of two", d.name);
     }
+    if let Some(section) = &d.linkage.section {
+        if let Some((fini, priority)) = array_section(&section.name) {
+            for &(offset, sym, addend) in &relocs {
+                if addend != 0 || offset % ptr_slot(d) != 0 {
+                    bail!(
+                        "`${}` in {}: every entry must be the address of a function",
+                        d.name,
+                        section.name
+                    );
+                }
+                if fini {
+                    obj.add_fini_func(priority, sym);
+                } else {
+                    obj.add_init_func(priority, sym);
+                }
+            }
+            if relocs.len() as u64 * u64::from(ptr_slot(d)) != bytes.len() as u64 {
+                bail!(
+                    "`${}` in {}: every entry must be the address of a function",
+                    d.name,
+                    section.name
+                );
+            }
+        }
+    }
     let zero = relocs.is_empty() && bytes.iter().all(|&b| b == 0);
     let prefix = if zero { ".bss." } else { ".data." };
     let sym = obj.symbol(&d.name);
@@ -58,6 +92,35 @@ pub fn compile_data(d: &DataDef, obj: &mut Object) -> Result<()> {
         !d.linkage.export && !d.linkage.common,
         d.linkage.common,
     )
+}
+
+/// For a constructor or destructor section, whether it is `.fini_array`
+/// and its priority.
+fn array_section(name: &str) -> Option<(bool, u32)> {
+    let (fini, rest) = if let Some(rest) = name.strip_prefix(".init_array") {
+        (false, rest)
+    } else {
+        (true, name.strip_prefix(".fini_array")?)
+    };
+    let priority = match rest {
+        "" => u32::from(u16::MAX),
+        _ => rest.strip_prefix('.')?.parse().ok()?,
+    };
+    Some((fini, priority))
+}
+
+/// The size of each entry of a constructor array: the `l` of LP64 IL, or
+/// the `w` of IL written for 32-bit pointers.
+fn ptr_slot(d: &DataDef) -> u32 {
+    let word = d
+        .items
+        .iter()
+        .all(|i| matches!(i, DataItem::Values { ty: ExtType::W, .. }));
+    if word {
+        4
+    } else {
+        8
+    }
 }
 
 fn push_value(
@@ -94,4 +157,45 @@ fn push_value(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    fn compile(text: &str) -> anyhow::Result<Vec<u8>> {
+        let m = skc_ir::reader::read_module(text, "t.ssa").expect("parses");
+        crate::compile_object(&mut skc_ir::reader::ModuleSource::new(m))
+    }
+
+    #[test]
+    fn constructors_become_init_functions() {
+        let bytes = compile(
+            "function $c() {\n@s\n\tret\n}\n\
+             section \".init_array.00300\" data $a = { l $c, l $d }\n",
+        )
+        .expect("compiles");
+        wasmparser::Validator::new_with_features(crate::wasm_features())
+            .validate_all(&bytes)
+            .expect("valid");
+        let text = wasmprinter::print_bytes(&bytes).expect("prints");
+        assert!(text.contains("(import \"env\" \"d\" (func"), "{text}");
+    }
+
+    #[test]
+    fn a_constructor_returning_a_value_is_refused() {
+        let err = compile(
+            "function w $c() {\n@s\n\tret 0\n}\nsection \".init_array\" data $a = { l $c }\n",
+        )
+        .expect_err("refused");
+        assert!(err.to_string().contains("void f(void)"), "{err}");
+    }
+
+    #[test]
+    fn section_names_give_priorities() {
+        use super::array_section;
+        assert_eq!(array_section(".init_array"), Some((false, 65535)));
+        assert_eq!(array_section(".init_array.00101"), Some((false, 101)));
+        assert_eq!(array_section(".fini_array.7"), Some((true, 7)));
+        assert_eq!(array_section(".init_arrayx"), None);
+        assert_eq!(array_section(".data"), None);
+    }
 }

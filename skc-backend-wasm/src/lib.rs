@@ -18,9 +18,10 @@
 //!   expects; a `main` without a result exits with 0.
 //! - Thread-local data becomes ordinary data: the modules are
 //!   single-threaded. `hlt` is `unreachable`.
-//! - A symbol is a function if this object defines it as one or calls it
-//!   directly; an undefined symbol whose address is only taken is treated
-//!   as data.
+//! - A symbol is a function if this object defines it as one, calls it
+//!   directly or through its address, if it is a known C library function
+//!   or a C input of the link declares it as one ([`kinds`]); other
+//!   undefined symbols are data.
 //! - Debug information (`-g`) is not emitted.
 //! - Local variables kept in start-block stack slots become SSA values
 //!   ([`skc_ir::promote`]) before code generation, at every optimisation
@@ -33,6 +34,7 @@ pub mod copy;
 pub mod data;
 pub mod implicit_varargs;
 pub mod irreducible;
+pub mod kinds;
 pub mod leb;
 pub mod libc;
 pub mod locals;
@@ -103,7 +105,17 @@ impl Backend for WasmBackend {
         items: &mut dyn ItemSource,
         options: &Options<'_>,
     ) -> anyhow::Result<LinkPlan> {
-        let obj = compile_items(items)?;
+        let mut obj = object::Object::new();
+        let mut elsewhere = std::collections::HashSet::new();
+        for input in &options.link_inputs {
+            if let skc_ir::backend::LinkInput::CSource(path) = input {
+                let text = std::fs::read(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                kinds::c_file_functions(&text, &mut elsewhere);
+            }
+        }
+        obj.set_functions_elsewhere(elsewhere);
+        let obj = compile_items_into(items, obj)?;
         match options.emit {
             Emit::Object => {
                 write_atomically(options, |out| obj.finish_into(out))?;
@@ -157,7 +169,15 @@ pub fn compile_object(items: &mut dyn ItemSource) -> anyhow::Result<Vec<u8>> {
 /// Compiles every item; the object's bulk is spooled to temporary files
 /// until it is written with [`object::Object::finish_into`].
 pub fn compile_items(items: &mut dyn ItemSource) -> anyhow::Result<object::Object> {
-    let mut obj = object::Object::new();
+    compile_items_into(items, object::Object::new())
+}
+
+/// [`compile_items`] into an object that may already know about the
+/// other inputs of the link.
+pub fn compile_items_into(
+    items: &mut dyn ItemSource,
+    mut obj: object::Object,
+) -> anyhow::Result<object::Object> {
     let mut variadic = implicit_varargs::VariadicDefinitions::default();
     while let Some(item) = items.next_item()? {
         match item {
@@ -167,6 +187,7 @@ pub fn compile_items(items: &mut dyn ItemSource) -> anyhow::Result<object::Objec
                 // At every optimisation level: without it every local
                 // variable lives in shadow-stack memory.
                 skc_ir::promote::promote_slots(&mut f);
+                kinds::note_called_addresses(&f, &mut obj);
                 codegen::compile_function(&mut f, items.types(), &mut obj)?
             }
             Item::Data(d) => data::compile_data(&d, &mut obj)?,

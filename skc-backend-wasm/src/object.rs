@@ -15,7 +15,7 @@
 //! address constant is encoded the same way for both, and only its
 //! relocation type differs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Up to this many function types, [`Object::type_index`] scans them
 /// instead of hashing.
@@ -109,6 +109,11 @@ struct SymbolInfo {
     /// Type of the first direct call seen, with a result if any call site
     /// used one (an index into `Object::call_types`).
     call_type: Option<u32>,
+    /// Known to be a function though never called directly (see
+    /// [`Object::note_function`]).
+    function: bool,
+    /// Its address is used in code or data.
+    address_taken: bool,
 }
 
 /// What stays in memory of a spooled function body.
@@ -157,7 +162,19 @@ pub struct Object {
     data: Spool,
     /// Relocation records of the segments.
     data_relocs: Spool,
+    /// Constructors: priority and function, in order of appearance.
+    init_funcs: Vec<(u32, SymId)>,
+    /// Destructors: priority and function, in order of appearance.
+    fini_funcs: Vec<(u32, SymId)>,
+    /// Names other inputs of the link define as functions.
+    functions_elsewhere: HashSet<Box<str>>,
+    /// The function whose table index an address of a C library function
+    /// stands for: an adapter with the LP64 signature.
+    address_adapters: HashMap<SymId, SymId>,
 }
+
+/// The constructor [`Object::register_destructors`] writes.
+const REGISTER_DESTRUCTORS: &str = "__skc_register_fini_array";
 
 /// Size of a spooled relocation record: offset, kind, two operands.
 const RELOC_RECORD: usize = 16;
@@ -349,6 +366,8 @@ impl Object {
                 local: false,
                 weak: false,
                 call_type: None,
+                function: false,
+                address_taken: false,
             });
         }
         id
@@ -413,6 +432,32 @@ impl Object {
         self.symbols[sym as usize].call_type = Some(i);
     }
 
+    /// Records that `sym` is a function, whether or not anything calls it
+    /// directly: an address of it is called, or it is a C library function.
+    pub fn note_function(&mut self, sym: SymId) {
+        self.symbols[sym as usize].function = true;
+    }
+
+    /// Names that other inputs of the link define as functions (see
+    /// [`crate::kinds`]).
+    pub fn set_functions_elsewhere(&mut self, names: HashSet<Box<str>>) {
+        self.functions_elsewhere = names;
+    }
+
+    /// Adds a constructor (`.init_array`) with its priority; the linker
+    /// runs lower priorities first.
+    pub fn add_init_func(&mut self, priority: u32, sym: SymId) {
+        self.note_function(sym);
+        self.init_funcs.push((priority, sym));
+    }
+
+    /// Adds a destructor (`.fini_array`): it runs at exit, higher
+    /// priorities first, and within one priority the last entry first.
+    pub fn add_fini_func(&mut self, priority: u32, sym: SymId) {
+        self.note_function(sym);
+        self.fini_funcs.push((priority, sym));
+    }
+
     /// Fails if `sym` already has a definition.
     fn check_undefined(&self, sym: SymId) -> Result<()> {
         if self.symbols[sym as usize].def != Definition::None {
@@ -434,6 +479,11 @@ impl Object {
             self.symbols[s as usize].def = Definition::Function(index);
         }
         self.symbols[f.sym as usize].local = local;
+        for r in &f.relocs {
+            if let CodeRelocKind::Address(s, _) = r.kind {
+                self.symbols[s as usize].address_taken = true;
+            }
+        }
         self.code.write(&f.locals)?;
         self.code.write(&f.code)?;
         spool_relocs(&mut self.code_relocs, &mut f.relocs)?;
@@ -467,6 +517,9 @@ impl Object {
         };
         info.local = local;
         info.weak = weak;
+        for &(_, s, _) in &segment.relocs {
+            self.symbols[s as usize].address_taken = true;
+        }
         self.data.write(&segment.bytes)?;
         let mut records: Vec<CodeReloc> = segment
             .relocs
@@ -492,7 +545,7 @@ impl Object {
         match info.def {
             Definition::Function(_) => true,
             Definition::Data { .. } => false,
-            Definition::None => info.call_type.is_some(),
+            Definition::None => info.call_type.is_some() || info.function,
         }
     }
 
@@ -515,6 +568,9 @@ impl Object {
 
     /// Settles imports, function indices and the data layout.
     fn layout(&mut self) -> Result<Layout> {
+        self.register_destructors()?;
+        self.check_init_funcs()?;
+        self.settle_address_kinds()?;
         // A C library function called only without using its result
         // still returns one; the import must say so.
         for sym in 0..self.symbols.len() as SymId {
@@ -537,11 +593,18 @@ impl Object {
         let mut imports: Vec<(SymId, u32)> = Vec::new();
         for id in 0..self.symbols.len() as SymId {
             if self.symbols[id as usize].def == Definition::None {
-                if let Some(t) = self.call_type(id).cloned() {
-                    func_index[id as usize] = Some(imports.len() as u32);
-                    let ty = self.type_index(t.params(), t.results());
-                    imports.push((id, ty));
-                }
+                let t = match self.call_type(id) {
+                    Some(t) => t.clone(),
+                    // Only its address is taken. wasm-ld does not compare
+                    // the import's type with the definition for a table
+                    // entry, so any type will do; a constructor's is
+                    // `void(void)`.
+                    None if self.symbols[id as usize].function => FuncType::new([], []),
+                    None => continue,
+                };
+                func_index[id as usize] = Some(imports.len() as u32);
+                let ty = self.type_index(t.params(), t.results());
+                imports.push((id, ty));
             }
         }
         let n_imports = imports.len() as u32;
@@ -582,6 +645,223 @@ impl Object {
             sp_symbol,
             table_symbol: sp_symbol + 1,
         })
+    }
+
+    /// Turns the destructors into one constructor that registers them with
+    /// `atexit`, which wasi-libc runs when `main` returns or `exit` is
+    /// called, in reverse order of registration.
+    fn register_destructors(&mut self) -> Result<()> {
+        if self.fini_funcs.is_empty() {
+            return Ok(());
+        }
+        let mut fini = std::mem::take(&mut self.fini_funcs);
+        // Stable: entries of one priority keep their order.
+        fini.sort_by_key(|&(priority, _)| priority);
+        let atexit = self.symbol("atexit");
+        self.note_call(atexit, &[ValType::I32], &[ValType::I32]);
+        let mut code = Vec::new();
+        let mut relocs = Vec::new();
+        for &(_, sym) in &fini {
+            code.push(0x41); // i32.const
+            relocs.push(CodeReloc {
+                offset: code.len() as u32,
+                kind: CodeRelocKind::Address(sym, 0),
+            });
+            code.extend_from_slice(&leb::padded_i32(0));
+            code.push(0x10); // call
+            relocs.push(CodeReloc {
+                offset: code.len() as u32,
+                kind: CodeRelocKind::Call(atexit),
+            });
+            code.extend_from_slice(&leb::padded_u32(0));
+            code.push(0x1a); // drop
+        }
+        code.push(0x0b);
+        let sym = self.symbol(REGISTER_DESTRUCTORS);
+        let type_index = self.type_index(&[], &[]);
+        self.define_function(
+            EncodedFunction {
+                sym,
+                aliases: Vec::new(),
+                type_index,
+                locals: vec![0],
+                code,
+                relocs,
+            },
+            true,
+        )?;
+        // After every constructor, as a C++ runtime registers destructors
+        // once the objects they destroy exist.
+        self.init_funcs.push((u32::from(u16::MAX), sym));
+        Ok(())
+    }
+
+    /// Decides the kind of undefined symbols whose address alone is used
+    /// (see [`crate::kinds`]), and gives each C library function whose
+    /// address is used an adapter to call it through.
+    fn settle_address_kinds(&mut self) -> Result<()> {
+        for sym in 0..self.symbols.len() as SymId {
+            let info = &self.symbols[sym as usize];
+            if info.def != Definition::None || !info.address_taken {
+                continue;
+            }
+            let name = self.name(sym);
+            if crate::kinds::is_c_library_function(name) {
+                self.symbols[sym as usize].function = true;
+                if let Some(adapter) = self.address_adapter(sym)? {
+                    self.address_adapters.insert(sym, adapter);
+                }
+            } else if self.functions_elsewhere.contains(name) {
+                self.symbols[sym as usize].function = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// An adapter for the address of C library function `sym`: a function
+    /// with the LP64 signature that LP64 IL calls through a pointer, which
+    /// calls `sym` (or its shim) the way an adapted direct call does.
+    /// `None` when the C signature already is the LP64 one.
+    fn address_adapter(&mut self, sym: SymId) -> Result<Option<SymId>> {
+        use crate::lp64::table::CType;
+        use skc_ir::ir::{AbiType, BaseType, CallArg, Const, Operand};
+        let name = self.name(sym).to_string();
+        let Some(proto) = crate::lp64::table::lookup(&name) else {
+            let doubles_only = matches!(
+                crate::libc::known_result(&name),
+                Some(ValType::F64 | ValType::F32)
+            ) && !name.starts_with("ato")
+                && !name.starts_with("strto");
+            if doubles_only {
+                return Ok(None);
+            }
+            bail!(
+                "the address of C library function `{name}` is used, but skc does not know \
+                 its C signature to call it through a pointer on wasm32; call it directly, \
+                 or through a function of your own"
+            );
+        };
+        let lp64 = |c: CType| match c {
+            CType::Int | CType::Uint => Some(BaseType::W),
+            CType::Ptr | CType::Long | CType::Size | CType::LongLong => Some(BaseType::L),
+            CType::Double => Some(BaseType::D),
+            CType::Void => None,
+        };
+        let args: Vec<CallArg> = proto
+            .params
+            .iter()
+            .map(|&c| CallArg {
+                ty: AbiType::Base(lp64(c).unwrap_or(BaseType::W)),
+                value: Operand::Const(Const::Int(0)),
+            })
+            .collect();
+        let ret = lp64(proto.ret).map(AbiType::Base);
+        let Some(a) = crate::lp64::adapt_call(&name, &args, ret, false, proto.variadic) else {
+            return Ok(None);
+        };
+        let val = |b: BaseType| match b {
+            BaseType::W => ValType::I32,
+            BaseType::L => ValType::I64,
+            BaseType::S => ValType::F32,
+            BaseType::D => ValType::F64,
+        };
+        let mut params: Vec<ValType> = proto
+            .params
+            .iter()
+            .filter_map(|&c| lp64(c))
+            .map(val)
+            .collect();
+        if proto.variadic {
+            // The hidden address of the variadic buffer.
+            params.push(ValType::I32);
+        }
+        let results: Vec<ValType> = lp64(proto.ret).map(val).into_iter().collect();
+        let (mut callee_params, mut callee_results) = (params.clone(), results.clone());
+        a.adjust_params(&mut callee_params, &mut callee_results);
+        let target = self.symbol(a.symbol);
+        self.note_call(target, &callee_params, &callee_results);
+        // The function itself is still a function symbol of the object:
+        // its import must have its C signature.
+        let c_val = |c: CType| match c {
+            CType::LongLong => Some(ValType::I64),
+            CType::Double => Some(ValType::F64),
+            CType::Void => None,
+            _ => Some(ValType::I32),
+        };
+        let mut c_params: Vec<ValType> = proto.params.iter().filter_map(|&c| c_val(c)).collect();
+        if proto.variadic {
+            c_params.push(ValType::I32);
+        }
+        let c_results: Vec<ValType> = c_val(proto.ret).into_iter().collect();
+        self.note_call(sym, &c_params, &c_results);
+
+        let mut code = Vec::new();
+        let mut relocs = Vec::new();
+        for (i, _) in params.iter().enumerate() {
+            code.push(0x20); // local.get
+            leb::write_u32(&mut code, i as u32);
+            if a.narrows(i) {
+                code.push(0xa7); // i32.wrap_i64
+            }
+        }
+        code.push(0x10); // call
+        relocs.push(CodeReloc {
+            offset: code.len() as u32,
+            kind: CodeRelocKind::Call(target),
+        });
+        code.extend_from_slice(&leb::padded_u32(0));
+        if results.is_empty() && !callee_results.is_empty() {
+            code.push(0x1a); // drop
+        }
+        if let Some(w) = &a.widen {
+            w.encode(&mut code);
+        }
+        code.push(0x0b);
+        let adapter = self.symbol(&format!("__skc_lp64_address.{name}"));
+        let type_index = self.type_index(&params, &results);
+        self.define_function(
+            EncodedFunction {
+                sym: adapter,
+                aliases: Vec::new(),
+                type_index,
+                locals: vec![0],
+                code,
+                relocs,
+            },
+            true,
+        )?;
+        Ok(Some(adapter))
+    }
+
+    /// The symbol an address of `sym` resolves to.
+    fn address_target(&self, sym: SymId) -> SymId {
+        self.address_adapters.get(&sym).copied().unwrap_or(sym)
+    }
+
+    /// Constructors and destructors are called as `void f(void)`.
+    fn check_init_funcs(&self) -> Result<()> {
+        for &(_, sym) in &self.init_funcs {
+            let ty = match self.symbols[sym as usize].def {
+                Definition::Function(i) => {
+                    &self.types[self.functions[i as usize].type_index as usize]
+                }
+                Definition::Data { .. } => {
+                    bail!("constructor `{}` is data, not a function", self.name(sym))
+                }
+                Definition::None => match self.call_type(sym) {
+                    Some(t) => t,
+                    None => continue,
+                },
+            };
+            if !ty.params().is_empty() || !ty.results().is_empty() {
+                bail!(
+                    "`{}` is listed in .init_array or .fini_array but takes parameters or \
+                     returns a value; wasm32 calls constructors and destructors as `void f(void)`",
+                    self.name(sym)
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Encodes the object to `out`, front to back.
@@ -732,6 +1012,7 @@ impl Object {
                 entries.push((reloc_type::FUNCTION_INDEX_LEB, section_offset, sym, None));
             }
             CodeRelocKind::Address(sym, addend) => {
+                let sym = self.address_target(sym);
                 if self.is_function(sym) {
                     entries.push((reloc_type::TABLE_INDEX_SLEB, section_offset, sym, None));
                 } else {
@@ -821,6 +1102,7 @@ impl Object {
                     bail!("internal error: a data relocation that is not an address");
                 };
                 let at = start + r.offset as usize;
+                let sym = self.address_target(sym);
                 if self.is_function(sym) {
                     entries.push((reloc_type::TABLE_INDEX_I32, base + r.offset, sym, None));
                 } else {
@@ -911,9 +1193,23 @@ impl Object {
             seginfo_head.push(5);
             leb::write_u32(&mut seginfo_head, seginfo.len() as u32);
         }
-        let payload = symtab_head.len() + symtab.len() + seginfo_head.len() + seginfo.len();
+        // Init functions (6): priority and symbol index.
+        let mut init = Vec::new();
+        if !self.init_funcs.is_empty() {
+            let mut body = Vec::new();
+            leb::write_u32(&mut body, self.init_funcs.len() as u32);
+            for &(priority, sym) in &self.init_funcs {
+                leb::write_u32(&mut body, priority);
+                leb::write_u32(&mut body, sym);
+            }
+            init.push(6);
+            leb::write_u32(&mut init, body.len() as u32);
+            init.extend_from_slice(&body);
+        }
+        let payload =
+            symtab_head.len() + symtab.len() + seginfo_head.len() + seginfo.len() + init.len();
         write_custom_header(out, "linking", payload as u64)?;
-        for part in [&symtab_head, &symtab, &seginfo_head, &seginfo] {
+        for part in [&symtab_head, &symtab, &seginfo_head, &seginfo, &init] {
             write_all(out, part)?;
         }
         Ok(())

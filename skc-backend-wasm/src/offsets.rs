@@ -4,12 +4,18 @@
 //! on `%p`: the load's address operand is rewritten to `%p` and the offset
 //! is kept beside the instruction; an `add` left without uses is removed.
 //! wasm adds the offset to the address without wrapping at 2^32, where the
-//! `add` would wrap: the two differ only for an address computation that
-//! runs off the end of the address space, which no valid object access
-//! does. Only offsets in `0..2^31` are folded (a negative offset cannot be
-//! expressed; cproc writes `add %p, 0` for a first field), and only `w`
-//! additions, so this runs after
-//! [`crate::narrow`] has turned LP64 address arithmetic into `w`.
+//! `add` would wrap: the two differ when the base itself lies near the top
+//! of the address space. A real address does not (objects end below the
+//! memory size), but IL may step below an object and back
+//! (`%p =l sub $G, 4096`, then `add %p, 4104`): the intermediate value is
+//! no address, it wraps below zero, and only the wrapping sum brings it
+//! back. So a value computed by stepping down by a constant (`sub %x, C`,
+//! `add %x, -C`) is never used as a folded base; every other base is taken
+//! to be an address, as IL loads and stores do with their operands. Only
+//! offsets in `0..2^31` are folded (a negative offset cannot be expressed;
+//! cproc writes `add %p, 0` for a first field), and only `w` additions, so
+//! this runs after [`crate::narrow`] has turned LP64 address arithmetic
+//! into `w`.
 
 use skc_ir::ir::{BaseType, BinOp, Const, Function, InstKind, Operand, Terminator, Value};
 
@@ -40,10 +46,20 @@ pub fn fold_address_offsets(f: &mut Function) -> FoldedOffsets {
     let nv = f.values.len();
     // For each `w` value defined as `add %p, C`: (p, C).
     let mut base_plus: Vec<Option<(Value, u32)>> = vec![None; nv];
+    // Values computed by stepping down from another by a constant.
+    let mut below = vec![false; nv];
     let mut any = false;
     for bd in &f.blocks {
         for inst in &bd.insts {
             let Some(r) = inst.result else { continue };
+            if let InstKind::Binary {
+                op: op @ (BinOp::Add | BinOp::Sub),
+                rhs: Operand::Const(Const::Int(c)),
+                ..
+            } = &inst.kind
+            {
+                below[r.index()] = *c != 0 && (*op == BinOp::Sub) == (*c > 0);
+            }
             if f.values[r.index()].ty != BaseType::W {
                 continue;
             }
@@ -84,6 +100,9 @@ pub fn fold_address_offsets(f: &mut Function) -> FoldedOffsets {
                 let Some((p, c)) = base_plus[a.index()] else {
                     break;
                 };
+                if below[p.index()] {
+                    break;
+                }
                 let Some(sum) = offset.checked_add(c).filter(|&s| s <= MAX_OFFSET as u32) else {
                     break;
                 };
@@ -211,6 +230,24 @@ mod tests {
         assert!(
             matches!(&insts[2].kind, InstKind::Load { addr: Operand::Value(p), .. }
             if f.values[p.index()].name == "p")
+        );
+    }
+
+    #[test]
+    fn a_base_stepped_down_by_a_constant_is_not_folded() {
+        let text = wat(
+            "function l $f(l %g) {\n@s\n\t%p =l sub %g, 4096\n\t%q =l add %p, 4104\n\
+             %v =l loadl %q\n\t%r =l add %g, -8\n\t%s =l add %r, 8\n\t%u =l loadl %s\n\
+             %t =l add %v, %u\n\tret %t\n}\n",
+        );
+        assert!(!text.contains("offset="), "{text}");
+        let zero = wat(
+            "function l $f(l %g) {\n@s\n\t%p =l add %g, 0\n\t%q =l add %p, 8\n\
+             %v =l loadl %q\n\tret %v\n}\n",
+        );
+        assert!(
+            zero.contains("offset=8"),
+            "`add %g, 0` is no step down: {zero}"
         );
     }
 
