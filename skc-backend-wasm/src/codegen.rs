@@ -1828,6 +1828,15 @@ impl FunctionCodegen<'_> {
                     self.reloc_here(CodeRelocKind::DropIfResult(sym));
                     self.ins(I::Nop);
                 }
+                if let (Some(_), [ty]) = (inst.result, results.as_slice()) {
+                    let mut code = Vec::new();
+                    ty.encode(&mut code);
+                    let code = code.first().copied().unwrap_or(0x7f);
+                    self.reloc_here(CodeRelocKind::ZeroIfNoResult(sym, code));
+                    for _ in crate::object::zero_constant(code) {
+                        self.ins(I::Nop);
+                    }
+                }
             }
             None => {
                 self.address(callee)?;

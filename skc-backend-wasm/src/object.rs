@@ -53,6 +53,24 @@ pub enum CodeRelocKind {
     /// A one-byte `nop` after a call whose result the site does not use; it
     /// becomes `drop` if the callee turns out to return a value.
     DropIfResult(SymId),
+    /// `nop`s after a direct call whose site binds a result (of the value
+    /// type encoded in the byte); they become a zero of that type if the
+    /// callee turns out to return nothing. The IL lets a result be bound
+    /// from such a call (its value is undefined); a module must not pop
+    /// from an empty stack.
+    ZeroIfNoResult(SymId, u8),
+}
+
+/// The instruction that pushes a zero of the value type encoded as `ty`
+/// (`i32.const 0`, ..., `f64.const 0`); [`CodeRelocKind::ZeroIfNoResult`]
+/// reserves as many `nop`s.
+pub fn zero_constant(ty: u8) -> &'static [u8] {
+    match ty {
+        0x7e => &[0x42, 0x00],
+        0x7d => &[0x43, 0, 0, 0, 0],
+        0x7c => &[0x44, 0, 0, 0, 0, 0, 0, 0, 0],
+        _ => &[0x41, 0x00],
+    }
 }
 
 /// A relocated site in a function body; `offset` counts from the start of
@@ -188,6 +206,7 @@ impl CodeReloc {
             CodeRelocKind::StackPointer => (3, 0, 0),
             CodeRelocKind::Table => (4, 0, 0),
             CodeRelocKind::DropIfResult(s) => (5, s, 0),
+            CodeRelocKind::ZeroIfNoResult(s, ty) => (6, s, i32::from(ty)),
         };
         let mut r = [0u8; RELOC_RECORD];
         r[0..4].copy_from_slice(&self.offset.to_le_bytes());
@@ -207,6 +226,7 @@ impl CodeReloc {
             3 => CodeRelocKind::StackPointer,
             4 => CodeRelocKind::Table,
             5 => CodeRelocKind::DropIfResult(a),
+            6 => CodeRelocKind::ZeroIfNoResult(a, b as u8),
             t => bail!("internal error: relocation record of kind {t}"),
         };
         Ok(CodeReloc {
@@ -1050,6 +1070,11 @@ impl Object {
                     put(&[0x1a])?;
                 }
             }
+            CodeRelocKind::ZeroIfNoResult(sym, ty) => {
+                if !layout.has_result[sym as usize] {
+                    put(zero_constant(ty))?;
+                }
+            }
         }
         Ok(())
     }
@@ -1238,6 +1263,7 @@ mod tests {
             CodeRelocKind::StackPointer,
             CodeRelocKind::Table,
             CodeRelocKind::DropIfResult(u32::MAX),
+            CodeRelocKind::ZeroIfNoResult(5, 0x7c),
         ] {
             let r = CodeReloc { offset: 1234, kind };
             let back = CodeReloc::from_record(&r.to_record()).unwrap();
