@@ -25,8 +25,8 @@
 //!   a pointer that may point anywhere.
 
 use skc_ir::ir::{
-    BaseType, BinOp, Const, Function, InstKind, LoadKind, Operand, StoreKind, Terminator, UnOp,
-    Value,
+    for_each_use, term_use, BaseType, BinOp, Const, Function, InstKind, LoadKind, Operand,
+    StoreKind, UnOp, Value,
 };
 
 /// How a value is represented in LLVM IR.
@@ -430,14 +430,11 @@ fn find_plain(
             match &inst.kind {
                 InstKind::Load { .. } => {}
                 InstKind::Store { value, .. } => escape(value, private_slot),
-                kind => for_each_operand(kind, |op| escape(op, private_slot)),
+                kind => for_each_use(kind, |op| escape(op, private_slot)),
             }
         }
-        match &b.term {
-            Terminator::Jnz { cond: op, .. } | Terminator::Ret(Some(op)) => {
-                escape(op, private_slot)
-            }
-            _ => {}
+        if let Some(op) = term_use(&b.term) {
+            escape(op, private_slot);
         }
     }
     plain.clear();
@@ -537,39 +534,5 @@ fn find_plain(
         if !changed {
             break;
         }
-    }
-}
-
-/// Calls `visit` on every operand of an instruction.
-fn for_each_operand(kind: &InstKind, mut visit: impl FnMut(&Operand)) {
-    match kind {
-        InstKind::Binary { lhs, rhs, .. } | InstKind::Compare { lhs, rhs, .. } => {
-            visit(lhs);
-            visit(rhs);
-        }
-        InstKind::Unary { arg, .. } => visit(arg),
-        InstKind::Load { addr, .. } => visit(addr),
-        InstKind::Store { value, addr, .. } => {
-            visit(value);
-            visit(addr);
-        }
-        InstKind::Alloc { size, .. } => visit(size),
-        InstKind::Blit { src, dst, .. } => {
-            visit(src);
-            visit(dst);
-        }
-        InstKind::Call {
-            callee, env, args, ..
-        } => {
-            visit(callee);
-            if let Some(e) = env {
-                visit(e);
-            }
-            for a in args {
-                visit(&a.value);
-            }
-        }
-        InstKind::VaStart { ap } | InstKind::VaArg { ap } => visit(ap),
-        InstKind::DbgLoc { .. } => {}
     }
 }

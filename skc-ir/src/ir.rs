@@ -816,7 +816,7 @@ macro_rules! visit_uses {
 }
 
 /// Calls `visit` on every operand an instruction reads, in text order.
-pub(crate) fn for_each_use(kind: &InstKind, mut visit: impl FnMut(&Operand)) {
+pub fn for_each_use(kind: &InstKind, mut visit: impl FnMut(&Operand)) {
     visit_uses!(kind, visit)
 }
 
@@ -826,7 +826,7 @@ pub(crate) fn for_each_use_mut(kind: &mut InstKind, mut visit: impl FnMut(&mut O
 }
 
 /// The operand a terminator reads, if any.
-pub(crate) fn term_use(term: &Terminator) -> Option<&Operand> {
+pub fn term_use(term: &Terminator) -> Option<&Operand> {
     match term {
         Terminator::Jnz { cond, .. } => Some(cond),
         Terminator::Ret(op) => op.as_ref(),
