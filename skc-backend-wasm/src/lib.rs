@@ -29,6 +29,7 @@
 #![deny(missing_docs)]
 
 pub mod abi;
+pub mod bridge;
 pub mod codegen;
 pub mod copy;
 pub mod data;
