@@ -292,6 +292,7 @@ fn bench_programs(dir: &Path) -> Result<Vec<Program>> {
                 driver: None,
                 targets: None,
                 opt_levels: None,
+                link: Vec::new(),
             },
             args: vec![test_size.to_string()],
         });
@@ -334,6 +335,7 @@ fn run_in(
             .map_err(|e| format!("cannot write {}: {e}", driver_path.display()))?;
         compile.arg(&driver_path);
     }
+    compile.args(&program.expect.link);
     compile.arg("-o").arg(&output_path);
     let compile_line = command_line(&compile);
     let compiled = run_with_timeout(&mut compile, COMPILE_TIMEOUT)

@@ -9,6 +9,7 @@
 //!   definition: LLVM treats a call whose type differs from its callee's
 //!   as undefined behaviour.
 //!
+//! Programs whose `# targets:` line leaves out `native` are skipped.
 //! Test names are `verify/OPT/NAME`. `SKC` and `SKC_CLANG` choose the
 //! binaries (default: a fresh `skc`, then `clang-19`, then `clang`).
 
@@ -58,6 +59,13 @@ fn plan() -> Result<Vec<Trial>> {
         paths.retain(|p| p.extension().is_some_and(|e| e == "ssa"));
         paths.sort();
         for path in paths {
+            // Programs the corpus runs only on other targets are not
+            // meant to reach LLVM.
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            if skc_tests::case::parse(&text).is_ok_and(|e| !e.runs_on("native")) {
+                continue;
+            }
             let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?");
             programs.push((format!("{prefix}{stem}"), path));
         }

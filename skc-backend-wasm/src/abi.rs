@@ -7,8 +7,11 @@
 //! address of a copy the caller makes, and returned through a hidden
 //! first i32 parameter pointing at caller-provided space. Variadic
 //! arguments go into a caller-built buffer, each at its natural alignment,
-//! whose address is a hidden last i32 parameter. An `env` argument is an
-//! extra first i64 parameter (after the hidden result pointer).
+//! whose address is a hidden last i32 parameter. An `env` argument is not
+//! a parameter: it travels in memory beside the call
+//! ([`crate::object::ENV_SLOT`]), as amd64 passes it in a register no
+//! C argument uses, so a function has the same signature with or without
+//! one.
 
 use skc_ir::ir::{AbiType, BaseType, ExtType};
 use skc_ir::types::{TypeId, TypeTable};
@@ -80,21 +83,17 @@ pub fn result_types(types: &TypeTable, ret: Option<AbiType>) -> Vec<ValType> {
     }
 }
 
-/// A full wasm signature: hidden result pointer, env, parameters, hidden
+/// A full wasm signature: hidden result pointer, parameters, hidden
 /// variadic buffer pointer.
 pub fn signature(
     types: &TypeTable,
     ret: Option<AbiType>,
-    has_env: bool,
     params: impl Iterator<Item = AbiType>,
     variadic: bool,
 ) -> (Vec<ValType>, Vec<ValType>) {
     let mut ps = Vec::new();
     if returns_via_pointer(types, ret) {
         ps.push(ValType::I32);
-    }
-    if has_env {
-        ps.push(ValType::I64);
     }
     ps.extend(params.map(|t| param_type(types, t)));
     if variadic {

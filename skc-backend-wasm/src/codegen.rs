@@ -84,10 +84,12 @@ enum MainKind {
     No,
     /// `main()` as `__main_void() -> i32`.
     Void,
-    /// `main(argc, argv)` as `__main_argc_argv(i32, i32) -> i32`.
+    /// `main(argc, argv)` or `main(argc)` as
+    /// `__main_argc_argv(i32, i32) -> i32`.
     ArgcArgv,
-    /// LP64 `main(w, l)` called by the runtime's start code with an array
-    /// of 8-byte pointers ([`lp64::LP64_MAIN`]).
+    /// LP64 `main(w, l)` or `main(w, l, l)` called by the runtime's start
+    /// code with arrays of 8-byte pointers for `argv` and `envp`
+    /// ([`lp64::LP64_MAIN`]).
     Lp64,
 }
 
@@ -144,9 +146,11 @@ fn compile_narrowed(
     };
     let main = if f.name == "main" {
         match f.params.len() {
-            0 if f.env.is_none() => MainKind::Void,
-            2 if f.env.is_none() && !f.variadic && lp64::main_is_lp64(f) => MainKind::Lp64,
-            2 if f.env.is_none() && !f.variadic => MainKind::ArgcArgv,
+            _ if f.env.is_some() || f.variadic => MainKind::No,
+            0 => MainKind::Void,
+            1 => MainKind::ArgcArgv,
+            2 | 3 if lp64::main_is_lp64(f) => MainKind::Lp64,
+            2 => MainKind::ArgcArgv,
             _ => MainKind::No,
         }
     } else {
@@ -155,14 +159,11 @@ fn compile_narrowed(
     let (params, results) = match main {
         MainKind::Void => (vec![], vec![ValType::I32]),
         MainKind::ArgcArgv => (vec![ValType::I32, ValType::I32], vec![ValType::I32]),
-        MainKind::Lp64 => (vec![ValType::I32, ValType::I64], vec![ValType::I32]),
-        MainKind::No => abi::signature(
-            types,
-            f.ret,
-            f.env.is_some(),
-            f.params.iter().map(|p| p.ty),
-            f.variadic,
+        MainKind::Lp64 => (
+            vec![ValType::I32, ValType::I64, ValType::I64],
+            vec![ValType::I32],
         ),
+        MainKind::No => abi::signature(types, f.ret, f.params.iter().map(|p| p.ty), f.variadic),
     };
     let type_index = obj.type_index(&params, &results);
     let result_slot = match main {
@@ -1024,8 +1025,18 @@ impl FunctionCodegen<'_> {
             next += 1;
         }
         if let Some(env) = f.env {
-            self.value_local[env.index()] = next;
-            next += 1;
+            // Whatever the caller left in the slot: a caller without an
+            // env argument leaves the value undefined, as the IL says.
+            let l = self.local(env);
+            let slot = self.obj.env_slot()?;
+            self.code.push(0x41);
+            self.reloc_here(CodeRelocKind::Address(slot, 0));
+            self.code.extend_from_slice(&leb::padded_i32(0));
+            self.ins(I::I64Load(memarg(3)));
+            if self.is_narrowed(env) {
+                self.ins(I::I32WrapI64);
+            }
+            self.ins(I::LocalSet(l));
         }
         for p in &f.params {
             let v = p.value;
@@ -1768,18 +1779,24 @@ impl FunctionCodegen<'_> {
             }
             _ => None,
         };
-        let adapted = direct.and_then(|name| {
-            lp64::adapt_call(name, fixed, ret, env.is_some(), variadic_from.is_some())
-        });
+        let adapted =
+            direct.and_then(|name| lp64::adapt_call(name, fixed, ret, variadic_from.is_some()));
         let (mut params, mut results) = abi::signature(
             self.types,
             ret,
-            env.is_some(),
             fixed.iter().map(|a| a.ty),
             variadic_from.is_some(),
         );
         if let Some(a) = &adapted {
             a.adjust_params(&mut params, &mut results);
+        }
+        if let Some(e) = env {
+            let slot = self.obj.env_slot()?;
+            self.code.push(0x41);
+            self.reloc_here(CodeRelocKind::Address(slot, 0));
+            self.code.extend_from_slice(&leb::padded_i32(0));
+            self.operand(e, BaseType::L)?;
+            self.ins(I::I64Store(memarg(3)));
         }
         let in_place = inst
             .result
@@ -1800,9 +1817,6 @@ impl FunctionCodegen<'_> {
             }
             _ => None,
         };
-        if let Some(e) = env {
-            self.operand(e, BaseType::L)?;
-        }
         for (i, a) in fixed.iter().enumerate() {
             if adapted.as_ref().is_some_and(|a| a.narrows(i)) {
                 // The callee takes the low half of this `l`.
@@ -1816,23 +1830,29 @@ impl FunctionCodegen<'_> {
         } else if adapted.as_ref().is_some_and(|a| a.empty_varargs) {
             self.ins(I::I32Const(0));
         }
+        let original = direct;
         let direct = adapted.as_ref().map(|a| a.symbol).or(direct);
         match direct {
             Some(name) => {
                 let sym = self.obj.symbol(name);
-                self.obj.note_call(sym, &params, &results);
+                let site = self.obj.note_call(sym, &params, &results);
+                if let Some(original) = original.filter(|&o| o != name) {
+                    // Should the module define `original` itself, the
+                    // call is its own, not the C library's.
+                    self.obj.note_redirected_call(sym, site, original);
+                }
                 self.code.push(0x10);
-                self.reloc_here(CodeRelocKind::Call(sym));
+                self.reloc_here(CodeRelocKind::Call(sym, site));
                 self.code.extend_from_slice(&leb::padded_u32(0));
                 if inst.result.is_none() && results.is_empty() {
-                    self.reloc_here(CodeRelocKind::DropIfResult(sym));
+                    self.reloc_here(CodeRelocKind::DropIfResult(sym, site));
                     self.ins(I::Nop);
                 }
                 if let (Some(_), [ty]) = (inst.result, results.as_slice()) {
                     let mut code = Vec::new();
                     ty.encode(&mut code);
                     let code = code.first().copied().unwrap_or(0x7f);
-                    self.reloc_here(CodeRelocKind::ZeroIfNoResult(sym, code));
+                    self.reloc_here(CodeRelocKind::ZeroIfNoResult(sym, code, site));
                     for _ in crate::object::zero_constant(code) {
                         self.ins(I::Nop);
                     }

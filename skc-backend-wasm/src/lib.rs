@@ -11,11 +11,15 @@
 //! - Types: `w`→i32, `l`→i64, `s`→f32, `d`→f64. Addresses are 32-bit; an
 //!   `l` used as an address is wrapped to its low 32 bits.
 //! - Calls follow the wasm32 C ABI ([`abi`]), so IL and C code compiled by
-//!   clang for wasm32 call each other directly.
-//! - `main` becomes `__main_argc_argv(i32, i32) -> i32` when it takes two
-//!   parameters (an `l` argv is widened from the 32-bit pointer) and
-//!   `__main_void() -> i32` when it takes none, as wasi-libc's start code
-//!   expects; a `main` without a result exits with 0.
+//!   clang for wasm32 call each other directly; where their signatures
+//!   differ in integer widths or arity, the link bridge ([`bridge`])
+//!   adapts them. `env` travels in memory beside the call
+//!   ([`object::ENV_SLOT`]), not as a parameter.
+//! - `main` becomes `__main_argc_argv(i32, i32) -> i32` when it takes one
+//!   or two parameters and `__main_void() -> i32` when it takes none, as
+//!   wasi-libc's start code expects; an LP64 `main(w, l)` or
+//!   `main(w, l, l)` is called by the runtime with 8-byte-pointer copies
+//!   of `argv` and `envp`. A `main` without a result exits with 0.
 //! - Thread-local data becomes ordinary data: the modules are
 //!   single-threaded. `hlt` is `unreachable`.
 //! - A symbol is a function if this object defines it as one, calls it
@@ -145,6 +149,13 @@ impl Backend for WasmBackend {
                 drop(out);
                 plan::link_plan(plan, object, options)
             }
+        }
+    }
+
+    fn run_step(&self, name: &str, args: &[std::ffi::OsString]) -> anyhow::Result<()> {
+        match name {
+            bridge::STEP_NAME => bridge::run_step(args),
+            _ => anyhow::bail!("the wasm32 target has no plan step `{name}`"),
         }
     }
 }

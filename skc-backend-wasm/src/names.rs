@@ -75,6 +75,15 @@ impl Names {
         (id, true)
     }
 
+    /// The id of `name`, if it is interned.
+    pub fn lookup(&self, name: &str) -> Option<NameId> {
+        match self.by_hash.get(&hash(name)) {
+            Some(&id) if self.get(id) == name => Some(id),
+            Some(_) => self.clashes.get(name).copied(),
+            None => None,
+        }
+    }
+
     fn push(&mut self, name: &str) -> NameId {
         let id = self.spans.len() as NameId;
         self.spans.push((self.text.len() as u32, name.len() as u32));

@@ -250,7 +250,7 @@ fn full_uses(
             let adapted = match callee {
                 Operand::Const(Const::Addr { sym, offset: 0 })
                 | Operand::Const(Const::Extern(sym)) => {
-                    lp64::adapt_call(sym, fixed, *ret, env.is_some(), variadic_from.is_some())
+                    lp64::adapt_call(sym, fixed, *ret, variadic_from.is_some())
                 }
                 _ => None,
             };

@@ -29,6 +29,7 @@ use wasm_encoder::{
     RefType, SectionId, TableType, TypeSection, ValType,
 };
 
+use crate::bridge::signature::Signature;
 use crate::leb;
 use crate::names::Names;
 use crate::spool::Spool;
@@ -39,8 +40,9 @@ pub type SymId = u32;
 /// What a relocated site in a function body refers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CodeRelocKind {
-    /// `call` immediate: the callee's function index.
-    Call(SymId),
+    /// `call` immediate: the callee's function index, and the signature
+    /// the call site uses (an index from [`Object::note_call`]).
+    Call(SymId, u32),
     /// `i32.const` immediate: a symbol's address (data) or table index
     /// (function), plus an addend.
     Address(SymId, i32),
@@ -51,14 +53,16 @@ pub enum CodeRelocKind {
     /// `call_indirect` table immediate.
     Table,
     /// A one-byte `nop` after a call whose result the site does not use; it
-    /// becomes `drop` if the callee turns out to return a value.
-    DropIfResult(SymId),
+    /// becomes `drop` if the callee turns out to return a value. The
+    /// second operand is the call site's signature, as in `Call`.
+    DropIfResult(SymId, u32),
     /// `nop`s after a direct call whose site binds a result (of the value
     /// type encoded in the byte); they become a zero of that type if the
     /// callee turns out to return nothing. The IL lets a result be bound
     /// from such a call (its value is undefined); a module must not pop
-    /// from an empty stack.
-    ZeroIfNoResult(SymId, u8),
+    /// from an empty stack. The last operand is the call site's
+    /// signature, as in `Call`.
+    ZeroIfNoResult(SymId, u8, u32),
 }
 
 /// The instruction that pushes a zero of the value type encoded as `ty`
@@ -132,6 +136,9 @@ struct SymbolInfo {
     function: bool,
     /// Its address is used in code or data.
     address_taken: bool,
+    /// The distinct signatures its direct call sites use (indices into
+    /// `Object::call_types`).
+    site_types: Vec<u32>,
 }
 
 /// What stays in memory of a spooled function body.
@@ -189,7 +196,23 @@ pub struct Object {
     /// The function whose table index an address of a C library function
     /// stands for: an adapter with the LP64 signature.
     address_adapters: HashMap<SymId, SymId>,
+    /// For a callee and a call-site signature that disagrees with it, the
+    /// local function such call sites call instead (see
+    /// [`Object::define_call_adapters`]).
+    call_adapters: HashMap<(SymId, u32), SymId>,
+    /// Call sites the LP64 boundary sent to another symbol than the one
+    /// the IL names (a runtime shim): callee and site signature, and the
+    /// name the IL calls.
+    redirected_calls: HashMap<(SymId, u32), Box<str>>,
 }
+
+/// The 8 bytes a call with an `env` argument stores it in, and a function
+/// with an `env` parameter reads it from at entry: env is no parameter of
+/// the wasm signature, so a call may pass one to any function and omit it
+/// to any, directly, through a pointer, or from C. Every object using it
+/// defines it weakly; the link keeps one. The modules are
+/// single-threaded, so one slot serves every call.
+pub const ENV_SLOT: &str = "__skc_env";
 
 /// The constructor [`Object::register_destructors`] writes.
 const REGISTER_DESTRUCTORS: &str = "__skc_register_fini_array";
@@ -200,13 +223,15 @@ const RELOC_RECORD: usize = 16;
 impl CodeReloc {
     fn to_record(self) -> [u8; RELOC_RECORD] {
         let (tag, a, b): (u32, u32, i32) = match self.kind {
-            CodeRelocKind::Call(s) => (0, s, 0),
+            CodeRelocKind::Call(s, site) => (0, s, site as i32),
             CodeRelocKind::Address(s, addend) => (1, s, addend),
             CodeRelocKind::TypeIndex(t) => (2, t, 0),
             CodeRelocKind::StackPointer => (3, 0, 0),
             CodeRelocKind::Table => (4, 0, 0),
-            CodeRelocKind::DropIfResult(s) => (5, s, 0),
-            CodeRelocKind::ZeroIfNoResult(s, ty) => (6, s, i32::from(ty)),
+            CodeRelocKind::DropIfResult(s, site) => (5, s, site as i32),
+            CodeRelocKind::ZeroIfNoResult(s, ty, site) => {
+                (6, s, (site << 8 | u32::from(ty)) as i32)
+            }
         };
         let mut r = [0u8; RELOC_RECORD];
         r[0..4].copy_from_slice(&self.offset.to_le_bytes());
@@ -220,13 +245,13 @@ impl CodeReloc {
         let word = |i: usize| u32::from_le_bytes([r[i], r[i + 1], r[i + 2], r[i + 3]]);
         let (a, b) = (word(8), word(12) as i32);
         let kind = match word(4) {
-            0 => CodeRelocKind::Call(a),
+            0 => CodeRelocKind::Call(a, b as u32),
             1 => CodeRelocKind::Address(a, b),
             2 => CodeRelocKind::TypeIndex(a),
             3 => CodeRelocKind::StackPointer,
             4 => CodeRelocKind::Table,
-            5 => CodeRelocKind::DropIfResult(a),
-            6 => CodeRelocKind::ZeroIfNoResult(a, b as u8),
+            5 => CodeRelocKind::DropIfResult(a, b as u32),
+            6 => CodeRelocKind::ZeroIfNoResult(a, b as u8, b as u32 >> 8),
             t => bail!("internal error: relocation record of kind {t}"),
         };
         Ok(CodeReloc {
@@ -337,6 +362,23 @@ fn write_all(out: &mut dyn Write, bytes: &[u8]) -> Result<()> {
     out.write_all(bytes).context("cannot write the object")
 }
 
+/// The `producers` section naming skc as the object's producer, which
+/// is also how the link bridge tells IL objects from others
+/// ([`crate::bridge::objects::IL_PRODUCER`]). It comes last, so no other
+/// section's index depends on it.
+fn write_producers(out: &mut dyn Write) -> Result<()> {
+    use crate::bridge::objects::{IL_PRODUCER, IL_PRODUCER_FIELD};
+    let mut field = wasm_encoder::ProducersField::new();
+    field.value(IL_PRODUCER, env!("CARGO_PKG_VERSION"));
+    let mut producers = wasm_encoder::ProducersSection::new();
+    producers.field(IL_PRODUCER_FIELD, &field);
+    let mut module = Module::new();
+    module.section(&producers);
+    let bytes = module.finish();
+    // Without the module header.
+    write_all(out, &bytes[8..])
+}
+
 /// Writes a section's id and payload size.
 fn write_section_header(out: &mut dyn Write, id: u8, payload: u64) -> Result<()> {
     let size = u32::try_from(payload).map_err(|_| anyhow!("the object exceeds 4 GiB"))?;
@@ -388,6 +430,7 @@ impl Object {
                 call_type: None,
                 function: false,
                 address_taken: false,
+                site_types: Vec::new(),
             });
         }
         id
@@ -439,17 +482,36 @@ impl Object {
         i
     }
 
-    /// Records a direct call to `sym` with the given signature.
-    pub fn note_call(&mut self, sym: SymId, params: &[ValType], results: &[ValType]) {
+    /// Records a direct call to `sym` with the given signature; returns the
+    /// call site's signature index for its relocations.
+    pub fn note_call(&mut self, sym: SymId, params: &[ValType], results: &[ValType]) -> u32 {
+        let site = self.call_type_index(FuncType::new(
+            params.iter().copied(),
+            results.iter().copied(),
+        ));
+        if !self.symbols[sym as usize].site_types.contains(&site) {
+            self.symbols[sym as usize].site_types.push(site);
+        }
         let upgraded = match self.call_type(sym) {
             None => FuncType::new(params.iter().copied(), results.iter().copied()),
             Some(t) if t.results().is_empty() && !results.is_empty() => {
                 FuncType::new(t.params().iter().copied(), results.iter().copied())
             }
-            Some(_) => return,
+            Some(_) => return site,
         };
         let i = self.call_type_index(upgraded);
         self.symbols[sym as usize].call_type = Some(i);
+        site
+    }
+
+    /// Records that the call sites of signature `site` to `sym` are calls
+    /// the IL makes to `original`, sent to `sym` by the LP64 boundary.
+    /// (`original` gets no symbol here: unless the module defines it, it
+    /// is not part of the object.)
+    pub fn note_redirected_call(&mut self, sym: SymId, site: u32, original: &str) {
+        self.redirected_calls
+            .entry((sym, site))
+            .or_insert_with(|| original.into());
     }
 
     /// Records that `sym` is a function, whether or not anything calls it
@@ -608,6 +670,7 @@ impl Object {
                 }
             }
         }
+        self.define_call_adapters()?;
         // Function index space: imports (undefined called symbols) first.
         let mut func_index: Vec<Option<u32>> = vec![None; self.symbols.len()];
         let mut imports: Vec<(SymId, u32)> = Vec::new();
@@ -667,6 +730,103 @@ impl Object {
         })
     }
 
+    /// The data symbol holding the `env` argument of a call
+    /// ([`ENV_SLOT`]), defined in this object on first use.
+    pub fn env_slot(&mut self) -> Result<SymId> {
+        let sym = self.symbol(ENV_SLOT);
+        if self.symbols[sym as usize].def == Definition::None {
+            let segment = Segment {
+                name: format!(".bss.{ENV_SLOT}"),
+                align_log2: 3,
+                bytes: vec![0; 8],
+                relocs: Vec::new(),
+            };
+            self.define_data(sym, segment, false, true)?;
+        }
+        Ok(sym)
+    }
+
+    /// Gives each direct call site whose signature disagrees with its
+    /// callee's a local adapter to call instead: the IL lets a call pass
+    /// fewer or more arguments, or other types, than the callee declares
+    /// (the missing values are undefined), and calls may come before the
+    /// callee's definition, so only here are both types known. Arguments
+    /// and results are converted as [`crate::bridge::adapters::body`]
+    /// does, with zeros where a float meets an integer.
+    fn define_call_adapters(&mut self) -> Result<()> {
+        // (call sites' callee, their signature, the function called
+        // instead, its type)
+        let mut wanted: Vec<(SymId, u32, SymId, FuncType)> = Vec::new();
+        // A C library name the module defines itself is the module's:
+        // calls the LP64 boundary sent to a runtime shim go to it.
+        for (&(sym, site), original) in &self.redirected_calls {
+            let Some(original) = self.names.lookup(original) else {
+                continue;
+            };
+            if let Definition::Function(i) = self.symbols[original as usize].def {
+                let callee = &self.types[self.functions[i as usize].type_index as usize];
+                wanted.push((sym, site, original, callee.clone()));
+            }
+        }
+        wanted.sort_by_key(|w| (w.0, w.1));
+        for sym in 0..self.symbols.len() as SymId {
+            let info = &self.symbols[sym as usize];
+            let callee = match info.def {
+                Definition::Function(i) => {
+                    &self.types[self.functions[i as usize].type_index as usize]
+                }
+                Definition::None => match self.call_type(sym) {
+                    Some(t) => t,
+                    None => continue,
+                },
+                Definition::Data { .. } => continue,
+            };
+            for &site in &info.site_types {
+                let s = &self.call_types[site as usize];
+                let results_agree = s.results() == callee.results()
+                    || s.results().is_empty()
+                    || callee.results().is_empty();
+                if s.params() != callee.params() || !results_agree {
+                    wanted.push((sym, site, sym, callee.clone()));
+                }
+            }
+        }
+        for (k, (sym, site, target, callee)) in wanted.into_iter().enumerate() {
+            if self.call_adapters.contains_key(&(sym, site)) {
+                continue;
+            }
+            let s = self.call_types[site as usize].clone();
+            let (body, call_at) = crate::bridge::adapters::body(
+                &Signature::from_encoder(s.params(), s.results()),
+                &Signature::from_encoder(callee.params(), callee.results()),
+                0,
+                crate::bridge::adapters::Unconvertible::Zero,
+            )
+            .ok_or_else(|| anyhow!("internal error: a call type without an adapter"))?;
+            let callee_site = self.call_type_index(callee.clone());
+            let adapter = self.symbol(&format!("__skc_call.{k}.{}", self.name(target)));
+            let type_index = self.type_index(s.params(), s.results());
+            // The body starts with its (empty) local declarations.
+            let (locals, code) = body.split_at(1);
+            self.define_function(
+                EncodedFunction {
+                    sym: adapter,
+                    aliases: Vec::new(),
+                    type_index,
+                    locals: locals.to_vec(),
+                    code: code.to_vec(),
+                    relocs: vec![CodeReloc {
+                        offset: call_at - 1,
+                        kind: CodeRelocKind::Call(target, callee_site),
+                    }],
+                },
+                true,
+            )?;
+            self.call_adapters.insert((sym, site), adapter);
+        }
+        Ok(())
+    }
+
     /// Turns the destructors into one constructor that registers them with
     /// `atexit`, which wasi-libc runs when `main` returns or `exit` is
     /// called, in reverse order of registration.
@@ -678,7 +838,7 @@ impl Object {
         // Stable: entries of one priority keep their order.
         fini.sort_by_key(|&(priority, _)| priority);
         let atexit = self.symbol("atexit");
-        self.note_call(atexit, &[ValType::I32], &[ValType::I32]);
+        let atexit_site = self.note_call(atexit, &[ValType::I32], &[ValType::I32]);
         let mut code = Vec::new();
         let mut relocs = Vec::new();
         for &(_, sym) in &fini {
@@ -691,7 +851,7 @@ impl Object {
             code.push(0x10); // call
             relocs.push(CodeReloc {
                 offset: code.len() as u32,
-                kind: CodeRelocKind::Call(atexit),
+                kind: CodeRelocKind::Call(atexit, atexit_site),
             });
             code.extend_from_slice(&leb::padded_u32(0));
             code.push(0x1a); // drop
@@ -776,7 +936,7 @@ impl Object {
             })
             .collect();
         let ret = lp64(proto.ret).map(AbiType::Base);
-        let Some(a) = crate::lp64::adapt_call(&name, &args, ret, false, proto.variadic) else {
+        let Some(a) = crate::lp64::adapt_call(&name, &args, ret, proto.variadic) else {
             return Ok(None);
         };
         let val = |b: BaseType| match b {
@@ -799,7 +959,7 @@ impl Object {
         let (mut callee_params, mut callee_results) = (params.clone(), results.clone());
         a.adjust_params(&mut callee_params, &mut callee_results);
         let target = self.symbol(a.symbol);
-        self.note_call(target, &callee_params, &callee_results);
+        let target_site = self.note_call(target, &callee_params, &callee_results);
         // The function itself is still a function symbol of the object:
         // its import must have its C signature.
         let c_val = |c: CType| match c {
@@ -827,7 +987,7 @@ impl Object {
         code.push(0x10); // call
         relocs.push(CodeReloc {
             offset: code.len() as u32,
-            kind: CodeRelocKind::Call(target),
+            kind: CodeRelocKind::Call(target, target_site),
         });
         code.extend_from_slice(&leb::padded_u32(0));
         if results.is_empty() && !callee_results.is_empty() {
@@ -898,6 +1058,7 @@ impl Object {
         // Types, imports, functions, code (3), data (4).
         code_reloc_section.write(out, "reloc.CODE", 3)?;
         data_reloc_section.write(out, "reloc.DATA", 4)?;
+        write_producers(out)?;
         out.flush().context("cannot write the object")
     }
 
@@ -1024,7 +1185,8 @@ impl Object {
             Ok(())
         };
         match kind {
-            CodeRelocKind::Call(sym) => {
+            CodeRelocKind::Call(sym, site) => {
+                let sym = self.call_adapters.get(&(sym, site)).copied().unwrap_or(sym);
                 let idx = layout.func_index[sym as usize].ok_or_else(|| {
                     anyhow!("`{}` is called but is not a function", self.name(sym))
                 })?;
@@ -1065,13 +1227,17 @@ impl Object {
                     None,
                 ));
             }
-            CodeRelocKind::DropIfResult(sym) => {
-                if layout.has_result[sym as usize] {
+            // A site calling an adapter has exactly the adapter's type.
+            CodeRelocKind::DropIfResult(sym, site) => {
+                if layout.has_result[sym as usize] && !self.call_adapters.contains_key(&(sym, site))
+                {
                     put(&[0x1a])?;
                 }
             }
-            CodeRelocKind::ZeroIfNoResult(sym, ty) => {
-                if !layout.has_result[sym as usize] {
+            CodeRelocKind::ZeroIfNoResult(sym, ty, site) => {
+                if !layout.has_result[sym as usize]
+                    && !self.call_adapters.contains_key(&(sym, site))
+                {
                     put(zero_constant(ty))?;
                 }
             }
@@ -1257,13 +1423,13 @@ mod tests {
     #[test]
     fn relocation_records_round_trip() {
         for kind in [
-            CodeRelocKind::Call(7),
+            CodeRelocKind::Call(7, 3),
             CodeRelocKind::Address(3, -12),
             CodeRelocKind::TypeIndex(9),
             CodeRelocKind::StackPointer,
             CodeRelocKind::Table,
-            CodeRelocKind::DropIfResult(u32::MAX),
-            CodeRelocKind::ZeroIfNoResult(5, 0x7c),
+            CodeRelocKind::DropIfResult(u32::MAX, 2),
+            CodeRelocKind::ZeroIfNoResult(5, 0x7c, 1 << 20),
         ] {
             let r = CodeReloc { offset: 1234, kind };
             let back = CodeReloc::from_record(&r.to_record()).unwrap();

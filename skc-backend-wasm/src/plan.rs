@@ -6,7 +6,9 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use skc_ir::backend::{LinkInput, OptLevel, Options, Tool};
+use skc_ir::backend::{LinkInput, OptLevel, Options, Tool, BACKEND_STEP_FLAG};
+
+use crate::bridge::{self, StepInput};
 use skc_ir::plan::{LinkPlan, PlanAction, ResultFile, Step};
 
 /// Features the generated code uses, as wasm-opt flags.
@@ -71,6 +73,16 @@ pub fn find_builtins(clang: &Path) -> Option<PathBuf> {
     candidates.into_iter().rev().find(|p| p.is_file())
 }
 
+/// Whether `path` is a wasm object written by skc's IL code generator
+/// (which the bridge may rewrite); unreadable files are left to wasm-ld.
+fn is_il_object(path: &Path) -> bool {
+    std::fs::read(path)
+        .ok()
+        .filter(|b| b.starts_with(b"\0asm"))
+        .and_then(|b| bridge::objects::read(&b).ok())
+        .is_some_and(|f| f.is_il)
+}
+
 fn opt_flag(o: OptLevel) -> &'static str {
     o.flag()
 }
@@ -122,13 +134,31 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
         found
     };
 
+    // The IL objects wasm-ld links are the bridge step's rewritten
+    // copies; the step sees every input in link order.
+    let crt1 = libdir.join("crt1-command.o");
+    let bridged_object = temp_file(&mut plan, options, ".o")?;
+    let adapters = temp_file(&mut plan, options, ".o")?;
+    let mut bridge_inputs = vec![
+        StepInput::File(crt1.clone()),
+        StepInput::Il {
+            input: object.clone(),
+            output: bridged_object.clone(),
+            label: options.source_name.clone(),
+        },
+    ];
     let mut link_args: Vec<OsString> = vec![
         "-z".into(),
         format!("stack-size={STACK_SIZE}").into(),
-        libdir.join("crt1-command.o").into(),
-        object.clone().into(),
+        // A function signature mismatch is otherwise only a warning, and
+        // the call becomes a trap in the linked module.
+        "--fatal-warnings".into(),
+        crt1.clone().into(),
+        bridged_object.clone().into(),
+        adapters.clone().into(),
     ];
-    let mut link_inputs = vec![libdir.join("crt1-command.o"), object.clone()];
+    let mut link_inputs = vec![crt1, bridged_object.clone(), adapters.clone()];
+    let mut bridge_outputs = vec![bridged_object, adapters.clone()];
     for input in &options.link_inputs {
         match input {
             LinkInput::CSource(src) => {
@@ -156,19 +186,34 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
                     inputs: vec![src.clone()],
                     outputs: vec![out.clone()],
                 });
+                bridge_inputs.push(StepInput::File(out.clone()));
+                link_args.push(out.clone().into());
+                link_inputs.push(out);
+            }
+            LinkInput::File(p) if is_il_object(p) => {
+                let out = temp_file(&mut plan, options, ".o")?;
+                bridge_inputs.push(StepInput::Il {
+                    input: p.clone(),
+                    output: out.clone(),
+                    label: p.display().to_string(),
+                });
+                bridge_outputs.push(out.clone());
                 link_args.push(out.clone().into());
                 link_inputs.push(out);
             }
             LinkInput::File(p) => {
+                bridge_inputs.push(StepInput::File(p.clone()));
                 link_args.push(p.clone().into());
                 link_inputs.push(p.clone());
             }
             LinkInput::Lib(name) => {
+                bridge_inputs.push(StepInput::Lib(name.clone()));
                 let mut a = OsString::from("-l");
                 a.push(name);
                 link_args.push(a);
             }
             LinkInput::LibDir(dir) => {
+                bridge_inputs.push(StepInput::Dir(dir.clone()));
                 let mut a = OsString::from("-L");
                 a.push(dir);
                 link_args.push(a);
@@ -193,6 +238,7 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
         &sysroot,
         &mut steps,
     )? {
+        bridge_inputs.push(StepInput::File(rt.clone()));
         link_args.push(rt.clone().into());
         link_inputs.push(rt);
     }
@@ -200,8 +246,11 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
     l.push(&libdir);
     link_args.push(l);
     link_args.push("-lc".into());
+    bridge_inputs.push(StepInput::Dir(libdir.clone()));
+    bridge_inputs.push(StepInput::Lib("c".into()));
     match clang.as_deref().and_then(find_builtins) {
         Some(b) => {
+            bridge_inputs.push(StepInput::File(b.clone()));
             link_args.push(b.clone().into());
             link_inputs.push(b);
         }
@@ -209,6 +258,28 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
             .notes
             .push("compiler-rt builtins for wasm32 not found; linking without them".into()),
     }
+    let mut bridge_args: Vec<OsString> = vec![BACKEND_STEP_FLAG.into(), "wasm32".into()];
+    bridge_args.extend(bridge::step_args(
+        &adapters,
+        &tc.cache_dir()?,
+        &bridge_inputs,
+    ));
+    let mut bridge_reads = vec![object.clone()];
+    for input in &bridge_inputs {
+        match input {
+            StepInput::Il { input, .. } if input != &object => bridge_reads.push(input.clone()),
+            StepInput::File(p) => bridge_reads.push(p.clone()),
+            _ => {}
+        }
+    }
+    steps.push(Step {
+        name: bridge::STEP_NAME.into(),
+        program: tc.skc_executable()?,
+        args: bridge_args,
+        env: Vec::new(),
+        inputs: bridge_reads,
+        outputs: bridge_outputs,
+    });
     let final_out = staged_result(&mut plan, options)?;
     let link_out = if wasm_opt.is_some() {
         temp_file(&mut plan, options, ".wasm")?

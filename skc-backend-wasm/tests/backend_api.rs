@@ -171,16 +171,13 @@ fn executable_plan_links_and_runs() {
         .compile(&mut source(HELLO), &opts)
         .expect("compiles");
     let names: Vec<&str> = plan.steps().iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["clang", "wasm-ld", "wasm-opt"]);
+    assert_eq!(names, ["clang", "lp64-bridge", "wasm-ld", "wasm-opt"]);
     assert_eq!(plan.results.len(), 1);
     assert_eq!(plan.results[0].dest, out);
     assert_eq!(plan.results[0].staged.parent(), out.parent());
     for step in plan.steps() {
-        let st = std::process::Command::new(&step.program)
-            .args(&step.args)
-            .status()
-            .unwrap();
-        assert!(st.success(), "{} failed", step.name);
+        let (ok, stderr) = common::run_step(step);
+        assert!(ok, "{} failed: {stderr}", step.name);
     }
     std::fs::rename(&plan.results[0].staged, &out).unwrap();
     let temps: Vec<PathBuf> = plan.temps.iter().map(|t| t.to_path_buf()).collect();
@@ -204,7 +201,7 @@ fn without_wasm_opt_the_plan_notes_it_and_at_o0_skips_it() {
         )
         .expect("compiles");
     let names: Vec<&str> = plan.steps().iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["wasm-ld"]);
+    assert_eq!(names, ["lp64-bridge", "wasm-ld"]);
     assert!(
         plan.notes.iter().any(|n| n.contains("wasm-opt")),
         "{:?}",
@@ -218,7 +215,7 @@ fn without_wasm_opt_the_plan_notes_it_and_at_o0_skips_it() {
         )
         .expect("compiles");
     let names: Vec<&str> = plan.steps().iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["wasm-ld"]);
+    assert_eq!(names, ["lp64-bridge", "wasm-ld"]);
     assert!(plan.notes.is_empty(), "{:?}", plan.notes);
 }
 
@@ -231,13 +228,15 @@ fn kept_temporaries_outlive_the_plan() {
     let plan = common::backend()
         .compile(&mut source(HELLO), &opts)
         .expect("compiles");
-    let link = &plan.steps()[0];
-    let object = link
+    // The compiled object is the bridge step's `il` input.
+    let bridge = &plan.steps()[0];
+    let il = bridge
         .args
         .iter()
-        .map(PathBuf::from)
-        .find(|p| p.extension().is_some_and(|e| e == "o") && p.starts_with(std::env::temp_dir()))
-        .expect("the object is an argument of wasm-ld");
+        .position(|a| a == "il")
+        .expect("an IL input");
+    let object = PathBuf::from(&bridge.args[il + 1]);
+    assert!(object.starts_with(std::env::temp_dir()));
     drop(plan);
     assert!(object.is_file(), "{} removed", object.display());
     common::validate(&std::fs::read(&object).unwrap());

@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use skc_ir::backend::{Emit, LinkInput, OptLevel, Options, Tool, Toolchain};
 use skc_ir::plan::LinkPlan;
@@ -71,16 +70,8 @@ fn plan_with(
 
 fn execute(plan: LinkPlan) {
     for step in plan.steps() {
-        let o = Command::new(&step.program)
-            .args(&step.args)
-            .output()
-            .expect("step runs");
-        assert!(
-            o.status.success(),
-            "{}: {}",
-            step.name,
-            String::from_utf8_lossy(&o.stderr)
-        );
+        let (ok, stderr) = common::run_step(step);
+        assert!(ok, "{}: {}", step.name, stderr);
     }
     for r in &plan.results {
         std::fs::rename(&r.staged, &r.dest).expect("result renamed");
@@ -115,7 +106,7 @@ fn built_on_a_cache_miss_then_reused() {
         .filter(|(n, _)| n.ends_with(".c"))
         .count();
     assert_eq!(names.iter().filter(|n| **n == "clang").count(), sources);
-    assert_eq!(&names[sources..], ["llvm-ar", "wasm-ld"]);
+    assert_eq!(&names[sources..], ["llvm-ar", "lp64-bridge", "wasm-ld"]);
     let archive = plan.steps()[sources].outputs[0].clone();
     assert!(archive.starts_with(&cache), "{}", archive.display());
     assert!(links_archive(&plan, &archive));
@@ -124,7 +115,7 @@ fn built_on_a_cache_miss_then_reused() {
     assert_eq!(common::run_wasmtime(&out, &[]).stdout, "hi 42\n");
 
     let plan = plan_for(LP64_HELLO, &tc, &out);
-    assert_eq!(step_names(&plan), ["wasm-ld"]);
+    assert_eq!(step_names(&plan), ["lp64-bridge", "wasm-ld"]);
     assert!(links_archive(&plan, &archive));
 }
 
@@ -142,7 +133,7 @@ fn installed_archive_comes_first() {
         resources: Some(res),
     };
     let plan = plan_for(LP64_HELLO, &tc, &dir.join("b.wasm"));
-    assert_eq!(step_names(&plan), ["wasm-ld"]);
+    assert_eq!(step_names(&plan), ["lp64-bridge", "wasm-ld"]);
     assert!(links_archive(&plan, &installed));
 }
 
@@ -154,8 +145,8 @@ fn il_without_runtime_references_links_no_archive() {
         resources: None,
     };
     let plan = plan_for(ILP32_HELLO, &tc, &dir.join("c.wasm"));
-    assert_eq!(step_names(&plan), ["wasm-ld"]);
-    let ld = &plan.steps()[0];
+    assert_eq!(step_names(&plan), ["lp64-bridge", "wasm-ld"]);
+    let ld = &plan.steps()[1];
     assert!(!ld
         .args
         .iter()

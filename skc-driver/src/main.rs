@@ -42,7 +42,15 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<ExitCode> {
-    let invocation = match cli::parse(std::env::args_os()) {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args
+        .get(1)
+        .is_some_and(|a| a == skc_ir::backend::BACKEND_STEP_FLAG)
+    {
+        run_backend_step(&args[2..])?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let invocation = match cli::parse(args) {
         Ok(Request::Build(invocation)) => invocation,
         Ok(Request::PrintTargets) => {
             print_targets()?;
@@ -61,6 +69,20 @@ fn run() -> Result<ExitCode> {
         Err(CliError::Invalid(error)) => return Err(error),
     };
     build(*invocation)
+}
+
+/// `skc --backend-step TARGET NAME ARGS…`: one of a backend's own plan
+/// steps, run by the plan executor as a separate process (not for users).
+fn run_backend_step(args: &[std::ffi::OsString]) -> Result<()> {
+    let [target, name, rest @ ..] = args else {
+        anyhow::bail!("usage: skc --backend-step TARGET NAME [ARGS...]");
+    };
+    let target = target.to_string_lossy();
+    let backend = skc_ir::backend::registered_backends()
+        .into_iter()
+        .find(|b| b.name() == target)
+        .with_context(|| format!("no target named `{target}`"))?;
+    backend.run_step(&name.to_string_lossy(), rest)
 }
 
 fn print_targets() -> Result<()> {

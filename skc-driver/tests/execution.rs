@@ -242,7 +242,7 @@ fn a_failing_middle_step_stops_the_chain_and_leaves_nothing() {
         "step's stderr passed through: {stderr}"
     );
     assert!(
-        stderr.contains("step 2 of 3 (wasm-ld) failed with exit status 4"),
+        stderr.contains("step 3 of 4 (wasm-ld) failed with exit status 4"),
         "{stderr}"
     );
     let names: Vec<String> = read_log(&ws).into_iter().map(|s| s.name).collect();

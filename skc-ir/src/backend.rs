@@ -130,6 +130,12 @@ pub trait Toolchain {
     /// The release's resource directory (`lib/skc` beside `bin/skc`), if
     /// this is an installed build.
     fn resource_dir(&self) -> Option<PathBuf>;
+    /// The skc executable, for plan steps a backend runs in skc itself
+    /// ([`Backend::run_step`]).
+    fn skc_executable(&self) -> anyhow::Result<PathBuf> {
+        std::env::current_exe()
+            .map_err(|e| anyhow::anyhow!("cannot find skc's own executable: {e}"))
+    }
 }
 
 /// Creates the files a backend writes during the compile phase; the
@@ -194,7 +200,20 @@ pub trait Backend: Sync {
         items: &mut dyn ItemSource,
         options: &Options<'_>,
     ) -> anyhow::Result<LinkPlan>;
+    /// Runs one of the backend's own plan steps: the plan runs
+    /// `skc --backend-step TARGET NAME ARGS…` (see
+    /// [`Toolchain::skc_executable`]) for work that must happen between
+    /// external tools, such as reading and rewriting their outputs. Such a
+    /// step runs in a process of its own after the compile phase, like any
+    /// other step. The default knows no steps.
+    fn run_step(&self, name: &str, args: &[OsString]) -> anyhow::Result<()> {
+        let _ = args;
+        anyhow::bail!("the {} target has no plan step `{name}`", self.name())
+    }
 }
+
+/// The flag that runs a backend's plan step ([`Backend::run_step`]).
+pub const BACKEND_STEP_FLAG: &str = "--backend-step";
 
 /// A backend's entry in the registry: each backend crate does
 /// `inventory::submit!(BackendRegistration(&MyBackend));`.

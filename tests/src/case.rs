@@ -68,6 +68,8 @@ pub struct Expectations {
     /// Optimisation levels (`O0`, `O1`, ...) to build at; `None`: the
     /// harness's default.
     pub opt_levels: Option<Vec<String>>,
+    /// Arguments for the link, after the inputs (`# link: -lm`).
+    pub link: Vec<String>,
 }
 
 impl Expectations {
@@ -110,6 +112,7 @@ pub fn parse(text: &str) -> Result<Expectations, FormatError> {
     let mut exit = None;
     let mut targets = None;
     let mut opt_levels = None;
+    let mut link = None;
     let mut open: Option<(Block, usize, String)> = None;
 
     for (index, line) in text.lines().enumerate() {
@@ -167,6 +170,15 @@ pub fn parse(text: &str) -> Result<Expectations, FormatError> {
                 return Err(error("a second `targets:` line".into()));
             }
             targets = Some(parse_targets(value).map_err(error)?);
+        } else if let Some(value) = comment.strip_prefix("link:") {
+            if link.is_some() {
+                return Err(error("a second `link:` line".into()));
+            }
+            let args: Vec<String> = value.split_whitespace().map(str::to_string).collect();
+            if args.is_empty() {
+                return Err(error("`link:` names no argument".into()));
+            }
+            link = Some(args);
         } else if let Some(value) = comment.strip_prefix("opt:") {
             if opt_levels.is_some() {
                 return Err(error("a second `opt:` line".into()));
@@ -186,6 +198,7 @@ pub fn parse(text: &str) -> Result<Expectations, FormatError> {
         driver,
         targets,
         opt_levels,
+        link: link.unwrap_or_default(),
     })
 }
 
@@ -294,6 +307,12 @@ mod tests {
 
     #[test]
     fn reads_opt_levels() {
+        assert_eq!(
+            parse("# link: -lm -lc\n").expect("valid").link,
+            ["-lm", "-lc"]
+        );
+        assert!(parse("# link:\n").is_err());
+        assert!(parse("# link: -lm\n# link: -lm\n").is_err());
         let e = parse("# opt: O0 O1 O2 O3\n").expect("valid");
         assert_eq!(e.opt_levels.expect("given"), ["O0", "O1", "O2", "O3"]);
         assert!(parse("# opt:\n").is_err());

@@ -63,7 +63,9 @@ def main():
                 open(c, "w").write(driver)
                 inputs.append(c)
             exe = os.path.join(work, "prog")
-            subprocess.run([CC, "-w", *inputs, "-o", exe], check=True)
+            m = re.search(r"^# link:(.*)$", text, re.M)
+            link = m.group(1).split() if m else []
+            subprocess.run([CC, "-w", *inputs, *link, "-o", exe], check=True)
             ran = subprocess.run([exe, "a", "b", "c"], capture_output=True,
                                  cwd=work, timeout=60)
         if ran.returncode < 0:

@@ -53,10 +53,7 @@ pub fn members(bytes: &[u8]) -> Result<Vec<Member<'_>>> {
                         .parse()
                         .with_context(|| format!("malformed archive member name {raw_name:?}"))?;
                     let rest = long_names.get(offset..).unwrap_or(&[]);
-                    let len = rest
-                        .iter()
-                        .position(|&b| b == b'\n')
-                        .unwrap_or(rest.len());
+                    let len = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
                     String::from_utf8_lossy(&rest[..len])
                         .trim_end_matches('/')
                         .to_string()
@@ -77,8 +74,15 @@ mod tests {
     use super::*;
 
     fn member(name: &str, data: &[u8]) -> Vec<u8> {
-        let mut h = format!("{name:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n", 0, 0, 0, 644, data.len())
-            .into_bytes();
+        let mut h = format!(
+            "{name:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+            0,
+            0,
+            0,
+            644,
+            data.len()
+        )
+        .into_bytes();
         h.extend_from_slice(data);
         if data.len() % 2 == 1 {
             h.push(b'\n');

@@ -71,6 +71,24 @@ impl Signature {
         }
     }
 
+    /// The signature of the encoder's value types.
+    pub fn from_encoder(
+        params: &[wasm_encoder::ValType],
+        results: &[wasm_encoder::ValType],
+    ) -> Signature {
+        let val = |v: &wasm_encoder::ValType| match v {
+            wasm_encoder::ValType::I32 => Val::I32,
+            wasm_encoder::ValType::I64 => Val::I64,
+            wasm_encoder::ValType::F32 => Val::F32,
+            wasm_encoder::ValType::F64 => Val::F64,
+            _ => Val::Other,
+        };
+        Signature {
+            params: params.iter().map(val).collect(),
+            results: results.iter().map(val).collect(),
+        }
+    }
+
     /// A compact code, `PARAMS_RESULTS` in letters (`jj_j` for
     /// `(i64, i64) -> i64`), used in adapter names and the cache.
     pub fn code(&self) -> String {

@@ -95,14 +95,13 @@ pub fn adapt_call(
     callee: &str,
     fixed: &[CallArg],
     ret: Option<AbiType>,
-    has_env: bool,
     variadic: bool,
 ) -> Option<CallAdaptation> {
     let proto = table::lookup(callee)?;
     // A call without `...` to a variadic function is a call with no
     // variadic arguments.
     let empty_varargs = proto.variadic && !variadic;
-    if has_env || (variadic && !proto.variadic) || fixed.len() != proto.params.len() {
+    if (variadic && !proto.variadic) || fixed.len() != proto.params.len() {
         return None;
     }
     let mut narrow = Vec::with_capacity(fixed.len());
@@ -161,18 +160,28 @@ pub fn data_symbol(sym: &str) -> &str {
     }
 }
 
-/// The symbol an LP64 `main(w, l)` is renamed to; the runtime's
-/// `__main_argc_argv` calls it with an array of 8-byte pointers.
+/// The symbol an LP64 `main(w, l)` or `main(w, l, l)` is renamed to,
+/// with the wasm signature `(i32, i64, i64) -> i32` either way; the
+/// runtime's `__main_argc_argv` calls it with arrays of 8-byte pointers
+/// for `argv` and `envp`.
 pub const LP64_MAIN: &str = "__skc_lp64_main";
 
-/// Whether `main(w %argc, l %argv)` reads `argv` as an array of 8-byte
-/// pointers. It does unless its body loads a 4-byte word from an address
-/// computed from `argv` (IL written for 32-bit pointers).
+/// Whether `main(w %argc, l %argv)` (or with `l %envp`) reads `argv` as
+/// an array of 8-byte pointers. It does unless its body loads a 4-byte
+/// word from an address computed from `argv` (IL written for 32-bit
+/// pointers). A third parameter makes it LP64 in any case: wasi-libc's
+/// start code passes no `envp`, the runtime's does.
 pub fn main_is_lp64(f: &Function) -> bool {
-    let [_, argv] = f.params.as_slice() else {
+    let [_, argv, rest @ ..] = f.params.as_slice() else {
         return false;
     };
     if argv.ty != AbiType::Base(BaseType::L) {
+        return false;
+    }
+    if let [envp] = rest {
+        return envp.ty == AbiType::Base(BaseType::L);
+    }
+    if !rest.is_empty() {
         return false;
     }
     let mut derived = vec![false; f.values.len()];

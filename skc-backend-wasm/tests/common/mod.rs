@@ -114,6 +114,16 @@ pub fn scratch(name: &str) -> PathBuf {
 /// Runs the real plan for `obj` (plus extra C sources) at `opt`, returns
 /// the linked module's path.
 pub fn link(obj: &[u8], name: &str, c_sources: &[&str], opt: OptLevel) -> PathBuf {
+    try_link(obj, name, c_sources, opt).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`link`], with a failing step's name and error output as the error.
+pub fn try_link(
+    obj: &[u8],
+    name: &str,
+    c_sources: &[&str],
+    opt: OptLevel,
+) -> Result<PathBuf, String> {
     let dir = scratch(name);
     let obj_path = dir.join("main.o");
     std::fs::write(&obj_path, obj).unwrap();
@@ -140,27 +150,22 @@ pub fn link(obj: &[u8], name: &str, c_sources: &[&str], opt: OptLevel) -> PathBu
         skc_backend_wasm::plan::link_plan(skc_ir::plan::LinkPlan::nothing(), obj_path, &options)
             .expect("plan");
     for step in plan.steps() {
-        let o = Command::new(&step.program)
-            .args(&step.args)
-            .output()
-            .expect("run step");
-        assert!(
-            o.status.success(),
-            "{} failed: {}\n{}",
-            step.name,
-            String::from_utf8_lossy(&o.stderr),
-            step.args
+        let (ok, stderr) = run_step(step);
+        if !ok {
+            let args = step
+                .args
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect::<Vec<_>>()
-                .join(" ")
-        );
+                .join(" ");
+            return Err(format!("{} failed: {stderr}\n{args}", step.name));
+        }
     }
     for r in &plan.results {
         std::fs::rename(&r.staged, &r.dest).unwrap();
     }
     drop(plan);
-    out
+    Ok(out)
 }
 
 /// Runs a module under wasmtime.
@@ -193,6 +198,33 @@ pub fn link_and_run(obj: &[u8], name: &str, c_sources: &[&str], args: &[&str]) -
 }
 
 /// The registered backend.
+/// Runs one plan step, as the driver would: a backend's own step
+/// (`skc --backend-step TARGET NAME …`) in this process, since the test
+/// binary is not skc; any other step as a process. Returns whether it
+/// succeeded and its error output.
+#[allow(dead_code)]
+pub fn run_step(step: &skc_ir::plan::Step) -> (bool, String) {
+    if step
+        .args
+        .first()
+        .is_some_and(|a| a == skc_ir::backend::BACKEND_STEP_FLAG)
+    {
+        let name = step.args[2].to_string_lossy();
+        return match backend().run_step(&name, &step.args[3..]) {
+            Ok(()) => (true, String::new()),
+            Err(e) => (false, format!("{e:#}")),
+        };
+    }
+    let o = Command::new(&step.program)
+        .args(&step.args)
+        .output()
+        .expect("run step");
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 pub fn backend() -> &'static dyn Backend {
     skc_ir::backend::find_backend("wasm32").expect("wasm32 registered")
 }
