@@ -69,6 +69,13 @@ mod test_support {
             })
             .expect("a function")
     }
+
+    /// The relocatable object of an IL text.
+    pub(crate) fn object(text: &str) -> Vec<u8> {
+        let m = skc_ir::reader::read_module(text, "t.ssa").expect("parses");
+        let mut source = skc_ir::reader::ModuleSource::new(m);
+        crate::compile_object(&mut source).expect("compiles")
+    }
 }
 
 use std::io::Write;

@@ -196,11 +196,7 @@ mod tests {
     use super::*;
     use crate::bridge::signature::Val;
 
-    fn il_object(text: &str) -> Vec<u8> {
-        let module = skc_ir::reader::read_module(text, "t.ssa").expect("parses");
-        let mut source = skc_ir::reader::ModuleSource::new(module);
-        crate::compile_object(&mut source).expect("compiles")
-    }
+    use crate::test_support::object as il_object;
 
     #[test]
     fn an_il_object_says_what_it_defines_and_calls() {

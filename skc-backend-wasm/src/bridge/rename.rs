@@ -250,11 +250,7 @@ mod tests {
     use super::*;
     use crate::bridge::objects;
 
-    fn il_object(text: &str) -> Vec<u8> {
-        let module = skc_ir::reader::read_module(text, "t.ssa").expect("parses");
-        let mut source = skc_ir::reader::ModuleSource::new(module);
-        crate::compile_object(&mut source).expect("compiles")
-    }
+    use crate::test_support::object as il_object;
 
     const IL: &str = "data $d = { l $f, l $ext }\n\
         export function l $f(l %a) {\n@s\n %r =l call $ext(l %a)\n %q =l call $other()\n ret %r\n}\n";
