@@ -19,6 +19,7 @@ mod emit_ir;
 mod execute;
 mod il_source;
 mod memory;
+mod qbe_cli;
 mod toolchain;
 
 use std::io::Write;
@@ -50,6 +51,26 @@ fn run() -> Result<ExitCode> {
         run_backend_step(&args[2..])?;
         return Ok(ExitCode::SUCCESS);
     }
+    let args = if qbe_cli::is_qbe_invocation(&args) {
+        match qbe_cli::translate(&args)? {
+            qbe_cli::QbeRequest::Build { args, notes } => {
+                for note in notes {
+                    eprintln!("skc: note: {note}");
+                }
+                args
+            }
+            qbe_cli::QbeRequest::PrintDefaultTarget => {
+                println!("{}", qbe_cli::DEFAULT_TARGET);
+                return Ok(ExitCode::SUCCESS);
+            }
+            qbe_cli::QbeRequest::Help => {
+                print!("{}", qbe_cli::USAGE);
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+    } else {
+        args
+    };
     let invocation = match cli::parse(args) {
         Ok(Request::Build(invocation)) => invocation,
         Ok(Request::PrintTargets) => {
