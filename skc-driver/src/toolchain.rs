@@ -2,8 +2,10 @@
 //!
 //! Each tool is looked up in this order: the command-line flag, its
 //! environment variable (clap folds both into one value), then `PATH`
-//! under its plain name and the versioned names Debian installs
-//! (`clang-20` … `clang-14`).
+//! under the versioned names Debian installs, newest first (`clang-20` …
+//! `clang-14`), then under its plain name. A clang found on `PATH` too
+//! old for the LLVM IR skc writes is passed over, and one named
+//! explicitly is refused, saying so.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +14,11 @@ use skc_ir::backend::{Tool, Toolchain};
 
 /// Oldest and newest LLVM major versions searched for.
 const LLVM_VERSIONS: std::ops::RangeInclusive<u32> = 14..=20;
+
+/// The oldest clang that reads the LLVM IR skc writes: pointers are
+/// opaque (`ptr`), which clang 15 reads by default and clang 14 only
+/// with a flag that changes with its version.
+const OLDEST_CLANG: u32 = 15;
 
 /// Explicit choices from the command line or environment.
 #[derive(Clone, Debug, Default)]
@@ -108,18 +115,78 @@ impl DiscoveredToolchain {
         })
     }
 
-    fn search_path(tool: Tool) -> Option<PathBuf> {
+    /// The tool's candidates on `PATH`, newest versioned name first, the
+    /// plain name last.
+    fn candidates(tool: Tool) -> Vec<PathBuf> {
         let facts = facts(tool);
-        if let Ok(path) = which::which(facts.name) {
-            return Some(path);
+        let mut names: Vec<String> = Vec::new();
+        if facts.versioned {
+            names.extend(LLVM_VERSIONS.rev().map(|v| format!("{}-{v}", facts.name)));
         }
-        if !facts.versioned {
-            return None;
-        }
-        LLVM_VERSIONS
-            .rev()
-            .find_map(|v| which::which(format!("{}-{v}", facts.name)).ok())
+        names.push(facts.name.to_string());
+        names
+            .into_iter()
+            .filter_map(|n| which::which(n).ok())
+            .collect()
     }
+
+    /// The first candidate new enough, or an error naming the ones that
+    /// were too old (`None`: no candidate at all).
+    fn search_path(tool: Tool) -> Option<Result<PathBuf>> {
+        let candidates = Self::candidates(tool);
+        if tool != Tool::Clang {
+            return candidates.into_iter().next().map(Ok);
+        }
+        let mut too_old = Vec::new();
+        for path in candidates {
+            match clang_major_version(&path) {
+                Some(v) if v < OLDEST_CLANG => too_old.push((v, path)),
+                // A clang whose version cannot be read is given its chance.
+                _ => return Some(Ok(path)),
+            }
+        }
+        let (v, path) = too_old.into_iter().next()?;
+        Some(Err(too_old_error(v, &path)))
+    }
+}
+
+fn too_old_error(version: u32, path: &Path) -> anyhow::Error {
+    anyhow!(
+        "clang {version} at {} is too old: skc needs clang {OLDEST_CLANG} or newer (opaque \
+         pointers); install clang-19",
+        path.display()
+    )
+}
+
+/// The major version a clang reports (`clang version 19.1.7`), asked once
+/// per program path in a run.
+fn clang_major_version(path: &Path) -> Option<u32> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static SEEN: Mutex<Option<HashMap<PathBuf, Option<u32>>>> = Mutex::new(None);
+    let mut seen = SEEN.lock().ok()?;
+    let seen = seen.get_or_insert_with(HashMap::new);
+    if let Some(&v) = seen.get(path) {
+        return v;
+    }
+    let v = std::process::Command::new(path)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .and_then(|o| parse_clang_version(&String::from_utf8_lossy(&o.stdout)));
+    seen.insert(path.to_path_buf(), v);
+    v
+}
+
+/// The major version in `clang --version`'s first line (`Debian clang
+/// version 14.0.6`, `clang version 19.1.7 (...)`, `Ubuntu clang version
+/// 18.1.3 (1ubuntu1)`).
+fn parse_clang_version(text: &str) -> Option<u32> {
+    let line = text.lines().next()?;
+    let rest = &line[line.find("clang version ")? + "clang version ".len()..];
+    rest.split(['.', ' ', '-']).next()?.parse().ok()
 }
 
 /// Whether `root` holds wasi-libc for wasm32 (Debian's `/usr` and
@@ -133,23 +200,29 @@ fn is_wasi_sysroot(root: &Path) -> bool {
 impl Toolchain for DiscoveredToolchain {
     fn tool(&self, tool: Tool) -> Result<PathBuf> {
         if let Some(given) = self.override_for(tool) {
-            return self.resolve_override(tool, given);
+            let path = self.resolve_override(tool, given)?;
+            if tool == Tool::Clang {
+                if let Some(v) = clang_major_version(&path).filter(|&v| v < OLDEST_CLANG) {
+                    return Err(too_old_error(v, &path));
+                }
+            }
+            return Ok(path);
         }
-        Self::search_path(tool).ok_or_else(|| {
+        Self::search_path(tool).unwrap_or_else(|| {
             let f = facts(tool);
             let versions = if f.versioned {
                 format!(" (nor {0}-20 … {0}-14)", f.name)
             } else {
                 String::new()
             };
-            anyhow!(
+            Err(anyhow!(
                 "{name} not found on PATH{versions}; install the Debian package {package} \
                  (`apt install {package}`), or name the program with {flag} PATH or {env}=PATH",
                 name = f.name,
                 package = f.package,
                 flag = f.flag,
                 env = f.env
-            )
+            ))
         })
     }
 
@@ -161,7 +234,7 @@ impl Toolchain for DiscoveredToolchain {
                 self.resolve_override(tool, given)
                     .unwrap_or_else(|_| given.to_path_buf()),
             ),
-            None => Self::search_path(tool),
+            None => Self::search_path(tool).and_then(Result::ok),
         }
     }
 
@@ -220,6 +293,26 @@ impl Toolchain for DiscoveredToolchain {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clang_versions_are_read_from_every_vendors_banner() {
+        for (text, v) in [
+            (
+                "Debian clang version 14.0.6\nTarget: x86_64-pc-linux-gnu\n",
+                Some(14),
+            ),
+            (
+                "clang version 19.1.7 (https://github.com/llvm/llvm-project)\n",
+                Some(19),
+            ),
+            ("Ubuntu clang version 18.1.3 (1ubuntu1)\n", Some(18)),
+            ("Homebrew clang version 20.1.0\n", Some(20)),
+            ("gcc (Debian 12.2.0-14) 12.2.0\n", None),
+            ("", None),
+        ] {
+            assert_eq!(parse_clang_version(text), v, "{text}");
+        }
+    }
 
     #[test]
     fn a_missing_override_is_named_in_the_error() {

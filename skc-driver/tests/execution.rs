@@ -61,7 +61,8 @@ fn fake_wasm_tool(ws: &Workspace, name: &str, status: i32) -> String {
     ws.fake(
         &format!("fake-{name}"),
         &format!(
-            r#"start=$(date +%s%N)
+            r#"if [ "$1" = --version ]; then echo "clang version 19.1.0 (fake)"; exit 0; fi
+start=$(date +%s%N)
 sleep 0.2
 out=""
 prev=""

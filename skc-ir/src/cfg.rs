@@ -597,9 +597,9 @@ pub(crate) mod testing {
             t.elapsed()
         };
         // Sizes alternate, so a burst of load from elsewhere tends to hit
-        // both, and the fastest of three runs of each is kept.
+        // both, and the fastest of five runs of each is kept.
         let (mut small, mut large) = (Duration::MAX, Duration::MAX);
-        for _ in 0..3 {
+        for _ in 0..5 {
             small = small.min(time(n));
             large = large.min(time(4 * n));
         }
