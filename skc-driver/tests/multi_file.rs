@@ -246,3 +246,17 @@ fn standard_input_may_be_one_of_the_files() {
         assert_eq!(common::entries(&tmp), Vec::<std::path::PathBuf>::new());
     }
 }
+
+#[test]
+fn longs_and_pointers_cross_between_il_files_and_c_both_ways() {
+    // On wasm32 C's `long` is 32 bits and the IL's `l` 64: the link bridge
+    // adapts C's calls into the IL and the IL's into C, also between
+    // objects compiled one file at a time.
+    let a = "export function l $addl(l %a, l %b) {\n@start\n\t%r =l add %a, %b\n\tret %r\n}\n";
+    let b = "data $fmt = { b \"%ld %ld %ld\\n\", b 0 }\n\
+        export function w $main() {\n@start\n\t%x =l call $addl(l -5, l 3)\n\
+        \t%y =l call $cfun(l -9)\n\t%n =l call $strspn(l $fmt, l $fmt)\n\
+        \tcall $printf(l $fmt, ..., l %x, l %y, l %n)\n\tret 0\n}\n";
+    let c = "long addl(long, long);\nlong cfun(long v) { return addl(v, v); }\n";
+    check(&[("b.ssa", b), ("a.ssa", a), ("c.c", c)], "-2 -18 12\n");
+}
