@@ -71,10 +71,19 @@ fn run() -> Result<ExitCode> {
     } else {
         args
     };
+    // `skc -v` alone, as `clang -v`: the version and the tools.
+    if args.len() == 2 && args[1] == "-v" {
+        print_version()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let invocation = match cli::parse(args) {
         Ok(Request::Build(invocation)) => invocation,
         Ok(Request::PrintTargets) => {
             print_targets()?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(CliError::Clap(error)) if error.kind() == clap::error::ErrorKind::DisplayVersion => {
+            print_version()?;
             return Ok(ExitCode::SUCCESS);
         }
         Err(CliError::Clap(error)) => {
@@ -104,6 +113,20 @@ fn run_backend_step(args: &[std::ffi::OsString]) -> Result<()> {
         .find(|b| b.name() == target)
         .with_context(|| format!("no target named `{target}`"))?;
     backend.run_step(&name.to_string_lossy(), rest)
+}
+
+/// `skc --version`: skc's version, then the tools a build would use.
+fn print_version() -> Result<()> {
+    let toolchain = DiscoveredToolchain::new(toolchain::ToolOverrides::from_environment());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "skc {}", env!("CARGO_PKG_VERSION"))
+        .and_then(|()| {
+            toolchain
+                .describe()
+                .iter()
+                .try_for_each(|line| writeln!(out, "{line}"))
+        })
+        .context("cannot write to standard output")
 }
 
 fn print_targets() -> Result<()> {

@@ -150,6 +150,62 @@ impl DiscoveredToolchain {
     }
 }
 
+impl ToolOverrides {
+    /// The choices the environment makes (`SKC_CLANG`, …), for requests
+    /// that read no command line, such as `--version`.
+    pub fn from_environment() -> Self {
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        ToolOverrides {
+            clang: var("SKC_CLANG"),
+            wasm_ld: var("SKC_WASM_LD"),
+            wasm_opt: var("SKC_WASM_OPT"),
+            sysroot: var("WASI_SYSROOT"),
+        }
+    }
+}
+
+impl DiscoveredToolchain {
+    /// One line per tool and the sysroot: what a build would use, with the
+    /// version it reports, or why there is none.
+    pub fn describe(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for (label, tool) in [
+            ("clang", Tool::Clang),
+            ("wasm-ld", Tool::WasmLd),
+            ("wasm-opt", Tool::WasmOpt),
+        ] {
+            lines.push(match self.tool(tool) {
+                Ok(path) => match first_version_line(&path) {
+                    Some(v) => format!("{label}: {} ({v})", path.display()),
+                    None => format!("{label}: {}", path.display()),
+                },
+                Err(e) => format!("{label}: none ({e})"),
+            });
+        }
+        lines.push(match self.wasi_sysroot() {
+            Ok(dir) => format!("wasi sysroot: {}", dir.display()),
+            Err(e) => format!("wasi sysroot: none ({e})"),
+        });
+        lines
+    }
+}
+
+/// The first line a program prints for `--version`.
+fn first_version_line(path: &Path) -> Option<String> {
+    let out = std::process::Command::new(path)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Some(text.lines().next()?.trim().to_string()).filter(|l| !l.is_empty())
+}
+
 fn too_old_error(version: u32, path: &Path) -> anyhow::Error {
     anyhow!(
         "clang {version} at {} is too old: skc needs clang {OLDEST_CLANG} or newer (opaque \

@@ -90,3 +90,22 @@ fn a_newer_versioned_clang_wins_over_an_old_plain_one() {
     let plan = String::from_utf8_lossy(&out.stdout);
     assert!(plan.contains(&*newer.to_string_lossy()), "{plan}");
 }
+
+#[test]
+fn version_and_v_alone_name_the_tools_a_build_would_use() {
+    let dir = workspace("clang-version-listing");
+    let newer = fake_clang(&dir.join("bin"), "clang-16", "Debian clang version 16.0.6");
+    for flag in ["--version", "-v"] {
+        let out = common::skc()
+            .env("PATH", dir.join("bin"))
+            .arg(flag)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.starts_with("skc "), "{text}");
+        let clang_line = format!("clang: {} (Debian clang version 16.0.6)", newer.display());
+        assert!(text.contains(&clang_line), "{text}");
+        assert!(text.contains("wasm-ld: none (wasm-ld not found"), "{text}");
+    }
+}
