@@ -76,11 +76,18 @@ pub fn find_builtins(clang: &Path) -> Option<PathBuf> {
 /// Whether `path` is a wasm object written by skc's IL code generator
 /// (which the bridge may rewrite); unreadable files are left to wasm-ld.
 fn is_il_object(path: &Path) -> bool {
-    std::fs::read(path)
-        .ok()
-        .filter(|b| b.starts_with(b"\0asm"))
-        .and_then(|b| bridge::objects::read(&b).ok())
-        .is_some_and(|f| f.is_il)
+    use std::io::Read;
+    // Archives and libraries are never read whole here.
+    let mut magic = [0u8; 4];
+    let is_wasm = std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && &magic == b"\0asm";
+    is_wasm
+        && std::fs::read(path)
+            .ok()
+            .and_then(|b| bridge::objects::read(&b).ok())
+            .is_some_and(|f| f.is_il)
 }
 
 fn opt_flag(o: OptLevel) -> &'static str {
