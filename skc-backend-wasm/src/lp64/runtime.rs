@@ -31,6 +31,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("lp64_printf.c", include_str!("../../runtime/lp64_printf.c")),
     ("lp64_scanf.c", include_str!("../../runtime/lp64_scanf.c")),
     ("lp64_stdlib.c", include_str!("../../runtime/lp64_stdlib.c")),
+    ("lp64_locale.c", include_str!("../../runtime/lp64_locale.c")),
     ("glibc_ctype.c", include_str!("../../runtime/glibc_ctype.c")),
     ("glibc_misc.c", include_str!("../../runtime/glibc_misc.c")),
     ("clock.c", include_str!("../../runtime/clock.c")),

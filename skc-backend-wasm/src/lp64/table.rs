@@ -157,6 +157,8 @@ pub static PROTOTYPES: &[Prototype] = &[
     f("isxdigit", &[I], I),
     shim("labs", &[L], L, "llabs"),
     f("llabs", &[J], J),
+    // `struct lconv` holds pointers: an LP64 call gets an LP64 copy.
+    shim("localeconv", &[], P, "__skc_lp64_localeconv"),
     f("log", &[D], D),
     f("log10", &[D], D),
     f("malloc", &[Z], P),
