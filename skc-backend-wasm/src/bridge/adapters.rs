@@ -375,26 +375,26 @@ mod tests {
         panic!("no code section")
     }
 
+    /// An adapter body: `before`, a call of function 0, `after`.
+    fn around_call(before: &[u8], after: &[u8]) -> Vec<u8> {
+        [before, &[CALL, 0x80, 0x80, 0x80, 0x80, 0x00], after].concat()
+    }
+
     #[test]
     fn bodies_convert_pad_and_drop() {
         let (b, at) = adapter_body(&adapter("a", "jj_j", "t", "iii_i"), 0).unwrap();
-        let call = [CALL, 0x80, 0x80, 0x80, 0x80, 0x00];
-        let expected: Vec<u8> = [
-            &[
-                0,
-                LOCAL_GET,
-                0,
-                I32_WRAP_I64,
-                LOCAL_GET,
-                1,
-                I32_WRAP_I64,
-                I32_CONST,
-                0,
-            ][..],
-            &call,
-            &[I64_EXTEND_I32_S, END],
-        ]
-        .concat();
+        let before = [
+            0,
+            LOCAL_GET,
+            0,
+            I32_WRAP_I64,
+            LOCAL_GET,
+            1,
+            I32_WRAP_I64,
+            I32_CONST,
+            0,
+        ];
+        let expected = around_call(&before, &[I64_EXTEND_I32_S, END]);
         assert_eq!(b, expected);
         assert_eq!(at, 10);
         let (b, _) = adapter_body(&adapter("a", "_j", "t", "_"), 0).unwrap();
@@ -405,23 +405,18 @@ mod tests {
         assert!(adapter_body(&adapter("a", "_f", "t", "_d"), 0).is_err());
         // Within one object, anything goes through.
         let (b, _) = body(&sig("dfi_i"), &sig("jd_f"), 0, Unconvertible::Zero).unwrap();
-        let call = [CALL, 0x80, 0x80, 0x80, 0x80, 0x00];
-        let expected: Vec<u8> = [
-            &[
-                0,
-                LOCAL_GET,
-                0,
-                DROP,
-                I64_CONST,
-                0,
-                LOCAL_GET,
-                1,
-                F64_PROMOTE_F32,
-            ][..],
-            &call,
-            &[DROP, I32_CONST, 0, END],
-        ]
-        .concat();
+        let before = [
+            0,
+            LOCAL_GET,
+            0,
+            DROP,
+            I64_CONST,
+            0,
+            LOCAL_GET,
+            1,
+            F64_PROMOTE_F32,
+        ];
+        let expected = around_call(&before, &[DROP, I32_CONST, 0, END]);
         assert_eq!(b, expected);
     }
 
