@@ -1499,7 +1499,10 @@ impl<'a> FnCx<'a> {
         // would take such a direct call for one of the wrong type, which
         // is undefined behaviour, so it calls through an address LLVM
         // cannot see through. (A call that comes before a definition it
-        // disagrees with keeps the direct form: the text is written.)
+        // disagrees with keeps the direct form: the text is written.) A
+        // call through a pointer with an environment goes through such an
+        // address too: LLVM turns a call through a pointer it knows into a
+        // direct call, whose types may then disagree in the same way.
         let type_differs = match (direct, &fixed) {
             (Some(_), _) if env.is_some() => true,
             (Some(_), Some(fx)) => {
@@ -1512,6 +1515,10 @@ impl<'a> FnCx<'a> {
                 emit_def!(self; "call ptr asm \"\", \"=r,0\"(ptr ", V::Global(name), ")")
             }
             Some(name) => V::Global(name),
+            None if env.is_some() => {
+                let p = self.operand(callee, Repr::Ptr);
+                emit_def!(self; "call ptr asm \"\", \"=r,0\"(ptr ", p, ")")
+            }
             None => self.operand(callee, Repr::Ptr),
         };
         let mut call = std::mem::take(&mut self.call_text);
