@@ -268,7 +268,8 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
     let mut bridge_args: Vec<OsString> = vec![BACKEND_STEP_FLAG.into(), "wasm32".into()];
     bridge_args.extend(bridge::step_args(
         &adapters,
-        &tc.cache_dir()?,
+        // Without a cache directory the archives are read at every link.
+        &tc.cache_dir().unwrap_or_default(),
         &bridge_inputs,
     ));
     let mut bridge_reads = vec![object.clone()];

@@ -54,7 +54,8 @@ pub enum StepInput {
     Lib(OsString),
 }
 
-/// The step's arguments: `ADAPTERS CACHE_DIR ITEM…` with ITEM one of
+/// The step's arguments: `ADAPTERS CACHE_DIR ITEM…` (an empty CACHE_DIR: no
+/// cache) with ITEM one of
 /// `il IN OUT LABEL`, `file PATH`, `dir DIR`, `lib NAME`.
 pub fn step_args(adapters: &Path, cache_dir: &Path, inputs: &[StepInput]) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec![STEP_NAME.into(), adapters.into(), cache_dir.into()];
@@ -194,11 +195,14 @@ fn read_file(path: &Path, cache_dir: &Path) -> Result<Option<Unit>> {
 }
 
 /// The functions an archive's members define (the first member defining
-/// a name gives its signature), cached by content.
+/// a name gives its signature), cached by content in `cache_dir` (none
+/// when it is empty).
 fn archive_functions(bytes: &[u8], cache_dir: &Path) -> Result<ObjectFunctions> {
-    let cache = cache_dir.join(format!("bridge-{:016x}-{}.sigs", fnv1a(bytes), bytes.len()));
-    if let Some(f) = std::fs::read_to_string(&cache)
-        .ok()
+    let cache = (!cache_dir.as_os_str().is_empty())
+        .then(|| cache_dir.join(format!("bridge-{:016x}-{}.sigs", fnv1a(bytes), bytes.len())));
+    if let Some(f) = cache
+        .as_ref()
+        .and_then(|c| std::fs::read_to_string(c).ok())
         .and_then(|t| objects::from_lines(&t))
     {
         return Ok(f);
@@ -219,7 +223,9 @@ fn archive_functions(bytes: &[u8], cache_dir: &Path) -> Result<ObjectFunctions> 
         }
     }
     // A cache that cannot be written only costs time on the next link.
-    let _ = write_atomically(&cache, objects::to_lines(&functions).as_bytes());
+    if let Some(cache) = cache {
+        let _ = write_atomically(&cache, objects::to_lines(&functions).as_bytes());
+    }
     Ok(functions)
 }
 
