@@ -700,10 +700,15 @@ impl FunctionCodegen<'_> {
         let addend = i32::try_from(addend)
             .map_err(|_| anyhow!("offset {addend} from `${sym}` does not fit in 32 bits"))?;
         let id = self.obj.symbol(lp64::data_symbol(sym));
+        self.symbol_id_address(id, addend);
+        Ok(())
+    }
+
+    /// Pushes the address of symbol `id` plus `addend` (relocated).
+    fn symbol_id_address(&mut self, id: SymId, addend: i32) {
         self.code.push(0x41);
         self.reloc_here(CodeRelocKind::Address(id, addend));
         self.code.extend_from_slice(&leb::padded_i32(0));
-        Ok(())
     }
 
     /// Pushes `fp + offset` (an i32 address in the frame).
@@ -1029,9 +1034,7 @@ impl FunctionCodegen<'_> {
             // env argument leaves the value undefined, as the IL says.
             let l = self.local(env);
             let slot = self.obj.env_slot()?;
-            self.code.push(0x41);
-            self.reloc_here(CodeRelocKind::Address(slot, 0));
-            self.code.extend_from_slice(&leb::padded_i32(0));
+            self.symbol_id_address(slot, 0);
             self.ins(I::I64Load(memarg(3)));
             if self.is_narrowed(env) {
                 self.ins(I::I32WrapI64);
@@ -1792,9 +1795,7 @@ impl FunctionCodegen<'_> {
         }
         if let Some(e) = env {
             let slot = self.obj.env_slot()?;
-            self.code.push(0x41);
-            self.reloc_here(CodeRelocKind::Address(slot, 0));
-            self.code.extend_from_slice(&leb::padded_i32(0));
+            self.symbol_id_address(slot, 0);
             self.operand(e, BaseType::L)?;
             self.ins(I::I64Store(memarg(3)));
         }

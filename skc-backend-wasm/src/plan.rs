@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use skc_ir::backend::{LinkInput, OptLevel, Options, Tool, BACKEND_STEP_FLAG};
+use skc_ir::plan::{LinkPlan, PlanAction, ResultFile, Step};
 
 use crate::bridge::{self, StepInput};
-use skc_ir::plan::{LinkPlan, PlanAction, ResultFile, Step};
 
 /// Features the generated code uses, as wasm-opt flags.
 pub const WASM_OPT_FEATURES: &[&str] = &[
@@ -76,18 +76,9 @@ pub fn find_builtins(clang: &Path) -> Option<PathBuf> {
 /// Whether `path` is a wasm object written by skc's IL code generator
 /// (which the bridge may rewrite); unreadable files are left to wasm-ld.
 fn is_il_object(path: &Path) -> bool {
-    use std::io::Read;
-    // Archives and libraries are never read whole here.
-    let mut magic = [0u8; 4];
-    let is_wasm = std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok()
-        && &magic == b"\0asm";
-    is_wasm
-        && std::fs::read(path)
-            .ok()
-            .and_then(|b| bridge::objects::read(&b).ok())
-            .is_some_and(|f| f.is_il)
+    bridge::objects::read_wasm_file(path)
+        .and_then(|b| bridge::objects::read(&b).ok())
+        .is_some_and(|f| f.is_il)
 }
 
 fn opt_flag(o: OptLevel) -> &'static str {
@@ -272,14 +263,13 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
         &tc.cache_dir().unwrap_or_default(),
         &bridge_inputs,
     ));
-    let mut bridge_reads = vec![object.clone()];
-    for input in &bridge_inputs {
-        match input {
-            StepInput::Il { input, .. } if input != &object => bridge_reads.push(input.clone()),
-            StepInput::File(p) => bridge_reads.push(p.clone()),
-            _ => {}
-        }
-    }
+    let bridge_reads: Vec<PathBuf> = bridge_inputs
+        .iter()
+        .filter_map(|input| match input {
+            StepInput::Il { input, .. } | StepInput::File(input) => Some(input.clone()),
+            StepInput::Dir(_) | StepInput::Lib(_) => None,
+        })
+        .collect();
     steps.push(Step {
         name: bridge::STEP_NAME.into(),
         program: tc.skc_executable()?,

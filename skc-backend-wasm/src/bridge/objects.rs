@@ -39,6 +39,21 @@ pub struct ObjectFunctions {
     pub undefined: Vec<FunctionSymbol>,
 }
 
+/// The contents of the file at `path` if it is a wasm module or object;
+/// anything else (an archive, a library) is not read beyond its first
+/// bytes, and a file that cannot be read gives `None`.
+pub fn read_wasm_file(path: &std::path::Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .ok()?;
+    if &magic != b"\0asm" {
+        return None;
+    }
+    std::fs::read(path).ok()
+}
+
 /// Reads the function symbols of a relocatable object. Objects without
 /// a symbol table (not relocatable) have none.
 pub fn read(bytes: &[u8]) -> Result<ObjectFunctions> {

@@ -89,12 +89,7 @@ pub fn object_needs_runtime(object: &[u8]) -> bool {
 /// output, say) that references the runtime. Anything else, or a file that
 /// cannot be read, is left to the linker.
 fn link_input_needs_runtime(path: &Path) -> bool {
-    let mut magic = [0; 4];
-    let is_wasm = std::fs::File::open(path)
-        .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut magic))
-        .is_ok()
-        && magic == *b"\0asm";
-    is_wasm && std::fs::read(path).is_ok_and(|bytes| object_needs_runtime(&bytes))
+    crate::bridge::objects::read_wasm_file(path).is_some_and(|bytes| object_needs_runtime(&bytes))
 }
 
 /// The runtime archive to link when `object` or one of the wasm objects
