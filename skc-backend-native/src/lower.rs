@@ -1535,6 +1535,9 @@ impl<'a> FnCx<'a> {
         call.push('(');
         arg_list.push_to(&mut call);
         call.push(')');
+        if direct.is_some_and(crate::libc::returns_twice) {
+            call.push_str(" returns_twice");
+        }
         self.call_args = arg_list;
         let ret_actual = match use_sig.ret.as_ref() {
             "ptr" => Repr::Ptr,

@@ -75,3 +75,39 @@ function l $takes_int_later(l %x) {
     );
     common::check_both("forward", il, &[c], "42\n");
 }
+
+#[test]
+fn setjmp_calls_are_marked_as_returning_twice() {
+    // Without the mark LLVM forwards the store of 1 across the `setjmp`
+    // to the load after it, though a `longjmp` resumes it after the store
+    // of 7.
+    let il = r#"
+data $cell = { w 0 }
+export function w $f(l %buf) {
+@start
+	storew 1, $cell
+	%r =w call $_setjmp(l %buf)
+	jnz %r, @after, @first
+@first
+	storew 7, $cell
+	call $longjmp(l %buf, w 1)
+	hlt
+@after
+	%v =w loadw $cell
+	%s =w call $__sigsetjmp(l %buf, w 0)
+	%t =w call $setjmp(l %buf)
+	%u =w call $setjmp_not(l %buf)
+	ret %v
+}
+"#;
+    let ll = common::lower(il, true);
+    let call_of = |name: &str| {
+        ll.lines()
+            .find(|l| l.contains(&format!("call i32 @{name}(")))
+            .unwrap_or_else(|| panic!("no call of {name}: {ll}"))
+    };
+    for name in ["_setjmp", "__sigsetjmp", "setjmp"] {
+        assert!(call_of(name).contains(") returns_twice"), "{name}: {ll}");
+    }
+    assert!(!call_of("setjmp_not").contains("returns_twice"), "{ll}");
+}

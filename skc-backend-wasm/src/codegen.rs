@@ -36,6 +36,7 @@ use crate::narrow;
 use crate::object::{CodeReloc, CodeRelocKind, EncodedFunction, Object, SymId};
 use crate::offsets;
 use crate::result_slot;
+use crate::setjmp::{self, Intrinsic};
 use crate::stack;
 use crate::structure::Structure;
 
@@ -98,9 +99,10 @@ const UNASSIGNED: u32 = u32::MAX;
 /// Compiles `f` into `obj`. `f` is rewritten on the way: `l` values
 /// whose high half is never read are retyped `w` ([`narrow`]).
 pub fn compile_function(f: &mut Function, types: &TypeTable, obj: &mut Object) -> Result<()> {
+    let resumable = setjmp::lower(f);
     let narrowed = narrow::narrow_addresses(f);
     let offsets = offsets::fold_address_offsets(f);
-    compile_narrowed(f, types, obj, false, narrowed, offsets)
+    compile_narrowed(f, types, obj, false, resumable, narrowed, offsets)
 }
 
 /// [`compile_function`] without narrowing, optionally forcing the
@@ -118,18 +120,21 @@ pub(crate) fn compile_function_with(
         types,
         obj,
         force_dispatch,
+        false,
         Vec::new(),
         offsets::FoldedOffsets::default(),
     )
 }
 
 /// Compiles `f`, whose values flagged in `narrowed` were `l` values
-/// retyped `w`, and whose memory accesses add `offsets`.
+/// retyped `w`, and whose memory accesses add `offsets`. A `resumable`
+/// function was rewritten by [`setjmp::lower`].
 fn compile_narrowed(
     f: &Function,
     types: &TypeTable,
     obj: &mut Object,
     force_dispatch: bool,
+    resumable: bool,
     narrowed: Vec<bool>,
     offsets: offsets::FoldedOffsets,
 ) -> Result<()> {
@@ -223,6 +228,7 @@ fn compile_narrowed(
         frame_slot: spare.frame_slot,
         fixed: spare.fixed,
         result_slot,
+        resumable,
     };
     if force_dispatch {
         gen.st.reducible = false;
@@ -537,6 +543,9 @@ struct FunctionCodegen<'a> {
     /// The start-block slot that lives in the result space itself
     /// ([`result_slot`]): its address is the hidden result pointer.
     result_slot: Option<Value>,
+    /// Whether the function resumes at its `setjmp`s ([`setjmp::lower`]):
+    /// it tests for unwinding itself, and its values keep a local each.
+    resumable: bool,
 }
 
 impl FunctionCodegen<'_> {
@@ -649,6 +658,12 @@ impl FunctionCodegen<'_> {
                         || result_slot.is_some_and(|r| r.index() == v)
                 }),
         );
+        if self.resumable {
+            // Resuming at a `setjmp` enters blocks whose live-in values
+            // need not be defined on the way in: sharing would let
+            // another value overwrite one read after resuming.
+            fixed.fill(true);
+        }
         let colouring = locals::colour(self.f, &self.st, &fixed);
         let mut base = [0u32; 4];
         for (slot, t) in [ValType::I32, ValType::I64, ValType::F32, ValType::F64]
@@ -1782,6 +1797,14 @@ impl FunctionCodegen<'_> {
             }
             _ => None,
         };
+        if let Some(which) = direct.and_then(Intrinsic::from_name) {
+            return self.setjmp_intrinsic(which, inst, args);
+        }
+        if direct.is_some_and(setjmp::is_longjmp) {
+            self.longjmp(args)?;
+            self.return_if_unwinding();
+            return Ok(());
+        }
         let adapted =
             direct.and_then(|name| lp64::adapt_call(name, fixed, ret, variadic_from.is_some()));
         let (mut params, mut results) = abi::signature(
@@ -1869,6 +1892,9 @@ impl FunctionCodegen<'_> {
                 self.code.extend_from_slice(&leb::padded_u32(0));
             }
         }
+        if setjmp::may_unwind(original) {
+            self.return_if_unwinding();
+        }
         if in_place {
             // The result is already where `ret` would copy it.
             return Ok(());
@@ -1913,6 +1939,107 @@ impl FunctionCodegen<'_> {
             }
             (Some(_), None) => bail!("call result bound without a return type"),
         }
+        Ok(())
+    }
+
+    /// `global.get` or `global.set` of [`setjmp::PENDING_GLOBAL`].
+    fn pending_global(&mut self, set: bool) {
+        self.obj.use_longjmp_pending();
+        self.code.push(if set { 0x24 } else { 0x23 });
+        self.reloc_here(CodeRelocKind::LongjmpPending);
+        self.code.extend_from_slice(&leb::padded_u32(0));
+    }
+
+    /// After a call that can reach a `longjmp`: while one unwinds, return
+    /// (with zeros; the caller does the same) or, from `main`, trap: its
+    /// target's function has returned. A resumable function has its own
+    /// tests, to resume rather than return.
+    fn return_if_unwinding(&mut self) {
+        if self.resumable {
+            return;
+        }
+        self.pending_global(false);
+        self.ins(I::If(BlockType::Empty));
+        if self.main == MainKind::No {
+            for t in self.results.clone() {
+                self.ins(match t {
+                    ValType::I64 => I::I64Const(0),
+                    ValType::F32 => I::F32Const(0.0.into()),
+                    ValType::F64 => I::F64Const(0.0.into()),
+                    _ => I::I32Const(0),
+                });
+            }
+            self.ins(I::Return);
+        } else {
+            self.ins(I::Unreachable);
+        }
+        self.ins(I::End);
+    }
+
+    /// `longjmp(buf, v)`: `buf` becomes the pending target, resumed with
+    /// `v`, or 1 for 0.
+    fn longjmp(&mut self, args: &[CallArg]) -> Result<()> {
+        let zero = Operand::Const(Const::Int(0));
+        let jmp_buf = args.first().map_or(&zero, |a| &a.value);
+        let value = args.get(1).map_or(&zero, |a| &a.value);
+        let target = self.scratch(ValType::I32);
+        self.operand(jmp_buf, BaseType::W)?;
+        self.ins(I::LocalTee(target));
+        let v = self.new_local(ValType::I32);
+        self.operand(value, BaseType::W)?;
+        self.ins(I::LocalTee(v));
+        self.ins(I::I32Const(1));
+        self.ins(I::LocalGet(v));
+        self.ins(I::Select);
+        self.ins(I::I32Store(memarg_at(2, setjmp::buf::VALUE)));
+        self.ins(I::LocalGet(target));
+        self.pending_global(true);
+        Ok(())
+    }
+
+    /// The operations of [`setjmp::lower`]'s rewrite.
+    fn setjmp_intrinsic(&mut self, which: Intrinsic, inst: &Inst, args: &[CallArg]) -> Result<()> {
+        let zero = Operand::Const(Const::Int(0));
+        let arg = |i: usize| args.get(i).map_or(&zero, |a| &a.value);
+        match which {
+            Intrinsic::Pending => self.pending_global(false),
+            Intrinsic::Record => {
+                let target = self.scratch(ValType::I32);
+                self.operand(arg(0), BaseType::W)?;
+                self.ins(I::LocalTee(target));
+                self.operand(arg(1), BaseType::W)?;
+                self.ins(I::I32Store(memarg_at(2, setjmp::buf::ACTIVATION)));
+                self.ins(I::LocalGet(target));
+                self.operand(arg(2), BaseType::W)?;
+                self.ins(I::I32Store(memarg_at(2, setjmp::buf::SITE)));
+                self.ins(I::LocalGet(target));
+                self.stack_pointer(false);
+                self.ins(I::I32Store(memarg_at(2, setjmp::buf::STACK_POINTER)));
+                return Ok(());
+            }
+            Intrinsic::Catch => {
+                self.pending_global(false);
+                self.ins(I::I32Load(memarg_at(2, setjmp::buf::ACTIVATION)));
+                self.operand(arg(0), BaseType::W)?;
+                self.ins(I::I32Eq);
+                self.ins(I::If(BlockType::Result(ValType::I32)));
+                self.pending_global(false);
+                self.ins(I::I32Load(memarg_at(2, setjmp::buf::SITE)));
+                self.ins(I::Else);
+                self.ins(I::I32Const(0));
+                self.ins(I::End);
+            }
+            Intrinsic::Resume => {
+                self.pending_global(false);
+                self.ins(I::I32Load(memarg_at(2, setjmp::buf::STACK_POINTER)));
+                self.stack_pointer(true);
+                self.pending_global(false);
+                self.ins(I::I32Load(memarg_at(2, setjmp::buf::VALUE)));
+                self.ins(I::I32Const(0));
+                self.pending_global(true);
+            }
+        }
+        self.set_result(inst.result);
         Ok(())
     }
 

@@ -50,6 +50,7 @@ pub mod object;
 pub mod offsets;
 pub mod plan;
 pub mod result_slot;
+pub mod setjmp;
 pub mod spool;
 pub mod stack;
 pub mod structure;

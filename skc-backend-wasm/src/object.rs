@@ -63,6 +63,9 @@ pub enum CodeRelocKind {
     /// from an empty stack. The last operand is the call site's
     /// signature, as in `Call`.
     ZeroIfNoResult(SymId, u8, u32),
+    /// `global.get/set` of the `longjmp` target
+    /// ([`crate::setjmp::PENDING_GLOBAL`]), which the object defines.
+    LongjmpPending,
 }
 
 /// The instruction that pushes a zero of the value type encoded as `ty`
@@ -204,6 +207,8 @@ pub struct Object {
     /// the IL names (a runtime shim): callee and site signature, and the
     /// name the IL calls.
     redirected_calls: HashMap<(SymId, u32), Box<str>>,
+    /// Whether code reads or writes the `longjmp` target global.
+    defines_longjmp_pending: bool,
 }
 
 /// The 8 bytes a call with an `env` argument stores it in, and a function
@@ -232,6 +237,7 @@ impl CodeReloc {
             CodeRelocKind::ZeroIfNoResult(s, ty, site) => {
                 (6, s, (site << 8 | u32::from(ty)) as i32)
             }
+            CodeRelocKind::LongjmpPending => (7, 0, 0),
         };
         let mut r = [0u8; RELOC_RECORD];
         r[0..4].copy_from_slice(&self.offset.to_le_bytes());
@@ -252,6 +258,7 @@ impl CodeReloc {
             4 => CodeRelocKind::Table,
             5 => CodeRelocKind::DropIfResult(a, b as u32),
             6 => CodeRelocKind::ZeroIfNoResult(a, b as u8, b as u32 >> 8),
+            7 => CodeRelocKind::LongjmpPending,
             t => bail!("internal error: relocation record of kind {t}"),
         };
         Ok(CodeReloc {
@@ -350,6 +357,7 @@ const SYM_KIND_GLOBAL: u8 = 2;
 const SYM_KIND_TABLE: u8 = 5;
 const FLAG_WEAK: u32 = 0x1;
 const FLAG_LOCAL: u32 = 0x2;
+const FLAG_VISIBILITY_HIDDEN: u32 = 0x4;
 const FLAG_UNDEFINED: u32 = 0x10;
 const FLAG_NO_STRIP: u32 = 0x80;
 
@@ -411,6 +419,8 @@ struct Layout {
     sp_symbol: u32,
     /// Symbol-table index of the function table.
     table_symbol: u32,
+    /// Symbol-table index of the `longjmp` target global, if defined.
+    pending_symbol: Option<u32>,
 }
 
 impl Object {
@@ -727,7 +737,14 @@ impl Object {
             has_result,
             sp_symbol,
             table_symbol: sp_symbol + 1,
+            pending_symbol: self.defines_longjmp_pending.then_some(sp_symbol + 2),
         })
+    }
+
+    /// Notes that code refers to the `longjmp` target global
+    /// ([`CodeRelocKind::LongjmpPending`]), which the object then defines.
+    pub fn use_longjmp_pending(&mut self) {
+        self.defines_longjmp_pending = true;
     }
 
     /// The data symbol holding the `env` argument of a call
@@ -1055,9 +1072,10 @@ impl Object {
         let data_relocs = std::mem::take(&mut self.data_relocs);
         let data_reloc_section = self.write_data_section(out, &layout, data, data_relocs)?;
         self.write_linking_section(out, &layout)?;
-        // Types, imports, functions, code (3), data (4).
-        code_reloc_section.write(out, "reloc.CODE", 3)?;
-        data_reloc_section.write(out, "reloc.DATA", 4)?;
+        // Types, imports, functions, (globals,) code, data.
+        let code_section = 3 + u32::from(self.defines_longjmp_pending);
+        code_reloc_section.write(out, "reloc.CODE", code_section)?;
+        data_reloc_section.write(out, "reloc.DATA", code_section + 1)?;
         write_producers(out)?;
         out.flush().context("cannot write the object")
     }
@@ -1114,6 +1132,18 @@ impl Object {
             funcs.function(f.type_index);
         }
         module.section(&funcs);
+        if self.defines_longjmp_pending {
+            let mut globals = wasm_encoder::GlobalSection::new();
+            globals.global(
+                GlobalType {
+                    val_type: ValType::I32,
+                    mutable: true,
+                    shared: false,
+                },
+                &wasm_encoder::ConstExpr::i32_const(0),
+            );
+            module.section(&globals);
+        }
         write_all(out, module.as_slice())
     }
 
@@ -1219,6 +1249,12 @@ impl Object {
                     None,
                 ));
             }
+            CodeRelocKind::LongjmpPending => {
+                let sym = layout.pending_symbol.ok_or_else(|| {
+                    anyhow!("internal error: the longjmp target global is not defined")
+                })?;
+                entries.push((reloc_type::GLOBAL_INDEX_LEB, section_offset, sym, None));
+            }
             CodeRelocKind::Table => {
                 entries.push((
                     reloc_type::TABLE_NUMBER_LEB,
@@ -1320,7 +1356,8 @@ impl Object {
     /// The `linking` custom section: symbol table and segment info.
     fn write_linking_section(&self, out: &mut dyn Write, layout: &Layout) -> Result<()> {
         let mut symtab = Vec::new();
-        leb::write_u32(&mut symtab, self.symbols.len() as u32 + 2);
+        let extra = 2 + u32::from(layout.pending_symbol.is_some());
+        leb::write_u32(&mut symtab, self.symbols.len() as u32 + extra);
         for (id, info) in self.symbols.iter().enumerate() {
             let name = self.name(id as SymId);
             let mut flags = 0;
@@ -1364,6 +1401,14 @@ impl Object {
         symtab.push(SYM_KIND_TABLE);
         leb::write_u32(&mut symtab, FLAG_UNDEFINED | FLAG_NO_STRIP);
         leb::write_u32(&mut symtab, 0);
+        if layout.pending_symbol.is_some() {
+            // Every object that unwinds defines it; the linker keeps one.
+            symtab.push(SYM_KIND_GLOBAL);
+            leb::write_u32(&mut symtab, FLAG_WEAK | FLAG_VISIBILITY_HIDDEN);
+            // After the imported `__stack_pointer`.
+            leb::write_u32(&mut symtab, 1);
+            crate::setjmp::PENDING_GLOBAL.encode(&mut symtab);
+        }
 
         let mut seginfo = Vec::new();
         if !self.segments.is_empty() {
