@@ -86,6 +86,7 @@ fn options(dir: &std::path::Path, emit: Emit, keep: bool, out: &str) -> Options<
         source_name: "hello.ssa".into(),
         link_inputs: vec![LinkInput::CSource(dir.join("part.c"))],
         keep_temps: keep,
+        stubs: true,
         toolchain: &TestToolchain,
         files: &PlainFiles,
     }

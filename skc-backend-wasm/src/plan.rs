@@ -10,6 +10,7 @@ use skc_ir::backend::{LinkInput, OptLevel, Options, Tool, BACKEND_STEP_FLAG};
 use skc_ir::plan::{LinkPlan, PlanAction, ResultFile, Step};
 
 use crate::bridge::{self, StepInput};
+use crate::lp64::stubs;
 
 /// Features the generated code uses, as wasm-opt flags.
 pub const WASM_OPT_FEATURES: &[&str] = &[
@@ -96,8 +97,16 @@ fn opt_flag(o: OptLevel) -> &'static str {
 /// less and slowed `levenshtein` by a third.
 const ALWAYS_INLINE_MAX_SIZE: &str = "40";
 
-/// The wasm-opt options for an optimisation level.
+/// The wasm-opt options for an optimisation level. At `-O0` only
+/// globals that are never written become constants: the test for a
+/// `longjmp` after each call ([`crate::setjmp`]) then reads a constant,
+/// and wasmtime no longer keeps its instance pointer alive across every
+/// call for it, which doubled the stack of deep recursions. Function
+/// names stay (`-g`) for backtraces.
 fn wasm_opt_flags(o: OptLevel) -> Vec<&'static str> {
+    if o == OptLevel::O0 {
+        return vec!["--simplify-globals", "-g"];
+    }
     let mut flags = vec![opt_flag(o)];
     if matches!(o, OptLevel::O2 | OptLevel::O3) {
         flags.extend(["--always-inline-max-function-size", ALWAYS_INLINE_MAX_SIZE]);
@@ -122,7 +131,8 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
     };
     let wasm_ld = tc.tool(Tool::WasmLd)?;
     let wasm_opt = if options.opt_level == OptLevel::O0 {
-        None
+        // Optional at -O0: without it, deep recursions need more stack.
+        tc.optional_tool(Tool::WasmOpt)
     } else {
         let found = tc.optional_tool(Tool::WasmOpt);
         if found.is_none() {
@@ -170,6 +180,7 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
                 if options.debug_info {
                     args.push("-g".into());
                 }
+                args.extend(stubs::EMULATION_DEFINES.iter().map(OsString::from));
                 args.extend([
                     "-c".into(),
                     src.clone().into(),
@@ -246,6 +257,31 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
     link_args.push("-lc".into());
     bridge_inputs.push(StepInput::Dir(libdir.clone()));
     bridge_inputs.push(StepInput::Lib("c".into()));
+    for lib in stubs::EMULATION_LIBRARIES {
+        link_args.push(format!("-l{lib}").into());
+        bridge_inputs.push(StepInput::Lib(lib.into()));
+    }
+    // After the C library, which keeps every function it defines.
+    let needs_stubs = std::iter::once(&object)
+        .chain(&given_objects)
+        .filter_map(|p| bridge::objects::read_wasm_file(p))
+        .any(|bytes| stubs::object_needs_stubs(&bytes));
+    if !options.stubs {
+        bridge_inputs.push(StepInput::NoStubs);
+    } else if needs_stubs {
+        if let Some(archive) = crate::lp64::runtime::library_archive(
+            &crate::lp64::runtime::STUBS,
+            &mut plan,
+            options,
+            clang.as_deref(),
+            &sysroot,
+            &mut steps,
+        )? {
+            bridge_inputs.push(StepInput::Stubs(archive.clone()));
+            link_args.push(archive.clone().into());
+            link_inputs.push(archive);
+        }
+    }
     match clang.as_deref().and_then(find_builtins) {
         Some(b) => {
             bridge_inputs.push(StepInput::File(b.clone()));
@@ -266,8 +302,10 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
     let bridge_reads: Vec<PathBuf> = bridge_inputs
         .iter()
         .filter_map(|input| match input {
-            StepInput::Il { input, .. } | StepInput::File(input) => Some(input.clone()),
-            StepInput::Dir(_) | StepInput::Lib(_) => None,
+            StepInput::Il { input, .. } | StepInput::File(input) | StepInput::Stubs(input) => {
+                Some(input.clone())
+            }
+            StepInput::Dir(_) | StepInput::Lib(_) | StepInput::NoStubs => None,
         })
         .collect();
     steps.push(Step {
@@ -328,5 +366,6 @@ mod tests {
         assert_eq!(wasm_opt_flags(OptLevel::O2)[0], "-O2");
         assert!(raised(OptLevel::O2) && raised(OptLevel::O3));
         assert!(!raised(OptLevel::O1) && !raised(OptLevel::Os));
+        assert_eq!(wasm_opt_flags(OptLevel::O0), ["--simplify-globals", "-g"]);
     }
 }

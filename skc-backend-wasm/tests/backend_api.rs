@@ -21,6 +21,7 @@ fn options<'a>(tc: &'a dyn Toolchain, emit: Emit, output: PathBuf, opt: OptLevel
         source_name: "t.ssa".into(),
         link_inputs: Vec::new(),
         keep_temps: false,
+        stubs: true,
         toolchain: tc,
         files: &common::PlainFiles,
     }
@@ -191,7 +192,7 @@ fn executable_plan_links_and_runs() {
 }
 
 #[test]
-fn without_wasm_opt_the_plan_notes_it_and_at_o0_skips_it() {
+fn without_wasm_opt_the_plan_notes_it_except_at_o0() {
     let dir = common::scratch("api-noopt");
     let tc = FakeToolchainWithoutWasmOpt;
     let plan = common::backend()
@@ -207,16 +208,31 @@ fn without_wasm_opt_the_plan_notes_it_and_at_o0_skips_it() {
         "{:?}",
         plan.notes
     );
-    let sys = common::SystemToolchain;
+    // At -O0 wasm-opt only folds never-written globals, and its absence
+    // is not worth a note.
     let plan = common::backend()
         .compile(
             &mut source(HELLO),
-            &options(&sys, Emit::Executable, dir.join("b.wasm"), OptLevel::O0),
+            &options(&tc, Emit::Executable, dir.join("b.wasm"), OptLevel::O0),
         )
         .expect("compiles");
     let names: Vec<&str> = plan.steps().iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["lp64-bridge", "wasm-ld"]);
     assert!(plan.notes.is_empty(), "{:?}", plan.notes);
+    let sys = common::SystemToolchain;
+    let plan = common::backend()
+        .compile(
+            &mut source(HELLO),
+            &options(&sys, Emit::Executable, dir.join("c.wasm"), OptLevel::O0),
+        )
+        .expect("compiles");
+    let names: Vec<&str> = plan.steps().iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["lp64-bridge", "wasm-ld", "wasm-opt"]);
+    assert!(plan.steps()[2]
+        .args
+        .iter()
+        .any(|a| a == "--simplify-globals"));
+    assert!(!plan.steps()[2].args.iter().any(|a| a == "-O0"));
 }
 
 #[test]

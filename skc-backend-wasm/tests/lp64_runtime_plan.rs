@@ -59,6 +59,7 @@ fn plan_with(
         source_name: "t.ssa".into(),
         link_inputs,
         keep_temps: false,
+        stubs: true,
         toolchain: tc,
         files: &common::PlainFiles,
     };
@@ -106,7 +107,10 @@ fn built_on_a_cache_miss_then_reused() {
         .filter(|(n, _)| n.ends_with(".c"))
         .count();
     assert_eq!(names.iter().filter(|n| **n == "clang").count(), sources);
-    assert_eq!(&names[sources..], ["llvm-ar", "lp64-bridge", "wasm-ld"]);
+    assert_eq!(
+        &names[sources..],
+        ["llvm-ar", "lp64-bridge", "wasm-ld", "wasm-opt"]
+    );
     let archive = plan.steps()[sources].outputs[0].clone();
     assert!(archive.starts_with(&cache), "{}", archive.display());
     assert!(links_archive(&plan, &archive));
@@ -115,7 +119,7 @@ fn built_on_a_cache_miss_then_reused() {
     assert_eq!(common::run_wasmtime(&out, &[]).stdout, "hi 42\n");
 
     let plan = plan_for(LP64_HELLO, &tc, &out);
-    assert_eq!(step_names(&plan), ["lp64-bridge", "wasm-ld"]);
+    assert_eq!(step_names(&plan), ["lp64-bridge", "wasm-ld", "wasm-opt"]);
     assert!(links_archive(&plan, &archive));
 }
 
@@ -133,7 +137,7 @@ fn installed_archive_comes_first() {
         resources: Some(res),
     };
     let plan = plan_for(LP64_HELLO, &tc, &dir.join("b.wasm"));
-    assert_eq!(step_names(&plan), ["lp64-bridge", "wasm-ld"]);
+    assert_eq!(step_names(&plan), ["lp64-bridge", "wasm-ld", "wasm-opt"]);
     assert!(links_archive(&plan, &installed));
 }
 
@@ -145,7 +149,7 @@ fn il_without_runtime_references_links_no_archive() {
         resources: None,
     };
     let plan = plan_for(ILP32_HELLO, &tc, &dir.join("c.wasm"));
-    assert_eq!(step_names(&plan), ["lp64-bridge", "wasm-ld"]);
+    assert_eq!(step_names(&plan), ["lp64-bridge", "wasm-ld", "wasm-opt"]);
     let ld = &plan.steps()[1];
     assert!(!ld
         .args

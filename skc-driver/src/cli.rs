@@ -52,6 +52,11 @@ pub struct Cli {
     /// Keep intermediate files instead of removing them.
     #[arg(long, help_heading = INPUT_OUTPUT)]
     keep_temps: bool,
+    /// Refuse calls to C library functions the target lacks instead of
+    /// linking stand-ins that fail when called (wasm32: `system`, `popen`,
+    /// `dlopen`, ...; see docs/wasm32-libc.md).
+    #[arg(long)]
+    no_stubs: bool,
 
     /// Generate code for TARGET (see --print-targets).
     #[arg(long, value_name = "TARGET", default_value = "native", help_heading = TARGET)]
@@ -212,6 +217,8 @@ pub struct Invocation {
     pub debug_info: bool,
     /// `--keep-temps`.
     pub keep_temps: bool,
+    /// Not `--no-stubs`.
+    pub stubs: bool,
     /// `--link-mode`.
     pub link_mode: LinkMode,
     /// `-v`.
@@ -528,6 +535,7 @@ fn resolve(cli: Cli, matches: &ArgMatches) -> Result<Request> {
         opt_level: cli.opt_level.unwrap_or(OptLevel::O2),
         debug_info: cli.debug_info,
         keep_temps: cli.keep_temps || plan_use != PlanUse::Run,
+        stubs: !cli.no_stubs,
         link_mode: cli.link_mode,
         verbose: cli.verbose,
         stats: cli.stats,

@@ -68,6 +68,7 @@ pub fn compile(invocation: &Invocation, toolchain: &DiscoveredToolchain) -> Resu
                     .unwrap_or_default(),
                 link_inputs: invocation.link_inputs.clone(),
                 keep_temps: invocation.keep_temps,
+                stubs: invocation.stubs,
                 toolchain,
                 files: &SignalSafeFiles,
             };

@@ -315,8 +315,19 @@ fn parent_memory_seen(ws: &Workspace, args: &[&str]) -> (u64, u64) {
             record.display()
         ),
     );
+    let fake_opt = ws.fake(
+        "fake-wasm-opt",
+        "prev=\"\"\nfor a in \"$@\"; do if [ \"$prev\" = \"-o\" ]; then : > \"$a\"; fi; prev=\"$a\"; done\n",
+    );
     let output = ws
-        .skc(&["--target=wasm32", "-O0", "--wasm-ld", &fake_ld])
+        .skc(&[
+            "--target=wasm32",
+            "-O0",
+            "--wasm-ld",
+            &fake_ld,
+            "--wasm-opt",
+            &fake_opt,
+        ])
         .args(args)
         .output()
         .expect("skc runs");
@@ -364,6 +375,10 @@ fn compile_memory_is_released_before_steps_run() {
 fn verbose_echoes_each_step_before_it_runs() {
     let ws = Workspace::new();
     let wasm_ld = fake_wasm_tool(&ws, "wasm-ld", 0);
+    let fake_opt = ws.fake(
+        "fake-wasm-opt",
+        "prev=\"\"\nfor a in \"$@\"; do if [ \"$prev\" = \"-o\" ]; then : > \"$a\"; fi; prev=\"$a\"; done\n",
+    );
     let output = ws
         .skc(&[
             "--target=wasm32",
@@ -374,6 +389,8 @@ fn verbose_echoes_each_step_before_it_runs() {
             "out/p.wasm",
             "--wasm-ld",
             &wasm_ld,
+            "--wasm-opt",
+            &fake_opt,
         ])
         .output()
         .expect("skc runs");
@@ -381,9 +398,11 @@ fn verbose_echoes_each_step_before_it_runs() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     let echoed: Vec<&str> = stderr
         .lines()
-        .filter(|l| l.contains("fake-wasm-ld"))
+        .filter(|l| l.contains("fake-wasm-ld") || l.contains("fake-wasm-opt"))
         .collect();
-    assert_eq!(echoed.len(), 1, "{stderr}");
+    // wasm-ld, then the -O0 cleanup writing the staged output.
+    assert_eq!(echoed.len(), 2, "{stderr}");
+    let echoed = &echoed[1..];
     assert!(
         echoed[0].ends_with(".wasm.tmp"),
         "the command with its staged output: {stderr}"
@@ -402,6 +421,10 @@ fn steps_start_with_no_blocked_signals() {
             record.display()
         ),
     );
+    let fake_opt = ws.fake(
+        "fake-wasm-opt",
+        "prev=\"\"\nfor a in \"$@\"; do if [ \"$prev\" = \"-o\" ]; then : > \"$a\"; fi; prev=\"$a\"; done\n",
+    );
     let status = ws
         .skc(&[
             "--target=wasm32",
@@ -411,6 +434,8 @@ fn steps_start_with_no_blocked_signals() {
             "out/p.wasm",
             "--wasm-ld",
             &fake_ld,
+            "--wasm-opt",
+            &fake_opt,
         ])
         .status()
         .expect("skc runs");

@@ -173,6 +173,10 @@ pub struct Options<'a> {
     /// `--print-link-plan` and `--keep-temps`), so printed commands can be
     /// run by hand.
     pub keep_temps: bool,
+    /// Link stand-ins for C library functions the target cannot provide
+    /// (they fail when called, and the link says which were used);
+    /// without them such a call is an error naming each function.
+    pub stubs: bool,
     /// Tool discovery.
     pub toolchain: &'a dyn Toolchain,
     /// Where the backend's own files come from.

@@ -52,11 +52,18 @@ pub enum StepInput {
     Dir(PathBuf),
     /// `-lNAME`.
     Lib(OsString),
+    /// The archive of stand-ins for functions WASI lacks
+    /// ([`crate::lp64::stubs`]), linked last.
+    Stubs(PathBuf),
+    /// `--no-stubs`: a call to a function only a stand-in defines is an
+    /// error.
+    NoStubs,
 }
 
 /// The step's arguments: `ADAPTERS CACHE_DIR ITEM…` (an empty CACHE_DIR: no
 /// cache) with ITEM one of
-/// `il IN OUT LABEL`, `file PATH`, `dir DIR`, `lib NAME`.
+/// `il IN OUT LABEL`, `file PATH`, `dir DIR`, `lib NAME`, `stubs PATH`,
+/// `no-stubs`.
 pub fn step_args(adapters: &Path, cache_dir: &Path, inputs: &[StepInput]) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec![STEP_NAME.into(), adapters.into(), cache_dir.into()];
     for input in inputs {
@@ -69,13 +76,16 @@ pub fn step_args(adapters: &Path, cache_dir: &Path, inputs: &[StepInput]) -> Vec
             StepInput::File(p) => args.extend(["file".into(), p.into()]),
             StepInput::Dir(d) => args.extend(["dir".into(), d.into()]),
             StepInput::Lib(n) => args.extend(["lib".into(), n.clone()]),
+            StepInput::Stubs(p) => args.extend(["stubs".into(), p.into()]),
+            StepInput::NoStubs => args.push("no-stubs".into()),
         }
     }
     args
 }
 
 fn parse_step_args(args: &[OsString]) -> Result<(PathBuf, PathBuf, Vec<StepInput>)> {
-    let usage = "usage: lp64-bridge ADAPTERS CACHE_DIR [il IN OUT LABEL | file PATH | dir DIR | lib NAME]...";
+    let usage = "usage: lp64-bridge ADAPTERS CACHE_DIR \
+                 [il IN OUT LABEL | file PATH | dir DIR | lib NAME | stubs PATH | no-stubs]...";
     let [adapters, cache, rest @ ..] = args else {
         bail!("{usage}");
     };
@@ -104,6 +114,14 @@ fn parse_step_args(args: &[OsString]) -> Result<(PathBuf, PathBuf, Vec<StepInput
                 inputs.push(StepInput::Lib(n.clone()));
                 tail
             }
+            (Some("stubs"), [p, tail @ ..]) => {
+                inputs.push(StepInput::Stubs(path(p)));
+                tail
+            }
+            (Some("no-stubs"), tail) => {
+                inputs.push(StepInput::NoStubs);
+                tail
+            }
             _ => bail!("{usage}"),
         };
     }
@@ -123,6 +141,8 @@ pub fn run_step(args: &[OsString]) -> Result<()> {
         .collect();
     let mut units: Vec<Unit> = Vec::new();
     let mut il_objects: Vec<(usize, Vec<u8>, &Path)> = Vec::new();
+    let mut stubs_unit = None;
+    let mut refuse_stubs = false;
     for input in &inputs {
         match input {
             StepInput::Il {
@@ -152,8 +172,20 @@ pub fn run_step(args: &[OsString]) -> Result<()> {
                     units.extend(read_file(&path, &cache_dir)?);
                 }
             }
+            StepInput::Stubs(path) => {
+                stubs_unit = Some(units.len());
+                units.extend(read_file(path, &cache_dir)?);
+            }
+            StepInput::NoStubs => refuse_stubs = true,
             StepInput::Dir(_) => {}
         }
+    }
+    let uses = stub_uses(&units, stubs_unit);
+    if let Some(message) = crate::lp64::stubs::note(&uses, refuse_stubs) {
+        if refuse_stubs {
+            bail!("{message}");
+        }
+        eprintln!("skc: note: {message}");
     }
     let decisions = resolve::resolve(&units)?;
     for (unit, bytes, output) in il_objects {
@@ -162,6 +194,34 @@ pub fn run_step(args: &[OsString]) -> Result<()> {
         write_file(output, &renamed)?;
     }
     write_file(&adapters_out, &adapters::write_object(&decisions.adapters)?)
+}
+
+/// The functions with a stand-in ([`crate::lp64::stubs`]) that objects
+/// reference and no other input defines, with the objects referencing
+/// each. `stubs_unit` is the stand-ins' own archive, if linked.
+fn stub_uses(
+    units: &[Unit],
+    stubs_unit: Option<usize>,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let defined_elsewhere = |name: &str| {
+        units
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| Some(i) != stubs_unit)
+            .any(|(_, u)| u.functions.defined.iter().any(|d| d.name == name))
+    };
+    let mut uses: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for unit in units.iter().filter(|u| !u.archive) {
+        for u in &unit.functions.undefined {
+            if crate::lp64::stubs::is_stubbed(&u.name) && !defined_elsewhere(&u.name) {
+                let inputs = uses.entry(u.name.clone()).or_default();
+                if !inputs.contains(&unit.label) {
+                    inputs.push(unit.label.clone());
+                }
+            }
+        }
+    }
+    uses
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -263,6 +323,8 @@ mod tests {
             StepInput::File("c.o".into()),
             StepInput::Dir("/lib".into()),
             StepInput::Lib("m".into()),
+            StepInput::Stubs("s.a".into()),
+            StepInput::NoStubs,
         ];
         let args = step_args(Path::new("ad.o"), Path::new("/cache"), &inputs);
         assert_eq!(args[0], STEP_NAME);

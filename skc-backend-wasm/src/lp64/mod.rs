@@ -19,6 +19,7 @@
 //! both `loadl $stdout` and `loadw $stdout` read the pointer.
 
 pub mod runtime;
+pub mod stubs;
 pub mod table;
 
 use skc_ir::ir::{AbiType, BaseType, CallArg, Function, InstKind, LoadKind, Operand, UnOp};

@@ -37,10 +37,44 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("clock.c", include_str!("../../runtime/clock.c")),
 ];
 
-/// A 64-bit FNV-1a hash of every source, naming the cache directory.
+/// A C library built from embedded sources and linked into wasm32
+/// programs.
+pub struct Library {
+    /// The archive's file name.
+    pub archive: &'static str,
+    /// Its cache directory's name, before the content hash.
+    pub cache_prefix: &'static str,
+    /// Its sources: (file name, text). Each `.c` is one archive member.
+    pub sources: &'static [(&'static str, &'static str)],
+}
+
+/// The LP64 runtime.
+pub const RUNTIME: Library = Library {
+    archive: ARCHIVE,
+    cache_prefix: "wasm32-runtime",
+    sources: SOURCES,
+};
+
+/// Stand-ins for POSIX functions WASI lacks ([`crate::lp64::stubs`]),
+/// searched after wasi-libc.
+pub const STUBS: Library = Library {
+    archive: "libskc_stubs.a",
+    cache_prefix: "wasm32-stubs",
+    sources: &[(
+        "posix_stubs.c",
+        include_str!("../../runtime/stubs/posix_stubs.c"),
+    )],
+};
+
+/// A 64-bit FNV-1a hash of every source of the runtime, naming the cache
+/// directory.
 pub fn content_hash() -> u64 {
+    library_hash(&RUNTIME)
+}
+
+fn library_hash(lib: &Library) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for (name, text) in SOURCES {
+    for (name, text) in lib.sources {
         for b in name.bytes().chain([0]).chain(text.bytes()).chain([0]) {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);
@@ -116,23 +150,40 @@ pub fn runtime_archive(
         return Ok(None);
     }
     drop(bytes);
+    library_archive(&RUNTIME, plan, options, clang, sysroot, steps)
+}
+
+/// The archive of `lib`: installed in the resource directory, cached, or
+/// built into the cache by steps added to `steps`. `None` (with a note)
+/// when it cannot be built for want of clang or llvm-ar.
+pub fn library_archive(
+    lib: &Library,
+    plan: &mut LinkPlan,
+    options: &Options<'_>,
+    clang: Option<&Path>,
+    sysroot: &Path,
+    steps: &mut Vec<Step>,
+) -> Result<Option<PathBuf>> {
     if let Some(res) = options.toolchain.resource_dir() {
-        let installed = res.join("wasm32").join(ARCHIVE);
+        let installed = res.join("wasm32").join(lib.archive);
         if installed.is_file() {
             return Ok(Some(installed));
         }
     }
-    let dir = options
-        .toolchain
-        .cache_dir()?
-        .join(format!("wasm32-runtime-{:016x}", content_hash()));
-    let archive = dir.join(ARCHIVE);
+    let dir = options.toolchain.cache_dir()?.join(format!(
+        "{}-{:016x}",
+        lib.cache_prefix,
+        library_hash(lib)
+    ));
+    let archive = dir.join(lib.archive);
     if archive.is_file() {
         return Ok(Some(archive));
     }
     let (Some(clang), Some(ar)) = (clang, clang.and_then(find_ar)) else {
-        plan.notes
-            .push("clang or llvm-ar not found: the LP64 runtime is not linked".to_string());
+        plan.notes.push(format!(
+            "clang or llvm-ar not found: {} is not linked",
+            lib.archive
+        ));
         return Ok(None);
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -142,7 +193,7 @@ pub fn runtime_archive(
     let src_dir = dir.join("src");
     std::fs::create_dir_all(&src_dir)
         .with_context(|| format!("cannot create {}", src_dir.display()))?;
-    for (name, text) in SOURCES {
+    for (name, text) in lib.sources {
         let mut tmp = options.files.staging(&src_dir.join(name), false)?;
         std::io::Write::write_all(&mut tmp, text.as_bytes())
             .with_context(|| format!("cannot write the runtime source {name}"))?;
@@ -150,7 +201,7 @@ pub fn runtime_archive(
             .with_context(|| format!("cannot write the runtime source {name}"))?;
     }
     let mut members = Vec::new();
-    for (name, _) in SOURCES.iter().filter(|(n, _)| n.ends_with(".c")) {
+    for (name, _) in lib.sources.iter().filter(|(n, _)| n.ends_with(".c")) {
         let src = src_dir.join(name);
         let obj = src.with_extension("o");
         let args: Vec<OsString> = vec![

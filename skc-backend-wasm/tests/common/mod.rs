@@ -143,6 +143,7 @@ pub fn try_link(
         source_name: "main.ssa".into(),
         link_inputs: inputs,
         keep_temps: false,
+        stubs: true,
         toolchain: &tc,
         files: &PlainFiles,
     };
