@@ -260,3 +260,23 @@ fn longs_and_pointers_cross_between_il_files_and_c_both_ways() {
     let c = "long addl(long, long);\nlong cfun(long v) { return addl(v, v); }\n";
     check(&[("b.ssa", b), ("a.ssa", a), ("c.c", c)], "-2 -18 12\n");
 }
+
+#[test]
+fn a_longjmp_unwinds_through_another_files_frames() {
+    // `main` sets the jmp_buf, `work` in another file recurses and jumps
+    // back; each file compiled on its own must agree on how a longjmp
+    // unwinds (on wasm32, one pending-target global shared by all objects).
+    let main = "export data $env = { z 200 }\n\
+data $fmt = { b \"caught %d after %d\\n\", b 0 }\n\
+export function w $main() {\n@start\n\t%r =w call $_setjmp(l $env)\n\
+\tjnz %r, @caught, @first\n@first\n\t%w =w call $work(w 5)\n\tret 1\n\
+@caught\n\t%d =w loadw $depth\n\tcall $printf(l $fmt, ..., w %r, w %d)\n\tret 0\n}\n";
+    let work = "export data $depth = { w 0 }\n\
+export function w $work(w %n) {\n@start\n\tstorew %n, $depth\n\tjnz %n, @deeper, @jump\n\
+@jump\n\tcall $longjmp(l $env, w 99)\n\tret 0\n\
+@deeper\n\t%m =w sub %n, 1\n\t%r =w call $work(w %m)\n\t%s =w add %r, 1\n\tret %s\n}\n";
+    check(
+        &[("main.ssa", main), ("work.ssa", work)],
+        "caught 99 after 0\n",
+    );
+}
