@@ -462,11 +462,18 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 // ---- stage 2: wasm32 runtime ---------------------------------------------
 
-const RUNTIME_SOURCES: &str = "skc-backend-wasm/runtime";
-const RUNTIME_ARCHIVE: &str = "lib/skc/wasm32/libskc_rt.a";
+/// The wasm32 C libraries: their sources and the archive each becomes
+/// (the runtime, and the stand-ins searched after wasi-libc).
+const RUNTIME_LIBRARIES: &[(&str, &str)] = &[
+    ("skc-backend-wasm/runtime", "lib/skc/wasm32/libskc_rt.a"),
+    (
+        "skc-backend-wasm/runtime/stubs",
+        "lib/skc/wasm32/libskc_stubs.a",
+    ),
+];
 
-fn runtime_sources(r: &Release) -> Vec<PathBuf> {
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(r.repo.join(RUNTIME_SOURCES))
+fn runtime_sources(r: &Release, dir: &str) -> Vec<PathBuf> {
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(r.repo.join(dir))
         .map(|entries| {
             entries
                 .flatten()
@@ -496,46 +503,57 @@ fn runtime_object(r: &Release, source: &Path) -> PathBuf {
 }
 
 fn runtime_commands(r: &Release) -> Vec<String> {
-    let sources = runtime_sources(r);
-    if sources.is_empty() {
-        return vec![format!(
-            "(no C sources in {RUNTIME_SOURCES}/: nothing to build)"
-        )];
+    let mut lines = Vec::new();
+    for (dir, archive) in RUNTIME_LIBRARIES {
+        let sources = runtime_sources(r, dir);
+        if sources.is_empty() {
+            lines.push(format!("(no C sources in {dir}/: nothing to build)"));
+            continue;
+        }
+        lines.extend(
+            sources
+                .iter()
+                .map(|s| shell_line(&runtime_compile(r, s, &runtime_object(r, s)))),
+        );
+        let objects: Vec<String> = sources
+            .iter()
+            .map(|s| runtime_object(r, s).display().to_string())
+            .collect();
+        lines.push(format!("llvm-ar-19 rcsD {archive} {}", objects.join(" ")));
     }
-    let mut lines: Vec<String> = sources
-        .iter()
-        .map(|s| shell_line(&runtime_compile(r, s, &runtime_object(r, s))))
-        .collect();
-    lines.push(format!("llvm-ar-19 rcsD {RUNTIME_ARCHIVE} *.o"));
     lines
 }
 
 fn runtime(r: &Release) -> anyhow::Result<Outcome> {
-    let sources = runtime_sources(r);
-    if sources.is_empty() {
-        return Ok(Outcome::Skipped(format!(
-            "no runtime sources in {RUNTIME_SOURCES}/; the release has no lib/skc/wasm32"
-        )));
-    }
     let objects_dir = r.work().join("runtime");
     std::fs::create_dir_all(&objects_dir)?;
-    let mut objects = Vec::new();
-    for source in &sources {
-        let object = runtime_object(r, source);
-        run_checked(&mut runtime_compile(r, source, &object))?;
-        objects.push(object);
+    let mut built = Vec::new();
+    for (dir, archive_path) in RUNTIME_LIBRARIES {
+        let sources = runtime_sources(r, dir);
+        if sources.is_empty() {
+            continue;
+        }
+        let mut objects = Vec::new();
+        for source in &sources {
+            let object = runtime_object(r, source);
+            run_checked(&mut runtime_compile(r, source, &object))?;
+            objects.push(object);
+        }
+        let archive = r.stage.join(archive_path);
+        std::fs::create_dir_all(archive.parent().context("archive path has no parent")?)?;
+        let _ = std::fs::remove_file(&archive);
+        // `D`: zero timestamps and ids, so the archive is reproducible.
+        let mut ar = Command::new("llvm-ar-19");
+        ar.arg("rcsD").arg(&archive).args(&objects);
+        run_checked(&mut ar)?;
+        built.push(format!("{} source(s) -> {archive_path}", sources.len()));
     }
-    let archive = r.stage.join(RUNTIME_ARCHIVE);
-    std::fs::create_dir_all(archive.parent().context("archive path has no parent")?)?;
-    let _ = std::fs::remove_file(&archive);
-    // `D`: zero timestamps and ids, so the archive is reproducible.
-    let mut ar = Command::new("llvm-ar-19");
-    ar.arg("rcsD").arg(&archive).args(&objects);
-    run_checked(&mut ar)?;
-    Ok(Outcome::Done(format!(
-        "{} source(s) -> {RUNTIME_ARCHIVE}",
-        sources.len()
-    )))
+    if built.is_empty() {
+        return Ok(Outcome::Skipped(
+            "no runtime sources; the release has no lib/skc/wasm32".to_string(),
+        ));
+    }
+    Ok(Outcome::Done(built.join(", ")))
 }
 
 // ---- stage 3: corpus -----------------------------------------------------
