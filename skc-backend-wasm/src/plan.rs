@@ -97,23 +97,148 @@ fn opt_flag(o: OptLevel) -> &'static str {
 /// less and slowed `levenshtein` by a third.
 const ALWAYS_INLINE_MAX_SIZE: &str = "40";
 
-/// The wasm-opt options for an optimisation level. At `-O0` only
-/// globals that are never written become constants: the test for a
-/// `longjmp` after each call ([`crate::setjmp`]) then reads a constant,
-/// and wasmtime no longer keeps its instance pointer alive across every
-/// call for it, which doubled the stack of deep recursions. Function
-/// names stay (`-g`) for backtraces.
-fn wasm_opt_flags(o: OptLevel) -> Vec<&'static str> {
+/// From this many wasm instructions in one function on, wasm-opt runs
+/// [`LARGE_FUNCTION_PASSES`] instead of its `-O` pipeline, whose time
+/// grows with the square of a function's length (docs/performance.md,
+/// "Large functions and wasm-opt"). `-O2` takes 1 s on a function of
+/// 250 if/else diamonds (5,000 instructions) and 8 s on 1,000 (20,000);
+/// the largest function of the ../shared/bench programs has 800.
+const LARGE_FUNCTION_INSTRUCTIONS: usize = 5_000;
+
+/// The function passes of binaryen's `-O2` (version 108) that stay
+/// linear on large functions: `simplify-locals` without `local.tee`, so
+/// that a chain of values each computed from the previous one does not
+/// become one expression as deep as the chain (the later passes walk
+/// every subexpression of every expression), and no `merge-blocks`,
+/// which copies the whole list of a block for every child block it
+/// merges into it.
+const LARGE_FUNCTION_PASSES: &[&str] = &[
+    "--dce",
+    "--remove-unused-names",
+    "--remove-unused-brs",
+    "--remove-unused-names",
+    "--optimize-instructions",
+    "--pick-load-signs",
+    "--precompute",
+    "--code-pushing",
+    "--simplify-locals-notee-nostructure",
+    "--vacuum",
+    "--reorder-locals",
+    "--remove-unused-brs",
+    "--coalesce-locals",
+    "--simplify-locals-notee",
+    "--vacuum",
+    "--reorder-locals",
+    "--coalesce-locals",
+    "--reorder-locals",
+    "--vacuum",
+    "--remove-unused-brs",
+    "--remove-unused-names",
+    "--precompute",
+    "--optimize-instructions",
+    "--rse",
+    "--vacuum",
+];
+
+/// binaryen's `-O` level as its two numbers (optimise, shrink).
+fn binaryen_levels(o: OptLevel) -> (&'static str, &'static str) {
+    match o {
+        OptLevel::O0 => ("0", "0"),
+        OptLevel::O1 => ("1", "0"),
+        OptLevel::O2 => ("2", "0"),
+        OptLevel::O3 => ("3", "0"),
+        OptLevel::Os => ("2", "1"),
+    }
+}
+
+/// The wasm-opt options for an optimisation level, given the number of
+/// wasm instructions of the largest function skc compiled.
+///
+/// Below [`LARGE_FUNCTION_INSTRUCTIONS`] this is `-O<level>`. From there
+/// on it is the same pipeline spelled out, with [`LARGE_FUNCTION_PASSES`]
+/// as its function passes; the global passes that re-run binaryen's own
+/// function pipeline on the functions they change (`dae-optimizing`,
+/// `inlining-optimizing`, `simplify-globals-optimizing`) become their
+/// plain versions, `dae` is left out (it builds a graph of every local
+/// read and write of a function it changes, which grows faster than the
+/// function), and after inlining the function passes run once more over
+/// the whole module.
+///
+/// Both start with `--simplify-globals`: a global never written becomes
+/// a constant, so the test for a `longjmp` after each call
+/// ([`crate::setjmp`]) disappears before the optimisations decide
+/// (inlining above all) as they would without it. At `-O0` that is all
+/// wasm-opt does (function names kept for backtraces): with the tests
+/// left in, wasmtime keeps its instance pointer alive across every call,
+/// which doubled the stack of deep recursions.
+fn wasm_opt_flags(o: OptLevel, largest_function: usize) -> Vec<&'static str> {
     if o == OptLevel::O0 {
         return vec!["--simplify-globals", "-g"];
     }
-    // First, so that the optimisations see functions without the tests
-    // and decide (inlining above all) as they did before there were any.
-    let mut flags = vec!["--simplify-globals", opt_flag(o)];
-    if matches!(o, OptLevel::O2 | OptLevel::O3) {
-        flags.extend(["--always-inline-max-function-size", ALWAYS_INLINE_MAX_SIZE]);
+    let inline_budget = ["--always-inline-max-function-size", ALWAYS_INLINE_MAX_SIZE];
+    let speed = matches!(o, OptLevel::O2 | OptLevel::O3);
+    if largest_function < LARGE_FUNCTION_INSTRUCTIONS {
+        let mut flags = vec!["--simplify-globals", opt_flag(o)];
+        if speed {
+            flags.extend(inline_budget);
+        }
+        return flags;
     }
+    let (optimize, shrink) = binaryen_levels(o);
+    let mut flags = vec![
+        "--simplify-globals",
+        "--optimize-level",
+        optimize,
+        "--shrink-level",
+        shrink,
+    ];
+    if speed {
+        flags.extend(inline_budget);
+    }
+    flags.extend([
+        "--duplicate-function-elimination",
+        "--memory-packing",
+        "--once-reduction",
+    ]);
+    flags.extend(LARGE_FUNCTION_PASSES);
+    // `-O1` does not inline.
+    if o != OptLevel::O1 {
+        flags.push("--inlining");
+        flags.extend(LARGE_FUNCTION_PASSES);
+    }
+    flags.extend([
+        "--duplicate-function-elimination",
+        "--duplicate-import-elimination",
+        "--simplify-globals",
+        "--remove-unused-module-elements",
+        "--directize",
+        "--generate-stack-ir",
+        "--optimize-stack-ir",
+    ]);
     flags
+}
+
+/// The number of wasm instructions of the largest function body in the
+/// wasm object `bytes` (0 for anything unreadable: wasm-ld will report it).
+fn largest_function(bytes: &[u8]) -> usize {
+    let mut largest = 0;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        let Ok(wasmparser::Payload::CodeSectionEntry(body)) = payload else {
+            continue;
+        };
+        let Ok(mut ops) = body.get_operators_reader() else {
+            continue;
+        };
+        let mut count = 0;
+        while !ops.eof() {
+            if ops.read().is_err() {
+                break;
+            }
+            count += 1;
+        }
+        largest = largest.max(count);
+    }
+    largest
 }
 
 /// Builds the steps linking `object` into the output.
@@ -335,7 +460,14 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
         outputs: vec![link_out.clone()],
     });
     if let Some(opt) = wasm_opt {
-        let mut args: Vec<OsString> = wasm_opt_flags(options.opt_level)
+        // skc's own functions, from its object and the IL objects given.
+        let largest = std::iter::once(&object)
+            .chain(given_objects.iter())
+            .filter_map(|p| bridge::objects::read_wasm_file(p))
+            .map(|bytes| largest_function(&bytes))
+            .max()
+            .unwrap_or(0);
+        let mut args: Vec<OsString> = wasm_opt_flags(options.opt_level, largest)
             .into_iter()
             .map(OsString::from)
             .collect();
@@ -364,13 +496,81 @@ mod tests {
 
     #[test]
     fn the_inlining_budget_is_raised_only_when_optimising_for_speed() {
-        let raised = |o| wasm_opt_flags(o).contains(&"--always-inline-max-function-size");
+        for size in [0, LARGE_FUNCTION_INSTRUCTIONS] {
+            let raised = |o| wasm_opt_flags(o, size).contains(&"--always-inline-max-function-size");
+            assert!(raised(OptLevel::O2) && raised(OptLevel::O3));
+            assert!(!raised(OptLevel::O1) && !raised(OptLevel::Os));
+            assert_eq!(wasm_opt_flags(OptLevel::O2, size)[0], "--simplify-globals");
+        }
         assert_eq!(
-            wasm_opt_flags(OptLevel::O2)[..2],
-            ["--simplify-globals", "-O2"]
+            wasm_opt_flags(OptLevel::O0, LARGE_FUNCTION_INSTRUCTIONS),
+            ["--simplify-globals", "-g"]
         );
-        assert!(raised(OptLevel::O2) && raised(OptLevel::O3));
-        assert!(!raised(OptLevel::O1) && !raised(OptLevel::Os));
-        assert_eq!(wasm_opt_flags(OptLevel::O0), ["--simplify-globals", "-g"]);
+    }
+
+    #[test]
+    fn small_functions_get_the_standard_pipeline() {
+        let flags = wasm_opt_flags(OptLevel::O2, LARGE_FUNCTION_INSTRUCTIONS - 1);
+        assert_eq!(flags[..2], ["--simplify-globals", "-O2"]);
+        assert!(!flags.contains(&"--simplify-locals-notee"));
+    }
+
+    #[test]
+    fn a_large_function_gets_only_passes_that_stay_linear() {
+        for o in [OptLevel::O1, OptLevel::O2, OptLevel::O3, OptLevel::Os] {
+            let flags = wasm_opt_flags(o, LARGE_FUNCTION_INSTRUCTIONS);
+            // No `-O` flag: it would add binaryen's whole pipeline.
+            assert!(flags.iter().all(|f| !f.starts_with("-O")), "{flags:?}");
+            for quadratic in [
+                "--simplify-locals",
+                "--simplify-locals-nostructure",
+                "--merge-blocks",
+                "--precompute-propagate",
+                "--dae",
+                "--dae-optimizing",
+                "--inlining-optimizing",
+                "--simplify-globals-optimizing",
+            ] {
+                assert!(!flags.contains(&quadratic), "{o:?}: {quadratic}");
+            }
+            assert!(flags.contains(&"--simplify-locals-notee"));
+            assert_eq!(flags.contains(&"--inlining"), o != OptLevel::O1);
+        }
+        let at = |o| {
+            let flags = wasm_opt_flags(o, LARGE_FUNCTION_INSTRUCTIONS);
+            let level = flags.iter().position(|&f| f == "--optimize-level").unwrap();
+            (flags[level + 1], flags[level + 3])
+        };
+        assert_eq!(at(OptLevel::O3), ("3", "0"));
+        assert_eq!(at(OptLevel::Os), ("2", "1"));
+    }
+
+    #[test]
+    fn the_largest_function_is_counted_in_instructions() {
+        use wasm_encoder::{
+            CodeSection, Function, FunctionSection, Instruction as I, Module, TypeSection, ValType,
+        };
+        let mut types = TypeSection::new();
+        types.ty().function([], [ValType::I32]);
+        let mut functions = FunctionSection::new();
+        let mut code = CodeSection::new();
+        for body in [
+            &[I::I32Const(1)][..],
+            &[I::I32Const(1), I::I32Const(2), I::I32Add][..],
+        ] {
+            functions.function(0);
+            let mut f = Function::new([]);
+            for i in body {
+                f.instruction(i);
+            }
+            f.instruction(&I::End);
+            code.function(&f);
+        }
+        let mut module = Module::new();
+        module.section(&types).section(&functions).section(&code);
+        let bytes = module.finish();
+        // The `end` of a body counts as an instruction.
+        assert_eq!(largest_function(&bytes), 4);
+        assert_eq!(largest_function(b"not wasm"), 0);
     }
 }

@@ -158,6 +158,24 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
         );
         println!("{section}");
         report.push_str(&section);
+        eprintln!("large functions, end to end:");
+        let (counts, insts) = compile::large_function_shapes(settings.quick);
+        let mut large = Vec::new();
+        for n in counts {
+            large.push(compile::diamonds(&work, n)?);
+        }
+        large.push(compile::generate(
+            &work,
+            &format!("one function, {insts} insts"),
+            &format!("one-function-{insts}.ssa"),
+            Shape::OneFunction(insts),
+        )?);
+        let section = format!(
+            "\n## Large functions, end to end: skc -O2 to a program\n\n{}",
+            compile::large_functions(&skc, &large, heavy_runs, &work)?
+        );
+        println!("{section}");
+        report.push_str(&section);
     }
     if wants("e2e") {
         eprintln!("end to end:");

@@ -43,6 +43,130 @@ pub fn shapes(quick: bool) -> (Vec<u64>, Vec<u64>) {
     }
 }
 
+/// Writes one `main` of `n` if/else diamonds joined by phis, each value
+/// computed from the previous one (the shape of a generated state
+/// machine): the input of the large-function rows.
+pub fn diamonds(work: &Path, n: u64) -> anyhow::Result<Input> {
+    let path = work.join(format!("diamonds-{n}.ssa"));
+    let mut text = String::from("export function w $main(w %argc, l %argv) {\n@start\n");
+    text.push_str("\t%x0 =w copy %argc\n");
+    for i in 0..n {
+        let _ = write!(
+            text,
+            "\tjnz %x{i}, @t{i}, @f{i}\n@t{i}\n\t%a{i} =w add %x{i}, {i}\n\tjmp @j{i}\n\
+             @f{i}\n\t%b{i} =w xor %x{i}, {i}\n\
+             @j{i}\n\t%y{i} =w phi @t{i} %a{i}, @f{i} %b{i}\n\t%x{} =w and %y{i}, 65535\n",
+            i + 1
+        );
+    }
+    let _ = write!(text, "\t%r =w and %x{n}, 127\n\tret %r\n}}\n");
+    std::fs::write(&path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(Input {
+        label: format!("{n} diamonds"),
+        path,
+        stats: Stats {
+            bytes: text.len() as u64,
+            functions: 1,
+            // Per diamond: jnz, add, jmp, xor, phi, and.
+            instructions: 6 * n + 3,
+        },
+    })
+}
+
+/// The large-function series: diamond counts and the instruction count
+/// of the generated one-function module.
+pub fn large_function_shapes(quick: bool) -> (Vec<u64>, u64) {
+    if quick {
+        (vec![1_000, 2_000], 20_000)
+    } else {
+        (vec![1_000, 2_000, 4_000, 8_000], 200_000)
+    }
+}
+
+/// Builds slower than this are measured once, without the memory run.
+const SLOW_BUILD_SECONDS: f64 = 60.0;
+
+/// `skc -O2` to a program for each input and target, end to end (skc,
+/// then clang for native, or the link bridge, wasm-ld and wasm-opt for
+/// wasm32), as a table.
+pub fn large_functions(
+    skc: &Path,
+    inputs: &[Input],
+    runs: usize,
+    work: &Path,
+) -> anyhow::Result<String> {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "| input | target | insts | wall s | CPU s (tree) | peak RSS MiB (largest process) | tree peak RSS MiB (sampled) |"
+    );
+    let _ = writeln!(t, "|---|---|---:|---:|---:|---:|---:|");
+    for input in inputs {
+        for target in ["wasm32", "native"] {
+            eprintln!("  {} --target {target}", input.label);
+            let out = work.join("large.out");
+            let build = || {
+                let mut cmd = Command::new(skc);
+                cmd.args(["-O2", "--target", target])
+                    .arg(&input.path)
+                    .arg("-o")
+                    .arg(&out);
+                cmd
+            };
+            let mut series = Series::default();
+            let mut failure = None;
+            for _ in 0..runs {
+                match run_once(&mut build(), work) {
+                    Ok(run) => series.push(&run),
+                    Err(e) => failure = Some(e.to_string()),
+                }
+                if failure.is_some() || series.wall().median > SLOW_BUILD_SECONDS {
+                    break;
+                }
+            }
+            let head = format!(
+                "| {} | {target} | {} |",
+                input.label, input.stats.instructions
+            );
+            if let Some(e) = failure {
+                let _ = writeln!(t, "{head} failed: {e} | | | |");
+                continue;
+            }
+            let tree = if series.wall().median > SLOW_BUILD_SECONDS {
+                "— (slow)".to_owned()
+            } else {
+                match run_watched(&mut build(), DEFAULT_INTERVAL, None) {
+                    Ok(w) if w.status.success() => {
+                        format!("{:.1}", w.tree_peak_bytes as f64 / MIB as f64)
+                    }
+                    Ok(w) => format!("failed: {}", w.status),
+                    Err(e) => format!("failed: {e}"),
+                }
+            };
+            let _ = std::fs::remove_file(&out);
+            let _ = writeln!(
+                t,
+                "{head} {} | {} | {:.1} | {tree} |",
+                series.wall().seconds(),
+                series.cpu().seconds(),
+                series.peak_rss_mib()
+            );
+        }
+    }
+    let _ = writeln!(
+        t,
+        "\nOne function per input: `N diamonds` is a `main` of N if/else diamonds joined by \
+         phis, each value computed from the previous one; `one function, K insts` is \
+         `gen-module --one-function-insts K`. `skc -O2` builds a program, end to end (skc, then \
+         clang for native; skc, the link bridge, wasm-ld and wasm-opt for wasm32). Median of \
+         {runs} runs (min–max in brackets); a build slower than {SLOW_BUILD_SECONDS:.0} s is \
+         measured once and its tree memory is not sampled. Peak RSS as in the end-to-end table: \
+         the largest single process from `wait4`, and the largest sum over the tree alive at \
+         once, sampled in one extra run."
+    );
+    Ok(t)
+}
+
 /// What skc is asked to emit.
 #[derive(Clone, Copy)]
 pub enum Emit {
