@@ -288,6 +288,10 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
         // A function signature mismatch is otherwise only a warning, and
         // the call becomes a trap in the linked module.
         "--fatal-warnings".into(),
+        // LP64 IL passes glibc's SIG_IGN and SIG_HOLD as the numbers 1
+        // and 2 where function pointers go; no function may have them as
+        // its table index (wasm-ld starts at 1).
+        "--table-base=3".into(),
         crt1.clone().into(),
         bridged_object.clone().into(),
         adapters.clone().into(),

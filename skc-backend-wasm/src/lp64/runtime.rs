@@ -32,6 +32,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("lp64_scanf.c", include_str!("../../runtime/lp64_scanf.c")),
     ("lp64_stdlib.c", include_str!("../../runtime/lp64_stdlib.c")),
     ("lp64_locale.c", include_str!("../../runtime/lp64_locale.c")),
+    ("lp64_signal.c", include_str!("../../runtime/lp64_signal.c")),
     ("glibc_ctype.c", include_str!("../../runtime/glibc_ctype.c")),
     ("glibc_misc.c", include_str!("../../runtime/glibc_misc.c")),
     ("clock.c", include_str!("../../runtime/clock.c")),

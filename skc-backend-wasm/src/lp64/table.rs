@@ -180,6 +180,9 @@ pub static PROTOTYPES: &[Prototype] = &[
     f("rename", &[P, P], I),
     f("round", &[D], D),
     va("scanf", &[P], I, "__skc_lp64_scanf"),
+    // glibc's SIG_IGN (1) and SIG_ERR (-1) are numbers; wasi-libc's are
+    // functions of its signal emulation.
+    shim("signal", &[I, L], L, "__skc_lp64_signal"),
     f("sin", &[D], D),
     va("snprintf", &[P, Z, P], I, "__skc_lp64_snprintf"),
     va("sprintf", &[P, P], I, "__skc_lp64_sprintf"),
