@@ -12,8 +12,7 @@
 //! a single-entry loop are found by removing its header and looking again.
 
 use skc_ir::ir::{
-    BaseType, Block, BlockData, CmpOp, Const, Function, Inst, InstKind, Operand, Phi, Pos,
-    Terminator, Value, ValueData,
+    BaseType, Block, CmpOp, Const, Function, Inst, InstKind, Operand, Phi, Pos, Terminator, Value,
 };
 
 /// Rewrites `f` until no region has more than one entry.
@@ -166,30 +165,17 @@ fn find_multi_entry(
     None
 }
 
-fn new_value(f: &mut Function, name: String, ty: BaseType) -> Value {
-    f.values.push(ValueData {
-        name: name.into(),
-        ty,
-    });
-    Value(f.values.len() as u32 - 1)
-}
-
+/// A new block ending in `term`, by index.
 fn new_block(f: &mut Function, name: String, term: Terminator) -> usize {
-    f.blocks.push(BlockData {
-        name: name.into(),
-        phis: Vec::new(),
-        insts: Vec::new(),
-        term,
-        term_pos: Pos::default(),
-        pos: Pos::default(),
-    });
-    f.blocks.len() - 1
+    let b = f.add_block(&name, Pos::default());
+    f.blocks[b.index()].term = term;
+    b.index()
 }
 
 fn reroute(f: &mut Function, entries: &[usize], preds: &[Vec<usize>]) {
     let tag = f.blocks.len();
     let header = new_block(f, format!(".irr{tag}.head"), Terminator::Hlt);
-    let label = new_value(f, format!(".irr{tag}.entry"), BaseType::W);
+    let label = f.add_value(&format!(".irr{tag}.entry"), BaseType::W);
     // Entry phis move to the header: (entry, phi index) → header value.
     let mut moved: Vec<Vec<Value>> = Vec::new();
     for &e in entries {
@@ -198,7 +184,7 @@ fn reroute(f: &mut Function, entries: &[usize], preds: &[Vec<usize>]) {
             let r = f.blocks[e].phis[k].result;
             let ty = f.values[r.index()].ty;
             let name = format!("{}.irr{tag}", f.values[r.index()].name);
-            vs.push(new_value(f, name, ty));
+            vs.push(f.add_value(&name, ty));
         }
         moved.push(vs);
     }
@@ -265,7 +251,7 @@ fn reroute(f: &mut Function, entries: &[usize], preds: &[Vec<usize>]) {
         if i + 1 == entries.len() {
             f.blocks[at].term = Terminator::Jmp(Block(e as u32));
         } else {
-            let c = new_value(f, format!(".irr{tag}.is{i}"), BaseType::W);
+            let c = f.add_value(&format!(".irr{tag}.is{i}"), BaseType::W);
             f.blocks[at].insts.push(Inst {
                 result: Some(c),
                 kind: InstKind::Compare {

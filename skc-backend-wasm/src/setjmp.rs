@@ -35,8 +35,8 @@
 //! names in [`Intrinsic`], which the code generator expands inline.
 
 use skc_ir::ir::{
-    AbiType, BaseType, Block, BlockData, CallArg, CmpOp, Const, Function, Inst, InstKind, Operand,
-    Phi, Pos, Terminator, UnOp, Value, ValueData,
+    AbiType, BaseType, Block, CallArg, CmpOp, Const, Function, Inst, InstKind, Operand, Phi, Pos,
+    Terminator, UnOp, Value,
 };
 
 /// The wasm global holding the `jmp_buf` being unwound to, or 0.
@@ -157,9 +157,9 @@ pub fn lower(f: &mut Function) -> bool {
         return false;
     }
     let pos = f.pos;
-    let activation = new_value(f, "sj.activation", BaseType::L);
-    let land = new_block(f, "sj.land", pos);
-    let propagate = new_block(f, "sj.propagate", pos);
+    let activation = f.add_value("sj.activation", BaseType::L);
+    let land = f.add_block("sj.land", pos);
+    let propagate = f.add_block("sj.propagate", pos);
     let mut sites: Vec<Site> = Vec::new();
     // Blocks that end in a test of the pending target.
     let mut tests: Vec<Block> = Vec::new();
@@ -190,7 +190,7 @@ pub fn lower(f: &mut Function) -> bool {
                         ],
                         inst.pos,
                     ));
-                    let resumed = new_block(f, &format!("sj.resumed.{site}"), inst.pos);
+                    let resumed = f.add_block(&format!("sj.resumed.{site}"), inst.pos);
                     f.blocks[cur].term = Terminator::Jmp(resumed);
                     f.blocks[cur].term_pos = inst.pos;
                     if let Some(r) = inst.result {
@@ -209,14 +209,14 @@ pub fn lower(f: &mut Function) -> bool {
                 Some(callee) if may_unwind(callee) => {
                     let at = inst.pos;
                     f.blocks[cur].insts.push(inst);
-                    let pending = new_value(f, "sj.pending", BaseType::W);
+                    let pending = f.add_value("sj.pending", BaseType::W);
                     f.blocks[cur].insts.push(intrinsic_call(
                         Intrinsic::Pending,
                         Some(pending),
                         vec![],
                         at,
                     ));
-                    let next = new_block(f, "sj.returned", at);
+                    let next = f.add_block("sj.returned", at);
                     f.blocks[cur].term = Terminator::Jnz {
                         cond: Operand::Value(pending),
                         nonzero: land,
@@ -258,20 +258,20 @@ pub fn lower(f: &mut Function) -> bool {
     }
 
     // The landing: is the target ours, and which site recorded it?
-    let site = new_value(f, "sj.site", BaseType::W);
+    let site = f.add_value("sj.site", BaseType::W);
     f.blocks[land.index()].insts.push(intrinsic_call(
         Intrinsic::Catch,
         Some(site),
         vec![(BaseType::L, Operand::Value(activation))],
         pos,
     ));
-    let dispatch = new_block(f, "sj.dispatch", pos);
+    let dispatch = f.add_block("sj.dispatch", pos);
     f.blocks[land.index()].term = Terminator::Jnz {
         cond: Operand::Value(site),
         nonzero: dispatch,
         zero: propagate,
     };
-    let value = new_value(f, "sj.value", BaseType::W);
+    let value = f.add_value("sj.value", BaseType::W);
     f.blocks[dispatch.index()].insts.push(intrinsic_call(
         Intrinsic::Resume,
         Some(value),
@@ -281,9 +281,9 @@ pub fn lower(f: &mut Function) -> bool {
     let mut from = dispatch;
     let n = sites.len();
     for (k, s) in sites.iter().enumerate() {
-        let resume = new_block(f, &format!("sj.resume.{}", k + 1), pos);
+        let resume = f.add_block(&format!("sj.resume.{}", k + 1), pos);
         if k + 1 < n {
-            let is_site = new_value(f, "sj.is_site", BaseType::W);
+            let is_site = f.add_value("sj.is_site", BaseType::W);
             f.blocks[from.index()].insts.push(Inst {
                 result: Some(is_site),
                 kind: InstKind::Compare {
@@ -294,7 +294,7 @@ pub fn lower(f: &mut Function) -> bool {
                 },
                 pos,
             });
-            let next = new_block(f, "sj.dispatch", pos);
+            let next = f.add_block("sj.dispatch", pos);
             f.blocks[from.index()].term = Terminator::Jnz {
                 cond: Operand::Value(is_site),
                 nonzero: resume,
@@ -306,7 +306,7 @@ pub fn lower(f: &mut Function) -> bool {
         }
         if let Some(r) = s.result {
             let v = if f.value_type(r) == BaseType::L {
-                let wide = new_value(f, "sj.value.l", BaseType::L);
+                let wide = f.add_value("sj.value.l", BaseType::L);
                 f.blocks[resume.index()].insts.push(Inst {
                     result: Some(wide),
                     kind: InstKind::Unary {
@@ -383,26 +383,6 @@ fn intrinsic_call(
         },
         pos,
     }
-}
-
-fn new_value(f: &mut Function, name: &str, ty: BaseType) -> Value {
-    f.values.push(ValueData {
-        name: name.into(),
-        ty,
-    });
-    Value(f.values.len() as u32 - 1)
-}
-
-fn new_block(f: &mut Function, name: &str, pos: Pos) -> Block {
-    f.blocks.push(BlockData {
-        name: name.into(),
-        phis: Vec::new(),
-        insts: Vec::new(),
-        term: Terminator::Hlt,
-        term_pos: pos,
-        pos,
-    });
-    Block(f.blocks.len() as u32 - 1)
 }
 
 /// Which blocks can run after any of `starts`.

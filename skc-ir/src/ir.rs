@@ -685,6 +685,28 @@ impl Function {
     pub fn block_ids(&self) -> impl Iterator<Item = Block> {
         (0..self.blocks.len() as u32).map(Block)
     }
+    /// Adds a value named `name` of type `ty`; its definition is the
+    /// caller's to add.
+    pub fn add_value(&mut self, name: &str, ty: BaseType) -> Value {
+        self.values.push(ValueData {
+            name: name.into(),
+            ty,
+        });
+        Value(self.values.len() as u32 - 1)
+    }
+    /// Adds an empty block labelled `name` that ends in `hlt`, after the
+    /// others (so not in reverse post-order).
+    pub fn add_block(&mut self, name: &str, pos: Pos) -> Block {
+        self.blocks.push(BlockData {
+            name: name.into(),
+            phis: Vec::new(),
+            insts: Vec::new(),
+            term: Terminator::Hlt,
+            term_pos: pos,
+            pos,
+        });
+        Block(self.blocks.len() as u32 - 1)
+    }
     /// The type of an operand where it is used with expected type `ctx`
     /// (constants take the type of their context).
     pub fn operand_type(&self, op: &Operand, ctx: BaseType) -> BaseType {
