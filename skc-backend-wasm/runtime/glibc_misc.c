@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Set by the LP64 start code when it is linked. */
 __attribute__((weak)) extern const char *__skc_program_name;
@@ -12,9 +13,12 @@ __attribute__((weak)) extern const char *__skc_program_name;
 /* IL compiled against glibc compares errno with Linux's numbers, which
  * differ from WASI's. __errno_location hands out a slot holding the Linux
  * number and keeps it in step with the real errno each time it is called
- * (the IL calls it for every read and write of errno): a change C made
- * since the last call is copied into the slot, else a change the IL made
- * to the slot is copied back to errno. */
+ * (the IL calls it for every read and write of errno) and each time the
+ * link bridge calls __skc_errno_sync, before and after every IL call of a
+ * C function that may set errno: a change C made since the last such
+ * point is copied into the slot, else a change the IL made to the slot
+ * is copied back to errno. Between two points only one side ran, so the
+ * value that changed is the newer one. */
 static const struct { int wasi, linux; } errno_map[] = {
     {EPERM, 1}, {ENOENT, 2}, {ESRCH, 3}, {EINTR, 4}, {EIO, 5}, {ENXIO, 6}, {E2BIG, 7},
     {ENOEXEC, 8}, {EBADF, 9}, {ECHILD, 10}, {EAGAIN, 11}, {ENOMEM, 12}, {EACCES, 13},
@@ -32,6 +36,10 @@ static const struct { int wasi, linux; } errno_map[] = {
     {ENOTCONN, 107}, {ETIMEDOUT, 110}, {ECONNREFUSED, 111}, {EHOSTUNREACH, 113},
     {EALREADY, 114}, {EINPROGRESS, 115}, {ESTALE, 116}, {EDQUOT, 122}, {ECANCELED, 125},
     {EOWNERDEAD, 130}, {ENOTRECOVERABLE, 131},
+    /* A path outside every preopened directory: Linux has no such error,
+     * and EACCES is what a sandbox refusal looks like there. Listed last,
+     * so EACCES still maps back to EACCES. */
+    {ENOTCAPABLE, 13},
 };
 
 static int to_linux(int e)
@@ -52,7 +60,7 @@ static int from_linux(int e)
 
 static int linux_errno, last_real, last_given;
 
-int *__errno_location(void)
+void __skc_errno_sync(void)
 {
     if (errno != last_real)
         linux_errno = to_linux(errno);
@@ -60,7 +68,18 @@ int *__errno_location(void)
         errno = from_linux(linux_errno);
     last_real = errno;
     last_given = linux_errno;
+}
+
+int *__errno_location(void)
+{
+    __skc_errno_sync();
     return &linux_errno;
+}
+
+/* strerror(errno) in glibc-built IL passes the Linux number. */
+char *__skc_lp64_strerror(int e)
+{
+    return strerror(from_linux(e));
 }
 
 _Noreturn void __assert_fail(const char *assertion, const char *file, unsigned int line,

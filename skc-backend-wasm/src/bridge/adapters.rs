@@ -9,6 +9,7 @@ use wasm_encoder::{
 
 use super::signature::{Signature, Val};
 use crate::leb;
+use crate::lp64::errno;
 
 /// One adapter function.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +24,9 @@ pub struct Adapter {
     pub target: String,
     /// That function's signature.
     pub target_signature: Signature,
+    /// Whether the call is wrapped in calls of the runtime's `errno`
+    /// synchronisation point ([`crate::lp64::errno`]).
+    pub errno_sync: bool,
 }
 
 /// `R_WASM_FUNCTION_INDEX_LEB` in the tool-conventions linking format.
@@ -58,6 +62,18 @@ pub fn write_object(adapters: &[Adapter]) -> Result<Vec<u8>> {
         target_index.push(i as u32);
         adapter_types.push(index_of(&mut types, &a.signature));
     }
+    let no_signature = Signature {
+        params: Vec::new(),
+        results: Vec::new(),
+    };
+    let sync_index = if adapters.iter().any(|a| a.errno_sync) {
+        let ty = index_of(&mut types, &no_signature);
+        imports.import("env", errno::SYNC, EntityType::Function(ty));
+        targets.push((errno::SYNC, &no_signature));
+        Some(targets.len() as u32 - 1)
+    } else {
+        None
+    };
 
     let mut functions = FunctionSection::new();
     let mut code = CodeSection::new();
@@ -66,10 +82,16 @@ pub fn write_object(adapters: &[Adapter]) -> Result<Vec<u8>> {
     let mut offset = leb_len(adapters.len() as u32);
     for ((a, &ty), &target) in adapters.iter().zip(&adapter_types).zip(&target_index) {
         functions.function(ty);
-        let (body, call_at) = adapter_body(a, target)?;
+        let (mut body, call_at) = adapter_body(a, target)?;
+        let mut calls = vec![(call_at, target)];
+        if let (true, Some(sync)) = (a.errno_sync, sync_index) {
+            (body, calls) = around_with_calls(&body, &calls, sync);
+        }
         let mut size = Vec::new();
         leb::write_u32(&mut size, body.len() as u32);
-        relocs.push((offset + size.len() as u32 + call_at, target));
+        for (at, target) in calls {
+            relocs.push((offset + size.len() as u32 + at, target));
+        }
         offset += (size.len() + body.len()) as u32;
         code.raw(&body);
     }
@@ -124,6 +146,29 @@ pub fn write_object(adapters: &[Adapter]) -> Result<Vec<u8>> {
         });
     }
     Ok(module.finish())
+}
+
+/// `body` (no locals, ending in `end`) with a call of function `sync`
+/// before and after it, and its call sites moved to match.
+fn around_with_calls(body: &[u8], calls: &[(u32, u32)], sync: u32) -> (Vec<u8>, Vec<(u32, u32)>) {
+    let call = |b: &mut Vec<u8>| {
+        b.push(CALL);
+        let at = b.len() as u32;
+        b.extend(leb::padded_u32(sync));
+        at
+    };
+    let (locals, code) = body.split_at(1);
+    let code = &code[..code.len() - 1]; // without `end`
+    let mut b = locals.to_vec();
+    let first = call(&mut b);
+    let shift = b.len() as u32 - 1;
+    b.extend(code);
+    let last = call(&mut b);
+    b.push(END);
+    let mut sites = vec![(first, sync)];
+    sites.extend(calls.iter().map(|&(at, t)| (at + shift, t)));
+    sites.push((last, sync));
+    (b, sites)
 }
 
 fn index_of<'a>(types: &mut Vec<&'a Signature>, s: &'a Signature) -> u32 {
@@ -291,6 +336,7 @@ mod tests {
             signature: sig(s),
             target: target.into(),
             target_signature: sig(t),
+            errno_sync: false,
         }
     }
 
@@ -418,6 +464,37 @@ mod tests {
         ];
         let expected = around_call(&before, &[DROP, I32_CONST, 0, END]);
         assert_eq!(b, expected);
+    }
+
+    #[test]
+    fn errno_synchronised_adapters_call_the_runtime_around_the_target() {
+        let mut plain = adapter("__skc_bridge.f.j_j", "j_j", "f", "i_i");
+        let mut synced = adapter("__skc_bridge.g.i_d", "i_d", "g", "i_d");
+        synced.errno_sync = true;
+        plain.errno_sync = false;
+        let bytes = write_object(&[plain, synced]).unwrap();
+        wasmparser::Validator::new()
+            .validate_all(&bytes)
+            .expect("valid module");
+        let code = code_payload(&bytes);
+        let mut relocs = Vec::new();
+        for payload in Parser::new(0).parse_all(&bytes) {
+            if let Payload::CustomSection(c) = payload.unwrap() {
+                if let KnownCustom::Reloc(r) = c.as_known() {
+                    for e in r.entries() {
+                        let e = e.unwrap();
+                        relocs.push((e.offset as usize, e.index));
+                    }
+                }
+            }
+        }
+        // f; then sync, g, sync (imports: f, g, the sync point).
+        let targets: Vec<u32> = relocs.iter().map(|r| r.1).collect();
+        assert_eq!(targets, [0, 2, 1, 2]);
+        for (at, target) in relocs {
+            assert_eq!(code[at - 1], CALL);
+            assert_eq!(&code[at..at + 5], &leb::padded_u32(target));
+        }
     }
 
     #[test]

@@ -25,6 +25,7 @@ use anyhow::{bail, Result};
 use super::adapters::Adapter;
 use super::objects::ObjectFunctions;
 use super::signature::{Signature, Val};
+use crate::lp64::errno;
 
 /// One input of the link, in link order.
 pub struct Unit {
@@ -147,11 +148,14 @@ pub fn resolve(units: &[Unit]) -> Result<Decisions> {
             signature: theirs.clone(),
             target: internal.clone(),
             target_signature: def.signature.clone(),
+            errno_sync: false,
         });
         il_definition_names.insert(name, internal);
     }
 
-    // IL calling a definition with another signature.
+    // IL calling a definition with another signature, or a C function
+    // that may set `errno` in a program whose IL reads it.
+    let errno_sync = syncs_errno(units, &definitions);
     let mut bridges: HashMap<String, ()> = HashMap::new();
     for (i, unit) in units.iter().enumerate() {
         if !is_il(i) {
@@ -173,7 +177,8 @@ pub fn resolve(units: &[Unit]) -> Result<Decisions> {
                 .get(u.name.as_str())
                 .cloned()
                 .unwrap_or_else(|| u.name.clone());
-            if &u.signature == def.signature {
+            let sync = errno_sync && !is_il(def.unit) && errno::may_set_errno(&u.name);
+            if &u.signature == def.signature && !sync {
                 if target != u.name {
                     decisions.renames[i].insert(u.name.clone(), target);
                 }
@@ -194,12 +199,31 @@ pub fn resolve(units: &[Unit]) -> Result<Decisions> {
                     signature: u.signature.clone(),
                     target,
                     target_signature: def.signature.clone(),
+                    errno_sync: sync,
                 });
             }
             decisions.renames[i].insert(u.name.clone(), adapter);
         }
     }
     Ok(decisions)
+}
+
+/// Whether IL calls `__errno_location` and the runtime that defines it
+/// also defines its synchronisation point ([`errno`]): a program that
+/// defines its own has nothing to keep in step.
+fn syncs_errno(units: &[Unit], definitions: &HashMap<&str, Definition<'_>>) -> bool {
+    let il_reads_errno = units.iter().any(|u| {
+        u.functions.is_il
+            && !u.archive
+            && u.functions
+                .undefined
+                .iter()
+                .any(|f| f.name == errno::LOCATION)
+    });
+    let runtime = |name| definitions.get(name).map(|d| d.unit);
+    il_reads_errno
+        && runtime(errno::LOCATION).is_some()
+        && runtime(errno::LOCATION) == runtime(errno::SYNC)
 }
 
 /// Whether a value of type `from` can be handed on as `to`.
@@ -401,6 +425,62 @@ mod tests {
         ];
         let e = resolve(&units).unwrap_err().to_string();
         assert!(e.contains("a.c") && e.contains("b.c"), "{e}");
+    }
+
+    #[test]
+    fn when_il_reads_errno_its_calls_of_c_that_may_set_it_are_synchronised() {
+        let units = [
+            unit(
+                "p.ssa",
+                true,
+                false,
+                &[("main", "_i"), ("helper", "_")],
+                &[
+                    ("__errno_location", "_i"),
+                    ("strtod", "ii_d"),
+                    ("memcpy", "iii_i"),
+                    ("strspn", "jj_j"),
+                    ("helper", "_"),
+                ],
+            ),
+            unit(
+                "libskc_rt.a",
+                false,
+                true,
+                &[("__errno_location", "_i"), ("__skc_errno_sync", "_")],
+                &[],
+            ),
+            unit(
+                "libc.a",
+                false,
+                true,
+                &[("strtod", "ii_d"), ("memcpy", "iii_i"), ("strspn", "ii_i")],
+                &[],
+            ),
+        ];
+        let d = resolve(&units).unwrap();
+        let synced: Vec<_> = d
+            .adapters
+            .iter()
+            .map(|a| (a.name.as_str(), a.errno_sync))
+            .collect();
+        assert_eq!(
+            synced,
+            [
+                ("__skc_bridge.strtod.ii_d", true),
+                ("__skc_bridge.strspn.jj_j", false)
+            ]
+        );
+        assert_eq!(d.renames[0]["strtod"], "__skc_bridge.strtod.ii_d");
+        for quiet in ["memcpy", "__errno_location", "helper"] {
+            assert!(!d.renames[0].contains_key(quiet), "{quiet}");
+        }
+        // Without a reader of errno, or with a runtime of another kind,
+        // nothing changes.
+        let mut no_reader = units;
+        no_reader[0].functions.undefined.remove(0);
+        let d = resolve(&no_reader).unwrap();
+        assert!(d.adapters.iter().all(|a| !a.errno_sync));
     }
 
     #[test]

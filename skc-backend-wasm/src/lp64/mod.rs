@@ -18,6 +18,7 @@
 //! the zero-extended `FILE *` (runtime symbols `__skc_lp64_stdout`, …), so
 //! both `loadl $stdout` and `loadw $stdout` read the pointer.
 
+pub mod errno;
 pub mod runtime;
 pub mod stubs;
 pub mod table;

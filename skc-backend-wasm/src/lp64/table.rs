@@ -194,7 +194,15 @@ pub static PROTOTYPES: &[Prototype] = &[
     f("strcmp", &[P, P], I),
     f("strcpy", &[P, P], P),
     f("strdup", &[P], P),
-    f("strerror", &[I], P),
+    // The IL passes glibc's number, which wasi-libc would misread.
+    Prototype {
+        name: "strerror",
+        params: &[I],
+        ret: P,
+        variadic: false,
+        lp64_shim: Some("__skc_lp64_strerror"),
+        always_shim: true,
+    },
     f("strlen", &[P], Z),
     f("strncat", &[P, P, Z], P),
     f("strncmp", &[P, P, Z], I),
