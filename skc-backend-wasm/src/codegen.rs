@@ -1942,6 +1942,15 @@ impl FunctionCodegen<'_> {
         Ok(())
     }
 
+    /// A call of the runtime's `void name(i32)`, its argument on the stack.
+    fn call_runtime_with_address(&mut self, name: &str) {
+        let sym = self.obj.symbol(name);
+        let site = self.obj.note_call(sym, &[ValType::I32], &[]);
+        self.code.push(0x10);
+        self.reloc_here(CodeRelocKind::Call(sym, site));
+        self.code.extend_from_slice(&leb::padded_u32(0));
+    }
+
     /// `global.get` or `global.set` of [`setjmp::PENDING_GLOBAL`].
     fn pending_global(&mut self, set: bool) {
         self.obj.use_longjmp_pending();
@@ -1985,6 +1994,8 @@ impl FunctionCodegen<'_> {
         let target = self.scratch(ValType::I32);
         self.operand(jmp_buf, BaseType::W)?;
         self.ins(I::LocalTee(target));
+        self.call_runtime_with_address(setjmp::c_frames::CHECK);
+        self.ins(I::LocalGet(target));
         let v = self.new_local(ValType::I32);
         self.operand(value, BaseType::W)?;
         self.ins(I::LocalTee(v));
@@ -2015,6 +2026,8 @@ impl FunctionCodegen<'_> {
                 self.ins(I::LocalGet(target));
                 self.stack_pointer(false);
                 self.ins(I::I32Store(memarg_at(2, setjmp::buf::STACK_POINTER)));
+                self.ins(I::LocalGet(target));
+                self.call_runtime_with_address(setjmp::c_frames::RECORD);
                 return Ok(());
             }
             Intrinsic::Catch => {

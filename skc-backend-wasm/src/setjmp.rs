@@ -53,6 +53,41 @@ pub mod buf {
     pub const STACK_POINTER: u32 = 8;
     /// The value `setjmp` returns when resumed.
     pub const VALUE: u32 = 12;
+    /// The count of [`super::c_frames`] when `setjmp` was called (the
+    /// runtime writes and reads it).
+    pub const C_FRAMES: u32 = 16;
+}
+
+/// Refusing a `longjmp` across a C function's frame, which would go on
+/// running as if its callee had returned: the runtime
+/// (`runtime/longjmp_c_frames.c`) counts IL calls in progress of C
+/// functions that can call IL back, the link bridge wraps such calls in
+/// [`ENTER`](c_frames::ENTER) and [`LEAVE`](c_frames::LEAVE), `setjmp`
+/// records the count and `longjmp` stops the program if it differs.
+pub mod c_frames {
+    /// `void (jmp_buf)`: records the count in a `jmp_buf`.
+    pub const RECORD: &str = "__skc_sjlj_record";
+    /// `void (jmp_buf)`: stops the program if the count differs.
+    pub const CHECK: &str = "__skc_sjlj_check";
+    /// `void (void)`: before an IL call of such a C function.
+    pub const ENTER: &str = "__skc_c_enter";
+    /// `void (void)`: after it.
+    pub const LEAVE: &str = "__skc_c_leave";
+    /// C library functions that call back into IL through a pointer and
+    /// go on running after the callback returns (after LP64 adaptation,
+    /// the runtime's shims of `qsort` and `bsearch`).
+    pub const CALLING_BACK: &[&str] = &[
+        "__skc_lp64_bsearch",
+        "__skc_lp64_qsort",
+        "bsearch",
+        "lfind",
+        "lsearch",
+        "qsort",
+        "tdelete",
+        "tfind",
+        "tsearch",
+        "twalk",
+    ];
 }
 
 /// Calls the rewrite writes, expanded inline by the code generator.
@@ -110,10 +145,6 @@ pub fn is_longjmp(name: &str) -> bool {
     )
 }
 
-/// C library functions that call a function they are given, which may
-/// `longjmp`.
-const CALLING_BACK: &[&str] = &["bsearch", "qsort", "tfind", "tsearch", "twalk"];
-
 /// Whether a call to `callee` (`None`: through a pointer) may return
 /// with a `longjmp` unwinding.
 pub fn may_unwind(callee: Option<&str>) -> bool {
@@ -121,7 +152,13 @@ pub fn may_unwind(callee: Option<&str>) -> bool {
         None => true,
         Some(name) if is_longjmp(name) => true,
         Some(name) if Intrinsic::from_name(name).is_some() || is_setjmp(name) => false,
-        Some(name) => !crate::kinds::is_c_library_function(name) || CALLING_BACK.contains(&name),
+        // `raise` runs a signal handler, which may `longjmp`, and returns
+        // as soon as it is done: unwinding may pass through it.
+        Some(name) => {
+            !crate::kinds::is_c_library_function(name)
+                || c_frames::CALLING_BACK.contains(&name)
+                || name == "raise"
+        }
     }
 }
 

@@ -98,7 +98,7 @@ fn adapter(name: &str, hidden: bool, code: &str, target: &str, target_code: &str
         signature: sig(code),
         target: target.into(),
         target_signature: sig(target_code),
-        errno_sync: false,
+        around: Vec::new(),
     }
 }
 

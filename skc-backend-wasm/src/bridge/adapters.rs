@@ -10,6 +10,7 @@ use wasm_encoder::{
 use super::signature::{Signature, Val};
 use crate::leb;
 use crate::lp64::errno;
+use crate::setjmp::c_frames;
 
 /// One adapter function.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,9 +25,32 @@ pub struct Adapter {
     pub target: String,
     /// That function's signature.
     pub target_signature: Signature,
-    /// Whether the call is wrapped in calls of the runtime's `errno`
-    /// synchronisation point ([`crate::lp64::errno`]).
-    pub errno_sync: bool,
+    /// Runtime functions `void (void)` called around the call, outermost
+    /// first.
+    pub around: Vec<Around>,
+}
+
+/// A pair of runtime calls around an adapter's call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Around {
+    /// Called before the arguments are converted.
+    pub before: &'static str,
+    /// Called after the result is converted.
+    pub after: &'static str,
+}
+
+impl Around {
+    /// Keeps `errno` in step ([`crate::lp64::errno`]).
+    pub const ERRNO: Around = Around {
+        before: errno::SYNC,
+        after: errno::SYNC,
+    };
+    /// Counts a C frame that may call IL back
+    /// ([`crate::setjmp::c_frames`]).
+    pub const C_FRAME: Around = Around {
+        before: c_frames::ENTER,
+        after: c_frames::LEAVE,
+    };
 }
 
 /// `R_WASM_FUNCTION_INDEX_LEB` in the tool-conventions linking format.
@@ -66,14 +90,20 @@ pub fn write_object(adapters: &[Adapter]) -> Result<Vec<u8>> {
         params: Vec::new(),
         results: Vec::new(),
     };
-    let sync_index = if adapters.iter().any(|a| a.errno_sync) {
+    let mut runtime_index = std::collections::HashMap::new();
+    for name in adapters
+        .iter()
+        .flat_map(|a| &a.around)
+        .flat_map(|w| [w.before, w.after])
+    {
+        if runtime_index.contains_key(name) {
+            continue;
+        }
         let ty = index_of(&mut types, &no_signature);
-        imports.import("env", errno::SYNC, EntityType::Function(ty));
-        targets.push((errno::SYNC, &no_signature));
-        Some(targets.len() as u32 - 1)
-    } else {
-        None
-    };
+        imports.import("env", name, EntityType::Function(ty));
+        targets.push((name, &no_signature));
+        runtime_index.insert(name, targets.len() as u32 - 1);
+    }
 
     let mut functions = FunctionSection::new();
     let mut code = CodeSection::new();
@@ -84,8 +114,9 @@ pub fn write_object(adapters: &[Adapter]) -> Result<Vec<u8>> {
         functions.function(ty);
         let (mut body, call_at) = adapter_body(a, target)?;
         let mut calls = vec![(call_at, target)];
-        if let (true, Some(sync)) = (a.errno_sync, sync_index) {
-            (body, calls) = around_with_calls(&body, &calls, sync);
+        for w in a.around.iter().rev() {
+            let (before, after) = (runtime_index[w.before], runtime_index[w.after]);
+            (body, calls) = around_with_calls(&body, &calls, before, after);
         }
         let mut size = Vec::new();
         leb::write_u32(&mut size, body.len() as u32);
@@ -148,26 +179,31 @@ pub fn write_object(adapters: &[Adapter]) -> Result<Vec<u8>> {
     Ok(module.finish())
 }
 
-/// `body` (no locals, ending in `end`) with a call of function `sync`
-/// before and after it, and its call sites moved to match.
-fn around_with_calls(body: &[u8], calls: &[(u32, u32)], sync: u32) -> (Vec<u8>, Vec<(u32, u32)>) {
-    let call = |b: &mut Vec<u8>| {
+/// `body` (no locals, ending in `end`) with a call of function `before`
+/// first and of `after` last, and its call sites moved to match.
+fn around_with_calls(
+    body: &[u8],
+    calls: &[(u32, u32)],
+    before: u32,
+    after: u32,
+) -> (Vec<u8>, Vec<(u32, u32)>) {
+    let call = |b: &mut Vec<u8>, f: u32| {
         b.push(CALL);
         let at = b.len() as u32;
-        b.extend(leb::padded_u32(sync));
+        b.extend(leb::padded_u32(f));
         at
     };
     let (locals, code) = body.split_at(1);
     let code = &code[..code.len() - 1]; // without `end`
     let mut b = locals.to_vec();
-    let first = call(&mut b);
+    let first = call(&mut b, before);
     let shift = b.len() as u32 - 1;
     b.extend(code);
-    let last = call(&mut b);
+    let last = call(&mut b, after);
     b.push(END);
-    let mut sites = vec![(first, sync)];
+    let mut sites = vec![(first, before)];
     sites.extend(calls.iter().map(|&(at, t)| (at + shift, t)));
-    sites.push((last, sync));
+    sites.push((last, after));
     (b, sites)
 }
 
@@ -336,7 +372,7 @@ mod tests {
             signature: sig(s),
             target: target.into(),
             target_signature: sig(t),
-            errno_sync: false,
+            around: Vec::new(),
         }
     }
 
@@ -468,11 +504,12 @@ mod tests {
 
     #[test]
     fn errno_synchronised_adapters_call_the_runtime_around_the_target() {
-        let mut plain = adapter("__skc_bridge.f.j_j", "j_j", "f", "i_i");
+        let plain = adapter("__skc_bridge.f.j_j", "j_j", "f", "i_i");
         let mut synced = adapter("__skc_bridge.g.i_d", "i_d", "g", "i_d");
-        synced.errno_sync = true;
-        plain.errno_sync = false;
-        let bytes = write_object(&[plain, synced]).unwrap();
+        synced.around = vec![Around::ERRNO];
+        let mut both = adapter("__skc_bridge.h.j_", "j_", "h", "i_");
+        both.around = vec![Around::C_FRAME, Around::ERRNO];
+        let bytes = write_object(&[plain, synced, both]).unwrap();
         wasmparser::Validator::new()
             .validate_all(&bytes)
             .expect("valid module");
@@ -488,9 +525,10 @@ mod tests {
                 }
             }
         }
-        // f; then sync, g, sync (imports: f, g, the sync point).
+        // Imports: f, g, h, then sync, enter, leave. The calls: f; sync,
+        // g, sync; enter, sync, h, sync, leave.
         let targets: Vec<u32> = relocs.iter().map(|r| r.1).collect();
-        assert_eq!(targets, [0, 2, 1, 2]);
+        assert_eq!(targets, [0, 3, 1, 3, 4, 3, 2, 3, 5]);
         for (at, target) in relocs {
             assert_eq!(code[at - 1], CALL);
             assert_eq!(&code[at..at + 5], &leb::padded_u32(target));

@@ -22,10 +22,11 @@ use std::collections::HashMap;
 
 use anyhow::{bail, Result};
 
-use super::adapters::Adapter;
+use super::adapters::{Adapter, Around};
 use super::objects::ObjectFunctions;
 use super::signature::{Signature, Val};
 use crate::lp64::errno;
+use crate::setjmp::c_frames;
 
 /// One input of the link, in link order.
 pub struct Unit {
@@ -148,14 +149,16 @@ pub fn resolve(units: &[Unit]) -> Result<Decisions> {
             signature: theirs.clone(),
             target: internal.clone(),
             target_signature: def.signature.clone(),
-            errno_sync: false,
+            around: Vec::new(),
         });
         il_definition_names.insert(name, internal);
     }
 
     // IL calling a definition with another signature, or a C function
-    // that may set `errno` in a program whose IL reads it.
-    let errno_sync = syncs_errno(units, &definitions);
+    // that may set `errno` in a program whose IL reads it, or one that may
+    // call IL back in a program whose IL may `longjmp`.
+    let errno_sync = uses_runtime_pair(units, &definitions, errno::LOCATION, errno::SYNC);
+    let count_c_frames = uses_runtime_pair(units, &definitions, c_frames::CHECK, c_frames::ENTER);
     let mut bridges: HashMap<String, ()> = HashMap::new();
     for (i, unit) in units.iter().enumerate() {
         if !is_il(i) {
@@ -177,8 +180,18 @@ pub fn resolve(units: &[Unit]) -> Result<Decisions> {
                 .get(u.name.as_str())
                 .cloned()
                 .unwrap_or_else(|| u.name.clone());
-            let sync = errno_sync && !is_il(def.unit) && errno::may_set_errno(&u.name);
-            if &u.signature == def.signature && !sync {
+            let mut around = Vec::new();
+            let in_c = !units[def.unit].functions.is_il;
+            if count_c_frames
+                && in_c
+                && (!units[def.unit].archive || c_frames::CALLING_BACK.contains(&u.name.as_str()))
+            {
+                around.push(Around::C_FRAME);
+            }
+            if errno_sync && in_c && errno::may_set_errno(&u.name) {
+                around.push(Around::ERRNO);
+            }
+            if &u.signature == def.signature && around.is_empty() {
                 if target != u.name {
                     decisions.renames[i].insert(u.name.clone(), target);
                 }
@@ -199,7 +212,7 @@ pub fn resolve(units: &[Unit]) -> Result<Decisions> {
                     signature: u.signature.clone(),
                     target,
                     target_signature: def.signature.clone(),
-                    errno_sync: sync,
+                    around,
                 });
             }
             decisions.renames[i].insert(u.name.clone(), adapter);
@@ -208,22 +221,21 @@ pub fn resolve(units: &[Unit]) -> Result<Decisions> {
     Ok(decisions)
 }
 
-/// Whether IL calls `__errno_location` and the runtime that defines it
-/// also defines its synchronisation point ([`errno`]): a program that
-/// defines its own has nothing to keep in step.
-fn syncs_errno(units: &[Unit], definitions: &HashMap<&str, Definition<'_>>) -> bool {
-    let il_reads_errno = units.iter().any(|u| {
-        u.functions.is_il
-            && !u.archive
-            && u.functions
-                .undefined
-                .iter()
-                .any(|f| f.name == errno::LOCATION)
+/// Whether IL calls `used` and the unit that defines it also defines
+/// `companion`: skc's runtime (`__errno_location` and its
+/// synchronisation point, [`errno`]; the `longjmp` check and the C frame
+/// count, [`c_frames`]). A program defining `used` itself has its own.
+fn uses_runtime_pair(
+    units: &[Unit],
+    definitions: &HashMap<&str, Definition<'_>>,
+    used: &str,
+    companion: &str,
+) -> bool {
+    let il_uses = units.iter().any(|u| {
+        u.functions.is_il && !u.archive && u.functions.undefined.iter().any(|f| f.name == used)
     });
-    let runtime = |name| definitions.get(name).map(|d| d.unit);
-    il_reads_errno
-        && runtime(errno::LOCATION).is_some()
-        && runtime(errno::LOCATION) == runtime(errno::SYNC)
+    let unit = |name| definitions.get(name).map(|d| d.unit);
+    il_uses && unit(used).is_some() && unit(used) == unit(companion)
 }
 
 /// Whether a value of type `from` can be handed on as `to`.
@@ -462,7 +474,7 @@ mod tests {
         let synced: Vec<_> = d
             .adapters
             .iter()
-            .map(|a| (a.name.as_str(), a.errno_sync))
+            .map(|a| (a.name.as_str(), a.around == [Around::ERRNO]))
             .collect();
         assert_eq!(
             synced,
@@ -480,7 +492,63 @@ mod tests {
         let mut no_reader = units;
         no_reader[0].functions.undefined.remove(0);
         let d = resolve(&no_reader).unwrap();
-        assert!(d.adapters.iter().all(|a| !a.errno_sync));
+        assert!(d.adapters.iter().all(|a| a.around.is_empty()));
+    }
+
+    #[test]
+    fn when_il_may_longjmp_its_calls_of_c_that_may_call_it_back_are_counted() {
+        let units = [
+            unit(
+                "p.ssa",
+                true,
+                false,
+                &[("main", "_i")],
+                &[
+                    ("__skc_sjlj_check", "i_"),
+                    ("__skc_lp64_qsort", "iiii_"),
+                    ("c_calls_back", "ji_"),
+                    ("puts", "i_i"),
+                    ("q", "_"),
+                ],
+            ),
+            unit("q.ssa", true, false, &[("q", "_")], &[]),
+            unit("calls.c", false, false, &[("c_calls_back", "ii_")], &[]),
+            unit(
+                "libskc_rt.a",
+                false,
+                true,
+                &[
+                    ("__skc_sjlj_check", "i_"),
+                    ("__skc_c_enter", "_"),
+                    ("__skc_lp64_qsort", "iiii_"),
+                ],
+                &[],
+            ),
+            unit("libc.a", false, true, &[("puts", "i_i")], &[]),
+        ];
+        let d = resolve(&units).unwrap();
+        let counted: Vec<_> = d
+            .adapters
+            .iter()
+            .map(|a| (a.name.as_str(), a.target.as_str(), a.around.clone()))
+            .collect();
+        assert_eq!(
+            counted,
+            [
+                (
+                    "__skc_bridge.__skc_lp64_qsort.iiii_",
+                    "__skc_lp64_qsort",
+                    vec![Around::C_FRAME]
+                ),
+                (
+                    "__skc_bridge.c_calls_back.ji_",
+                    "c_calls_back",
+                    vec![Around::C_FRAME]
+                ),
+            ]
+        );
+        // `puts` never calls back; `q` is IL.
+        assert!(!d.renames[0].contains_key("puts") && !d.renames[0].contains_key("q"));
     }
 
     #[test]

@@ -36,6 +36,10 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("glibc_ctype.c", include_str!("../../runtime/glibc_ctype.c")),
     ("glibc_misc.c", include_str!("../../runtime/glibc_misc.c")),
     ("clock.c", include_str!("../../runtime/clock.c")),
+    (
+        "longjmp_c_frames.c",
+        include_str!("../../runtime/longjmp_c_frames.c"),
+    ),
 ];
 
 /// A C library built from embedded sources and linked into wasm32
@@ -108,6 +112,7 @@ const RUNTIME_SYMBOLS: &[&[u8]] = &[
     b"__assert_fail",
     b"__isoc99_",
     b"__skc_clock",
+    b"__skc_sjlj_",
 ];
 
 /// Whether the object's bytes name a runtime symbol. Symbol names are
