@@ -200,6 +200,7 @@ pub fn compile_items_into(
 ) -> anyhow::Result<object::Object> {
     let mut variadic = implicit_varargs::VariadicDefinitions::default();
     while let Some(item) = items.next_item()? {
+        obj.set_source(items.source_name());
         match item {
             Item::Function(mut f) => {
                 variadic.note(&f);

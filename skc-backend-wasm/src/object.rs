@@ -209,7 +209,20 @@ pub struct Object {
     redirected_calls: HashMap<(SymId, u32), Box<str>>,
     /// Whether code reads or writes the `longjmp` target global.
     defines_longjmp_pending: bool,
+    /// With several IL inputs in one object: their names, the one whose
+    /// items are being compiled, and which of them use each symbol (see
+    /// [`SOURCES_SECTION`]).
+    sources: Vec<Box<str>>,
+    current_source: Option<u32>,
+    used_by: HashSet<(SymId, u32)>,
 }
+
+/// A custom section naming, for each undefined symbol of an object
+/// compiled from several IL inputs, the inputs that use it: a vector of
+/// input names, then a vector of (symbol name, vector of input indices).
+/// The link bridge reads it for its messages and leaves it out of the
+/// copies wasm-ld links.
+pub const SOURCES_SECTION: &str = "skc.sources";
 
 /// The 8 bytes a call with an `env` argument stores it in, and a function
 /// with an `env` parameter reads it from at entry: env is no parameter of
@@ -429,6 +442,20 @@ impl Object {
         Self::default()
     }
 
+    /// The IL input the next items come from (`None`: the only one).
+    pub fn set_source(&mut self, name: Option<&str>) {
+        self.current_source =
+            name.map(
+                |name| match self.sources.iter().position(|s| &**s == name) {
+                    Some(i) => i as u32,
+                    None => {
+                        self.sources.push(name.into());
+                        self.sources.len() as u32 - 1
+                    }
+                },
+            );
+    }
+
     /// The symbol named `name`, created (undefined) on first use.
     pub fn symbol(&mut self, name: &str) -> SymId {
         let (id, new) = self.names.intern(name);
@@ -442,6 +469,9 @@ impl Object {
                 address_taken: false,
                 site_types: Vec::new(),
             });
+        }
+        if let Some(source) = self.current_source {
+            self.used_by.insert((id, source));
         }
         id
     }
@@ -1077,7 +1107,44 @@ impl Object {
         code_reloc_section.write(out, "reloc.CODE", code_section)?;
         data_reloc_section.write(out, "reloc.DATA", code_section + 1)?;
         write_producers(out)?;
+        self.write_sources_section(out)?;
         out.flush().context("cannot write the object")
+    }
+
+    /// The [`SOURCES_SECTION`], when there are several IL inputs.
+    fn write_sources_section(&self, out: &mut dyn Write) -> Result<()> {
+        if self.sources.len() < 2 {
+            return Ok(());
+        }
+        let mut undefined: Vec<(SymId, Vec<u32>)> = Vec::new();
+        let mut uses: Vec<(SymId, u32)> = self
+            .used_by
+            .iter()
+            .copied()
+            .filter(|&(sym, _)| self.symbols[sym as usize].def == Definition::None)
+            .collect();
+        uses.sort_unstable();
+        for (sym, source) in uses {
+            match undefined.last_mut() {
+                Some((last, sources)) if *last == sym => sources.push(source),
+                _ => undefined.push((sym, vec![source])),
+            }
+        }
+        let mut payload = Vec::new();
+        leb::write_u32(&mut payload, self.sources.len() as u32);
+        for name in &self.sources {
+            name.as_ref().encode(&mut payload);
+        }
+        leb::write_u32(&mut payload, undefined.len() as u32);
+        for (sym, sources) in undefined {
+            self.name(sym).encode(&mut payload);
+            leb::write_u32(&mut payload, sources.len() as u32);
+            for s in sources {
+                leb::write_u32(&mut payload, s);
+            }
+        }
+        write_custom_header(out, SOURCES_SECTION, payload.len() as u64)?;
+        write_all(out, &payload)
     }
 
     /// The header and the type, import and function sections.

@@ -326,7 +326,10 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
                     inputs: vec![src.clone()],
                     outputs: vec![out.clone()],
                 });
-                bridge_inputs.push(StepInput::File(out.clone()));
+                bridge_inputs.push(StepInput::Compiled {
+                    path: out.clone(),
+                    label: src.display().to_string(),
+                });
                 link_args.push(out.clone().into());
                 link_inputs.push(out);
             }
@@ -358,7 +361,12 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
                 a.push(dir);
                 link_args.push(a);
             }
-            LinkInput::LinkerArg(a) => link_args.push(a.clone()),
+            LinkInput::LinkerArg(a) => {
+                if !bridge_inputs.contains(&StepInput::LinkerArgs) {
+                    bridge_inputs.push(StepInput::LinkerArgs);
+                }
+                link_args.push(a.clone());
+            }
         }
     }
     let given_objects: Vec<PathBuf> = options
@@ -433,10 +441,13 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
     let bridge_reads: Vec<PathBuf> = bridge_inputs
         .iter()
         .filter_map(|input| match input {
-            StepInput::Il { input, .. } | StepInput::File(input) | StepInput::Stubs(input) => {
-                Some(input.clone())
+            StepInput::Il { input, .. }
+            | StepInput::File(input)
+            | StepInput::Compiled { path: input, .. }
+            | StepInput::Stubs(input) => Some(input.clone()),
+            StepInput::Dir(_) | StepInput::Lib(_) | StepInput::NoStubs | StepInput::LinkerArgs => {
+                None
             }
-            StepInput::Dir(_) | StepInput::Lib(_) | StepInput::NoStubs => None,
         })
         .collect();
     steps.push(Step {

@@ -29,6 +29,8 @@ use skc_ir::types::{Field, FieldType, TypeId, TypeShape, TypeTable};
 
 /// One file of a chain.
 pub struct ChainInput {
+    /// How messages name it.
+    pub name: String,
     /// Its items.
     pub items: Box<dyn ItemSource>,
     /// The functions and data it keeps to itself (see
@@ -231,6 +233,10 @@ impl ItemSource for ChainedItems {
     fn types(&self) -> &TypeTable {
         &self.merged
     }
+
+    fn source_name(&self) -> Option<&str> {
+        self.inputs.front().map(|i| i.name.as_str())
+    }
 }
 
 #[cfg(test)]
@@ -257,6 +263,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, text)| ChainInput {
+                name: format!("f{}.ssa", i + 1),
                 items: source(text, &format!("f{}.ssa", i + 1)),
                 locals: skc_ir::scan::local_definitions(Box::new(text.as_bytes()), |sym| {
                     suffix.avoid(sym)
@@ -283,6 +290,7 @@ mod tests {
         let inputs = sources
             .into_iter()
             .map(|items| ChainInput {
+                name: String::new(),
                 items,
                 locals: HashSet::new(),
             })

@@ -73,6 +73,7 @@ fn chain(inputs: &[IlInput]) -> Result<Box<dyn ItemSource>> {
                 .map_err(|error| anyhow!("cannot read input `{name}`: {error}"))?;
         chained.push(ChainInput {
             items: reader(Box::new(BufReader::new(file)), &name),
+            name,
             locals,
         });
     }

@@ -26,6 +26,12 @@ pub trait ItemSource {
     /// The aggregate types defined so far (every [`crate::types::TypeId`]
     /// in an item already handed out is valid here).
     fn types(&self) -> &TypeTable;
+    /// The input the last item came from, when several inputs are read
+    /// as one module (for messages that name the file referencing a
+    /// symbol); `None` for a single input.
+    fn source_name(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// The input had errors, already reported to the user.

@@ -21,6 +21,7 @@ pub mod objects;
 pub mod rename;
 pub mod resolve;
 pub mod signature;
+pub mod undefined;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -48,6 +49,14 @@ pub enum StepInput {
     },
     /// Any other object or archive.
     File(PathBuf),
+    /// An object compiled from a C input during this link, named in
+    /// messages after its source.
+    Compiled {
+        /// The object.
+        path: PathBuf,
+        /// The C source.
+        label: String,
+    },
     /// `-LDIR`.
     Dir(PathBuf),
     /// `-lNAME`.
@@ -58,12 +67,16 @@ pub enum StepInput {
     /// `--no-stubs`: a call to a function only a stand-in defines is an
     /// error.
     NoStubs,
+    /// The link has `-Wl,` arguments, which may change what an undefined
+    /// symbol means (`--allow-undefined`): wasm-ld judges them alone.
+    LinkerArgs,
 }
 
 /// The step's arguments: `ADAPTERS CACHE_DIR ITEM…` (an empty CACHE_DIR: no
 /// cache) with ITEM one of
-/// `il IN OUT LABEL`, `file PATH`, `dir DIR`, `lib NAME`, `stubs PATH`,
-/// `no-stubs`.
+/// `il IN OUT LABEL`, `file PATH`, `compiled PATH LABEL`, `dir DIR`,
+/// `lib NAME`, `stubs PATH`,
+/// `no-stubs`, `linker-args`.
 pub fn step_args(adapters: &Path, cache_dir: &Path, inputs: &[StepInput]) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec![STEP_NAME.into(), adapters.into(), cache_dir.into()];
     for input in inputs {
@@ -74,10 +87,14 @@ pub fn step_args(adapters: &Path, cache_dir: &Path, inputs: &[StepInput]) -> Vec
                 label,
             } => args.extend(["il".into(), input.into(), output.into(), label.into()]),
             StepInput::File(p) => args.extend(["file".into(), p.into()]),
+            StepInput::Compiled { path, label } => {
+                args.extend(["compiled".into(), path.into(), label.into()])
+            }
             StepInput::Dir(d) => args.extend(["dir".into(), d.into()]),
             StepInput::Lib(n) => args.extend(["lib".into(), n.clone()]),
             StepInput::Stubs(p) => args.extend(["stubs".into(), p.into()]),
             StepInput::NoStubs => args.push("no-stubs".into()),
+            StepInput::LinkerArgs => args.push("linker-args".into()),
         }
     }
     args
@@ -85,7 +102,8 @@ pub fn step_args(adapters: &Path, cache_dir: &Path, inputs: &[StepInput]) -> Vec
 
 fn parse_step_args(args: &[OsString]) -> Result<(PathBuf, PathBuf, Vec<StepInput>)> {
     let usage = "usage: lp64-bridge ADAPTERS CACHE_DIR \
-                 [il IN OUT LABEL | file PATH | dir DIR | lib NAME | stubs PATH | no-stubs]...";
+                 [il IN OUT LABEL | file PATH | compiled PATH LABEL | dir DIR | lib NAME \
+                 | stubs PATH | no-stubs | linker-args]...";
     let [adapters, cache, rest @ ..] = args else {
         bail!("{usage}");
     };
@@ -106,6 +124,13 @@ fn parse_step_args(args: &[OsString]) -> Result<(PathBuf, PathBuf, Vec<StepInput
                 inputs.push(StepInput::File(path(p)));
                 tail
             }
+            (Some("compiled"), [p, label, tail @ ..]) => {
+                inputs.push(StepInput::Compiled {
+                    path: path(p),
+                    label: label.to_string_lossy().into_owned(),
+                });
+                tail
+            }
             (Some("dir"), [d, tail @ ..]) => {
                 inputs.push(StepInput::Dir(path(d)));
                 tail
@@ -120,6 +145,10 @@ fn parse_step_args(args: &[OsString]) -> Result<(PathBuf, PathBuf, Vec<StepInput
             }
             (Some("no-stubs"), tail) => {
                 inputs.push(StepInput::NoStubs);
+                tail
+            }
+            (Some("linker-args"), tail) => {
+                inputs.push(StepInput::LinkerArgs);
                 tail
             }
             _ => bail!("{usage}"),
@@ -143,6 +172,9 @@ pub fn run_step(args: &[OsString]) -> Result<()> {
     let mut il_objects: Vec<(usize, Vec<u8>, &Path)> = Vec::new();
     let mut stubs_unit = None;
     let mut refuse_stubs = false;
+    // Whether the step sees every definition wasm-ld will: then it names
+    // undefined symbols itself, with the IL input that uses each.
+    let mut sees_everything = true;
     for input in &inputs {
         match input {
             StepInput::Il {
@@ -163,13 +195,24 @@ pub fn run_step(args: &[OsString]) -> Result<()> {
                     functions,
                 });
             }
-            StepInput::File(path) => units.extend(read_file(path, &cache_dir)?),
+            StepInput::File(path) => match read_file(path, &cache_dir)? {
+                Some(unit) => units.push(unit),
+                None => sees_everything = false,
+            },
+            StepInput::Compiled { path, label } => match read_file(path, &cache_dir)? {
+                Some(unit) => units.push(Unit {
+                    label: label.clone(),
+                    ..unit
+                }),
+                None => sees_everything = false,
+            },
             StepInput::Lib(name) => {
                 let mut file = OsString::from("lib");
                 file.push(name);
                 file.push(".a");
-                if let Some(path) = dirs.iter().map(|d| d.join(&file)).find(|p| p.is_file()) {
-                    units.extend(read_file(&path, &cache_dir)?);
+                match dirs.iter().map(|d| d.join(&file)).find(|p| p.is_file()) {
+                    Some(path) => units.extend(read_file(&path, &cache_dir)?),
+                    None => sees_everything = false,
                 }
             }
             StepInput::Stubs(path) => {
@@ -177,6 +220,7 @@ pub fn run_step(args: &[OsString]) -> Result<()> {
                 units.extend(read_file(path, &cache_dir)?);
             }
             StepInput::NoStubs => refuse_stubs = true,
+            StepInput::LinkerArgs => sees_everything = false,
             StepInput::Dir(_) => {}
         }
     }
@@ -186,6 +230,11 @@ pub fn run_step(args: &[OsString]) -> Result<()> {
             bail!("{message}");
         }
         eprintln!("skc: note: {message}");
+    }
+    if sees_everything {
+        if let Some(message) = undefined::message(&units) {
+            bail!("{message}");
+        }
     }
     let decisions = resolve::resolve(&units)?;
     for (unit, bytes, output) in il_objects {
@@ -215,8 +264,10 @@ fn stub_uses(
         for u in &unit.functions.undefined {
             if crate::lp64::stubs::is_stubbed(&u.name) && !defined_elsewhere(&u.name) {
                 let inputs = uses.entry(u.name.clone()).or_default();
-                if !inputs.contains(&unit.label) {
-                    inputs.push(unit.label.clone());
+                for user in unit.users(&u.name) {
+                    if !inputs.contains(&user) {
+                        inputs.push(user);
+                    }
                 }
             }
         }
@@ -258,8 +309,13 @@ fn read_file(path: &Path, cache_dir: &Path) -> Result<Option<Unit>> {
 /// a name gives its signature), cached by content in `cache_dir` (none
 /// when it is empty).
 fn archive_functions(bytes: &[u8], cache_dir: &Path) -> Result<ObjectFunctions> {
-    let cache = (!cache_dir.as_os_str().is_empty())
-        .then(|| cache_dir.join(format!("bridge-{:016x}-{}.sigs", fnv1a(bytes), bytes.len())));
+    let cache = (!cache_dir.as_os_str().is_empty()).then(|| {
+        cache_dir.join(format!(
+            "bridge2-{:016x}-{}.sigs",
+            fnv1a(bytes),
+            bytes.len()
+        ))
+    });
     if let Some(f) = cache
         .as_ref()
         .and_then(|c| std::fs::read_to_string(c).ok())
@@ -281,6 +337,7 @@ fn archive_functions(bytes: &[u8], cache_dir: &Path) -> Result<ObjectFunctions> 
                 functions.defined.push(d);
             }
         }
+        functions.data_defined.extend(f.data_defined);
     }
     // A cache that cannot be written only costs time on the next link.
     if let Some(cache) = cache {
@@ -321,6 +378,11 @@ mod tests {
                 label: "p.ssa".into(),
             },
             StepInput::File("c.o".into()),
+            StepInput::Compiled {
+                path: "d.o".into(),
+                label: "d.c".into(),
+            },
+            StepInput::LinkerArgs,
             StepInput::Dir("/lib".into()),
             StepInput::Lib("m".into()),
             StepInput::Stubs("s.a".into()),

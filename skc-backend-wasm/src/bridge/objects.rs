@@ -7,6 +7,7 @@ use wasmparser::{
 };
 
 use super::signature::Signature;
+use crate::object::SOURCES_SECTION;
 
 /// The `producers` field and value that mark an object written by skc's
 /// IL code generator: such objects are LP64 and may be rewritten.
@@ -37,6 +38,13 @@ pub struct ObjectFunctions {
     pub defined: Vec<FunctionSymbol>,
     /// Functions it references without defining them.
     pub undefined: Vec<FunctionSymbol>,
+    /// Global data symbols it defines.
+    pub data_defined: Vec<String>,
+    /// Data symbols it references without defining them (not weakly).
+    pub data_undefined: Vec<String>,
+    /// For an object compiled from several IL inputs, the inputs using
+    /// each undefined symbol (`crate::object::SOURCES_SECTION`).
+    pub used_by: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// The contents of the file at `path` if it is a wasm module or object;
@@ -87,6 +95,10 @@ pub fn read(bytes: &[u8]) -> Result<ObjectFunctions> {
                     function_types.push(ty?);
                 }
             }
+            Payload::CustomSection(custom) if custom.name() == SOURCES_SECTION => {
+                out.used_by = read_sources(custom.data())
+                    .with_context(|| format!("a malformed `{SOURCES_SECTION}` section"))?;
+            }
             Payload::CustomSection(custom) => match custom.as_known() {
                 KnownCustom::Producers(reader) => {
                     for field in reader {
@@ -105,8 +117,13 @@ pub fn read(bytes: &[u8]) -> Result<ObjectFunctions> {
                             continue;
                         };
                         for (symbol_index, symbol) in symbols.into_iter().enumerate() {
-                            let SymbolInfo::Func { flags, index, name } = symbol? else {
-                                continue;
+                            let (flags, index, name) = match symbol? {
+                                SymbolInfo::Func { flags, index, name } => (flags, index, name),
+                                SymbolInfo::Data { flags, name, .. } => {
+                                    note_data(&mut out, flags, name);
+                                    continue;
+                                }
+                                _ => continue,
                             };
                             if flags.contains(SymbolFlags::BINDING_LOCAL) {
                                 continue;
@@ -162,9 +179,45 @@ pub fn read(bytes: &[u8]) -> Result<ObjectFunctions> {
     Ok(out)
 }
 
+fn note_data(out: &mut ObjectFunctions, flags: SymbolFlags, name: &str) {
+    if flags.contains(SymbolFlags::BINDING_LOCAL) {
+        return;
+    }
+    if !flags.contains(SymbolFlags::UNDEFINED) {
+        out.data_defined.push(name.to_string());
+    } else if !flags.contains(SymbolFlags::BINDING_WEAK) {
+        out.data_undefined.push(name.to_string());
+    }
+}
+
+/// The payload of a `SOURCES_SECTION`: each symbol's users by name.
+fn read_sources(data: &[u8]) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+    let mut r = wasmparser::BinaryReader::new(data, 0);
+    let mut sources = Vec::new();
+    for _ in 0..r.read_var_u32()? {
+        sources.push(r.read_string()?.to_string());
+    }
+    let mut used_by = std::collections::BTreeMap::new();
+    for _ in 0..r.read_var_u32()? {
+        let name = r.read_string()?.to_string();
+        let mut users = Vec::new();
+        for _ in 0..r.read_var_u32()? {
+            let i = r.read_var_u32()? as usize;
+            users.push(
+                sources
+                    .get(i)
+                    .context("an input index out of range")?
+                    .clone(),
+            );
+        }
+        used_by.insert(name, users);
+    }
+    Ok(used_by)
+}
+
 /// One line per symbol (`D|W|U|A name code`: defined, weak, undefined,
-/// undefined and address only, `IL` first for IL objects):
-/// the form cached for system archives.
+/// undefined and address only; `d|u name`: data defined, undefined; `IL`
+/// first for IL objects): the form cached for system archives.
 pub fn to_lines(f: &ObjectFunctions) -> String {
     let mut s = String::new();
     if f.is_il {
@@ -178,6 +231,12 @@ pub fn to_lines(f: &ObjectFunctions) -> String {
         let kind = if u.address_only { 'A' } else { 'U' };
         s.push_str(&format!("{kind} {} {}\n", u.name, u.signature.code()));
     }
+    for d in &f.data_defined {
+        s.push_str(&format!("d {d}\n"));
+    }
+    for u in &f.data_undefined {
+        s.push_str(&format!("u {u}\n"));
+    }
     s
 }
 
@@ -190,7 +249,16 @@ pub fn from_lines(text: &str) -> Option<ObjectFunctions> {
             continue;
         }
         let mut parts = line.split(' ');
-        let (kind, name, code) = (parts.next()?, parts.next()?, parts.next()?);
+        let (kind, name) = (parts.next()?, parts.next()?);
+        match kind {
+            "d" => f.data_defined.push(name.to_string()),
+            "u" => f.data_undefined.push(name.to_string()),
+            _ => {}
+        }
+        if matches!(kind, "d" | "u") {
+            continue;
+        }
+        let code = parts.next()?;
         let symbol = FunctionSymbol {
             name: name.to_string(),
             signature: Signature::from_code(code)?,

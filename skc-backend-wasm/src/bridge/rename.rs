@@ -12,6 +12,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use wasmparser::{BinaryReader, Imports, SectionLimited};
 
 use crate::leb;
+use crate::object::SOURCES_SECTION;
 
 const SECTION_CUSTOM: u8 = 0;
 const SECTION_IMPORT: u8 = 2;
@@ -28,12 +29,13 @@ const IMPORT_FUNCTION: u8 = 0;
 
 /// A copy of the relocatable object `object` in which every function
 /// symbol (defined or undefined) named by a key of `renames` carries the
-/// mapped name instead.
+/// mapped name instead, without the section only the bridge reads.
 pub fn rename_functions(object: &[u8], renames: &HashMap<String, String>) -> Result<Vec<u8>> {
-    if renames.is_empty() {
+    let sections = sections(object)?;
+    let only_for_the_bridge = |s: &Section<'_>| s.custom_name == Some(SOURCES_SECTION);
+    if renames.is_empty() && !sections.iter().any(only_for_the_bridge) {
         return Ok(object.to_vec());
     }
-    let sections = sections(object)?;
     // Function imports named by their field (no explicit symbol name).
     let mut renamed_imports: Vec<bool> = Vec::new();
     let mut symtab: Option<Vec<u8>> = None;
@@ -49,6 +51,10 @@ pub fn rename_functions(object: &[u8], renames: &HashMap<String, String>) -> Res
     };
     let mut out = object[..8].to_vec();
     for s in &sections {
+        if only_for_the_bridge(s) {
+            // It comes last: no section index changes.
+            continue;
+        }
         if s.id == SECTION_CUSTOM && s.custom_name == Some("linking") {
             write_section(&mut out, SECTION_CUSTOM, &linking);
         } else if s.id == SECTION_IMPORT && renamed_imports.iter().any(|&r| r) {

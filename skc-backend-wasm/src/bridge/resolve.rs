@@ -39,6 +39,17 @@ pub struct Unit {
     pub functions: ObjectFunctions,
 }
 
+impl Unit {
+    /// How messages name the inputs that use the symbol `name`: the IL
+    /// files of an object compiled from several, else the unit's label.
+    pub fn users(&self, name: &str) -> Vec<String> {
+        match self.functions.used_by.get(name) {
+            Some(users) if !users.is_empty() => users.clone(),
+            _ => vec![self.label.clone()],
+        }
+    }
+}
+
 /// What the bridge writes.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Decisions {
@@ -307,6 +318,7 @@ mod tests {
                 is_il: il,
                 defined: def.iter().map(|(n, c)| sym(n, c)).collect(),
                 undefined: undef.iter().map(|(n, c)| sym(n, c)).collect(),
+                ..Default::default()
             },
         }
     }
