@@ -33,6 +33,8 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("lp64_stdlib.c", include_str!("../../runtime/lp64_stdlib.c")),
     ("lp64_locale.c", include_str!("../../runtime/lp64_locale.c")),
     ("lp64_signal.c", include_str!("../../runtime/lp64_signal.c")),
+    ("lp64_files.c", include_str!("../../runtime/lp64_files.c")),
+    ("lp64_time.c", include_str!("../../runtime/lp64_time.c")),
     ("glibc_ctype.c", include_str!("../../runtime/glibc_ctype.c")),
     ("glibc_misc.c", include_str!("../../runtime/glibc_misc.c")),
     ("clock.c", include_str!("../../runtime/clock.c")),
