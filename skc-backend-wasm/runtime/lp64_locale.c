@@ -32,3 +32,41 @@ struct lp64_lconv *__skc_lp64_localeconv(void)
         lp64_lconv.values[i] = values[i];
     return &lp64_lconv;
 }
+
+/* wasi-libc accepts any locale name and behaves as "C.UTF-8" under it, so a
+ * program that asks for "pt_BR" and checks the answer believes it has
+ * Portuguese collation and decimal commas. A glibc program on a system
+ * without that locale gets NULL, and so does one here: only names whose
+ * behaviour wasi-libc really has are accepted, alone or as the
+ * ';'-separated list setlocale(LC_ALL, NULL) returns for mixed categories. */
+#include <string.h>
+
+static int available(const char *name, size_t length)
+{
+    static const char *const names[] = {"C", "POSIX", "C.UTF-8", "C.utf8", "C.UTF8"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == length && memcmp(names[i], name, length) == 0)
+            return 1;
+    return 0;
+}
+
+static int all_available(const char *name)
+{
+    for (;;) {
+        const char *end = strchr(name, ';');
+        size_t length = end ? (size_t)(end - name) : strlen(name);
+        if (!available(name, length))
+            return 0;
+        if (!end)
+            return 1;
+        name = end + 1;
+    }
+}
+
+char *__skc_lp64_setlocale(int category, const char *name)
+{
+    /* "" means "from the environment", which wasi-libc resolves itself. */
+    if (name && *name && !all_available(name))
+        return NULL;
+    return setlocale(category, name);
+}

@@ -245,6 +245,8 @@ pub static PROTOTYPES: &[Prototype] = &[
     f("rename", &[P, P], I),
     f("round", &[D], D),
     va("scanf", &[P], I, "__skc_lp64_scanf"),
+    // wasi-libc accepts any locale name; only those it implements succeed.
+    shim("setlocale", &[I, P], P, "__skc_lp64_setlocale"),
     // glibc's SIG_IGN (1) and SIG_ERR (-1) are numbers; wasi-libc's are
     // functions of its signal emulation.
     shim("signal", &[I, L], L, "__skc_lp64_signal"),
