@@ -11,6 +11,7 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::time::Duration;
 
+use skc_backend_native::dialect::Dialect;
 use skc_backend_native::emit::write_module;
 use skc_ir::backend::{InputErrors, ItemSource};
 use skc_ir::ir::Item;
@@ -67,7 +68,7 @@ fn main() -> anyhow::Result<()> {
         None => Box::new(std::io::sink()),
     };
     let start = thread_cpu();
-    write_module(&mut source, &mut out, false, true)?;
+    write_module(&mut source, &mut out, false, true, Dialect::NEWEST)?;
     out.flush()?;
     let total = (thread_cpu() - start).as_secs_f64();
     let reading = source.reading.as_secs_f64();

@@ -6,19 +6,22 @@ use anyhow::Context;
 use skc_ir::backend::ItemSource;
 use skc_ir::ir::Item;
 
+use crate::dialect::Dialect;
 use crate::lower::{lower_function, Scratch};
 use crate::module::ModuleState;
 use crate::text::Buf;
 
 /// Lowers every item from `items` and writes the LLVM module to `out`.
-/// `debug` turns on line tables; `optimized` is recorded in them.
+/// `debug` turns on line tables; `optimized` is recorded in them;
+/// `dialect` is what the clang that reads the module accepts.
 pub fn write_module(
     items: &mut dyn ItemSource,
     out: &mut dyn Write,
     debug: bool,
     optimized: bool,
+    dialect: Dialect,
 ) -> anyhow::Result<()> {
-    let mut m = ModuleState::new(debug, optimized);
+    let mut m = ModuleState::new(debug, optimized, dialect);
     // One buffer and one set of scratch space, reused by every function.
     let mut text = Buf::default();
     let mut scratch = Scratch::default();
@@ -44,8 +47,9 @@ pub fn module_to_string(
     items: &mut dyn ItemSource,
     debug: bool,
     optimized: bool,
+    dialect: Dialect,
 ) -> anyhow::Result<String> {
     let mut buf = Vec::new();
-    write_module(items, &mut buf, debug, optimized)?;
+    write_module(items, &mut buf, debug, optimized, dialect)?;
     String::from_utf8(buf).context("LLVM IR is not UTF-8")
 }

@@ -867,9 +867,12 @@ impl<'a> FnCx<'a> {
                 } else {
                     self.m.reference_data(sym, true);
                 }
-                self.m.use_intrinsic(TLS_ADDRESS);
-                let p =
-                    emit_def!(self; "call ptr @llvm.threadlocal.address.p0(ptr ", Global(sym), ")");
+                let p = if self.m.dialect.threadlocal_address {
+                    self.m.use_intrinsic(TLS_ADDRESS);
+                    emit_def!(self; "call ptr @llvm.threadlocal.address.p0(ptr ", Global(sym), ")")
+                } else {
+                    V::Global(sym)
+                };
                 self.convert(&p, Repr::Ptr, want)
             }
         }

@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use skc_ir::ir::{DataDef, DataItem, DataValue, ExtType, Linkage, Section};
 
+use crate::dialect::Dialect;
 use crate::text::{double_literal, float_literal, global_name, push_escaped, quoted, Buf};
 
 /// The target triple written into the module.
@@ -199,11 +200,13 @@ pub struct ModuleState {
     shadowed_builtins: BTreeSet<Box<str>>,
     /// Debug numbering when `-g` is on.
     pub debug: Option<DebugState>,
+    /// What the clang reading the module accepts.
+    pub dialect: Dialect,
 }
 
 impl ModuleState {
     /// A fresh module; `debug` turns on line tables.
-    pub fn new(debug: bool, optimized: bool) -> Self {
+    pub fn new(debug: bool, optimized: bool, dialect: Dialect) -> Self {
         ModuleState {
             symbols: NameMap::default(),
             sigs: HashSet::default(),
@@ -212,6 +215,7 @@ impl ModuleState {
             sectioned: BTreeSet::new(),
             shadowed_builtins: BTreeSet::new(),
             debug: debug.then(|| DebugState::new(optimized)),
+            dialect,
         }
     }
 

@@ -11,6 +11,7 @@ use skc_ir::ir::Item;
 use skc_ir::plan::{LinkPlan, PlanAction, Step};
 use skc_ir::types::TypeTable;
 
+use crate::dialect::Dialect;
 use crate::emit::write_module;
 use crate::text::quoted;
 
@@ -111,7 +112,13 @@ fn write_to(
     writeln!(out, "source_filename = {}", quoted(&options.source_name))
         .context("writing LLVM IR")?;
     let mut items = NamedSource::new(items, &options.source_name);
-    write_module(&mut items, &mut out, options.debug_info, optimized)?;
+    write_module(
+        &mut items,
+        &mut out,
+        options.debug_info,
+        optimized,
+        dialect(options),
+    )?;
     out.flush().context("writing LLVM IR")?;
     Ok(())
 }
@@ -172,4 +179,14 @@ fn write_llvm_output(
     tmp.persist(output)
         .with_context(|| format!("writing {}", output.display()))?;
     Ok(())
+}
+
+/// The LLVM IR of the clang a build would use: the one that compiles it,
+/// or for `--emit=llvm` the one found, if any.
+fn dialect(options: &Options<'_>) -> Dialect {
+    let toolchain = options.toolchain;
+    match toolchain.optional_tool(Tool::Clang) {
+        Some(_) => Dialect::for_llvm(toolchain.tool_version(Tool::Clang)),
+        None => Dialect::NEWEST,
+    }
 }

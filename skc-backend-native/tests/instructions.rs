@@ -3,6 +3,8 @@
 
 mod common;
 
+use skc_backend_native::dialect::Dialect;
+
 /// IL functions under test; each takes its operands as arguments so that
 /// nothing is folded away before the code under test runs.
 const IL: &str = r#"
@@ -615,6 +617,14 @@ int main(void) {
 }
 "#;
     common::check_both("tls", il, &[c], "105 6 7\n");
+    // clang 15 has no `llvm.threadlocal.address` and compiles a call of it
+    // as a call of an external function of that name.
+    let for_llvm_15 = common::lower_for(il, false, Dialect::for_llvm(Some(15)));
+    assert!(
+        !for_llvm_15.contains("llvm.threadlocal.address"),
+        "{for_llvm_15}"
+    );
+    assert!(common::lower(il, false).contains("@llvm.threadlocal.address.p0(ptr @counter)"));
 }
 
 #[test]

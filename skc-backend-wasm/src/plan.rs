@@ -11,6 +11,7 @@ use skc_ir::plan::{LinkPlan, PlanAction, ResultFile, Step};
 
 use crate::bridge::{self, StepInput};
 use crate::lp64::stubs;
+use crate::table_slots;
 
 /// Features the generated code uses, as wasm-opt flags.
 pub const WASM_OPT_FEATURES: &[&str] = &[
@@ -288,15 +289,29 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
         // A function signature mismatch is otherwise only a warning, and
         // the call becomes a trap in the linked module.
         "--fatal-warnings".into(),
-        // LP64 IL passes glibc's SIG_IGN and SIG_HOLD as the numbers 1
-        // and 2 where function pointers go; no function may have them as
-        // its table index (wasm-ld starts at 1).
-        "--table-base=3".into(),
+    ];
+    let mut link_inputs = Vec::new();
+    // LP64 IL passes glibc's SIG_IGN and SIG_HOLD as the numbers 1 and 2
+    // where function pointers go; no function may have them as its table
+    // index (wasm-ld starts at 1).
+    if tc
+        .tool_version(Tool::WasmLd)
+        .is_none_or(|v| v >= table_slots::TABLE_BASE_FLAG_SINCE)
+    {
+        link_args.push(table_slots::TABLE_BASE_FLAG.into());
+    } else {
+        let slots = temp_file(&mut plan, options, ".o")?;
+        std::fs::write(&slots, table_slots::object()?)
+            .with_context(|| format!("writing `{}`", slots.display()))?;
+        link_args.push(slots.clone().into());
+        link_inputs.push(slots);
+    }
+    link_args.extend([
         crt1.clone().into(),
         bridged_object.clone().into(),
         adapters.clone().into(),
-    ];
-    let mut link_inputs = vec![crt1, bridged_object.clone(), adapters.clone()];
+    ]);
+    link_inputs.extend([crt1, bridged_object.clone(), adapters.clone()]);
     let mut bridge_outputs = vec![bridged_object, adapters.clone()];
     for input in &options.link_inputs {
         match input {

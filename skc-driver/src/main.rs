@@ -20,6 +20,7 @@ mod execute;
 mod il_source;
 mod memory;
 mod qbe_cli;
+mod tool_versions;
 mod toolchain;
 
 use std::io::Write;

@@ -2,10 +2,11 @@
 //!
 //! Each tool is looked up in this order: the command-line flag, its
 //! environment variable (clap folds both into one value), then `PATH`
-//! under the versioned names Debian installs, newest first (`clang-20` …
-//! `clang-14`), then under its plain name. A clang found on `PATH` too
-//! old for the LLVM IR skc writes is passed over, and one named
-//! explicitly is refused, saying so.
+//! under the versioned names Debian installs, newest first (`clang-24` …
+//! `clang-14`), then under its plain name. A clang or wasm-ld found on
+//! `PATH` too old for what skc writes is passed over, and one named
+//! explicitly is refused, saying so. Versions are read once per program
+//! file (`tool_versions`).
 
 use std::path::{Path, PathBuf};
 
@@ -13,12 +14,20 @@ use anyhow::{anyhow, Context, Result};
 use skc_ir::backend::{Tool, Toolchain};
 
 /// Oldest and newest LLVM major versions searched for.
-const LLVM_VERSIONS: std::ops::RangeInclusive<u32> = 14..=20;
+const LLVM_VERSIONS: std::ops::RangeInclusive<u32> = 14..=24;
 
-/// The oldest clang that reads the LLVM IR skc writes: pointers are
-/// opaque (`ptr`), which clang 15 reads by default and clang 14 only
-/// with a flag that changes with its version.
-const OLDEST_CLANG: u32 = 15;
+/// The oldest version of a tool skc can use, and why older ones fail.
+fn oldest(tool: Tool) -> Option<(u32, &'static str)> {
+    match tool {
+        // Pointers are opaque (`ptr`), which clang 15 reads by default and
+        // clang 14 only with a flag that changes with its version.
+        Tool::Clang => Some((15, "opaque pointers")),
+        // wasm-ld 14 to 16 (Debian 12) link what skc writes; older
+        // versions are not available to test.
+        Tool::WasmLd => Some((14, "older ones are not tested")),
+        Tool::WasmOpt => None,
+    }
+}
 
 /// Explicit choices from the command line or environment.
 #[derive(Clone, Debug, Default)]
@@ -130,23 +139,20 @@ impl DiscoveredToolchain {
             .collect()
     }
 
-    /// The first candidate new enough, or an error naming the ones that
-    /// were too old (`None`: no candidate at all).
+    /// The first candidate new enough, or an error naming the first that
+    /// was too old (`None`: no candidate at all).
     fn search_path(tool: Tool) -> Option<Result<PathBuf>> {
-        let candidates = Self::candidates(tool);
-        if tool != Tool::Clang {
-            return candidates.into_iter().next().map(Ok);
-        }
-        let mut too_old = Vec::new();
-        for path in candidates {
-            match clang_major_version(&path) {
-                Some(v) if v < OLDEST_CLANG => too_old.push((v, path)),
-                // A clang whose version cannot be read is given its chance.
-                _ => return Some(Ok(path)),
+        let mut too_old = None;
+        for path in Self::candidates(tool) {
+            match too_old_error(tool, &path) {
+                Some(error) => {
+                    too_old.get_or_insert(error);
+                }
+                // A tool whose version cannot be read is given its chance.
+                None => return Some(Ok(path)),
             }
         }
-        let (v, path) = too_old.into_iter().next()?;
-        Some(Err(too_old_error(v, &path)))
+        too_old.map(Err)
     }
 }
 
@@ -179,7 +185,7 @@ impl DiscoveredToolchain {
             ("wasm-opt", Tool::WasmOpt),
         ] {
             lines.push(match self.tool(tool) {
-                Ok(path) => match first_version_line(&path) {
+                Ok(path) => match cached_version_line(&path) {
                     Some(v) => format!("{label}: {} ({v})", path.display()),
                     None => format!("{label}: {}", path.display()),
                 },
@@ -194,80 +200,115 @@ impl DiscoveredToolchain {
     }
 }
 
-/// The first line a program prints for `--version`.
-fn first_version_line(path: &Path) -> Option<String> {
-    let out = std::process::Command::new(path)
-        .arg("--version")
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    Some(text.lines().next()?.trim().to_string()).filter(|l| !l.is_empty())
+/// The first line `path --version` prints, remembered in the cache
+/// directory when there is one.
+fn cached_version_line(path: &Path) -> Option<String> {
+    crate::tool_versions::version_line(path, cache_base().ok().as_deref())
 }
 
-fn too_old_error(version: u32, path: &Path) -> anyhow::Error {
-    anyhow!(
-        "clang {version} at {} is too old: skc needs clang {OLDEST_CLANG} or newer (opaque \
-         pointers); install clang-19",
-        path.display()
-    )
+/// The error for a tool older than skc can use, if `path` is one.
+fn too_old_error(tool: Tool, path: &Path) -> Option<anyhow::Error> {
+    let (oldest, why) = oldest(tool)?;
+    let version = major_version(tool, path).filter(|&v| v < oldest)?;
+    let facts = facts(tool);
+    Some(anyhow!(
+        "{name} {version} at {} is too old: skc needs {name} {oldest} or newer ({why}); \
+         install {package}",
+        path.display(),
+        name = facts.name,
+        package = facts.package,
+    ))
 }
 
-/// The major version a clang reports (`clang version 19.1.7`), asked once
-/// per program path in a run.
-fn clang_major_version(path: &Path) -> Option<u32> {
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-    static SEEN: Mutex<Option<HashMap<PathBuf, Option<u32>>>> = Mutex::new(None);
-    let mut seen = SEEN.lock().ok()?;
-    let seen = seen.get_or_insert_with(HashMap::new);
-    if let Some(&v) = seen.get(path) {
-        return v;
+/// The major version `path --version` reports for `tool`.
+fn major_version(tool: Tool, path: &Path) -> Option<u32> {
+    let line = cached_version_line(path)?;
+    match tool {
+        Tool::Clang => parse_clang_version(&line),
+        Tool::WasmLd => parse_lld_version(&line),
+        Tool::WasmOpt => version_after(&line, "version "),
     }
-    let v = std::process::Command::new(path)
-        .arg("--version")
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()
-        .and_then(|o| parse_clang_version(&String::from_utf8_lossy(&o.stdout)));
-    seen.insert(path.to_path_buf(), v);
-    v
 }
 
 /// The major version in `clang --version`'s first line (`Debian clang
 /// version 14.0.6`, `clang version 19.1.7 (...)`, `Ubuntu clang version
 /// 18.1.3 (1ubuntu1)`).
 fn parse_clang_version(text: &str) -> Option<u32> {
-    let line = text.lines().next()?;
-    let rest = &line[line.find("clang version ")? + "clang version ".len()..];
-    rest.split(['.', ' ', '-']).next()?.parse().ok()
+    version_after(text.lines().next()?, "clang version ")
 }
 
-/// Whether `root` holds wasi-libc for wasm32 (Debian's `/usr` and
-/// wasi-sdk's sysroot both put it in `lib/wasm32-wasi[p1]/libc.a`).
-fn is_wasi_sysroot(root: &Path) -> bool {
+/// The major version in `wasm-ld --version` (`Debian LLD 19.1.7
+/// (compatible with GNU linkers)`, `LLD 15.0.6`).
+fn parse_lld_version(text: &str) -> Option<u32> {
+    version_after(text.lines().next()?, "LLD ")
+}
+
+/// The number that starts right after `marker` in `line`.
+fn version_after(line: &str, marker: &str) -> Option<u32> {
+    let rest = &line[line.find(marker)? + marker.len()..];
+    rest.split(['.', ' ', '-', '(']).next()?.parse().ok()
+}
+
+/// Whether `root` holds a wasi-libc for wasm32 at all (Debian's `/usr`
+/// and wasi-sdk's sysroot both put it in `lib/wasm32-wasi[p1]/libc.a`).
+fn has_wasi_libc(root: &Path) -> bool {
     ["wasm32-wasi", "wasm32-wasip1"]
         .iter()
         .any(|dir| root.join("lib").join(dir).join("libc.a").is_file())
+}
+
+/// The first part of a wasi-libc sysroot the wasm32 chain uses that
+/// `root` lacks: the C library and start file it links, and the headers
+/// the runtime is compiled against (in Debian's and older wasi-sdk's
+/// places).
+fn missing_sysroot_part(root: &Path) -> Option<&'static str> {
+    let lib = ["lib/wasm32-wasi/libc.a", "lib/wasm32-wasi/crt1-command.o"];
+    if let Some(missing) = lib.into_iter().find(|f| !root.join(f).is_file()) {
+        return Some(missing);
+    }
+    let headers = ["include/wasm32-wasi/stdio.h", "include/stdio.h"];
+    if !headers.iter().any(|f| root.join(f).is_file()) {
+        return Some("include/wasm32-wasi/stdio.h");
+    }
+    None
+}
+
+/// skc's per-user cache directory, `$XDG_CACHE_HOME/skc` or
+/// `~/.cache/skc` (created on demand).
+fn cache_base() -> Result<PathBuf> {
+    let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        Some(xdg) => PathBuf::from(xdg),
+        None => {
+            let home = std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| anyhow!("neither XDG_CACHE_HOME nor HOME is set; set one"))?;
+            PathBuf::from(home).join(".cache")
+        }
+    };
+    let dir = base.join("skc");
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the cache directory `{}`", dir.display()))?;
+    Ok(dir)
 }
 
 impl Toolchain for DiscoveredToolchain {
     fn tool(&self, tool: Tool) -> Result<PathBuf> {
         if let Some(given) = self.override_for(tool) {
             let path = self.resolve_override(tool, given)?;
-            if tool == Tool::Clang {
-                if let Some(v) = clang_major_version(&path).filter(|&v| v < OLDEST_CLANG) {
-                    return Err(too_old_error(v, &path));
-                }
+            if let Some(error) = too_old_error(tool, &path) {
+                return Err(error);
             }
             return Ok(path);
         }
         Self::search_path(tool).unwrap_or_else(|| {
             let f = facts(tool);
             let versions = if f.versioned {
-                format!(" (nor {0}-20 … {0}-14)", f.name)
+                format!(
+                    " (nor {0}-{1} … {0}-{2})",
+                    f.name,
+                    LLVM_VERSIONS.end(),
+                    LLVM_VERSIONS.start()
+                )
             } else {
                 String::new()
             };
@@ -296,14 +337,14 @@ impl Toolchain for DiscoveredToolchain {
 
     fn wasi_sysroot(&self) -> Result<PathBuf> {
         if let Some(given) = &self.overrides.sysroot {
-            if is_wasi_sysroot(given) {
-                return Ok(given.clone());
-            }
-            return Err(anyhow!(
-                "`{}` (from --sysroot or WASI_SYSROOT) is not a wasi-libc sysroot: \
-                 lib/wasm32-wasi/libc.a is missing there",
-                given.display()
-            ));
+            return match missing_sysroot_part(given) {
+                None => Ok(given.clone()),
+                Some(missing) => Err(anyhow!(
+                    "`{}` (from --sysroot or WASI_SYSROOT) is not a usable wasi-libc sysroot: \
+                     {missing} is missing there",
+                    given.display()
+                )),
+            };
         }
         let mut candidates = Vec::new();
         if let Some(sdk) = std::env::var_os("WASI_SDK_PATH") {
@@ -311,32 +352,34 @@ impl Toolchain for DiscoveredToolchain {
         }
         candidates.push(PathBuf::from("/usr"));
         candidates.push(PathBuf::from("/opt/wasi-sdk/share/wasi-sysroot"));
-        candidates
-            .into_iter()
-            .find(|c| is_wasi_sysroot(c))
-            .ok_or_else(|| {
-                anyhow!(
-                    "wasi-libc not found (looked in $WASI_SDK_PATH/share/wasi-sysroot, /usr and \
-                     /opt/wasi-sdk/share/wasi-sysroot); install the Debian package wasi-libc \
-                     (`apt install wasi-libc`), or pass --sysroot DIR or set WASI_SYSROOT=DIR"
-                )
-            })
+        if let Some(usable) = candidates
+            .iter()
+            .find(|c| missing_sysroot_part(c).is_none())
+        {
+            return Ok(usable.clone());
+        }
+        if let Some(partial) = candidates.iter().find(|c| has_wasi_libc(c)) {
+            let missing = missing_sysroot_part(partial).unwrap_or_default();
+            return Err(anyhow!(
+                "wasi-libc at {} is incomplete or too old for skc: {missing} is missing there; \
+                 install the Debian package wasi-libc (Debian 12's or newer), or pass \
+                 --sysroot DIR or set WASI_SYSROOT=DIR to a complete sysroot",
+                partial.display()
+            ));
+        }
+        Err(anyhow!(
+            "wasi-libc not found (looked in $WASI_SDK_PATH/share/wasi-sysroot, /usr and \
+             /opt/wasi-sdk/share/wasi-sysroot); install the Debian package wasi-libc \
+             (`apt install wasi-libc`), or pass --sysroot DIR or set WASI_SYSROOT=DIR"
+        ))
     }
 
     fn cache_dir(&self) -> Result<PathBuf> {
-        let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-            Some(xdg) => PathBuf::from(xdg),
-            None => {
-                let home = std::env::var_os("HOME")
-                    .filter(|v| !v.is_empty())
-                    .ok_or_else(|| anyhow!("neither XDG_CACHE_HOME nor HOME is set; set one"))?;
-                PathBuf::from(home).join(".cache")
-            }
-        };
-        let dir = base.join("skc");
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create the cache directory `{}`", dir.display()))?;
-        Ok(dir)
+        cache_base()
+    }
+
+    fn tool_version(&self, tool: Tool) -> Option<u32> {
+        major_version(tool, &self.tool(tool).ok()?)
     }
 
     fn resource_dir(&self) -> Option<PathBuf> {
@@ -417,6 +460,10 @@ mod tests {
         assert!(toolchain.wasi_sysroot().is_err());
         std::fs::create_dir_all(empty.path().join("lib/wasm32-wasi")).expect("mkdir");
         std::fs::write(empty.path().join("lib/wasm32-wasi/libc.a"), b"!<arch>\n").expect("write");
+        std::fs::write(empty.path().join("lib/wasm32-wasi/crt1-command.o"), b"").expect("write");
+        assert!(toolchain.wasi_sysroot().is_err(), "no headers yet");
+        std::fs::create_dir_all(empty.path().join("include/wasm32-wasi")).expect("mkdir");
+        std::fs::write(empty.path().join("include/wasm32-wasi/stdio.h"), b"").expect("write");
         assert_eq!(toolchain.wasi_sysroot().expect("found"), empty.path());
     }
 }

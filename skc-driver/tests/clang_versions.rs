@@ -109,3 +109,57 @@ fn version_and_v_alone_name_the_tools_a_build_would_use() {
         assert!(text.contains("wasm-ld: none (wasm-ld not found"), "{text}");
     }
 }
+
+#[test]
+fn an_old_wasm_ld_is_passed_over_and_the_last_one_left_is_named() {
+    let dir = workspace("wasm-ld-old");
+    let old = fake_clang(&dir.join("bin"), "wasm-ld", "LLD 13.0.1");
+    let out = common::skc()
+        .current_dir(&dir)
+        .env("PATH", dir.join("bin"))
+        .args(["--target", "wasm32", "p.ssa", "-o", "p.wasm"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "wasm-ld 13 at {} is too old: skc needs wasm-ld 14 or newer",
+        old.display()
+    );
+    assert!(err.contains(&expected), "{err}");
+    assert!(!dir.join("p.wasm").exists());
+
+    // A newer versioned one beside it is used instead.
+    let newer = fake_clang(&dir.join("bin"), "wasm-ld-16", "Debian LLD 16.0.6");
+    let version = common::skc()
+        .env("PATH", dir.join("bin"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&version.stdout);
+    let line = format!("wasm-ld: {} (Debian LLD 16.0.6)", newer.display());
+    assert!(text.contains(&line), "{text}");
+}
+
+#[test]
+fn a_sysroot_without_what_the_link_uses_is_refused_naming_the_missing_file() {
+    let dir = workspace("sysroot-incomplete");
+    let sysroot = dir.join("sysroot");
+    std::fs::create_dir_all(sysroot.join("lib/wasm32-wasi")).unwrap();
+    std::fs::write(sysroot.join("lib/wasm32-wasi/libc.a"), "!<arch>\n").unwrap();
+    let out = common::skc()
+        .current_dir(&dir)
+        .args(["--target", "wasm32", "p.ssa", "-o", "p.wasm", "--sysroot"])
+        .arg(&sysroot)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "is not a usable wasi-libc sysroot: lib/wasm32-wasi/crt1-command.o is missing"
+        ),
+        "{err}"
+    );
+    assert!(!dir.join("p.wasm").exists());
+}

@@ -259,7 +259,8 @@ fn sigint_during_a_step_removes_temporary_files() {
     let slow_ld = ws.fake(
         "fake-wasm-ld",
         &format!(
-            "prev=\"\"\nfor a in \"$@\"; do if [ \"$prev\" = \"-o\" ]; then echo partial > \"$a\"; fi; prev=\"$a\"; done\n\
+            "if [ \"$1\" = --version ]; then echo \"LLD 19.1.0 (fake)\"; exit 0; fi\n\
+             prev=\"\"\nfor a in \"$@\"; do if [ \"$prev\" = \"-o\" ]; then echo partial > \"$a\"; fi; prev=\"$a\"; done\n\
              echo $$ > \"{}\"\nexec sleep 30\n",
             started.display()
         ),
@@ -310,7 +311,8 @@ fn parent_memory_seen(ws: &Workspace, args: &[&str]) -> (u64, u64) {
     let fake_ld = ws.fake(
         "fake-wasm-ld",
         &format!(
-            "grep -E '^(VmHWM|VmRSS):' /proc/$PPID/status > \"{}\"\n\
+            "if [ \"$1\" = --version ]; then echo \"LLD 19.1.0 (fake)\"; exit 0; fi\n\
+             grep -E '^(VmHWM|VmRSS):' /proc/$PPID/status > \"{}\"\n\
              prev=\"\"\nfor a in \"$@\"; do if [ \"$prev\" = \"-o\" ]; then : > \"$a\"; fi; prev=\"$a\"; done\n",
             record.display()
         ),
@@ -416,7 +418,8 @@ fn steps_start_with_no_blocked_signals() {
     let fake_ld = ws.fake(
         "fake-wasm-ld",
         &format!(
-            "prev=\"\"\nfor a in \"$@\"; do if [ \"$prev\" = \"-o\" ]; then : > \"$a\"; fi; prev=\"$a\"; done\n\
+            "if [ \"$1\" = --version ]; then echo \"LLD 19.1.0 (fake)\"; exit 0; fi\n\
+             prev=\"\"\nfor a in \"$@\"; do if [ \"$prev\" = \"-o\" ]; then : > \"$a\"; fi; prev=\"$a\"; done\n\
              exec grep SigBlk /proc/self/status > \"{}\"\n",
             record.display()
         ),

@@ -129,6 +129,11 @@ pub trait Toolchain {
     fn tool(&self, tool: Tool) -> anyhow::Result<PathBuf>;
     /// The path of an optional tool, if found.
     fn optional_tool(&self, tool: Tool) -> Option<PathBuf>;
+    /// The major version of the tool [`Toolchain::tool`] gives (`19` for
+    /// clang 19.1.7), where it can be read.
+    fn tool_version(&self, _tool: Tool) -> Option<u32> {
+        None
+    }
     /// The wasi-libc sysroot (with `include/` and `lib/` for wasm32-wasi).
     fn wasi_sysroot(&self) -> anyhow::Result<PathBuf>;
     /// A per-user cache directory for built artifacts (created on demand).

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use skc_backend_native::dialect::Dialect;
 use skc_ir::reader::{read_module, ModuleSource};
 
 /// The clang used to check the output: `$SKC_CLANG`, else `clang-19`,
@@ -24,9 +25,15 @@ pub fn clang() -> PathBuf {
 
 /// Lowers IL text to LLVM IR text.
 pub fn lower(il: &str, debug: bool) -> String {
+    lower_for(il, debug, Dialect::NEWEST)
+}
+
+/// Lowers IL text to LLVM IR text for the clang of `dialect`.
+pub fn lower_for(il: &str, debug: bool, dialect: Dialect) -> String {
     let module = read_module(il, "test.ssa").unwrap_or_else(|e| panic!("IL does not parse:\n{e}"));
     let mut src = ModuleSource::new(module);
-    skc_backend_native::emit::module_to_string(&mut src, debug, true).expect("lowering failed")
+    skc_backend_native::emit::module_to_string(&mut src, debug, true, dialect)
+        .expect("lowering failed")
 }
 
 /// Builds `il` (plus C sources) with clang at `opt` into `dir/name`.
