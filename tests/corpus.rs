@@ -17,6 +17,10 @@
 //! - `SKC_TARGETS`: comma-separated targets to test (default: every target
 //!   `skc --print-targets` lists).
 //! - `WASMTIME`: the wasm runtime (default `wasmtime`).
+//! - `SKC_OLDER_LLVM`: comma-separated LLVM versions (default `15,16`)
+//!   under which a subset of the corpus runs again, with `--clang
+//!   clang-N --wasm-ld wasm-ld-N`: test names `llvm-N/TARGET/OPT/NAME`.
+//!   Empty: none. A version whose tools are missing is one failing test.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -36,6 +40,12 @@ use skc_tests::diff;
 const OPT_LEVELS: [&str; 2] = ["O0", "O2"];
 /// Arguments corpus programs run with.
 const PROGRAM_ARGS: [&str; 3] = ["a", "b", "c"];
+/// The older LLVM versions the corpus subset runs under by default: the
+/// oldest skc supports and the other one Debian 12 ships.
+const OLDER_LLVM: [u32; 2] = [15, 16];
+/// Within each group of corpus programs sharing a name prefix (`agg_`,
+/// `c_`, ...), every this-many-th runs under older LLVM versions.
+const OLDER_LLVM_STRIDE: usize = 4;
 /// Generous limits, so a hang fails the test instead of blocking the suite.
 const COMPILE_TIMEOUT: Duration = Duration::from_secs(120);
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -148,8 +158,35 @@ fn plan_trials() -> Result<(Vec<Trial>, String)> {
                     (Arc::clone(&setup), Arc::clone(program), target.clone());
                 let name = format!("{target}/{opt}/{}", program.name);
                 trials.push(Trial::test(name, move || {
-                    run_case(&setup, &program, &target_name, &opt).map_err(Failed::from)
+                    run_case(&setup, &program, &target_name, &opt, None).map_err(Failed::from)
                 }));
+            }
+        }
+    }
+    let older = older_llvm_versions()?;
+    let subset = older_llvm_subset(&programs);
+    for &version in &older {
+        if let Some(missing) = missing_llvm_tools(version) {
+            trials.push(Trial::test(format!("llvm-{version}/setup"), move || {
+                Err(missing.into())
+            }));
+            continue;
+        }
+        for target in &targets {
+            for program in subset.iter().filter(|p| p.expect.runs_on(target)) {
+                let opt_levels: Vec<String> = match &program.expect.opt_levels {
+                    Some(levels) => levels.clone(),
+                    None => OPT_LEVELS.iter().map(|l| l.to_string()).collect(),
+                };
+                for opt in opt_levels {
+                    let (setup, program, target_name) =
+                        (Arc::clone(&setup), Arc::clone(program), target.clone());
+                    let name = format!("llvm-{version}/{target}/{opt}/{}", program.name);
+                    trials.push(Trial::test(name, move || {
+                        run_case(&setup, &program, &target_name, &opt, Some(version))
+                            .map_err(Failed::from)
+                    }));
+                }
             }
         }
     }
@@ -160,6 +197,15 @@ fn plan_trials() -> Result<(Vec<Trial>, String)> {
         targets.join(", "),
         trials.len()
     );
+    if !older.is_empty() {
+        let versions: Vec<String> = older.iter().map(u32::to_string).collect();
+        let _ = writeln!(
+            summary,
+            "corpus: {} programs also under LLVM {} (SKC_OLDER_LLVM)",
+            subset.len(),
+            versions.join(", ")
+        );
+    }
     for (target, reasons) in &not_run {
         for (reason, names) in reasons {
             let count = names.len();
@@ -172,6 +218,65 @@ fn plan_trials() -> Result<(Vec<Trial>, String)> {
         }
     }
     Ok((trials, summary))
+}
+
+/// `SKC_OLDER_LLVM`, or [`OLDER_LLVM`].
+fn older_llvm_versions() -> Result<Vec<u32>> {
+    let Some(wanted) = std::env::var_os("SKC_OLDER_LLVM") else {
+        return Ok(OLDER_LLVM.to_vec());
+    };
+    wanted
+        .to_string_lossy()
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse()
+                .map_err(|_| anyhow!("SKC_OLDER_LLVM: `{v}` is not an LLVM major version"))
+        })
+        .collect()
+}
+
+/// The corpus programs run under older LLVM versions: within each group
+/// sharing a name prefix, the first and every [`OLDER_LLVM_STRIDE`]-th
+/// after it, so that every kind of program is among them.
+fn older_llvm_subset(programs: &[Arc<Program>]) -> Vec<Arc<Program>> {
+    let mut seen_in_group: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut subset = Vec::new();
+    for program in programs {
+        // The benchmarks and examples are large; the corpus covers what
+        // they use.
+        if program.name.contains('/') {
+            continue;
+        }
+        let group = program.name.split('_').next().unwrap_or(&program.name);
+        let seen = seen_in_group.entry(group).or_default();
+        if seen.is_multiple_of(OLDER_LLVM_STRIDE) {
+            subset.push(Arc::clone(program));
+        }
+        *seen += 1;
+    }
+    subset
+}
+
+/// Why LLVM `version`'s tools cannot be used, if they cannot.
+fn missing_llvm_tools(version: u32) -> Option<String> {
+    let missing: Vec<String> = [format!("clang-{version}"), format!("wasm-ld-{version}")]
+        .into_iter()
+        .filter(|tool| !on_path(tool))
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "{} not on PATH: install clang-{version} and lld-{version} (.ci/install-toolchain \
+             does), or leave LLVM {version} out with SKC_OLDER_LLVM",
+            missing.join(" and ")
+        )
+    })
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// The registered targets (`skc --print-targets`, the first word of each
@@ -301,10 +406,17 @@ fn bench_programs(dir: &Path) -> Result<Vec<Program>> {
 }
 
 /// Compiles and runs one program for one target; `Err` is the full report.
-fn run_case(setup: &Setup, program: &Program, target: &str, opt: &str) -> Result<(), String> {
+/// `llvm`: the older LLVM version whose clang and wasm-ld build it.
+fn run_case(
+    setup: &Setup,
+    program: &Program,
+    target: &str,
+    opt: &str,
+    llvm: Option<u32>,
+) -> Result<(), String> {
     let work =
         tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-    run_in(setup, program, target, opt, work.path()).map_err(|report| {
+    run_in(setup, program, target, opt, llvm, work.path()).map_err(|report| {
         // Keep the driver source and the output so the commands above can be re-run.
         let kept = work.keep();
         let separator = if report.ends_with('\n') { "" } else { "\n" };
@@ -317,6 +429,7 @@ fn run_in(
     program: &Program,
     target: &str,
     opt: &str,
+    llvm: Option<u32>,
     work: &Path,
 ) -> Result<(), String> {
     let output_path = work.join(match target {
@@ -329,6 +442,13 @@ fn run_in(
         .arg(target)
         .arg(format!("-{opt}"))
         .arg(&program.source);
+    if let Some(version) = llvm {
+        compile
+            .arg("--clang")
+            .arg(format!("clang-{version}"))
+            .arg("--wasm-ld")
+            .arg(format!("wasm-ld-{version}"));
+    }
     if let Some(driver) = &program.expect.driver {
         let driver_path = work.join("driver.c");
         std::fs::write(&driver_path, driver)
