@@ -21,7 +21,10 @@ pub fn skc() -> Command {
     command.env("NO_COLOR", "1");
     // The tests' fake tools and runtime builds stay out of the user's
     // cache; the tests share one.
-    command.env("XDG_CACHE_HOME", concat!(env!("CARGO_TARGET_TMPDIR"), "/cache"));
+    command.env(
+        "XDG_CACHE_HOME",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/cache"),
+    );
     command
 }
 
