@@ -4,6 +4,7 @@
 
 mod bench;
 mod bench_ir;
+mod difftest;
 mod gen_module;
 mod memwatch;
 mod release;
@@ -37,6 +38,12 @@ const TASKS: &[Task] = &[
         summary: "compare skc with clang on the benchmark programs; compile phase at scale",
         usage: bench::USAGE,
         run: bench::main,
+    },
+    Task {
+        name: "difftest",
+        summary: "random IL programs through every pipeline; report where they disagree",
+        usage: difftest::USAGE,
+        run: difftest::main,
     },
     Task {
         name: "release",
