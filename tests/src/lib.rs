@@ -7,4 +7,6 @@
 
 pub mod case;
 pub mod diff;
+pub mod generate;
+pub mod pipelines;
 pub mod skc_binary;

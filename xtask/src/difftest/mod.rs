@@ -1,5 +1,5 @@
-//! `difftest`: random IL programs (`generate`) built by every pipeline
-//! skc has, whose outputs must agree.
+//! `difftest`: random IL programs (`skc_tests::generate`) built by every
+//! pipeline skc has (`skc_tests::pipelines`), whose outputs must agree.
 //!
 //! Each program runs under native `-O0` and `-O2` and wasm32 `-O0` and
 //! `-O2` (under wasmtime). A program every pipeline agrees on is counted
@@ -7,14 +7,14 @@
 //! with the outputs of each pipeline, ready to be reduced into a
 //! regression test.
 
-mod generate;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use skc_tests::generate;
+use skc_tests::pipelines::{self, Outcome, Verdict, PIPELINES};
 
 pub const USAGE: &str = "\
 usage: cargo xtask difftest [--seconds N | --programs N] [--seed S] [--skc PATH] [--out DIR]
@@ -30,38 +30,6 @@ usage: cargo xtask difftest [--seconds N | --programs N] [--seed S] [--skc PATH]
 
 Prints how many programs were generated, how many every pipeline agreed
 on, and how many each pipeline disagreed with the majority on.";
-
-/// One way of building and running a program.
-struct Pipeline {
-    name: &'static str,
-    target: &'static str,
-    opt: &'static str,
-}
-
-const PIPELINES: [Pipeline; 4] = [
-    Pipeline {
-        name: "native-O0",
-        target: "native",
-        opt: "-O0",
-    },
-    Pipeline {
-        name: "native-O2",
-        target: "native",
-        opt: "-O2",
-    },
-    Pipeline {
-        name: "wasm32-O0",
-        target: "wasm32",
-        opt: "-O0",
-    },
-    Pipeline {
-        name: "wasm32-O2",
-        target: "wasm32",
-        opt: "-O2",
-    },
-];
-
-const RUN_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub fn main(args: &[String]) -> anyhow::Result<()> {
     let mut seconds = 60u64;
@@ -128,12 +96,9 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
         let text = generate::program(s, size);
         let source = work.join("p.ssa");
         std::fs::write(&source, &text)?;
-        let results: Vec<Outcome> = PIPELINES
-            .iter()
-            .map(|p| run_pipeline(&skc, p, &source, &work))
-            .collect();
+        let results = pipelines::run_all(&skc, &source, &work);
         stats.generated += 1;
-        match verdict(&results) {
+        match pipelines::verdict(&results) {
             Verdict::Agree => stats.agreeing += 1,
             Verdict::Invalid(message) => {
                 stats.invalid += 1;
@@ -183,138 +148,13 @@ struct Stats {
     by_pipeline: BTreeMap<&'static str, u64>,
 }
 
-/// What one pipeline did with a program.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Outcome {
-    /// skc refused or failed to build it.
-    BuildFailed(String),
-    /// It ran: exit status (or a signal/trap description) and stdout.
-    Ran { status: String, stdout: String },
-}
-
-enum Verdict {
-    Agree,
-    /// skc rejected a program the generator believes valid.
-    Invalid(String),
-    /// The pipelines (indices) that differ from the most common outcome.
-    Disagree(Vec<usize>),
-}
-
-fn verdict(results: &[Outcome]) -> Verdict {
-    if let Some(Outcome::BuildFailed(m)) = results
-        .iter()
-        .find(|r| matches!(r, Outcome::BuildFailed(_)))
-    {
-        if results.iter().all(|r| matches!(r, Outcome::BuildFailed(_))) {
-            return Verdict::Invalid(m.clone());
-        }
-    }
-    let majority = results
-        .iter()
-        .max_by_key(|r| results.iter().filter(|o| o == r).count())
-        .expect("at least one pipeline");
-    let odd: Vec<usize> = (0..results.len())
-        .filter(|&i| &results[i] != majority)
-        .collect();
-    if odd.is_empty() {
-        Verdict::Agree
-    } else {
-        Verdict::Disagree(odd)
-    }
-}
-
-fn run_pipeline(skc: &Path, p: &Pipeline, source: &Path, work: &Path) -> Outcome {
-    let exe = work.join(match p.target {
-        "wasm32" => format!("{}.wasm", p.name),
-        _ => p.name.to_string(),
-    });
-    let _ = std::fs::remove_file(&exe);
-    let built = Command::new(skc)
-        .args(["--target", p.target, p.opt])
-        .arg(source)
-        .arg("-o")
-        .arg(&exe)
-        .stdin(Stdio::null())
-        .output();
-    match built {
-        Err(e) => return Outcome::BuildFailed(format!("cannot run skc: {e}")),
-        Ok(o) if !o.status.success() => {
-            return Outcome::BuildFailed(String::from_utf8_lossy(&o.stderr).into_owned())
-        }
-        Ok(_) => {}
-    }
-    let mut run = match p.target {
-        "wasm32" => {
-            let mut c = Command::new("wasmtime");
-            c.arg("run").arg(&exe);
-            c
-        }
-        _ => Command::new(&exe),
-    };
-    let output = run_with_timeout(&mut run, RUN_TIMEOUT);
-    match output {
-        Err(e) => Outcome::Ran {
-            status: format!("could not run: {e}"),
-            stdout: String::new(),
-        },
-        Ok((status, stdout)) => Outcome::Ran { status, stdout },
-    }
-}
-
-/// Runs `command`, killing it after `limit`: its status (`exit N`,
-/// `signal N`, `timeout`) and stdout.
-fn run_with_timeout(command: &mut Command, limit: Duration) -> anyhow::Result<(String, String)> {
-    use std::io::Read;
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let mut stdout = child.stdout.take().context("no stdout")?;
-    let reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = stdout.read_to_end(&mut s);
-        s
-    });
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break describe(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break "timeout".to_string();
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let stdout = reader.join().unwrap_or_default();
-    Ok((status, String::from_utf8_lossy(&stdout).into_owned()))
-}
-
-fn describe(status: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(c), _) => format!("exit {c}"),
-        (None, Some(s)) => format!("signal {s}"),
-        _ => "unknown".into(),
-    }
-}
-
 /// Writes the program and each pipeline's outcome as `seed-S.ssa` (the
 /// outcomes in comments at its top).
 fn keep(out: &Path, seed: u64, text: &str, results: &[Outcome]) -> anyhow::Result<PathBuf> {
-    let mut header = String::new();
-    for (p, r) in PIPELINES.iter().zip(results) {
-        let described = match r {
-            Outcome::BuildFailed(m) => format!("build failed: {}", m.trim()),
-            Outcome::Ran { status, stdout } => format!("{status}\n{stdout}"),
-        };
-        header.push_str(&format!("# --- {}\n", p.name));
-        for line in described.lines() {
-            header.push_str(&format!("#   {line}\n"));
-        }
-    }
+    let header: String = pipelines::report(results)
+        .lines()
+        .map(|l| format!("# {l}\n"))
+        .collect();
     let path = out.join(format!("seed-{seed}.ssa"));
     std::fs::write(&path, format!("{header}{text}"))
         .with_context(|| format!("writing {}", path.display()))?;

@@ -21,14 +21,14 @@
 use std::fmt::Write as _;
 
 /// A small deterministic generator (SplitMix64).
-pub struct Rng(u64);
+struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Self {
+    fn new(seed: u64) -> Self {
         Rng(seed ^ 0x5eed_d1ff_7e57_0001)
     }
 
-    pub fn next(&mut self) -> u64 {
+    fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -37,11 +37,11 @@ impl Rng {
     }
 
     /// A number in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: usize) -> usize {
+    fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
 
-    pub fn chance(&mut self, percent: u64) -> bool {
+    fn chance(&mut self, percent: u64) -> bool {
         self.next() % 100 < percent
     }
 
@@ -77,6 +77,7 @@ impl Ty {
 /// How much a program may contain.
 #[derive(Clone, Copy, Debug)]
 pub struct Size {
+    /// Functions besides `main` and the helpers.
     pub functions: usize,
     /// Instructions per straight-line run.
     pub run: usize,
@@ -94,10 +95,88 @@ impl Default for Size {
     }
 }
 
+/// A field of an aggregate type: its letter and byte offset.
+#[derive(Clone, Copy, Debug)]
+struct Field {
+    letter: char,
+    offset: u32,
+}
+
+impl Field {
+    fn width(self) -> u32 {
+        match self.letter {
+            'b' => 1,
+            'h' => 2,
+            'w' | 's' => 4,
+            _ => 8,
+        }
+    }
+}
+
+/// An aggregate type `:aK` and its transforming function `$tK`.
+#[derive(Clone, Debug)]
+struct Aggregate {
+    fields: Vec<Field>,
+    /// The size rounded up to its alignment.
+    size: u32,
+}
+
+impl Aggregate {
+    fn random(rng: &mut Rng) -> Aggregate {
+        let count = 1 + rng.below(5);
+        let mut fields = Vec::new();
+        let (mut offset, mut align) = (0u32, 1u32);
+        for _ in 0..count {
+            let letter = *rng.pick(&['b', 'h', 'w', 'l', 's', 'd', 'd', 'l']);
+            let field = Field { letter, offset: 0 };
+            let width = field.width();
+            offset = offset.div_ceil(width) * width;
+            align = align.max(width);
+            fields.push(Field { letter, offset });
+            offset += width;
+        }
+        Aggregate {
+            fields,
+            size: offset.div_ceil(align) * align,
+        }
+    }
+
+    fn definition(&self, k: usize) -> String {
+        let letters: Vec<String> = self.fields.iter().map(|f| f.letter.to_string()).collect();
+        format!("type :a{k} = {{ {} }}\n", letters.join(", "))
+    }
+}
+
+/// The fixed layout of a program's aggregates and variadic functions.
+struct Shared {
+    aggregates: Vec<Aggregate>,
+    /// Per variadic function `$vK`, the types of the arguments it reads.
+    variadics: Vec<Vec<Ty>>,
+}
+
 /// Writes the program of `seed`.
 pub fn program(seed: u64, size: Size) -> String {
     let mut rng = Rng::new(seed);
     let mut out = String::new();
+    let shared = Shared {
+        aggregates: (0..1 + rng.below(3))
+            .map(|_| Aggregate::random(&mut rng))
+            .collect(),
+        variadics: (0..2)
+            .map(|_| {
+                (0..1 + rng.below(7))
+                    .map(|_| *rng.pick(&[Ty::W, Ty::L, Ty::D]))
+                    .collect()
+            })
+            .collect(),
+    };
+    for (k, a) in shared.aggregates.iter().enumerate() {
+        out.push_str(&a.definition(k));
+        write_transform(k, a, &mut out);
+    }
+    for (k, types) in shared.variadics.iter().enumerate() {
+        write_variadic(k, types, &mut out);
+    }
     let _ = writeln!(out, "# difftest program, seed {seed}");
     let _ = writeln!(out, "data $fmt = {{ b \"%016lx\\n\", b 0 }}");
     let _ = write!(out, "data $table = {{");
@@ -110,10 +189,85 @@ pub fn program(seed: u64, size: Size) -> String {
         "data $bytes = {{ b 1 2 250 4 128 6 7 255, h 40000 3, w 2147483647 -9, l -1 }}"
     );
     for f in 0..size.functions {
-        FunctionWriter::new(&mut rng, f, size).write(&mut out);
+        FunctionWriter::new(&mut rng, f, size, &shared).write(&mut out);
     }
     write_main(&mut rng, size, &mut out);
     out
+}
+
+/// The load that reads a field, with the type of its result.
+fn field_load(letter: char) -> (&'static str, Ty) {
+    match letter {
+        'b' => ("loadsb", Ty::W),
+        'h' => ("loaduh", Ty::W),
+        'w' => ("loadw", Ty::W),
+        'l' => ("loadl", Ty::L),
+        's' => ("loads", Ty::S),
+        _ => ("loadd", Ty::D),
+    }
+}
+
+fn field_store(letter: char) -> &'static str {
+    match letter {
+        'b' => "storeb",
+        'h' => "storeh",
+        'w' => "storew",
+        'l' => "storel",
+        's' => "stores",
+        _ => "stored",
+    }
+}
+
+/// `function :aK $tK(:aK %p, l %k)`: returns a copy of `%p` with `%k`
+/// mixed into every field.
+fn write_transform(k: usize, a: &Aggregate, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "function :a{k} $t{k}(:a{k} %p, l %k) {{\n@start\n\t%q =l alloc8 {}\n\t%kw =w copy %k\n\t%kd =d sltof %k",
+        a.size.max(8)
+    );
+    for (i, f) in a.fields.iter().enumerate() {
+        let (load, ty) = field_load(f.letter);
+        let _ = writeln!(
+            out,
+            "\t%in{i} =l add %p, {off}\n\t%out{i} =l add %q, {off}\n\t%f{i} ={t} {load} %in{i}",
+            off = f.offset,
+            t = ty.name()
+        );
+        let mixed = match ty {
+            Ty::W => format!("%g{i} =w xor %f{i}, %kw"),
+            Ty::L => format!("%g{i} =l sub %f{i}, %k"),
+            Ty::S => format!("%h{i} =s truncd %kd\n\t%g{i} =s add %f{i}, %h{i}"),
+            Ty::D => format!("%g{i} =d mul %f{i}, %kd"),
+        };
+        let _ = writeln!(out, "\t{mixed}\n\t{} %g{i}, %out{i}", field_store(f.letter));
+    }
+    let _ = writeln!(out, "\tret %q\n}}");
+}
+
+/// `function l $vK(w %n, ...)`: a hash of its variadic arguments, read
+/// as `types`.
+fn write_variadic(k: usize, types: &[Ty], out: &mut String) {
+    let _ = writeln!(
+        out,
+        "function l $v{k}(w %n, ...) {{\n@start\n\t%ap =l alloc8 32\n\tvastart %ap\n\t%h0 =l extuw %n"
+    );
+    for (i, ty) in types.iter().enumerate() {
+        let _ = writeln!(out, "\t%x{i} ={} vaarg %ap", ty.name());
+        let bits = match ty {
+            Ty::W => format!("%b{i} =l extsw %x{i}"),
+            Ty::L => format!("%b{i} =l copy %x{i}"),
+            _ => format!(
+                "%r{i} =l cast %x{i}\n\t%o{i} =l cod %x{i}, %x{i}\n\t%b{i} =l mul %r{i}, %o{i}"
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "\t{bits}\n\t%m{i} =l mul %h{i}, 1099511628211\n\t%h{} =l xor %m{i}, %b{i}",
+            i + 1
+        );
+    }
+    let _ = writeln!(out, "\tret %h{}\n}}", types.len());
 }
 
 fn write_main(rng: &mut Rng, size: Size, out: &mut String) {
@@ -187,6 +341,7 @@ struct Val {
 
 struct FunctionWriter<'r> {
     rng: &'r mut Rng,
+    shared: &'r Shared,
     index: usize,
     size: Size,
     text: String,
@@ -201,9 +356,10 @@ struct FunctionWriter<'r> {
 }
 
 impl<'r> FunctionWriter<'r> {
-    fn new(rng: &'r mut Rng, index: usize, size: Size) -> Self {
+    fn new(rng: &'r mut Rng, index: usize, size: Size, shared: &'r Shared) -> Self {
         FunctionWriter {
             rng,
+            shared,
             index,
             size,
             text: String::new(),
@@ -248,8 +404,13 @@ impl<'r> FunctionWriter<'r> {
     /// Defines a value that is not hashed or reused (an address, which
     /// differs between targets).
     fn temp(&mut self, ty: Ty, rhs: &str) -> String {
+        self.temp_of(ty.name(), rhs)
+    }
+
+    /// [`Self::temp`] of any ABI type (`:a0` for an aggregate's address).
+    fn temp_of(&mut self, abi_type: &str, rhs: &str) -> String {
         let name = self.value();
-        self.line(&format!("{name} ={} {rhs}", ty.name()));
+        self.line(&format!("{name} ={abi_type} {rhs}"));
         name
     }
 
@@ -326,6 +487,8 @@ impl<'r> FunctionWriter<'r> {
                 }
                 3 => self.memory(),
                 4 if self.index > 0 => self.call(),
+                5 => self.aggregate(),
+                6 => self.variadic_call(),
                 _ => self.arithmetic(),
             }
         }
@@ -538,6 +701,51 @@ impl<'r> FunctionWriter<'r> {
         } else {
             self.def(ty, &format!("{load} {at}"));
         }
+    }
+
+    /// Builds an aggregate in a slot, passes it by value to its
+    /// transform and reads the fields of the copy returned.
+    fn aggregate(&mut self) {
+        let k = self.rng.below(self.shared.aggregates.len());
+        let a = self.shared.aggregates[k].clone();
+        let slot = self.temp(Ty::L, &format!("alloc8 {}", a.size.max(8)));
+        for f in &a.fields {
+            let at = self.address(&slot, f.offset);
+            let (_, ty) = field_load(f.letter);
+            let v = self.operand(ty);
+            self.line(&format!("{} {v}, {at}", field_store(f.letter)));
+        }
+        let key = self.operand(Ty::L);
+        let result = self.temp_of(
+            &format!(":a{k}"),
+            &format!("call $t{k}(:a{k} {slot}, l {key})"),
+        );
+        for f in &a.fields {
+            let at = self.address(&result, f.offset);
+            let (load, ty) = field_load(f.letter);
+            self.def(ty, &format!("{load} {at}"));
+        }
+        if self.rng.chance(30) {
+            // A copy of the bytes, read back from the copy.
+            let copy = self.temp(Ty::L, &format!("alloc8 {}", a.size.max(8)));
+            self.line(&format!("blit {result}, {copy}, {}", a.size));
+            let f = a.fields[self.rng.below(a.fields.len())];
+            let at = self.address(&copy, f.offset);
+            let (load, ty) = field_load(f.letter);
+            self.def(ty, &format!("{load} {at}"));
+        }
+    }
+
+    fn variadic_call(&mut self) {
+        let k = self.rng.below(self.shared.variadics.len());
+        let types = self.shared.variadics[k].clone();
+        let n = self.operand(Ty::W);
+        let mut args = format!("w {n}, ...");
+        for ty in types {
+            let v = self.operand(ty);
+            let _ = write!(args, ", {} {v}", ty.name());
+        }
+        self.def(Ty::L, &format!("call $v{k}({args})"));
     }
 
     fn call(&mut self) {

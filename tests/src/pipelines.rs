@@ -1,0 +1,197 @@
+//! Building and running one IL program the four ways skc can (native and
+//! wasm32, `-O0` and `-O2`), and telling whether the four agree: the
+//! core of `cargo xtask difftest` and of the `difftest` test.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+/// One way of building and running a program.
+pub struct Pipeline {
+    /// `native-O0`, ...
+    pub name: &'static str,
+    /// `--target`.
+    pub target: &'static str,
+    /// The `-O` flag.
+    pub opt: &'static str,
+}
+
+/// Every pipeline, in the order outcomes are given.
+pub const PIPELINES: [Pipeline; 4] = [
+    Pipeline {
+        name: "native-O0",
+        target: "native",
+        opt: "-O0",
+    },
+    Pipeline {
+        name: "native-O2",
+        target: "native",
+        opt: "-O2",
+    },
+    Pipeline {
+        name: "wasm32-O0",
+        target: "wasm32",
+        opt: "-O0",
+    },
+    Pipeline {
+        name: "wasm32-O2",
+        target: "wasm32",
+        opt: "-O2",
+    },
+];
+
+/// How long a program may run.
+const RUN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What one pipeline did with a program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// skc refused or failed to build it.
+    BuildFailed(String),
+    /// It ran: exit status (or a signal/trap description) and stdout.
+    Ran {
+        /// `exit N`, `signal N` or `timeout`.
+        status: String,
+        /// What it printed.
+        stdout: String,
+    },
+}
+
+/// What the outcomes of one program say.
+pub enum Verdict {
+    /// Every pipeline gave the same outcome.
+    Agree,
+    /// skc rejected a program the generator believes valid.
+    Invalid(String),
+    /// The pipelines (indices) that differ from the most common outcome.
+    Disagree(Vec<usize>),
+}
+
+/// The verdict on the outcomes of [`PIPELINES`].
+pub fn verdict(results: &[Outcome]) -> Verdict {
+    if let Some(Outcome::BuildFailed(m)) = results
+        .iter()
+        .find(|r| matches!(r, Outcome::BuildFailed(_)))
+    {
+        if results.iter().all(|r| matches!(r, Outcome::BuildFailed(_))) {
+            return Verdict::Invalid(m.clone());
+        }
+    }
+    let majority = results
+        .iter()
+        .max_by_key(|r| results.iter().filter(|o| o == r).count())
+        .expect("at least one pipeline");
+    let odd: Vec<usize> = (0..results.len())
+        .filter(|&i| &results[i] != majority)
+        .collect();
+    if odd.is_empty() {
+        Verdict::Agree
+    } else {
+        Verdict::Disagree(odd)
+    }
+}
+
+/// Builds and runs `source` through every pipeline, in `work`.
+pub fn run_all(skc: &Path, source: &Path, work: &Path) -> Vec<Outcome> {
+    PIPELINES
+        .iter()
+        .map(|p| run_pipeline(skc, p, source, work))
+        .collect()
+}
+
+/// The outcomes, one block per pipeline, for a report.
+pub fn report(results: &[Outcome]) -> String {
+    let mut text = String::new();
+    for (p, r) in PIPELINES.iter().zip(results) {
+        let described = match r {
+            Outcome::BuildFailed(m) => format!("build failed: {}", m.trim()),
+            Outcome::Ran { status, stdout } => format!("{status}\n{stdout}"),
+        };
+        text.push_str(&format!("--- {}\n", p.name));
+        for line in described.lines() {
+            text.push_str(&format!("  {line}\n"));
+        }
+    }
+    text
+}
+
+/// Builds `source` with `p` and runs it.
+pub fn run_pipeline(skc: &Path, p: &Pipeline, source: &Path, work: &Path) -> Outcome {
+    let exe = work.join(match p.target {
+        "wasm32" => format!("{}.wasm", p.name),
+        _ => p.name.to_string(),
+    });
+    let _ = std::fs::remove_file(&exe);
+    let built = Command::new(skc)
+        .args(["--target", p.target, p.opt])
+        .arg(source)
+        .arg("-o")
+        .arg(&exe)
+        .stdin(Stdio::null())
+        .output();
+    match built {
+        Err(e) => return Outcome::BuildFailed(format!("cannot run skc: {e}")),
+        Ok(o) if !o.status.success() => {
+            return Outcome::BuildFailed(String::from_utf8_lossy(&o.stderr).into_owned())
+        }
+        Ok(_) => {}
+    }
+    let mut run = match p.target {
+        "wasm32" => {
+            let mut c = Command::new("wasmtime");
+            c.arg("run").arg(&exe);
+            c
+        }
+        _ => Command::new(&exe),
+    };
+    let output = run_with_timeout(&mut run, RUN_TIMEOUT);
+    match output {
+        Err(e) => Outcome::Ran {
+            status: format!("could not run: {e}"),
+            stdout: String::new(),
+        },
+        Ok((status, stdout)) => Outcome::Ran { status, stdout },
+    }
+}
+
+/// Runs `command`, killing it after `limit`: its status (`exit N`,
+/// `signal N`, `timeout`) and stdout.
+fn run_with_timeout(command: &mut Command, limit: Duration) -> anyhow::Result<(String, String)> {
+    use std::io::Read;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut stdout = child.stdout.take().context("no stdout")?;
+    let reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = stdout.read_to_end(&mut s);
+        s
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break describe(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break "timeout".to_string();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let stdout = reader.join().unwrap_or_default();
+    Ok((status, String::from_utf8_lossy(&stdout).into_owned()))
+}
+
+fn describe(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exit {c}"),
+        (None, Some(s)) => format!("signal {s}"),
+        _ => "unknown".into(),
+    }
+}
