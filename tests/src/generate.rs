@@ -177,6 +177,7 @@ pub fn program(seed: u64, size: Size) -> String {
     for (k, types) in shared.variadics.iter().enumerate() {
         write_variadic(k, types, &mut out);
     }
+    out.push_str(SUB_WORD);
     let _ = writeln!(out, "# difftest program, seed {seed}");
     let _ = writeln!(out, "data $fmt = {{ b \"%016lx\\n\", b 0 }}");
     let _ = write!(out, "data $table = {{");
@@ -269,6 +270,26 @@ fn write_variadic(k: usize, types: &[Ty], out: &mut String) {
     }
     let _ = writeln!(out, "\tret %h{}\n}}", types.len());
 }
+
+/// Sub-word parameters and result: only their low bits mean anything, so
+/// each side extends them itself.
+const SUB_WORD: &str = "\
+function ub $narrow(sb %x, uh %y, w %z) {
+@start
+\t%a =w extsb %x
+\t%b =w extuh %y
+\t%c =w mul %a, %b
+\t%d =w xor %c, %z
+\tret %d
+}
+function sh $narrow_signed(ub %x, sh %y) {
+@start
+\t%a =w extub %x
+\t%b =w extsh %y
+\t%c =w sub %a, %b
+\tret %c
+}
+";
 
 fn write_main(rng: &mut Rng, size: Size, out: &mut String) {
     let _ = writeln!(out, "export function w $main() {{\n@start");
@@ -489,6 +510,9 @@ impl<'r> FunctionWriter<'r> {
                 4 if self.index > 0 => self.call(),
                 5 => self.aggregate(),
                 6 => self.variadic_call(),
+                7 => self.sub_word_call(),
+                8 if depth > 0 => self.irreducible_loop(),
+                9 if depth > 0 => self.compare_chain(depth - 1),
                 _ => self.arithmetic(),
             }
         }
@@ -734,6 +758,89 @@ impl<'r> FunctionWriter<'r> {
             let (load, ty) = field_load(f.letter);
             self.def(ty, &format!("{load} {at}"));
         }
+    }
+
+    fn sub_word_call(&mut self) {
+        let (x, y, z) = (
+            self.operand(Ty::W),
+            self.operand(Ty::W),
+            self.operand(Ty::W),
+        );
+        if self.rng.chance(50) {
+            // The result's bits above the byte are unspecified.
+            let r = self.value();
+            self.line(&format!("{r} =ub call $narrow(sb {x}, uh {y}, w {z})"));
+            self.def(Ty::W, &format!("extub {r}"));
+        } else {
+            let r = self.value();
+            self.line(&format!("{r} =sh call $narrow_signed(ub {x}, sh {y})"));
+            self.def(Ty::L, &format!("extsh {r}"));
+        }
+    }
+
+    /// Two blocks that both enter a loop through each other: control
+    /// flow no nesting of structured loops expresses, run a bounded
+    /// number of times from either entry.
+    fn irreducible_loop(&mut self) {
+        let c = self.operand(Ty::W);
+        let init = self.operand(Ty::L);
+        let mix = self.operand(Ty::L);
+        let trips = 1 + self.rng.below(5);
+        let before = self.block.clone();
+        let (a, b) = (self.label("left"), self.label("right"));
+        let (a_out, b_out, out) = (
+            self.label("left_out"),
+            self.label("right_out"),
+            self.label("joined"),
+        );
+        let [ia, ha, ia2, ha2, ib, hb, ib2, hb2, more_a, more_b, ma, mb] =
+            std::array::from_fn(|_| self.value());
+        self.line(&format!("jnz {c}, @{a}, @{b}"));
+        let _ = write!(
+            self.text,
+            "@{a}\n\t{ia} =w phi @{before} {trips}, @{b} {ib2}\n\t{ha} =l phi @{before} {init}, @{b} {hb2}\n\
+             \t{ia2} =w sub {ia}, 1\n\t{ma} =l mul {ha}, 31\n\t{ha2} =l xor {ma}, {mix}\n\
+             \t{more_a} =w csgtw {ia2}, 0\n\tjnz {more_a}, @{b}, @{a_out}\n\
+             @{b}\n\t{ib} =w phi @{before} {trips}, @{a} {ia2}\n\t{hb} =l phi @{before} {init}, @{a} {ha2}\n\
+             \t{ib2} =w sub {ib}, 2\n\t{mb} =l mul {hb}, 17\n\t{hb2} =l sub {mb}, {mix}\n\
+             \t{more_b} =w csgtw {ib2}, 0\n\tjnz {more_b}, @{a}, @{b_out}\n\
+             @{a_out}\n\tjmp @{out}\n@{b_out}\n\tjmp @{out}\n"
+        );
+        self.start_block(&out);
+        self.def(Ty::L, &format!("phi @{a_out} {ha2}, @{b_out} {hb2}"));
+    }
+
+    /// What a C `switch` becomes in IL without one: a chain of equality
+    /// tests of one value, each leading to its own case, and a default.
+    fn compare_chain(&mut self, depth: usize) {
+        let v = self.operand(Ty::W);
+        let cases = 1 + self.rng.below(6);
+        let key = self.temp(Ty::W, &format!("and {v}, 7"));
+        let join = self.label("endswitch");
+        let mut arms: Vec<(String, String)> = Vec::new();
+        for case in 0..=cases {
+            let (body, next) = (self.label("case"), self.label("test"));
+            if case < cases {
+                let hit = self.temp(Ty::W, &format!("ceqw {key}, {case}"));
+                self.line(&format!("jnz {hit}, @{body}, @{next}"));
+            } else {
+                self.line(&format!("jmp @{body}"));
+            }
+            self.start_block(&body);
+            let h = self.sequence(depth);
+            self.scope.pop();
+            arms.push((self.block.clone(), h.name));
+            self.line(&format!("jmp @{join}"));
+            if case < cases {
+                self.start_block(&next);
+            }
+        }
+        self.start_block(&join);
+        let args: Vec<String> = arms
+            .iter()
+            .map(|(block, value)| format!("@{block} {value}"))
+            .collect();
+        self.def(Ty::L, &format!("phi {}", args.join(", ")));
     }
 
     fn variadic_call(&mut self) {
