@@ -1,7 +1,8 @@
 //! A fixed set of random programs (`skc_tests::generate`, seeds 1 to
-//! [`PROGRAMS`]) built and run natively and on wasm32 at `-O0` and `-O2`:
-//! the four must print the same. Longer searches are by hand:
-//! `cargo xtask difftest --seconds N`.
+//! [`PROGRAMS`]) run by the reference interpreter and built and run
+//! natively and on wasm32 at `-O0` and `-O2`: all four must print what
+//! the interpreter prints. Longer searches are by hand: `cargo xtask
+//! difftest --seconds N`.
 
 use skc_tests::generate::{program, Size};
 use skc_tests::pipelines::{self, Verdict, PIPELINES};
@@ -23,8 +24,16 @@ fn every_pipeline_prints_the_same_for_generated_programs() {
         let text = program(seed, Size::default());
         let source = work.path().join(format!("seed-{seed}.ssa"));
         std::fs::write(&source, &text).expect("write program");
+        let reference = pipelines::interpret(&text);
         let results = pipelines::run_all(&skc, &source, work.path());
-        match pipelines::verdict(&results) {
+        let Ok(expected) = &reference else {
+            failures.push(format!(
+                "seed {seed}: the interpreter stopped: {}",
+                reference.as_ref().err().map_or("", String::as_str)
+            ));
+            continue;
+        };
+        match pipelines::verdict_against(expected, &results) {
             Verdict::Agree => {}
             Verdict::Invalid(message) => {
                 failures.push(format!("seed {seed}: skc rejected it: {message}"))
@@ -34,7 +43,7 @@ fn every_pipeline_prints_the_same_for_generated_programs() {
                 failures.push(format!(
                     "seed {seed}: {} disagree(s) (`cargo xtask difftest --programs 1 --seed {seed}` keeps it)\n{}",
                     names.join(", "),
-                    pipelines::report(&results)
+                    pipelines::report(&reference, &results)
                 ));
             }
         }

@@ -21,6 +21,7 @@
 pub mod backend;
 pub mod cfg;
 pub mod diag;
+pub mod interpreter;
 pub mod ir;
 pub mod lexer;
 pub mod names;

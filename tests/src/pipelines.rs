@@ -1,6 +1,7 @@
 //! Building and running one IL program the four ways skc can (native and
-//! wasm32, `-O0` and `-O2`), and telling whether the four agree: the
-//! core of `cargo xtask difftest` and of the `difftest` test.
+//! wasm32, `-O0` and `-O2`) and under the reference interpreter
+//! (`skc_ir::interpreter`), and telling whether they agree: the core of
+//! `cargo xtask difftest` and of the `difftest` test.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -69,7 +70,44 @@ pub enum Verdict {
     Disagree(Vec<usize>),
 }
 
-/// The verdict on the outcomes of [`PIPELINES`].
+/// What the reference interpreter makes of the program: the outcome every
+/// pipeline must match, or why there is none (`Err`: the program reaches
+/// undefined behaviour or uses what the interpreter lacks).
+pub fn interpret(text: &str) -> Result<Outcome, String> {
+    use skc_ir::interpreter::{run, Limits};
+    let module = skc_ir::reader::read_module(text, "program.ssa")?;
+    let mut stdout = Vec::new();
+    let limits = Limits {
+        steps: 50_000_000,
+        ..Limits::default()
+    };
+    let status = run(&module, &[], &mut stdout, limits).map_err(|stop| stop.to_string())?;
+    Ok(Outcome::Ran {
+        status: format!("exit {status}"),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+    })
+}
+
+/// The verdict on the outcomes of [`PIPELINES`] against the reference
+/// outcome, when there is one.
+pub fn verdict_against(reference: &Outcome, results: &[Outcome]) -> Verdict {
+    if results.iter().all(|r| matches!(r, Outcome::BuildFailed(_))) {
+        if let Some(Outcome::BuildFailed(m)) = results.first() {
+            return Verdict::Invalid(m.clone());
+        }
+    }
+    let odd: Vec<usize> = (0..results.len())
+        .filter(|&i| &results[i] != reference)
+        .collect();
+    if odd.is_empty() {
+        Verdict::Agree
+    } else {
+        Verdict::Disagree(odd)
+    }
+}
+
+/// The verdict on the outcomes of [`PIPELINES`] alone: those differing
+/// from the most common outcome are the odd ones.
 pub fn verdict(results: &[Outcome]) -> Verdict {
     if let Some(Outcome::BuildFailed(m)) = results
         .iter()
@@ -101,9 +139,19 @@ pub fn run_all(skc: &Path, source: &Path, work: &Path) -> Vec<Outcome> {
         .collect()
 }
 
-/// The outcomes, one block per pipeline, for a report.
-pub fn report(results: &[Outcome]) -> String {
-    let mut text = String::new();
+/// The outcomes, one block per pipeline, for a report, after the
+/// reference's.
+pub fn report(reference: &Result<Outcome, String>, results: &[Outcome]) -> String {
+    let mut text = match reference {
+        Ok(Outcome::Ran { status, stdout }) => format!(
+            "--- interpreter\n  {status}\n{}",
+            stdout
+                .lines()
+                .map(|l| format!("  {l}\n"))
+                .collect::<String>()
+        ),
+        Ok(Outcome::BuildFailed(m)) | Err(m) => format!("--- interpreter\n  {m}\n"),
+    };
     for (p, r) in PIPELINES.iter().zip(results) {
         let described = match r {
             Outcome::BuildFailed(m) => format!("build failed: {}", m.trim()),

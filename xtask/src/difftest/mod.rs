@@ -1,11 +1,11 @@
 //! `difftest`: random IL programs (`skc_tests::generate`) built by every
 //! pipeline skc has (`skc_tests::pipelines`), whose outputs must agree.
 //!
-//! Each program runs under native `-O0` and `-O2` and wasm32 `-O0` and
-//! `-O2` (under wasmtime). A program every pipeline agrees on is counted
-//! and dropped; one where they differ is kept in the output directory
-//! with the outputs of each pipeline, ready to be reduced into a
-//! regression test.
+//! Each program runs under the reference interpreter, and under native
+//! `-O0` and `-O2` and wasm32 `-O0` and `-O2` (under wasmtime). A program
+//! every pipeline agrees with the interpreter on is counted and dropped;
+//! one where they differ is kept in the output directory with every
+//! outcome, ready to be reduced into a regression test.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -96,13 +96,23 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
         let text = generate::program(s, size);
         let source = work.join("p.ssa");
         std::fs::write(&source, &text)?;
+        let reference = pipelines::interpret(&text);
         let results = pipelines::run_all(&skc, &source, &work);
         stats.generated += 1;
-        match pipelines::verdict(&results) {
+        let verdict = match &reference {
+            Ok(expected) => pipelines::verdict_against(expected, &results),
+            Err(stop) => {
+                stats.interpreter_stopped += 1;
+                keep(&out, s, &text, &reference, &results)?;
+                eprintln!("seed {s}: the interpreter stopped: {stop}");
+                continue;
+            }
+        };
+        match verdict {
             Verdict::Agree => stats.agreeing += 1,
             Verdict::Invalid(message) => {
                 stats.invalid += 1;
-                keep(&out, s, &text, &results)?;
+                keep(&out, s, &text, &reference, &results)?;
                 eprintln!("seed {s}: skc rejected the program: {message}");
             }
             Verdict::Disagree(odd) => {
@@ -110,7 +120,7 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
                 for i in &odd {
                     *stats.by_pipeline.entry(PIPELINES[*i].name).or_default() += 1;
                 }
-                let kept = keep(&out, s, &text, &results)?;
+                let kept = keep(&out, s, &text, &reference, &results)?;
                 let names: Vec<&str> = odd.iter().map(|&i| PIPELINES[i].name).collect();
                 eprintln!(
                     "seed {s}: {} disagree(s); kept {}",
@@ -122,18 +132,20 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
     }
     let _ = std::fs::remove_dir_all(&work);
     println!(
-        "difftest: seeds {seed}..{}, {} s: generated {}, agreeing {}, mismatching {}, rejected {}",
+        "difftest: seeds {seed}..{}, {} s: generated {}, agreeing {}, mismatching {}, \
+         rejected by skc {}, stopped by the interpreter {}",
         seed + k,
         started.elapsed().as_secs(),
         stats.generated,
         stats.agreeing,
         stats.mismatching,
-        stats.invalid
+        stats.invalid,
+        stats.interpreter_stopped
     );
     for (name, n) in &stats.by_pipeline {
-        println!("difftest: {name} differed from the others on {n} program(s)");
+        println!("difftest: {name} differed from the interpreter on {n} program(s)");
     }
-    if stats.mismatching + stats.invalid > 0 {
+    if stats.mismatching + stats.invalid + stats.interpreter_stopped > 0 {
         bail!("the pipelines disagreed; see {}", out.display());
     }
     Ok(())
@@ -145,13 +157,22 @@ struct Stats {
     agreeing: u64,
     mismatching: u64,
     invalid: u64,
+    /// Programs the interpreter stopped on (undefined behaviour or an
+    /// unsupported function): the generator's fault.
+    interpreter_stopped: u64,
     by_pipeline: BTreeMap<&'static str, u64>,
 }
 
 /// Writes the program and each pipeline's outcome as `seed-S.ssa` (the
 /// outcomes in comments at its top).
-fn keep(out: &Path, seed: u64, text: &str, results: &[Outcome]) -> anyhow::Result<PathBuf> {
-    let header: String = pipelines::report(results)
+fn keep(
+    out: &Path,
+    seed: u64,
+    text: &str,
+    reference: &Result<Outcome, String>,
+    results: &[Outcome],
+) -> anyhow::Result<PathBuf> {
+    let header: String = pipelines::report(reference, results)
         .lines()
         .map(|l| format!("# {l}\n"))
         .collect();

@@ -1,0 +1,250 @@
+//! The interpreter's C library: output, the heap, and the memory and
+//! string functions test programs use. Anything else is unsupported.
+
+use super::memory::Memory;
+use super::printf::{self, Arguments};
+use super::{Exit, Machine, Stop};
+
+const NAMES: [&str; 23] = [
+    "printf", "puts", "putchar", "malloc", "calloc", "realloc", "free", "memcpy", "memmove",
+    "memset", "memcmp", "strlen", "strcmp", "abort", "exit", "fflush", "strcpy", "strchr", "labs",
+    "atoi", "atol", "atoll", "qsort",
+];
+
+/// Whether the interpreter provides C function `name`.
+pub fn exists(name: &str) -> bool {
+    NAMES.contains(&name)
+}
+
+/// `printf`'s arguments: the variadic ones, in order.
+struct Variadic<'a, 'm> {
+    memory: &'a Memory,
+    args: std::slice::Iter<'a, u64>,
+    _machine: std::marker::PhantomData<&'m ()>,
+}
+
+impl Arguments for Variadic<'_, '_> {
+    fn next(&mut self) -> Result<u64, Stop> {
+        self.args
+            .next()
+            .copied()
+            .ok_or_else(|| Stop::Undefined("printf reads more arguments than were passed".into()))
+    }
+
+    fn string(&mut self, address: u64) -> Result<Vec<u8>, Stop> {
+        self.memory.c_string(address)
+    }
+}
+
+fn arg(args: &[u64], i: usize, name: &str) -> Result<u64, Stop> {
+    args.get(i)
+        .copied()
+        .ok_or_else(|| Stop::Undefined(format!("`{name}` called with too few arguments")))
+}
+
+fn write(m: &mut Machine<'_>, bytes: &[u8]) -> Result<(), Stop> {
+    m.out
+        .write_all(bytes)
+        .map_err(|e| Stop::Unsupported(format!("writing the program's output: {e}")))
+}
+
+/// Calls `name` with its fixed and variadic arguments.
+pub fn call(
+    m: &mut Machine<'_>,
+    name: &str,
+    args: &[u64],
+    variadic: &[u64],
+) -> Result<Option<u64>, Exit> {
+    let a = |i: usize| arg(args, i, name);
+    let result = match name {
+        "printf" => {
+            let format = m.memory.c_string(a(0)?)?;
+            let text = printf::format(
+                &format,
+                &mut Variadic {
+                    memory: &m.memory,
+                    args: variadic.iter(),
+                    _machine: std::marker::PhantomData,
+                },
+            )?;
+            write(m, &text)?;
+            text.len() as u64
+        }
+        "puts" => {
+            let mut s = m.memory.c_string(a(0)?)?;
+            s.push(b'\n');
+            write(m, &s)?;
+            1
+        }
+        "putchar" => {
+            let c = a(0)? as u8;
+            write(m, &[c])?;
+            u64::from(c)
+        }
+        "fflush" => 0,
+        "malloc" => m.memory.allocate(a(0)?.max(1), "malloc block")?,
+        "calloc" => {
+            let n = a(0)?
+                .checked_mul(a(1)?)
+                .ok_or_else(|| Stop::Limit("calloc size overflows".into()))?;
+            m.memory.allocate(n.max(1), "malloc block")?
+        }
+        "realloc" => {
+            let (old, size) = (a(0)?, a(1)?);
+            let new = m.memory.allocate(size.max(1), "malloc block")?;
+            if old != 0 {
+                let old_size = m.memory.size_at(old).ok_or_else(|| {
+                    Stop::Undefined(format!("realloc of {old:#x}, not a live malloc block"))
+                })?;
+                m.memory.copy(old, new, old_size.min(size))?;
+                m.memory.free(old, "realloc")?;
+            }
+            new
+        }
+        "free" => {
+            let p = a(0)?;
+            if p != 0 {
+                m.memory.free(p, "free")?;
+            }
+            return Ok(None);
+        }
+        "memcpy" | "memmove" => {
+            let (to, from, n) = (a(0)?, a(1)?, a(2)?);
+            m.memory.copy(from, to, n)?;
+            to
+        }
+        "memset" => {
+            let (to, byte, n) = (a(0)?, a(1)? as u8, a(2)?);
+            if n > 0 {
+                m.memory.bytes_mut(to, n)?.fill(byte);
+            }
+            to
+        }
+        "memcmp" => {
+            let n = a(2)?;
+            if n == 0 {
+                0
+            } else {
+                let x = m.memory.bytes(a(0)?, n)?.to_vec();
+                let y = m.memory.bytes(a(1)?, n)?;
+                compare(&x, y)
+            }
+        }
+        "strlen" => m.memory.c_string(a(0)?)?.len() as u64,
+        "strcmp" => {
+            let mut x = m.memory.c_string(a(0)?)?;
+            let mut y = m.memory.c_string(a(1)?)?;
+            x.push(0);
+            y.push(0);
+            compare(&x, &y)
+        }
+        "strcpy" => {
+            let (to, from) = (a(0)?, a(1)?);
+            let mut s = m.memory.c_string(from)?;
+            s.push(0);
+            m.memory.bytes_mut(to, s.len() as u64)?.copy_from_slice(&s);
+            to
+        }
+        "strchr" => {
+            let (s, c) = (a(0)?, a(1)? as u8);
+            let bytes = m.memory.c_string(s)?;
+            match bytes.iter().position(|&b| b == c) {
+                Some(i) => s + i as u64,
+                None if c == 0 => s + bytes.len() as u64,
+                None => 0,
+            }
+        }
+        "labs" => (a(0)? as i64).unsigned_abs(),
+        "atoi" => u64::from(parse_integer(&m.memory.c_string(a(0)?)?) as i32 as u32),
+        "atol" | "atoll" => parse_integer(&m.memory.c_string(a(0)?)?) as u64,
+        "qsort" => {
+            sort(m, a(0)?, a(1)?, a(2)?, a(3)?)?;
+            return Ok(None);
+        }
+        "exit" => return Err(Exit::Exited(a(0)? as i32)),
+        "abort" => return Err(Exit::Exited(134)),
+        other => {
+            return Err(
+                Stop::Unsupported(format!("`{other}` is not supported by the interpreter")).into(),
+            )
+        }
+    };
+    Ok(Some(result))
+}
+
+/// C's `atol` of well-formed input: spaces, a sign, decimal digits
+/// (wrapping where C would be undefined).
+fn parse_integer(s: &[u8]) -> i64 {
+    let mut i = 0;
+    while s.get(i).is_some_and(|c| b" \t\n\r\x0b\x0c".contains(c)) {
+        i += 1;
+    }
+    let negative = s.get(i) == Some(&b'-');
+    if matches!(s.get(i), Some(b'-' | b'+')) {
+        i += 1;
+    }
+    let mut v: i64 = 0;
+    while let Some(d) = s.get(i).filter(|d| d.is_ascii_digit()) {
+        v = v.wrapping_mul(10).wrapping_add(i64::from(d - b'0'));
+        i += 1;
+    }
+    if negative {
+        v.wrapping_neg()
+    } else {
+        v
+    }
+}
+
+/// `qsort` as glibc does it for arrays that fit in memory: a stable merge
+/// sort, so that equal elements keep their order as they do there.
+fn sort(m: &mut Machine<'_>, base: u64, count: u64, size: u64, compare: u64) -> Result<(), Exit> {
+    let function = Memory::function_at(compare).ok_or_else(|| {
+        Stop::Undefined(format!(
+            "qsort with comparator {compare:#x}, not a function"
+        ))
+    })?;
+    let mut elements: Vec<Vec<u8>> = (0..count)
+        .map(|i| m.memory.bytes(base + i * size, size).map(<[u8]>::to_vec))
+        .collect::<Result<_, _>>()?;
+    let left = m.memory.allocate(size.max(1), "qsort element")?;
+    let right = m.memory.allocate(size.max(1), "qsort element")?;
+    let mut failure: Option<Exit> = None;
+    elements.sort_by(|x, y| {
+        if failure.is_some() {
+            return std::cmp::Ordering::Equal;
+        }
+        let order = (|| -> Result<std::cmp::Ordering, Exit> {
+            m.memory.bytes_mut(left, size)?.copy_from_slice(x);
+            m.memory.bytes_mut(right, size)?.copy_from_slice(y);
+            let r = m.call(
+                function,
+                &[super::Arg::Scalar(left), super::Arg::Scalar(right)],
+                &[],
+            )?;
+            Ok((r.unwrap_or(0) as u32 as i32).cmp(&0))
+        })();
+        order.unwrap_or_else(|e| {
+            failure = Some(e);
+            std::cmp::Ordering::Equal
+        })
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    m.memory.free(left, "qsort")?;
+    m.memory.free(right, "qsort")?;
+    for (i, e) in elements.iter().enumerate() {
+        m.memory
+            .bytes_mut(base + i as u64 * size, size)?
+            .copy_from_slice(e);
+    }
+    Ok(())
+}
+
+/// `memcmp`'s sign: the first differing byte, as unsigned.
+fn compare(x: &[u8], y: &[u8]) -> u64 {
+    match x.iter().zip(y).find(|(a, b)| a != b) {
+        Some((a, b)) => (i32::from(*a) - i32::from(*b)) as u32 as u64,
+        None => 0,
+    }
+}

@@ -1,0 +1,670 @@
+//! The reference interpreter: runs a verified module by the semantics of
+//! docs/ir.md, so that "correct" has a definition independent of any
+//! backend.
+//!
+//! Memory is LP64 and byte-addressed, each allocation with its bounds
+//! ([`memory`]); arithmetic follows the semantics skc defines ([`ops`]).
+//! Undefined behaviour is reported, not guessed: division by zero or of
+//! the minimum by -1, an access outside every live allocation, a call of
+//! something that is not a function, `hlt`. A program that reaches it is
+//! not a valid differential test. External calls go to a small built-in C
+//! library ([`externals`]); anything else stops the run as unsupported.
+//!
+//! Whole modules are held in memory: this is a reference for tests and
+//! program generators, not a target.
+
+mod externals;
+mod memory;
+mod ops;
+mod printf;
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use crate::ir::{
+    AbiType, BaseType, Const, DataItem, DataValue, ExtType, Function, InstKind, Item, LoadKind,
+    Operand, StoreKind, Terminator, Value,
+};
+use crate::reader::Module;
+use crate::types::TypeTable;
+
+use memory::Memory;
+
+/// Why a run stopped before the program ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The program reached undefined behaviour.
+    Undefined(String),
+    /// It used something the interpreter does not provide.
+    Unsupported(String),
+    /// It ran past the step or memory limit.
+    Limit(String),
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stop::Undefined(m) => write!(f, "undefined behaviour: {m}"),
+            Stop::Unsupported(m) => write!(f, "unsupported: {m}"),
+            Stop::Limit(m) => write!(f, "limit: {m}"),
+        }
+    }
+}
+
+/// How far a run may go.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Instructions executed.
+    pub steps: u64,
+    /// Bytes allocated at once.
+    pub memory: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            steps: 1 << 32,
+            memory: 1 << 30,
+        }
+    }
+}
+
+/// Runs `main` with `args` (after the program name `prog`), writing what
+/// it prints to `out`: its exit status (`main`'s result or `exit`'s
+/// argument), or why it stopped.
+pub fn run(
+    module: &Module,
+    args: &[&str],
+    out: &mut dyn Write,
+    limits: Limits,
+) -> Result<i32, Stop> {
+    let mut machine = Machine::new(module, out, limits)?;
+    let main = *machine
+        .functions
+        .get("main")
+        .ok_or_else(|| Stop::Unsupported("the module defines no `main`".into()))?;
+    // argv: the strings, then the array of pointers, ending in null.
+    let mut pointers = Vec::new();
+    for a in std::iter::once("prog").chain(args.iter().copied()) {
+        let p = machine.memory.allocate(a.len() as u64 + 1, "argument")?;
+        machine
+            .memory
+            .bytes_mut(p, a.len() as u64)?
+            .copy_from_slice(a.as_bytes());
+        pointers.push(p);
+    }
+    let argv = machine
+        .memory
+        .allocate(8 * (pointers.len() as u64 + 1), "argv")?;
+    for (i, p) in pointers.iter().enumerate() {
+        machine.memory.write(argv + 8 * i as u64, 8, *p)?;
+    }
+    let argc = pointers.len() as u64;
+    let result = machine.call(main, &[Arg::Scalar(argc), Arg::Scalar(argv)], &[]);
+    machine.out.flush().ok();
+    match result {
+        Ok(v) => Ok(v.unwrap_or(0) as i32),
+        Err(Exit::Exited(status)) => Ok(status),
+        Err(Exit::Stopped(stop)) => Err(stop),
+    }
+}
+
+/// How a call ended other than by returning.
+enum Exit {
+    /// `exit(status)` or `abort()` (134).
+    Exited(i32),
+    Stopped(Stop),
+}
+
+impl From<Stop> for Exit {
+    fn from(s: Stop) -> Self {
+        Exit::Stopped(s)
+    }
+}
+
+/// An argument as a call passes it.
+#[derive(Clone, Copy)]
+enum Arg {
+    Scalar(u64),
+    /// The address of an aggregate's bytes and their size.
+    Aggregate(u64, u64),
+}
+
+impl Arg {
+    fn bits(self) -> u64 {
+        match self {
+            Arg::Scalar(v) | Arg::Aggregate(v, _) => v,
+        }
+    }
+}
+
+struct Machine<'m> {
+    types: &'m TypeTable,
+    /// Defined functions by name, as indices into `bodies`.
+    functions: HashMap<&'m str, usize>,
+    bodies: Vec<&'m Function>,
+    /// Data symbols' addresses.
+    data: HashMap<&'m str, u64>,
+    /// Names of external functions that have been given an address.
+    externals: Vec<String>,
+    memory: Memory,
+    out: &'m mut dyn Write,
+    steps_left: u64,
+    /// The variadic arguments of each active call, by the id `vastart`
+    /// writes into a `va_list`.
+    varargs: Vec<Vec<u64>>,
+}
+
+/// Where `vastart` puts its marker in a `va_list`: the call's id in the
+/// first 8 bytes, the next argument's index in the next 8.
+const VA_LIST_MARK: u64 = 0x5641_4c49_5354_0000;
+
+impl<'m> Machine<'m> {
+    fn new(module: &'m Module, out: &'m mut dyn Write, limits: Limits) -> Result<Self, Stop> {
+        let mut m = Machine {
+            types: &module.types,
+            functions: HashMap::new(),
+            bodies: Vec::new(),
+            data: HashMap::new(),
+            externals: Vec::new(),
+            memory: Memory::new(limits.memory),
+            out,
+            steps_left: limits.steps,
+            varargs: Vec::new(),
+        };
+        for item in &module.items {
+            match item {
+                Item::Function(f) => {
+                    m.functions.insert(f.name.as_str(), m.bodies.len());
+                    m.bodies.push(f);
+                }
+                Item::Data(d) => {
+                    let size = d.size().max(1);
+                    let address = m.memory.allocate(size, "data item")?;
+                    m.data.insert(d.name.as_str(), address);
+                }
+                _ => {}
+            }
+        }
+        // Contents after every address is known.
+        for item in &module.items {
+            if let Item::Data(d) = item {
+                let mut at = m.data[d.name.as_str()];
+                for piece in &d.items {
+                    match piece {
+                        DataItem::Zero(n) => at += n,
+                        DataItem::Values { ty, values } => {
+                            for v in values {
+                                at += m.write_data_value(at, *ty, v)?;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    fn write_data_value(&mut self, at: u64, ty: ExtType, v: &DataValue) -> Result<u64, Stop> {
+        let size = u64::from(ty.size());
+        let bits = match v {
+            DataValue::Str(s) => {
+                self.memory
+                    .bytes_mut(at, s.len() as u64)?
+                    .copy_from_slice(s);
+                return Ok(s.len() as u64);
+            }
+            DataValue::Int(n) => *n as u64,
+            DataValue::Single(x) => u64::from(x.to_bits()),
+            DataValue::Double(x) if ty == ExtType::S => u64::from((*x as f32).to_bits()),
+            DataValue::Double(x) => x.to_bits(),
+            DataValue::Addr { sym, offset } => {
+                self.symbol_address(sym)?.wrapping_add(*offset as u64)
+            }
+        };
+        self.memory.write(at, size, bits)?;
+        Ok(size)
+    }
+
+    /// A symbol's address: data, a defined function, or a C function of
+    /// the built-in library.
+    fn symbol_address(&mut self, name: &str) -> Result<u64, Stop> {
+        if let Some(&a) = self.data.get(name) {
+            return Ok(a);
+        }
+        if let Some(&i) = self.functions.get(name) {
+            return Ok(Memory::function_address(i));
+        }
+        if externals::exists(name) {
+            let i = match self.externals.iter().position(|e| e == name) {
+                Some(i) => i,
+                None => {
+                    self.externals.push(name.to_string());
+                    self.externals.len() - 1
+                }
+            };
+            return Ok(Memory::function_address(self.bodies.len() + i));
+        }
+        Err(Stop::Unsupported(format!(
+            "`{name}` is neither defined in the module nor in the interpreter's C library"
+        )))
+    }
+
+    /// Calls function `index` (a body, or past them an external).
+    fn call(&mut self, index: usize, args: &[Arg], variadic: &[u64]) -> Result<Option<u64>, Exit> {
+        if index >= self.bodies.len() {
+            let name = self.externals[index - self.bodies.len()].clone();
+            return self.call_external(&name, args, variadic);
+        }
+        let f = self.bodies[index];
+        Frame::new(self, f)?.run(self, args, variadic)
+    }
+
+    fn call_external(
+        &mut self,
+        name: &str,
+        args: &[Arg],
+        variadic: &[u64],
+    ) -> Result<Option<u64>, Exit> {
+        let scalars: Vec<u64> = args.iter().map(|a| a.bits()).collect();
+        externals::call(self, name, &scalars, variadic)
+    }
+}
+
+/// One activation of a function.
+struct Frame<'m> {
+    f: &'m Function,
+    values: Vec<u64>,
+    /// Stack allocations, freed at return.
+    slots: Vec<u64>,
+    /// This call's id in `Machine::varargs`, if it is variadic.
+    varargs_id: Option<usize>,
+}
+
+impl<'m> Frame<'m> {
+    fn new(_machine: &Machine<'m>, f: &'m Function) -> Result<Self, Stop> {
+        Ok(Frame {
+            f,
+            values: vec![0; f.values.len()],
+            slots: Vec::new(),
+            varargs_id: None,
+        })
+    }
+
+    fn run(
+        mut self,
+        m: &mut Machine<'m>,
+        args: &[Arg],
+        variadic: &[u64],
+    ) -> Result<Option<u64>, Exit> {
+        let mut result = self.body(m, args, variadic);
+        // A returned aggregate usually lives in a slot about to be freed:
+        // it leaves in a block of its own, which the caller frees.
+        if let (Ok(Some(at)), Some(AbiType::Agg(t))) = (&result, self.f.ret) {
+            let size = m.types.get(t).size;
+            let moved = m.memory.allocate(size, "returned aggregate")?;
+            m.memory.copy(*at, moved, size)?;
+            result = Ok(Some(moved));
+        }
+        for slot in std::mem::take(&mut self.slots) {
+            m.memory
+                .free(slot, "leaving a function: freeing a stack slot")?;
+        }
+        if let Some(id) = self.varargs_id {
+            m.varargs[id] = Vec::new();
+        }
+        result
+    }
+
+    fn body(
+        &mut self,
+        m: &mut Machine<'m>,
+        args: &[Arg],
+        variadic: &[u64],
+    ) -> Result<Option<u64>, Exit> {
+        let f = self.f;
+        if args.len() < f.params.len() {
+            return Err(Stop::Undefined(format!(
+                "`{}` called with {} argument(s), it takes {}",
+                f.name,
+                args.len(),
+                f.params.len()
+            ))
+            .into());
+        }
+        for (p, a) in f.params.iter().zip(args) {
+            let v = match (p.ty, *a) {
+                // The callee has its own copy of an aggregate.
+                (AbiType::Agg(_), Arg::Aggregate(from, size)) => {
+                    let copy = m.memory.allocate(size, "aggregate argument")?;
+                    self.slots.push(copy);
+                    m.memory.copy(from, copy, size)?;
+                    copy
+                }
+                (AbiType::Agg(t), Arg::Scalar(from)) => {
+                    let size = m.types.get(t).size;
+                    let copy = m.memory.allocate(size, "aggregate argument")?;
+                    self.slots.push(copy);
+                    m.memory.copy(from, copy, size)?;
+                    copy
+                }
+                (_, a) => a.bits(),
+            };
+            self.values[p.value.index()] = v;
+        }
+        if f.variadic {
+            m.varargs.push(variadic.to_vec());
+            self.varargs_id = Some(m.varargs.len() - 1);
+        }
+        let mut block = 0usize;
+        let mut previous: Option<usize> = None;
+        loop {
+            let data = &f.blocks[block];
+            if let Some(from) = previous {
+                // Phis read their operands before any of them is written.
+                let mut picked = Vec::with_capacity(data.phis.len());
+                for phi in &data.phis {
+                    let (_, op) = phi
+                        .args
+                        .iter()
+                        .find(|(b, _)| b.index() == from)
+                        .ok_or_else(|| {
+                            Stop::Undefined("a phi without an operand for the edge taken".into())
+                        })?;
+                    picked.push(self.operand(m, op, f.value_type(phi.result))?);
+                }
+                for (phi, v) in data.phis.iter().zip(picked) {
+                    self.values[phi.result.index()] = v;
+                }
+            }
+            for inst in &data.insts {
+                if m.steps_left == 0 {
+                    return Err(Stop::Limit("the step limit was reached".into()).into());
+                }
+                m.steps_left -= 1;
+                let result = self
+                    .execute(m, &inst.kind, inst.result)
+                    .map_err(|e| match e {
+                        Exit::Stopped(s) => {
+                            Exit::Stopped(self.locate(s, inst.pos.line, inst.pos.col))
+                        }
+                        other => other,
+                    })?;
+                if let (Some(r), Some(v)) = (inst.result, result) {
+                    self.values[r.index()] = v;
+                }
+            }
+            let next = match &data.term {
+                Terminator::Jmp(b) => b.index(),
+                Terminator::Jnz {
+                    cond,
+                    nonzero,
+                    zero,
+                } => {
+                    let c = self.operand(m, cond, BaseType::W)?;
+                    if c as u32 != 0 {
+                        nonzero.index()
+                    } else {
+                        zero.index()
+                    }
+                }
+                Terminator::Ret(v) => {
+                    return match (v, f.ret) {
+                        (Some(op), Some(ty)) => Ok(Some(self.operand(m, op, ty.value_type())?)),
+                        _ => Ok(None),
+                    };
+                }
+                Terminator::Hlt => {
+                    let s = Stop::Undefined("`hlt` was reached".into());
+                    return Err(self.locate(s, data.term_pos.line, data.term_pos.col).into());
+                }
+            };
+            previous = Some(block);
+            block = next;
+        }
+    }
+
+    fn locate(&self, s: Stop, line: u32, col: u32) -> Stop {
+        let at = |m: String| format!("{m} (in `{}`, line {line}:{col})", self.f.name);
+        match s {
+            Stop::Undefined(m) if !m.contains(" (in `") => Stop::Undefined(at(m)),
+            Stop::Unsupported(m) if !m.contains(" (in `") => Stop::Unsupported(at(m)),
+            other => other,
+        }
+    }
+
+    fn operand(&self, m: &mut Machine<'m>, op: &Operand, ty: BaseType) -> Result<u64, Stop> {
+        Ok(match op {
+            Operand::Value(v) => self.values[v.index()],
+            Operand::Const(c) => match c {
+                Const::Int(n) => match ty {
+                    BaseType::W => u64::from(*n as u32),
+                    BaseType::S => u64::from((*n as f32).to_bits()),
+                    BaseType::D => (*n as f64).to_bits(),
+                    BaseType::L => *n as u64,
+                },
+                Const::Single(x) => match ty {
+                    BaseType::D => f64::from(*x).to_bits(),
+                    _ => u64::from(x.to_bits()),
+                },
+                Const::Double(x) => match ty {
+                    BaseType::S => u64::from((*x as f32).to_bits()),
+                    _ => x.to_bits(),
+                },
+                Const::Addr { sym, offset } => m.symbol_address(sym)?.wrapping_add(*offset as u64),
+                // One thread: thread-local data is ordinary data.
+                Const::Thread(sym) | Const::Extern(sym) | Const::ExternThread(sym) => {
+                    m.symbol_address(sym)?
+                }
+            },
+        })
+    }
+
+    fn ty(&self, v: Option<Value>) -> BaseType {
+        v.map_or(BaseType::L, |v| self.f.value_type(v))
+    }
+
+    fn execute(
+        &mut self,
+        m: &mut Machine<'m>,
+        kind: &InstKind,
+        result: Option<Value>,
+    ) -> Result<Option<u64>, Exit> {
+        let ty = self.ty(result);
+        Ok(Some(match kind {
+            InstKind::Binary { op, lhs, rhs } => {
+                let a = self.operand(m, lhs, ty)?;
+                let shift = matches!(
+                    op,
+                    crate::ir::BinOp::Sar | crate::ir::BinOp::Shr | crate::ir::BinOp::Shl
+                );
+                let b = self.operand(m, rhs, if shift { BaseType::W } else { ty })?;
+                let b = if shift { b & 0xffff_ffff } else { b };
+                ops::binary(*op, ty, a, b)?
+            }
+            InstKind::Compare {
+                op,
+                ty: operand_ty,
+                lhs,
+                rhs,
+            } => {
+                let a = self.operand(m, lhs, *operand_ty)?;
+                let b = self.operand(m, rhs, *operand_ty)?;
+                ops::compare(*op, *operand_ty, a, b)
+            }
+            InstKind::Unary { op, arg } => {
+                let from = unary_operand_type(*op, ty, arg, self.f);
+                let a = self.operand(m, arg, from)?;
+                ops::unary(*op, from, ty, a)
+            }
+            InstKind::Load { kind, addr } => {
+                let at = self.operand(m, addr, BaseType::L)?;
+                let (len, signed) = match kind {
+                    LoadKind::Sb => (1, true),
+                    LoadKind::Ub => (1, false),
+                    LoadKind::Sh => (2, true),
+                    LoadKind::Uh => (2, false),
+                    LoadKind::Sw => (4, true),
+                    LoadKind::Uw => (4, false),
+                    LoadKind::S => (4, false),
+                    LoadKind::L | LoadKind::D => (8, false),
+                };
+                // `loadw`/`loadsw` into a `w` and `load` of the result's
+                // own width read the result's width.
+                let len = if matches!(kind, LoadKind::L | LoadKind::D) {
+                    8
+                } else {
+                    len
+                };
+                let raw = m.memory.read(at, len)?;
+                let v = if signed {
+                    let shift = 64 - 8 * len;
+                    (((raw << shift) as i64) >> shift) as u64
+                } else {
+                    raw
+                };
+                match ty {
+                    BaseType::W | BaseType::S => v & 0xffff_ffff,
+                    _ => v,
+                }
+            }
+            InstKind::Store { kind, value, addr } => {
+                let (len, vty) = match kind {
+                    StoreKind::B => (1, BaseType::W),
+                    StoreKind::H => (2, BaseType::W),
+                    StoreKind::W => (4, BaseType::W),
+                    StoreKind::L => (8, BaseType::L),
+                    StoreKind::S => (4, BaseType::S),
+                    StoreKind::D => (8, BaseType::D),
+                };
+                let v = self.operand(m, value, vty)?;
+                let at = self.operand(m, addr, BaseType::L)?;
+                m.memory.write(at, len, v)?;
+                return Ok(None);
+            }
+            InstKind::Alloc { size, .. } => {
+                let n = self.operand(m, size, BaseType::L)?;
+                let at = m.memory.allocate(n, "stack slot")?;
+                self.slots.push(at);
+                at
+            }
+            InstKind::Blit { src, dst, size } => {
+                let from = self.operand(m, src, BaseType::L)?;
+                let to = self.operand(m, dst, BaseType::L)?;
+                m.memory.copy(from, to, *size)?;
+                return Ok(None);
+            }
+            InstKind::Call {
+                callee,
+                ret,
+                args,
+                variadic_from,
+                ..
+            } => {
+                return self.call(m, callee, *ret, args, *variadic_from);
+            }
+            InstKind::VaStart { ap } => {
+                let at = self.operand(m, ap, BaseType::L)?;
+                let id = self.varargs_id.ok_or_else(|| {
+                    Stop::Undefined("`vastart` in a function that is not variadic".into())
+                })?;
+                m.memory.write(at, 8, VA_LIST_MARK | id as u64)?;
+                m.memory.write(at + 8, 8, 0)?;
+                return Ok(None);
+            }
+            InstKind::VaArg { ap } => {
+                let at = self.operand(m, ap, BaseType::L)?;
+                let mark = m.memory.read(at, 8)?;
+                let next = m.memory.read(at + 8, 8)?;
+                if mark & !0xffff != VA_LIST_MARK {
+                    return Err(Stop::Unsupported(
+                        "`vaarg` of a va_list the interpreter did not fill (its System V layout is not emulated)".into(),
+                    )
+                    .into());
+                }
+                let list = &m.varargs[(mark & 0xffff) as usize];
+                let v = *list.get(next as usize).ok_or_else(|| {
+                    Stop::Undefined("`vaarg` past the last variadic argument".into())
+                })?;
+                m.memory.write(at + 8, 8, next + 1)?;
+                match ty {
+                    BaseType::W | BaseType::S => v & 0xffff_ffff,
+                    _ => v,
+                }
+            }
+            InstKind::DbgLoc { .. } => return Ok(None),
+        }))
+    }
+
+    fn call(
+        &mut self,
+        m: &mut Machine<'m>,
+        callee: &Operand,
+        ret: Option<AbiType>,
+        args: &[crate::ir::CallArg],
+        variadic_from: Option<usize>,
+    ) -> Result<Option<u64>, Exit> {
+        let target = self.operand(m, callee, BaseType::L)?;
+        let index = Memory::function_at(target).ok_or_else(|| {
+            Stop::Undefined(format!("a call of {target:#x}, which is not a function"))
+        })?;
+        let fixed_count = variadic_from.unwrap_or(args.len());
+        let mut fixed = Vec::with_capacity(fixed_count);
+        let mut variadic = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            let v = self.operand(m, &a.value, a.ty.value_type())?;
+            let arg = match a.ty {
+                AbiType::Agg(t) => Arg::Aggregate(v, m.types.get(t).size),
+                // A `double` passed to `...` as `d` keeps its bits; a `s`
+                // is what C never passes (it promotes), kept as its bits.
+                _ => Arg::Scalar(v),
+            };
+            if i < fixed_count {
+                fixed.push(arg);
+            } else {
+                variadic.push(arg.bits());
+            }
+        }
+        let result = m.call(index, &fixed, &variadic)?;
+        Ok(match (ret, result) {
+            // The caller gets its own copy of a returned aggregate.
+            (Some(AbiType::Agg(t)), Some(from)) => {
+                let size = m.types.get(t).size;
+                let copy = m.memory.allocate(size, "returned aggregate")?;
+                self.slots.push(copy);
+                m.memory.copy(from, copy, size)?;
+                m.memory.free(from, "a returned aggregate")?;
+                Some(copy)
+            }
+            (Some(_), r) => Some(r.unwrap_or(0)),
+            (None, _) => None,
+        })
+    }
+}
+
+/// The type a unary operation reads its operand as.
+fn unary_operand_type(
+    op: crate::ir::UnOp,
+    result: BaseType,
+    arg: &Operand,
+    f: &Function,
+) -> BaseType {
+    use crate::ir::UnOp::*;
+    let declared = match arg {
+        Operand::Value(v) => Some(f.value_type(*v)),
+        Operand::Const(_) => None,
+    };
+    match op {
+        Neg | Copy => result,
+        Extsb | Extub | Extsh | Extuh | Extsw | Extuw | Swtof | Uwtof => BaseType::W,
+        Sltof | Ultof => BaseType::L,
+        Exts | Stosi | Stoui => BaseType::S,
+        Truncd | Dtosi | Dtoui => BaseType::D,
+        Cast => declared.unwrap_or(match result {
+            BaseType::W => BaseType::S,
+            BaseType::L => BaseType::D,
+            BaseType::S => BaseType::W,
+            BaseType::D => BaseType::L,
+        }),
+    }
+}

@@ -1,0 +1,129 @@
+//! The reference interpreter against programs whose output is known from
+//! elsewhere: the shared benchmarks (their C source built by the system's
+//! C compiler), small programs reaching undefined behaviour, which must be
+//! reported, and the semantics docs/ir.md defines.
+
+use std::path::{Path, PathBuf};
+
+use skc_ir::interpreter::{run, Limits, Stop};
+use skc_ir::reader::read_module;
+
+fn interpret(text: &str, name: &str, args: &[&str]) -> (Result<i32, Stop>, String) {
+    let module = read_module(text, name).unwrap_or_else(|e| panic!("{name} does not read:\n{e}"));
+    let mut out = Vec::new();
+    let result = run(&module, args, &mut out, Limits::default());
+    (result, String::from_utf8_lossy(&out).into_owned())
+}
+
+fn shared_bench() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench")
+}
+
+/// Each benchmark at a size the interpreter runs in about a second (the
+/// test sizes take minutes), with the output of its C source built by
+/// the system's C compiler at that size.
+const BENCH_SIZES: [(&str, &str); 8] = [
+    ("floyd", "40"),
+    ("stencil", "30"),
+    ("fft", "256"),
+    ("bf", "1"),
+    ("nqueens", "6"),
+    ("levenshtein", "60"),
+    ("base64", "3000"),
+    ("kvsort", "500"),
+];
+
+#[test]
+fn the_benchmarks_print_what_their_c_source_prints() {
+    let dir = shared_bench();
+    let work = std::env::temp_dir().join(format!("skc-interpreter-{}", std::process::id()));
+    std::fs::create_dir_all(&work).expect("work dir");
+    for (name, size) in BENCH_SIZES {
+        let exe = work.join(name);
+        let built = std::process::Command::new("cc")
+            .arg("-O1")
+            .arg(dir.join(format!("{name}.c")))
+            .args(["-lm", "-o"])
+            .arg(&exe)
+            .status()
+            .expect("the system C compiler runs");
+        assert!(built.success(), "cc {name}.c");
+        let native = std::process::Command::new(&exe)
+            .arg(size)
+            .output()
+            .expect("runs");
+        let expected = String::from_utf8_lossy(&native.stdout).into_owned();
+        let text = std::fs::read_to_string(dir.join(format!("{name}.ssa"))).expect("program");
+        let started = std::time::Instant::now();
+        let (result, out) = interpret(&text, name, &[size]);
+        assert_eq!(
+            result,
+            Ok(native.status.code().unwrap_or(-1)),
+            "{name}: {out}"
+        );
+        assert_eq!(out, expected, "{name}");
+        eprintln!("{name} {size}: {:.1} s", started.elapsed().as_secs_f64());
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+#[test]
+fn undefined_behaviour_is_reported_with_where_it_happened() {
+    for (body, what) in [
+        ("%q =w div 7, %z", "division by zero"),
+        (
+            "%q =l rem -9223372036854775808, %m",
+            "minimum integer divided by -1",
+        ),
+        (
+            "%p =l alloc8 8\n\t%q =l loadl %p\n\t%r =l add %p, 4\n\t%s =l loadl %r",
+            "outside the stack slot of 8 bytes",
+        ),
+        ("%q =l loadl 0", "null"),
+        ("%q =l call %m()", "not a function"),
+    ] {
+        let text = format!(
+            "export function w $main() {{\n@start\n\t%z =w copy 0\n\t%m =l copy -1\n\t{body}\n\tret 0\n}}\n"
+        );
+        let (result, _) = interpret(&text, "ub.ssa", &[]);
+        match result {
+            Err(Stop::Undefined(m)) => {
+                assert!(m.contains(what), "{body}: {m}");
+                assert!(m.contains("in `main`, line"), "{m}");
+            }
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+    let (result, _) = interpret(
+        "export function w $main() {\n@start\n\thlt\n}\n",
+        "hlt.ssa",
+        &[],
+    );
+    assert!(matches!(result, Err(Stop::Undefined(m)) if m.contains("hlt")));
+}
+
+#[test]
+fn semantics_skc_defines_hold() {
+    let text = r#"
+data $fmt = { b "%d %d %ld %d %d %ld %d %d %d\n", b 0 }
+export function w $main() {
+@start
+	%a =w shl 1, 33
+	%b =w sar -8, 65
+	%c =l dtosi d_1e300
+	%d =w dtosi d_-1e300
+	%nan =d div d_0, d_0
+	%e =w dtosi %nan
+	%f =l dtoui d_-5
+	%g =w cned %nan, %nan
+	%h =w ceqd %nan, %nan
+	%big =l copy 4294967298
+	%i =w add %big, 0
+	call $printf(l $fmt, ..., w %a, w %b, l %c, w %d, w %e, l %f, w %g, w %h, w %i)
+	ret 0
+}
+"#;
+    let (result, out) = interpret(text, "defined.ssa", &[]);
+    assert_eq!(result, Ok(0));
+    assert_eq!(out, "2 -4 9223372036854775807 -2147483648 0 0 1 0 2\n");
+}
