@@ -100,11 +100,24 @@ pub fn run(
         machine.memory.write(argv + 8 * i as u64, 8, *p)?;
     }
     let argc = pointers.len() as u64;
-    let result = machine.call(main, &[Arg::Scalar(argc), Arg::Scalar(argv)], &[]);
+    // An empty environment.
+    let envp = machine.memory.allocate(8, "envp")?;
+    let result = machine
+        .run_array(".init_array", false)
+        .and_then(|()| {
+            let args = [Arg::Scalar(argc), Arg::Scalar(argv), Arg::Scalar(envp)];
+            machine.call(main, &args, &[])
+        })
+        .map(|v| v.unwrap_or(0) as i32)
+        .or_else(|e| match e {
+            Exit::Exited(status) => Ok(status),
+            other => Err(other),
+        })
+        .and_then(|status| machine.run_array(".fini_array", true).map(|()| status));
     machine.out.flush().ok();
     match result {
-        Ok(v) => Ok(v.unwrap_or(0) as i32),
-        Err(Exit::Exited(status)) => Ok(status),
+        // As a process's status: the low 8 bits.
+        Ok(status) | Err(Exit::Exited(status)) => Ok(status & 0xff),
         Err(Exit::Stopped(stop)) => Err(stop),
     }
 }
@@ -139,6 +152,7 @@ impl Arg {
 }
 
 struct Machine<'m> {
+    items: &'m [Item],
     types: &'m TypeTable,
     /// Defined functions by name, as indices into `bodies`.
     functions: HashMap<&'m str, usize>,
@@ -162,6 +176,7 @@ const VA_LIST_MARK: u64 = 0x5641_4c49_5354_0000;
 impl<'m> Machine<'m> {
     fn new(module: &'m Module, out: &'m mut dyn Write, limits: Limits) -> Result<Self, Stop> {
         let mut m = Machine {
+            items: &module.items,
             types: &module.types,
             functions: HashMap::new(),
             bodies: Vec::new(),
@@ -224,6 +239,42 @@ impl<'m> Machine<'m> {
         };
         self.memory.write(at, size, bits)?;
         Ok(size)
+    }
+
+    /// Calls every function whose address is in a data item placed in
+    /// `section` or `section.N`: lower priorities N first (65535 without
+    /// one), in order within an item; `reverse` for destructors, which run
+    /// higher priorities first and each item's last entry first.
+    fn run_array(&mut self, section: &str, reverse: bool) -> Result<(), Exit> {
+        let mut entries: Vec<(u32, usize, u64)> = Vec::new();
+        for item in self.items {
+            let Item::Data(d) = item else { continue };
+            let Some(s) = &d.linkage.section else { continue };
+            let priority = match s.name.strip_prefix(section) {
+                Some("") => 65535,
+                Some(rest) => match rest.strip_prefix('.').and_then(|n| n.parse().ok()) {
+                    Some(p) => p,
+                    None => continue,
+                },
+                None => continue,
+            };
+            let base = self.data[d.name.as_str()];
+            for k in 0..d.size() / 8 {
+                let f = self.memory.read(base + 8 * k, 8)?;
+                entries.push((priority, entries.len(), f));
+            }
+        }
+        entries.sort();
+        if reverse {
+            entries.reverse();
+        }
+        for (_, _, f) in entries {
+            let index = Memory::function_at(f).ok_or_else(|| {
+                Stop::Undefined(format!("{section} holds {f:#x}, which is not a function"))
+            })?;
+            self.call(index, &[], &[])?;
+        }
+        Ok(())
     }
 
     /// A symbol's address: data, a defined function, or a C function of
