@@ -249,7 +249,9 @@ impl<'m> Machine<'m> {
         let mut entries: Vec<(u32, usize, u64)> = Vec::new();
         for item in self.items {
             let Item::Data(d) = item else { continue };
-            let Some(s) = &d.linkage.section else { continue };
+            let Some(s) = &d.linkage.section else {
+                continue;
+            };
             let priority = match s.name.strip_prefix(section) {
                 Some("") => 65535,
                 Some(rest) => match rest.strip_prefix('.').and_then(|n| n.parse().ok()) {
