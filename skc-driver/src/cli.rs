@@ -98,6 +98,13 @@ pub struct Cli {
     /// Print per-phase times and the compile phase's peak memory to stderr.
     #[arg(long, help_heading = DIAGNOSTICS)]
     stats: bool,
+    /// Run the IL with the reference interpreter instead of building it;
+    /// undefined behaviour stops it with a message (exit status 125).
+    #[arg(long, help_heading = DIAGNOSTICS)]
+    interpret: bool,
+    /// An argument for the interpreted program's `main` (repeatable).
+    #[arg(long = "arg", value_name = "ARG", allow_hyphen_values = true, help_heading = DIAGNOSTICS)]
+    program_args: Vec<String>,
 
     /// The clang to use.
     #[arg(long, value_name = "PATH", env = "SKC_CLANG", hide_env_values = true, help_heading = TOOLCHAIN)]
@@ -164,6 +171,9 @@ fn parse_opt_level(text: &str) -> Result<OptLevel, String> {
 pub enum Product {
     /// `--emit=ir`: the driver prints the module itself.
     Ir,
+    /// `--interpret`: the driver runs the module with the reference
+    /// interpreter.
+    Interpret,
     /// Anything a backend makes.
     Backend(Emit),
 }
@@ -229,6 +239,8 @@ pub struct Invocation {
     pub plan_use: PlanUse,
     /// Tool choices.
     pub tools: ToolOverrides,
+    /// `--arg`: the interpreted program's arguments.
+    pub program_args: Vec<String>,
 }
 
 /// What the command line asks for.
@@ -360,6 +372,9 @@ fn product_of(cli: &Cli) -> Result<Product> {
     if cli.assembly {
         chosen.push(("-S", Product::Backend(Emit::Assembly)));
     }
+    if cli.interpret {
+        chosen.push(("--interpret", Product::Interpret));
+    }
     if let Some(kind) = cli.emit {
         let product = match kind {
             EmitKind::Ir => Product::Ir,
@@ -395,7 +410,7 @@ fn is_wasm(backend: &dyn Backend) -> bool {
 fn default_output(backend: &dyn Backend, product: Product, il_input: Option<&IlInput>) -> PathBuf {
     let extension = match product {
         Product::Backend(Emit::Executable) => return PathBuf::from(backend.default_output()),
-        Product::Ir => "ssa",
+        Product::Ir | Product::Interpret => "ssa",
         Product::Backend(Emit::Object) => "o",
         Product::Backend(Emit::Assembly) if is_wasm(backend) => "wat",
         Product::Backend(Emit::Assembly) => "s",
@@ -546,6 +561,7 @@ fn resolve(cli: Cli, matches: &ArgMatches) -> Result<Request> {
             wasm_opt: cli.wasm_opt,
             sysroot: cli.sysroot,
         },
+        program_args: cli.program_args,
     })))
 }
 

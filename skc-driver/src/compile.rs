@@ -35,6 +35,7 @@ pub fn compile(invocation: &Invocation, toolchain: &DiscoveredToolchain) -> Resu
             .join(" + "),
     };
     match invocation.product {
+        Product::Interpret => unreachable!("the driver interprets before compiling"),
         Product::Ir => {
             emit_ir::write_ir(items.as_mut(), &invocation.output, &SignalSafeFiles)
                 .with_context(|| format!("cannot print {input}"))?;

@@ -18,6 +18,7 @@ mod compile;
 mod emit_ir;
 mod execute;
 mod il_source;
+mod interpret;
 mod memory;
 mod qbe_cli;
 mod tool_versions;
@@ -151,6 +152,9 @@ fn print_targets() -> Result<()> {
 }
 
 fn build(invocation: Invocation) -> Result<ExitCode> {
+    if invocation.product == cli::Product::Interpret {
+        return interpret::run(&invocation);
+    }
     let toolchain = DiscoveredToolchain::new(invocation.tools.clone());
     let started = Instant::now();
 
