@@ -35,3 +35,5 @@ pub mod scan;
 pub mod ssa;
 pub mod types;
 pub mod verify;
+
+pub use opcodes::instruction_names;

@@ -107,6 +107,34 @@ impl Opcode {
     }
 }
 
+/// Every instruction name the reader accepts, comparisons spelled out
+/// for each type they take: what "covers every instruction" is measured
+/// against (`cargo xtask difftest --coverage`).
+pub fn instruction_names() -> Vec<String> {
+    let mut names: Vec<String> = [
+        "add", "sub", "mul", "div", "rem", "udiv", "urem", "and", "or", "xor", "sar", "shr", "shl",
+        "neg", "extsb", "extub", "extsh", "extuh", "extsw", "extuw", "exts", "truncd", "stosi",
+        "stoui", "dtosi", "dtoui", "swtof", "uwtof", "sltof", "ultof", "cast", "copy", "loadsb",
+        "loadub", "loadsh", "loaduh", "loadsw", "loadw", "loaduw", "load", "loadl", "loads",
+        "loadd", "storeb", "storeh", "storew", "storel", "stores", "stored", "alloc1", "alloc2",
+        "alloc4", "alloc8", "alloc16", "blit", "call", "vastart", "vaarg", "phi", "dbgloc", "jmp",
+        "jnz", "ret", "hlt",
+    ]
+    .map(String::from)
+    .to_vec();
+    let integer = [
+        "eq", "ne", "sle", "slt", "sge", "sgt", "ule", "ult", "uge", "ugt",
+    ];
+    let float = ["eq", "ne", "le", "lt", "ge", "gt", "o", "uo"];
+    for t in ["w", "l"] {
+        names.extend(integer.iter().map(|k| format!("c{k}{t}")));
+    }
+    for t in ["s", "d"] {
+        names.extend(float.iter().map(|k| format!("c{k}{t}")));
+    }
+    names
+}
+
 /// `c` + comparison + type letter, e.g. `csltw`, `cuod`.
 fn compare_from_name(name: &[u8]) -> Option<(CmpOp, BaseType)> {
     let (&last, rest) = name.split_last()?;
@@ -197,6 +225,16 @@ mod tests {
             Opcode::from_name(b"cos"),
             Some(Opcode::Cmp(CmpOp::O, BaseType::S))
         );
+    }
+
+    #[test]
+    fn the_list_of_names_is_what_the_reader_accepts() {
+        let names = instruction_names();
+        for n in &names {
+            assert!(Opcode::from_name(n.as_bytes()).is_some(), "{n}");
+        }
+        // 64 fixed names and 36 comparisons.
+        assert_eq!(names.len(), 100);
     }
 
     #[test]

@@ -156,6 +156,13 @@ struct Shared {
 
 /// Writes the program of `seed`.
 pub fn program(seed: u64, size: Size) -> String {
+    program_with_entry(seed, size, "main")
+}
+
+/// Writes the program of `seed` with `entry` in place of `main`: every
+/// other symbol is local to the file, so programs with distinct entries
+/// can be built together (see [`crate::batch`]).
+pub fn program_with_entry(seed: u64, size: Size, entry: &str) -> String {
     let mut rng = Rng::new(seed);
     let mut out = String::new();
     let shared = Shared {
@@ -192,7 +199,7 @@ pub fn program(seed: u64, size: Size) -> String {
     for f in 0..size.functions {
         FunctionWriter::new(&mut rng, f, size, &shared).write(&mut out);
     }
-    write_main(&mut rng, size, &mut out);
+    write_main(&mut rng, size, entry, &mut out);
     out
 }
 
@@ -291,8 +298,8 @@ function sh $narrow_signed(ub %x, sh %y) {
 }
 ";
 
-fn write_main(rng: &mut Rng, size: Size, out: &mut String) {
-    let _ = writeln!(out, "export function w $main() {{\n@start");
+fn write_main(rng: &mut Rng, size: Size, entry: &str, out: &mut String) {
+    let _ = writeln!(out, "export function w ${entry}() {{\n@start");
     let mut n = 0;
     for f in 0..size.functions {
         for _ in 0..2 {
@@ -374,6 +381,8 @@ struct FunctionWriter<'r> {
     scope: Vec<Val>,
     /// Stack slots: 32 bytes each, written at entry.
     slots: Vec<String>,
+    /// A 2-byte slot (`alloc1` or `alloc2`), written at entry.
+    small_slot: String,
 }
 
 impl<'r> FunctionWriter<'r> {
@@ -389,6 +398,7 @@ impl<'r> FunctionWriter<'r> {
             block: "start".into(),
             scope: Vec::new(),
             slots: Vec::new(),
+            small_slot: String::new(),
         }
     }
 
@@ -467,9 +477,16 @@ impl<'r> FunctionWriter<'r> {
                 name: name.into(),
             });
         }
+        let small = self.value();
+        let small_alloc = *self.rng.pick(&["alloc1", "alloc2"]);
+        self.line(&format!("{small} =l {small_alloc} 2"));
+        let v = self.operand(Ty::W);
+        self.line(&format!("storeh {v}, {small}"));
+        self.small_slot = small;
         for _ in 0..2 {
             let slot = self.value();
-            self.line(&format!("{slot} =l alloc8 32"));
+            let alloc = *self.rng.pick(&["alloc4", "alloc8", "alloc16"]);
+            self.line(&format!("{slot} =l {alloc} 32"));
             for off in [0, 8, 16, 24] {
                 let at = self.address(&slot, off);
                 let v = self.operand(Ty::L);
@@ -513,6 +530,8 @@ impl<'r> FunctionWriter<'r> {
                 7 => self.sub_word_call(),
                 8 if depth > 0 => self.irreducible_loop(),
                 9 if depth > 0 => self.compare_chain(depth - 1),
+                10 => self.position(),
+                11 if self.rng.chance(30) => self.guarded_halt(),
                 _ => self.arithmetic(),
             }
         }
@@ -676,6 +695,9 @@ impl<'r> FunctionWriter<'r> {
     }
 
     fn memory(&mut self) {
+        if self.rng.chance(15) {
+            return self.small_memory();
+        }
         let slot = self.rng.pick(&self.slots).clone();
         let off = [0u32, 1, 2, 4, 6, 8, 12, 16, 24][self.rng.below(9)];
         let at = self.address(&slot, off);
@@ -717,6 +739,11 @@ impl<'r> FunctionWriter<'r> {
             self.line(&format!("storeb {v}, {at}"));
             return;
         }
+        // The bare `load` reads what its result type says.
+        let load = match load {
+            "loadl" | "loads" | "loadd" if self.rng.chance(25) => "load",
+            other => other,
+        };
         if self.rng.chance(20) {
             // Data the program defines, at a symbol offset.
             let data_off = self.rng.below(25 - width as usize);
@@ -724,6 +751,55 @@ impl<'r> FunctionWriter<'r> {
             self.def(ty, &format!("{load} {at}"));
         } else {
             self.def(ty, &format!("{load} {at}"));
+        }
+    }
+
+    /// A byte or half-word access to the 2-byte slot.
+    fn small_memory(&mut self) {
+        let slot = self.small_slot.clone();
+        let off = self.rng.below(2) as u32;
+        let at = self.address(&slot, off);
+        match (self.rng.below(4), off) {
+            (0, _) => {
+                let v = self.operand(Ty::W);
+                self.line(&format!("storeb {v}, {at}"));
+            }
+            (1, 0) => {
+                let v = self.operand(Ty::W);
+                self.line(&format!("storeh {v}, {at}"));
+            }
+            (2, 0) => {
+                let load = *self.rng.pick(&["loadsh", "loaduh"]);
+                self.def(Ty::W, &format!("{load} {at}"));
+            }
+            _ => {
+                let load = *self.rng.pick(&["loadsb", "loadub"]);
+                self.def(Ty::L, &format!("{load} {at}"));
+            }
+        }
+    }
+
+    /// A branch to a `hlt` that a value known only at run time (`x == x`
+    /// of an integer) keeps from being taken.
+    fn guarded_halt(&mut self) {
+        let ty = *self.rng.pick(&[Ty::W, Ty::L]);
+        let x = self.operand(ty);
+        let always = self.temp(Ty::W, &format!("ceq{} {x}, {x}", ty.name()));
+        let (live, dead) = (self.label("live"), self.label("dead"));
+        self.line(&format!("jnz {always}, @{live}, @{dead}"));
+        self.start_block(&dead);
+        self.line("hlt");
+        self.start_block(&live);
+    }
+
+    /// A source position, as front ends write before each statement.
+    fn position(&mut self) {
+        let line = 1 + self.rng.below(5000);
+        if self.rng.chance(50) {
+            let column = 1 + self.rng.below(80);
+            self.line(&format!("dbgloc {line}, {column}"));
+        } else {
+            self.line(&format!("dbgloc {line}"));
         }
     }
 

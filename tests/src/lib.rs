@@ -5,8 +5,11 @@
 //! The runner itself is `tests/corpus.rs` (a libtest-mimic harness).
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod case;
+pub mod coverage;
 pub mod diff;
 pub mod generate;
 pub mod pipelines;
+pub mod reduce;
 pub mod skc_binary;

@@ -133,9 +133,15 @@ pub fn verdict(results: &[Outcome]) -> Verdict {
 
 /// Builds and runs `source` through every pipeline, in `work`.
 pub fn run_all(skc: &Path, source: &Path, work: &Path) -> Vec<Outcome> {
+    run_all_files(skc, &[source], work)
+}
+
+/// Builds the program made of `sources` and runs it through every
+/// pipeline, in `work`.
+pub fn run_all_files(skc: &Path, sources: &[&Path], work: &Path) -> Vec<Outcome> {
     PIPELINES
         .iter()
-        .map(|p| run_pipeline(skc, p, source, work))
+        .map(|p| run_pipeline(skc, p, sources, work))
         .collect()
 }
 
@@ -165,8 +171,8 @@ pub fn report(reference: &Result<Outcome, String>, results: &[Outcome]) -> Strin
     text
 }
 
-/// Builds `source` with `p` and runs it.
-pub fn run_pipeline(skc: &Path, p: &Pipeline, source: &Path, work: &Path) -> Outcome {
+/// Builds the program made of `sources` with `p` and runs it.
+pub fn run_pipeline(skc: &Path, p: &Pipeline, sources: &[&Path], work: &Path) -> Outcome {
     let exe = work.join(match p.target {
         "wasm32" => format!("{}.wasm", p.name),
         _ => p.name.to_string(),
@@ -174,7 +180,7 @@ pub fn run_pipeline(skc: &Path, p: &Pipeline, source: &Path, work: &Path) -> Out
     let _ = std::fs::remove_file(&exe);
     let built = Command::new(skc)
         .args(["--target", p.target, p.opt])
-        .arg(source)
+        .args(sources)
         .arg("-o")
         .arg(&exe)
         .stdin(Stdio::null())

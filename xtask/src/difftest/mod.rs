@@ -13,8 +13,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use skc_tests::generate;
+mod minimise;
+
+use skc_tests::batch::{self, Member};
 use skc_tests::pipelines::{self, Outcome, Verdict, PIPELINES};
+use skc_tests::{coverage, generate};
 
 pub const USAGE: &str = "\
 usage: cargo xtask difftest [--seconds N | --programs N] [--seed S] [--skc PATH] [--out DIR]
@@ -27,6 +30,15 @@ usage: cargo xtask difftest [--seconds N | --programs N] [--seed S] [--skc PATH]
                  (default target/difftest)
   --size F,R,D   functions per program, instructions per straight run,
                  nesting depth (default 4,8,3)
+  --batch N      programs built together (default 25); a batch that
+                 goes wrong is run again program by program
+  --print S      print the program of seed S and stop
+  --no-reduce    keep programs the pipelines disagree on as they are
+                 (by default each is also delta-reduced into NAME.min.ssa,
+                 a corpus program expecting what the interpreter does)
+  --reduce FILE  only reduce FILE, a program some pipeline gets wrong
+  --coverage     only generate the programs (--programs N, default
+                 10000) and print how many use each instruction
 
 Prints how many programs were generated, how many every pipeline agreed
 on, and how many each pipeline disagreed with the majority on.";
@@ -38,6 +50,11 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
     let mut skc: Option<PathBuf> = None;
     let mut out: Option<PathBuf> = None;
     let mut size = generate::Size::default();
+    let mut print: Option<u64> = None;
+    let mut coverage = false;
+    let mut reduce = true;
+    let mut reduce_file: Option<PathBuf> = None;
+    let mut batch_size = 25usize;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = |name: &str| {
@@ -51,6 +68,11 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
             "--seed" => seed = value("--seed")?.parse()?,
             "--skc" => skc = Some(value("--skc")?.into()),
             "--out" => out = Some(value("--out")?.into()),
+            "--batch" => batch_size = value("--batch")?.parse::<usize>()?.max(1),
+            "--coverage" => coverage = true,
+            "--no-reduce" => reduce = false,
+            "--reduce" => reduce_file = Some(value("--reduce")?.into()),
+            "--print" => print = Some(value("--print")?.parse()?),
             "--size" => {
                 let v = value("--size")?;
                 let n: Vec<usize> = v
@@ -70,6 +92,13 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
             other => bail!("unknown argument `{other}`\n\n{USAGE}"),
         }
     }
+    if let Some(seed) = print {
+        print!("{}", generate::program(seed, size));
+        return Ok(());
+    }
+    if coverage {
+        return print_coverage(seed, programs.unwrap_or(10_000), size);
+    }
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let root = manifest.parent().map(Path::to_path_buf).unwrap_or(manifest);
     let skc = match skc {
@@ -79,54 +108,50 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
     let out = out.unwrap_or_else(|| root.join("target/difftest"));
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let work = tempfile_dir(&out)?;
+    if let Some(file) = reduce_file {
+        let result = reduce_one(&skc, &file, &work, &out);
+        let _ = std::fs::remove_dir_all(&work);
+        return result;
+    }
 
     let started = Instant::now();
     let mut stats = Stats::default();
     let mut k = 0u64;
+    let mut members = Vec::new();
     loop {
         let done = match programs {
             Some(n) => k >= n,
             None => started.elapsed() >= Duration::from_secs(seconds),
         };
+        if done || members.len() >= batch_size {
+            run_batch(&skc, &members, size, reduce, &work, &out, &mut stats)?;
+            members.clear();
+            if stats.generated % 1000 < batch_size as u64 {
+                eprintln!(
+                    "difftest: {} programs, {} s, {} mismatching",
+                    stats.generated,
+                    started.elapsed().as_secs(),
+                    stats.mismatching + stats.invalid + stats.interpreter_stopped
+                );
+            }
+        }
         if done {
             break;
         }
         let s = seed + k;
         k += 1;
-        let text = generate::program(s, size);
-        let source = work.join("p.ssa");
-        std::fs::write(&source, &text)?;
-        let reference = pipelines::interpret(&text);
-        let results = pipelines::run_all(&skc, &source, &work);
         stats.generated += 1;
-        let verdict = match &reference {
-            Ok(expected) => pipelines::verdict_against(expected, &results),
+        let text = generate::program(s, size);
+        match pipelines::interpret(&text) {
+            Ok(expected) => members.push(Member {
+                seed: s,
+                text,
+                expected,
+            }),
             Err(stop) => {
                 stats.interpreter_stopped += 1;
-                keep(&out, s, &text, &reference, &results)?;
+                keep(&out, s, &text, &Err(stop.clone()), &[])?;
                 eprintln!("seed {s}: the interpreter stopped: {stop}");
-                continue;
-            }
-        };
-        match verdict {
-            Verdict::Agree => stats.agreeing += 1,
-            Verdict::Invalid(message) => {
-                stats.invalid += 1;
-                keep(&out, s, &text, &reference, &results)?;
-                eprintln!("seed {s}: skc rejected the program: {message}");
-            }
-            Verdict::Disagree(odd) => {
-                stats.mismatching += 1;
-                for i in &odd {
-                    *stats.by_pipeline.entry(PIPELINES[*i].name).or_default() += 1;
-                }
-                let kept = keep(&out, s, &text, &reference, &results)?;
-                let names: Vec<&str> = odd.iter().map(|&i| PIPELINES[i].name).collect();
-                eprintln!(
-                    "seed {s}: {} disagree(s); kept {}",
-                    names.join(", "),
-                    kept.display()
-                );
             }
         }
     }
@@ -161,6 +186,136 @@ struct Stats {
     /// unsupported function): the generator's fault.
     interpreter_stopped: u64,
     by_pipeline: BTreeMap<&'static str, u64>,
+}
+
+/// Prints, for each instruction the reader accepts, how many of the
+/// programs of seeds `seed..seed + n` use it; fails if one is unused.
+fn print_coverage(seed: u64, n: u64, size: generate::Size) -> anyhow::Result<()> {
+    let mut counts: BTreeMap<String, u64> = coverage::instruction_names()
+        .into_iter()
+        .map(|name| (name, 0))
+        .collect();
+    for s in seed..seed + n {
+        for name in coverage::instructions_used(&generate::program(s, size)) {
+            *counts.entry(name).or_default() += 1;
+        }
+    }
+    println!("instruction  programs (of {n}, seeds {seed}..{})", seed + n);
+    for (name, count) in &counts {
+        println!("{name:<12} {count}");
+    }
+    let unused: Vec<&str> = counts
+        .iter()
+        .filter(|(_, &c)| c == 0)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if !unused.is_empty() {
+        bail!("no program uses: {}", unused.join(" "));
+    }
+    Ok(())
+}
+
+/// Builds `members` as one program; if it does not print what they
+/// should, runs each alone to find the ones at fault.
+fn run_batch(
+    skc: &Path,
+    members: &[Member],
+    size: generate::Size,
+    reduce: bool,
+    work: &Path,
+    out: &Path,
+    stats: &mut Stats,
+) -> anyhow::Result<()> {
+    if members.is_empty() || batch::agrees(skc, members, size, work)? {
+        stats.agreeing += members.len() as u64;
+        return Ok(());
+    }
+    let mut found = false;
+    for m in members {
+        let source = work.join("p.ssa");
+        std::fs::write(&source, &m.text)?;
+        let results = pipelines::run_all(skc, &source, work);
+        let reference = Ok(m.expected.clone());
+        match pipelines::verdict_against(&m.expected, &results) {
+            Verdict::Agree => stats.agreeing += 1,
+            Verdict::Invalid(message) => {
+                found = true;
+                stats.invalid += 1;
+                keep(out, m.seed, &m.text, &reference, &results)?;
+                eprintln!("seed {}: skc rejected the program: {message}", m.seed);
+                if reduce {
+                    let name = format!("seed-{}", m.seed);
+                    let p = &PIPELINES[0];
+                    minimise::minimise(skc, p, &results[0], &m.text, &name, work, out)?;
+                }
+            }
+            Verdict::Disagree(odd) => {
+                found = true;
+                stats.mismatching += 1;
+                for i in &odd {
+                    *stats.by_pipeline.entry(PIPELINES[*i].name).or_default() += 1;
+                }
+                let kept = keep(out, m.seed, &m.text, &reference, &results)?;
+                let names: Vec<&str> = odd.iter().map(|&i| PIPELINES[i].name).collect();
+                eprintln!(
+                    "seed {}: {} disagree(s); kept {}",
+                    m.seed,
+                    names.join(", "),
+                    kept.display()
+                );
+                if reduce {
+                    let name = format!("seed-{}", m.seed);
+                    let (p, got) = (&PIPELINES[odd[0]], &results[odd[0]]);
+                    minimise::minimise(skc, p, got, &m.text, &name, work, out)?;
+                }
+            }
+        }
+    }
+    if !found {
+        // Each program is right alone and wrong together: keep the batch.
+        stats.mismatching += 1;
+        let dir = out.join(format!("batch-{}", members[0].seed));
+        std::fs::create_dir_all(&dir)?;
+        batch::write(members, size, &dir)?;
+        eprintln!(
+            "seeds {}..={}: right alone, wrong built together; kept {}",
+            members[0].seed,
+            members[members.len() - 1].seed,
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Reduces the program in `file` against the first pipeline that
+/// disagrees with the interpreter on it.
+fn reduce_one(skc: &Path, file: &Path, work: &Path, out: &Path) -> anyhow::Result<()> {
+    let kept =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    // Without the comments `keep` wrote at the top.
+    let text: String = kept
+        .lines()
+        .skip_while(|l| l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let file = &work.join("to-reduce.ssa");
+    std::fs::write(file, &text)?;
+    let reference = pipelines::interpret(&text)
+        .map_err(|stop| anyhow::anyhow!("the interpreter stops on {}: {stop}", file.display()))?;
+    let results = pipelines::run_all(skc, file, work);
+    let odd = match pipelines::verdict_against(&reference, &results) {
+        Verdict::Agree => bail!(
+            "every pipeline agrees with the interpreter on {}",
+            file.display()
+        ),
+        Verdict::Invalid(_) => 0,
+        Verdict::Disagree(odd) => odd[0],
+    };
+    let name = file
+        .file_stem()
+        .map_or("program".into(), |s| s.to_string_lossy().into_owned());
+    minimise::minimise(skc, &PIPELINES[odd], &results[odd], &text, &name, work, out)?;
+    Ok(())
 }
 
 /// Writes the program and each pipeline's outcome as `seed-S.ssa` (the
