@@ -3,12 +3,13 @@
 
 use super::memory::Memory;
 use super::printf::{self, Arguments};
+use super::va_list::{self, VarArg};
 use super::{Exit, Machine, Stop};
 
-const NAMES: [&str; 23] = [
-    "printf", "puts", "putchar", "malloc", "calloc", "realloc", "free", "memcpy", "memmove",
-    "memset", "memcmp", "strlen", "strcmp", "abort", "exit", "fflush", "strcpy", "strchr", "labs",
-    "atoi", "atol", "atoll", "qsort",
+const NAMES: [&str; 24] = [
+    "printf", "vprintf", "puts", "putchar", "malloc", "calloc", "realloc", "free", "memcpy",
+    "memmove", "memset", "memcmp", "strlen", "strcmp", "abort", "exit", "fflush", "strcpy",
+    "strchr", "labs", "atoi", "atol", "atoll", "qsort",
 ];
 
 /// Whether the interpreter provides C function `name`.
@@ -17,18 +18,45 @@ pub fn exists(name: &str) -> bool {
 }
 
 /// `printf`'s arguments: the variadic ones, in order.
-struct Variadic<'a, 'm> {
+struct Variadic<'a> {
     memory: &'a Memory,
-    args: std::slice::Iter<'a, u64>,
-    _machine: std::marker::PhantomData<&'m ()>,
+    args: std::slice::Iter<'a, VarArg>,
 }
 
-impl Arguments for Variadic<'_, '_> {
-    fn next(&mut self) -> Result<u64, Stop> {
-        self.args
-            .next()
-            .copied()
-            .ok_or_else(|| Stop::Undefined("printf reads more arguments than were passed".into()))
+impl Arguments for Variadic<'_> {
+    fn next(&mut self, float: bool) -> Result<u64, Stop> {
+        match (self.args.next(), float) {
+            (None, _) => Err(Stop::Undefined(
+                "printf reads more arguments than were passed".into(),
+            )),
+            (Some(VarArg::Int(v)), false) | (Some(VarArg::Float(v)), true) => Ok(*v),
+            (Some(VarArg::Float(_)), false) => Err(Stop::Undefined(
+                "printf reads an integer where a floating-point argument was passed".into(),
+            )),
+            (Some(VarArg::Int(_)), true) => Err(Stop::Undefined(
+                "printf reads a floating-point argument where an integer was passed".into(),
+            )),
+            (Some(VarArg::Aggregate(..)), _) => Err(Stop::Undefined(
+                "printf reads an argument where an aggregate was passed".into(),
+            )),
+        }
+    }
+
+    fn string(&mut self, address: u64) -> Result<Vec<u8>, Stop> {
+        self.memory.c_string(address)
+    }
+}
+
+/// `vprintf`'s arguments: read through a `va_list`.
+struct ThroughVaList<'a> {
+    memory: &'a mut Memory,
+    ap: u64,
+    layouts: &'a [va_list::Layout],
+}
+
+impl Arguments for ThroughVaList<'_> {
+    fn next(&mut self, float: bool) -> Result<u64, Stop> {
+        va_list::next(self.memory, self.ap, float, self.layouts)
     }
 
     fn string(&mut self, address: u64) -> Result<Vec<u8>, Stop> {
@@ -53,7 +81,7 @@ pub fn call(
     m: &mut Machine<'_>,
     name: &str,
     args: &[u64],
-    variadic: &[u64],
+    variadic: &[VarArg],
 ) -> Result<Option<u64>, Exit> {
     let a = |i: usize| arg(args, i, name);
     let result = match name {
@@ -64,7 +92,19 @@ pub fn call(
                 &mut Variadic {
                     memory: &m.memory,
                     args: variadic.iter(),
-                    _machine: std::marker::PhantomData,
+                },
+            )?;
+            write(m, &text)?;
+            text.len() as u64
+        }
+        "vprintf" => {
+            let format = m.memory.c_string(a(0)?)?;
+            let text = printf::format(
+                &format,
+                &mut ThroughVaList {
+                    memory: &mut m.memory,
+                    ap: a(1)?,
+                    layouts: &m.va_layouts,
                 },
             )?;
             write(m, &text)?;

@@ -17,6 +17,7 @@ mod externals;
 mod memory;
 mod ops;
 mod printf;
+mod va_list;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -29,6 +30,7 @@ use crate::reader::Module;
 use crate::types::TypeTable;
 
 use memory::Memory;
+use va_list::VarArg;
 
 /// Why a run stopped before the program ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -164,14 +166,9 @@ struct Machine<'m> {
     memory: Memory,
     out: &'m mut dyn Write,
     steps_left: u64,
-    /// The variadic arguments of each active call, by the id `vastart`
-    /// writes into a `va_list`.
-    varargs: Vec<Vec<u64>>,
+    /// The argument layouts of active variadic calls.
+    va_layouts: Vec<va_list::Layout>,
 }
-
-/// Where `vastart` puts its marker in a `va_list`: the call's id in the
-/// first 8 bytes, the next argument's index in the next 8.
-const VA_LIST_MARK: u64 = 0x5641_4c49_5354_0000;
 
 impl<'m> Machine<'m> {
     fn new(module: &'m Module, out: &'m mut dyn Write, limits: Limits) -> Result<Self, Stop> {
@@ -185,7 +182,7 @@ impl<'m> Machine<'m> {
             memory: Memory::new(limits.memory),
             out,
             steps_left: limits.steps,
-            varargs: Vec::new(),
+            va_layouts: Vec::new(),
         };
         for item in &module.items {
             match item {
@@ -304,7 +301,12 @@ impl<'m> Machine<'m> {
     }
 
     /// Calls function `index` (a body, or past them an external).
-    fn call(&mut self, index: usize, args: &[Arg], variadic: &[u64]) -> Result<Option<u64>, Exit> {
+    fn call(
+        &mut self,
+        index: usize,
+        args: &[Arg],
+        variadic: &[VarArg],
+    ) -> Result<Option<u64>, Exit> {
         if index >= self.bodies.len() {
             let name = self.externals[index - self.bodies.len()].clone();
             return self.call_external(&name, args, variadic);
@@ -317,7 +319,7 @@ impl<'m> Machine<'m> {
         &mut self,
         name: &str,
         args: &[Arg],
-        variadic: &[u64],
+        variadic: &[VarArg],
     ) -> Result<Option<u64>, Exit> {
         let scalars: Vec<u64> = args.iter().map(|a| a.bits()).collect();
         externals::call(self, name, &scalars, variadic)
@@ -330,8 +332,8 @@ struct Frame<'m> {
     values: Vec<u64>,
     /// Stack allocations, freed at return.
     slots: Vec<u64>,
-    /// This call's id in `Machine::varargs`, if it is variadic.
-    varargs_id: Option<usize>,
+    /// Where this call's arguments are, if it is variadic.
+    va_layout: Option<va_list::Layout>,
 }
 
 impl<'m> Frame<'m> {
@@ -340,7 +342,7 @@ impl<'m> Frame<'m> {
             f,
             values: vec![0; f.values.len()],
             slots: Vec::new(),
-            varargs_id: None,
+            va_layout: None,
         })
     }
 
@@ -348,7 +350,7 @@ impl<'m> Frame<'m> {
         mut self,
         m: &mut Machine<'m>,
         args: &[Arg],
-        variadic: &[u64],
+        variadic: &[VarArg],
     ) -> Result<Option<u64>, Exit> {
         let mut result = self.body(m, args, variadic);
         // A returned aggregate usually lives in a slot about to be freed:
@@ -363,8 +365,10 @@ impl<'m> Frame<'m> {
             m.memory
                 .free(slot, "leaving a function: freeing a stack slot")?;
         }
-        if let Some(id) = self.varargs_id {
-            m.varargs[id] = Vec::new();
+        if let Some(layout) = self.va_layout {
+            m.va_layouts.retain(|l| l.save_area != layout.save_area);
+            m.memory.free(layout.save_area, "leaving a function")?;
+            m.memory.free(layout.overflow, "leaving a function")?;
         }
         result
     }
@@ -373,7 +377,7 @@ impl<'m> Frame<'m> {
         &mut self,
         m: &mut Machine<'m>,
         args: &[Arg],
-        variadic: &[u64],
+        variadic: &[VarArg],
     ) -> Result<Option<u64>, Exit> {
         let f = self.f;
         if args.len() < f.params.len() {
@@ -406,8 +410,9 @@ impl<'m> Frame<'m> {
             self.values[p.value.index()] = v;
         }
         if f.variadic {
-            m.varargs.push(variadic.to_vec());
-            self.varargs_id = Some(m.varargs.len() - 1);
+            let layout = va_list::lay_out(&mut m.memory, f, m.types, variadic)?;
+            m.va_layouts.push(layout);
+            self.va_layout = Some(layout);
         }
         let mut block = 0usize;
         let mut previous: Option<usize> = None;
@@ -618,28 +623,16 @@ impl<'m> Frame<'m> {
             }
             InstKind::VaStart { ap } => {
                 let at = self.operand(m, ap, BaseType::L)?;
-                let id = self.varargs_id.ok_or_else(|| {
+                let layout = self.va_layout.ok_or_else(|| {
                     Stop::Undefined("`vastart` in a function that is not variadic".into())
                 })?;
-                m.memory.write(at, 8, VA_LIST_MARK | id as u64)?;
-                m.memory.write(at + 8, 8, 0)?;
+                va_list::start(&mut m.memory, at, &layout)?;
                 return Ok(None);
             }
             InstKind::VaArg { ap } => {
                 let at = self.operand(m, ap, BaseType::L)?;
-                let mark = m.memory.read(at, 8)?;
-                let next = m.memory.read(at + 8, 8)?;
-                if mark & !0xffff != VA_LIST_MARK {
-                    return Err(Stop::Unsupported(
-                        "`vaarg` of a va_list the interpreter did not fill (its System V layout is not emulated)".into(),
-                    )
-                    .into());
-                }
-                let list = &m.varargs[(mark & 0xffff) as usize];
-                let v = *list.get(next as usize).ok_or_else(|| {
-                    Stop::Undefined("`vaarg` past the last variadic argument".into())
-                })?;
-                m.memory.write(at + 8, 8, next + 1)?;
+                let float = ty.is_float();
+                let v = va_list::next(&mut m.memory, at, float, &m.va_layouts)?;
                 match ty {
                     BaseType::W | BaseType::S => v & 0xffff_ffff,
                     _ => v,
@@ -666,16 +659,19 @@ impl<'m> Frame<'m> {
         let mut variadic = Vec::new();
         for (i, a) in args.iter().enumerate() {
             let v = self.operand(m, &a.value, a.ty.value_type())?;
-            let arg = match a.ty {
-                AbiType::Agg(t) => Arg::Aggregate(v, m.types.get(t).size),
-                // A `double` passed to `...` as `d` keeps its bits; a `s`
-                // is what C never passes (it promotes), kept as its bits.
-                _ => Arg::Scalar(v),
-            };
             if i < fixed_count {
-                fixed.push(arg);
+                fixed.push(match a.ty {
+                    AbiType::Agg(t) => Arg::Aggregate(v, m.types.get(t).size),
+                    _ => Arg::Scalar(v),
+                });
             } else {
-                variadic.push(arg.bits());
+                variadic.push(match a.ty {
+                    AbiType::Agg(t) => VarArg::Aggregate(v, t),
+                    // A `s` is what C never passes (it promotes): its
+                    // bits go in an SSE register all the same.
+                    AbiType::Base(BaseType::S | BaseType::D) => VarArg::Float(v),
+                    _ => VarArg::Int(v),
+                });
             }
         }
         let result = m.call(index, &fixed, &variadic)?;

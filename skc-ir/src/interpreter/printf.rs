@@ -6,8 +6,10 @@ use super::Stop;
 
 /// Where a conversion takes its next argument from.
 pub trait Arguments {
-    /// The next argument's 64 bits (integers, pointers; `double` bits).
-    fn next(&mut self) -> Result<u64, Stop>;
+    /// The next argument's 64 bits (integers, pointers; `double` bits):
+    /// a floating-point one when `float`, which is where a System V
+    /// caller puts it apart from integers.
+    fn next(&mut self, float: bool) -> Result<u64, Stop>;
     /// The string at an address.
     fn string(&mut self, address: u64) -> Result<Vec<u8>, Stop>;
 }
@@ -54,7 +56,7 @@ pub fn format(format: &[u8], args: &mut dyn Arguments) -> Result<Vec<u8>, Stop> 
             i += 1;
         }
         if format.get(i) == Some(&b'*') {
-            let w = args.next()? as i32;
+            let w = args.next(false)? as i32;
             if w < 0 {
                 spec.left = true;
             }
@@ -66,7 +68,7 @@ pub fn format(format: &[u8], args: &mut dyn Arguments) -> Result<Vec<u8>, Stop> 
         if format.get(i) == Some(&b'.') {
             i += 1;
             if format.get(i) == Some(&b'*') {
-                let p = args.next()? as i32;
+                let p = args.next(false)? as i32;
                 spec.precision = (p >= 0).then_some(p as usize);
                 i += 1;
             } else {
@@ -90,7 +92,7 @@ pub fn format(format: &[u8], args: &mut dyn Arguments) -> Result<Vec<u8>, Stop> 
         let text = match conversion {
             b'%' => b"%".to_vec(),
             b'd' | b'i' => {
-                let v = sign_extend(args.next()?, bits);
+                let v = sign_extend(args.next(false)?, bits);
                 let digits = limit_digits(v.unsigned_abs().to_string().into_bytes(), &spec);
                 let sign: &[u8] = if v < 0 {
                     b"-"
@@ -104,7 +106,7 @@ pub fn format(format: &[u8], args: &mut dyn Arguments) -> Result<Vec<u8>, Stop> 
                 pad_number(sign, digits, &spec)
             }
             b'u' | b'x' | b'X' | b'o' => {
-                let v = truncate(args.next()?, bits);
+                let v = truncate(args.next(false)?, bits);
                 let digits = match conversion {
                     b'u' => v.to_string(),
                     b'x' => format!("{v:x}"),
@@ -123,9 +125,9 @@ pub fn format(format: &[u8], args: &mut dyn Arguments) -> Result<Vec<u8>, Stop> 
                 };
                 pad_number(prefix, digits, &spec)
             }
-            b'c' => pad(vec![args.next()? as u8], &spec),
+            b'c' => pad(vec![args.next(false)? as u8], &spec),
             b's' => {
-                let address = args.next()?;
+                let address = args.next(false)?;
                 let mut s = if address == 0 {
                     b"(null)".to_vec()
                 } else {
@@ -137,7 +139,7 @@ pub fn format(format: &[u8], args: &mut dyn Arguments) -> Result<Vec<u8>, Stop> 
                 pad(s, &spec)
             }
             b'p' => {
-                let v = args.next()?;
+                let v = args.next(false)?;
                 let s = if v == 0 {
                     "(nil)".to_string()
                 } else {
@@ -145,10 +147,10 @@ pub fn format(format: &[u8], args: &mut dyn Arguments) -> Result<Vec<u8>, Stop> 
                 };
                 pad(s.into_bytes(), &spec)
             }
-            b'f' | b'F' | b'e' | b'E' | b'g' | b'G' => {
-                let x = f64::from_bits(args.next()?);
-                let body = float(x, conversion, &spec);
-                let sign: &[u8] = if x.is_sign_negative() && !x.is_nan() {
+            b'f' | b'F' | b'e' | b'E' | b'g' | b'G' | b'a' | b'A' => {
+                let x = f64::from_bits(args.next(true)?);
+                // glibc prints the sign of a NaN too.
+                let sign: &[u8] = if x.is_sign_negative() {
                     b"-"
                 } else if spec.plus {
                     b"+"
@@ -157,6 +159,21 @@ pub fn format(format: &[u8], args: &mut dyn Arguments) -> Result<Vec<u8>, Stop> 
                 } else {
                     b""
                 };
+                let (sign, body) = match conversion {
+                    b'a' | b'A' if x.is_finite() => {
+                        let mut prefix = sign.to_vec();
+                        prefix.extend(if conversion == b'A' { b"0X" } else { b"0x" });
+                        let body = hex_float(x, spec.precision, spec.alt);
+                        let body = if conversion == b'A' {
+                            body.to_ascii_uppercase()
+                        } else {
+                            body
+                        };
+                        (prefix, body)
+                    }
+                    _ => (sign.to_vec(), float(x, conversion, &spec)),
+                };
+                let sign = &sign[..];
                 if x.is_finite() {
                     pad_number(
                         sign,
@@ -261,6 +278,49 @@ fn pad(s: Vec<u8>, spec: &Spec) -> Vec<u8> {
 }
 
 /// The digits of `|x|` for `%f %e %g` (no sign).
+/// `%a` after the `0x`: `1.8p+1`. Without a precision, as many hex
+/// digits as the value needs; with one, rounded to nearest, ties to even,
+/// a carry reaching the leading digit (`0x2.0p+0`, as glibc prints).
+/// Subnormals are written `0x0.…p-1022`.
+fn hex_float(x: f64, precision: Option<usize>, alt: bool) -> Vec<u8> {
+    let bits = x.abs().to_bits();
+    let biased = (bits >> 52) as i64;
+    let mut mantissa = bits & ((1 << 52) - 1);
+    let (mut lead, exponent) = match (biased, mantissa) {
+        (0, 0) => (0u64, 0),
+        (0, _) => (0, -1022),
+        _ => (1, biased - 1023),
+    };
+    let digits = match precision {
+        None => {
+            let all = format!("{mantissa:013x}");
+            all.trim_end_matches('0').to_string()
+        }
+        Some(p) if p >= 13 => format!("{mantissa:013x}{}", "0".repeat(p - 13)),
+        Some(p) => {
+            let dropped = 4 * (13 - p) as u32;
+            let kept = mantissa >> dropped;
+            let rest = mantissa & ((1u64 << dropped) - 1);
+            let half = 1u64 << (dropped - 1);
+            let odd = if p == 0 { lead & 1 } else { kept & 1 };
+            let up = rest > half || (rest == half && odd == 1);
+            mantissa = kept + u64::from(up);
+            if p == 0 {
+                lead += u64::from(up);
+                String::new()
+            } else {
+                if mantissa >> (4 * p) != 0 {
+                    lead += 1;
+                    mantissa &= (1u64 << (4 * p)) - 1;
+                }
+                format!("{mantissa:0width$x}", width = p)
+            }
+        }
+    };
+    let point = if digits.is_empty() && !alt { "" } else { "." };
+    format!("{lead}{point}{digits}p{exponent:+}").into_bytes()
+}
+
 fn float(x: f64, conversion: u8, spec: &Spec) -> Vec<u8> {
     let upper = conversion.is_ascii_uppercase();
     let x = x.abs();
@@ -342,7 +402,7 @@ mod tests {
     struct List(Vec<u64>);
 
     impl Arguments for List {
-        fn next(&mut self) -> Result<u64, Stop> {
+        fn next(&mut self, _: bool) -> Result<u64, Stop> {
             Ok(self.0.remove(0))
         }
         fn string(&mut self, _: u64) -> Result<Vec<u8>, Stop> {
@@ -356,6 +416,37 @@ mod tests {
     }
 
     /// Expected strings are what glibc's printf writes.
+    #[test]
+    fn hexadecimal_floats_print_as_glibc_does() {
+        let d = |x: f64| x.to_bits();
+        assert_eq!(
+            f(
+                "%a %a %a %a %a %A",
+                &[d(1.0), d(3.0), d(0.1), d(0.0), d(-0.5), d(255.5)]
+            ),
+            "0x1p+0 0x1.8p+1 0x1.999999999999ap-4 0x0p+0 -0x1p-1 0X1.FFP+7"
+        );
+        assert_eq!(
+            f("%a %a", &[d(f64::from_bits(1)), d(f64::MAX)]),
+            "0x0.0000000000001p-1022 0x1.fffffffffffffp+1023"
+        );
+        assert_eq!(
+            f(
+                "%.1a %.0a %.0a %.2a %.3a %#a",
+                &[d(1.96875), d(1.5), d(2.5), d(1.0), d(0.1), d(1.0)]
+            ),
+            "0x2.0p+0 0x2p+0 0x1p+1 0x1.00p+0 0x1.99ap-4 0x1.p+0"
+        );
+        assert_eq!(
+            f("%12a|%-12a|%012a|%+a", &[d(1.5), d(1.5), d(-1.5), d(2.0)]),
+            "    0x1.8p+0|0x1.8p+0    |-0x0001.8p+0|+0x1p+1"
+        );
+        assert_eq!(
+            f("%a %f %e", &[d(-f64::NAN), d(-f64::NAN), d(f64::NAN)]),
+            "-nan -nan nan"
+        );
+    }
+
     #[test]
     fn conversions_print_as_glibc_does() {
         assert_eq!(
