@@ -80,10 +80,27 @@ fn undefined_behaviour_is_reported_with_where_it_happened() {
             "outside the stack slot of 8 bytes",
         ),
         ("%q =l loadl 0", "null"),
+        // Where `or` and `mul` of addresses lead depends on the linker.
+        (
+            "%p =l alloc8 8\n\t%q =l alloc8 8\n\t%d =l sub %q, %p\n\t%r =l or %p, %d\n\t%s =l loadl %r",
+            "no allocation there",
+        ),
+        (
+            "%p =l alloc8 8\n\t%q =l alloc8 8\n\t%d =l mul %q, %p\n\t%r =l add %p, %d\n\t%s =l loadl %r",
+            "no allocation there",
+        ),
         ("%q =l call %m()", "not a function"),
+        // A result bound from a function that returns nothing: masking
+        // it with `and 0` is defined, anything else that reaches output is
+        // not.
+        (
+            "%u =w call $nothing()\n\t%k =w and %u, 0\n\tstorew %k, $cell\n\t%x =w xor %u, 0\n\tstorew %x, $cell",
+            "left undefined",
+        ),
     ] {
         let text = format!(
-            "export function w $main() {{\n@start\n\t%z =w copy 0\n\t%m =l copy -1\n\t{body}\n\tret 0\n}}\n"
+            "data $cell = {{ w 0 }}\nfunction $nothing() {{\n@start\n\tret\n}}\n\
+             export function w $main() {{\n@start\n\t%z =w copy 0\n\t%m =l copy -1\n\t{body}\n\tret 0\n}}\n"
         );
         let (result, _) = interpret(&text, "ub.ssa", &[]);
         match result {
@@ -100,6 +117,40 @@ fn undefined_behaviour_is_reported_with_where_it_happened() {
         &[],
     );
     assert!(matches!(result, Err(Stop::Undefined(m)) if m.contains("hlt")));
+}
+
+/// A qsort whose result depends on the C library's algorithm is
+/// reported: a comparator that is not an ordering, or different elements
+/// that compare equal.
+#[test]
+fn qsort_with_an_order_c_leaves_open_is_reported() {
+    for (body, what) in [
+        // Elements differ but compare equal when their signs agree.
+        (
+            "%s =w csltw %x, 0\n\t%t =w csltw %y, 0\n\t%r =w sub %s, %t",
+            "compare equal but differ",
+        ),
+        // a < b and b < a.
+        ("%r =w copy -1", "not an ordering"),
+        // A proper ordering.
+        (
+            "%s =w csltw %x, %y\n\t%t =w csgtw %x, %y\n\t%r =w sub %t, %s",
+            "",
+        ),
+    ] {
+        let text = format!(
+            "data $a = {{ w 5 -3 9 -7 }}\n\
+             function w $cmp(l %p, l %q) {{\n@start\n\t%x =w loadw %p\n\t%y =w loadw %q\n\t{body}\n\tret %r\n}}\n\
+             export function w $main() {{\n@start\n\tcall $qsort(l $a, l 4, l 4, l $cmp)\n\
+             \t%f =w loadw $a\n\tret %f\n}}\n"
+        );
+        let (result, _) = interpret(&text, "qsort.ssa", &[]);
+        match result {
+            Ok(status) => assert!(what.is_empty() && status == 249, "{body}: {status}"),
+            Err(Stop::Undefined(m)) => assert!(!what.is_empty() && m.contains(what), "{m}"),
+            other => panic!("{body}: {other:?}"),
+        }
+    }
 }
 
 /// Reading more variadic arguments than were passed, of either class,

@@ -82,13 +82,25 @@ pub fn expected(members: &[Member]) -> Outcome {
     }
 }
 
+/// Builds and runs the batch through every pipeline: the outcome each
+/// gave, in the order of [`pipelines::PIPELINES`], and the one expected.
+pub fn run(
+    skc: &Path,
+    members: &[Member],
+    size: Size,
+    work: &Path,
+) -> std::io::Result<(Outcome, Vec<Outcome>)> {
+    let files = write(members, size, work)?;
+    let sources: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    Ok((
+        expected(members),
+        pipelines::run_all_files(skc, &sources, work),
+    ))
+}
+
 /// Builds and runs the batch through every pipeline: `true` when every
 /// pipeline gives the expected outcome.
 pub fn agrees(skc: &Path, members: &[Member], size: Size, work: &Path) -> std::io::Result<bool> {
-    let files = write(members, size, work)?;
-    let sources: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-    let expected = expected(members);
-    Ok(pipelines::run_all_files(skc, &sources, work)
-        .iter()
-        .all(|r| *r == expected))
+    let (expected, results) = run(skc, members, size, work)?;
+    Ok(results.iter().all(|r| *r == expected))
 }

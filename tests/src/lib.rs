@@ -10,6 +10,7 @@ pub mod case;
 pub mod coverage;
 pub mod diff;
 pub mod generate;
+pub mod mutate;
 pub mod pipelines;
 pub mod reduce;
 pub mod skc_binary;

@@ -72,16 +72,23 @@ pub enum Verdict {
 
 /// What the reference interpreter makes of the program: the outcome every
 /// pipeline must match, or why there is none (`Err`: the program reaches
-/// undefined behaviour or uses what the interpreter lacks).
+/// undefined behaviour, uses what the interpreter lacks, or ends with a
+/// status WASI cannot give).
 pub fn interpret(text: &str) -> Result<Outcome, String> {
-    use skc_ir::interpreter::{run, Limits};
+    use skc_ir::interpreter::{run_to_exit, Limits};
     let module = skc_ir::reader::read_module(text, "program.ssa")?;
     let mut stdout = Vec::new();
     let limits = Limits {
         steps: 50_000_000,
         ..Limits::default()
     };
-    let status = run(&module, &[], &mut stdout, limits).map_err(|stop| stop.to_string())?;
+    let status = run_to_exit(&module, &[], &mut stdout, limits).map_err(|stop| stop.to_string())?;
+    if !(0..=125).contains(&status) {
+        return Err(format!(
+            "exit status {status}: WASI runtimes refuse statuses outside 0..=125, where a \
+             process keeps the low 8 bits, so the targets cannot agree"
+        ));
+    }
     Ok(Outcome::Ran {
         status: format!("exit {status}"),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -192,13 +199,19 @@ pub fn run_pipeline(skc: &Path, p: &Pipeline, sources: &[&Path], work: &Path) ->
         }
         Ok(_) => {}
     }
+    // argv[0] is the interpreter's, so that a program printing it agrees.
     let mut run = match p.target {
         "wasm32" => {
             let mut c = Command::new("wasmtime");
-            c.arg("run").arg(&exe);
+            c.args(["run", "--argv0", "prog"]).arg(&exe);
             c
         }
-        _ => Command::new(&exe),
+        _ => {
+            use std::os::unix::process::CommandExt;
+            let mut c = Command::new(&exe);
+            c.arg0("prog");
+            c
+        }
     };
     let output = run_with_timeout(&mut run, RUN_TIMEOUT);
     match output {

@@ -243,34 +243,44 @@ fn sort(m: &mut Machine<'_>, base: u64, count: u64, size: u64, compare: u64) -> 
             "qsort with comparator {compare:#x}, not a function"
         ))
     })?;
-    let mut elements: Vec<Vec<u8>> = (0..count)
+    let elements: Vec<Vec<u8>> = (0..count)
         .map(|i| m.memory.bytes(base + i * size, size).map(<[u8]>::to_vec))
         .collect::<Result<_, _>>()?;
     let left = m.memory.allocate(size.max(1), "qsort element")?;
     let right = m.memory.allocate(size.max(1), "qsort element")?;
-    let mut failure: Option<Exit> = None;
-    elements.sort_by(|x, y| {
-        if failure.is_some() {
-            return std::cmp::Ordering::Equal;
+    let mut call = |x: &[u8], y: &[u8]| -> Result<std::cmp::Ordering, Exit> {
+        m.memory.bytes_mut(left, size)?.copy_from_slice(x);
+        m.memory.bytes_mut(right, size)?.copy_from_slice(y);
+        let r = m.call(
+            function,
+            &[super::Arg::Scalar(left), super::Arg::Scalar(right)],
+            &[],
+        )?;
+        Ok((r.unwrap_or(0) as u32 as i32).cmp(&0))
+    };
+    // Which order a C library's qsort leaves elements in depends on its
+    // algorithm unless the comparator is an ordering and tells every two
+    // different elements apart: each comparison is checked both ways.
+    let mut ordered = |x: &[u8], y: &[u8]| -> Result<std::cmp::Ordering, Exit> {
+        let forward = call(x, y)?;
+        if call(y, x)? != forward.reverse() {
+            return Err(Stop::Undefined(
+                "qsort's comparator is not an ordering (a < b and b < a, or a = b and a < b)"
+                    .into(),
+            )
+            .into());
         }
-        let order = (|| -> Result<std::cmp::Ordering, Exit> {
-            m.memory.bytes_mut(left, size)?.copy_from_slice(x);
-            m.memory.bytes_mut(right, size)?.copy_from_slice(y);
-            let r = m.call(
-                function,
-                &[super::Arg::Scalar(left), super::Arg::Scalar(right)],
-                &[],
-            )?;
-            Ok((r.unwrap_or(0) as u32 as i32).cmp(&0))
-        })();
-        order.unwrap_or_else(|e| {
-            failure = Some(e);
-            std::cmp::Ordering::Equal
-        })
-    });
-    if let Some(e) = failure {
-        return Err(e);
-    }
+        if forward == std::cmp::Ordering::Equal && x != y {
+            return Err(Stop::Undefined(
+                "qsort of elements that compare equal but differ: the order it leaves them in \
+                 is unspecified"
+                    .into(),
+            )
+            .into());
+        }
+        Ok(forward)
+    };
+    let elements = merge_sort(elements, &mut ordered)?;
     m.memory.free(left, "qsort")?;
     m.memory.free(right, "qsort")?;
     for (i, e) in elements.iter().enumerate() {
@@ -279,6 +289,32 @@ fn sort(m: &mut Machine<'_>, base: u64, count: u64, size: u64, compare: u64) -> 
             .copy_from_slice(e);
     }
     Ok(())
+}
+
+/// A comparison that can fail (the comparator is IL).
+type Comparison<'a> = dyn FnMut(&[u8], &[u8]) -> Result<std::cmp::Ordering, Exit> + 'a;
+
+/// A stable merge sort.
+fn merge_sort(mut items: Vec<Vec<u8>>, compare: &mut Comparison) -> Result<Vec<Vec<u8>>, Exit> {
+    if items.len() <= 1 {
+        return Ok(items);
+    }
+    let back = items.split_off(items.len() / 2);
+    let front = merge_sort(items, compare)?;
+    let back = merge_sort(back, compare)?;
+    let mut merged = Vec::with_capacity(front.len() + back.len());
+    let (mut front, mut back) = (front.into_iter().peekable(), back.into_iter().peekable());
+    while let (Some(x), Some(y)) = (front.peek(), back.peek()) {
+        // Equal elements keep their order: the front one first.
+        if compare(x, y)? == std::cmp::Ordering::Greater {
+            merged.extend(back.next());
+        } else {
+            merged.extend(front.next());
+        }
+    }
+    merged.extend(front);
+    merged.extend(back);
+    Ok(merged)
 }
 
 /// `memcmp`'s sign: the first differing byte, as unsigned.

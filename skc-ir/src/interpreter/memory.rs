@@ -1,16 +1,46 @@
 //! A flat LP64 byte-addressed memory of separate allocations with bounds.
 //!
-//! An address is `region << 32 | offset`: every data item, stack slot and
-//! heap block is its own region, so arithmetic on addresses works as on
-//! integers (the IL may compute `$a + ($b - $a)`) while an access can still
-//! be checked against the one allocation it falls in. Region 0 is never
-//! allocated: the null page.
+//! An address is `tag << 32 | (BASE + offset)`: every data item, stack
+//! slot and heap block is its own region, so adding and subtracting
+//! integers and addresses works as on integers (the IL may compute
+//! `$a + ($b - $a)`) while an access can still be checked against the one
+//! allocation it falls in. Tags are the region numbers scattered over 31
+//! bits and offsets start at `BASE`, so an address made by anything else
+//! (`$a | ($b - $a)`, `$a * $b`), whose target depends on where a real
+//! linker put things, almost never lands in an allocation and is reported
+//! instead of being given an arbitrary meaning. Tag 0 is never allocated:
+//! the null page and small integers.
 
 use super::Stop;
+
+/// Where offsets start inside a region: a multiple of any alignment the
+/// IL asks for.
+const BASE: u64 = 0x1_0000;
 
 /// Regions whose number is at least this hold no bytes: they stand for
 /// functions (see [`Memory::function_address`]).
 const FUNCTION_REGIONS: u64 = 0xffff_0000;
+
+/// Tags are region numbers times this odd number modulo 2^31: a
+/// bijection, so tags are distinct and only region 0 gets tag 0.
+const SCATTER: u64 = 0x9e37_79b1;
+
+/// The inverse of [`SCATTER`] modulo 2^31 (Newton's iteration doubles the
+/// correct low bits each step).
+const GATHER: u64 = {
+    let mut inverse = SCATTER;
+    let mut i = 0;
+    while i < 5 {
+        inverse = inverse.wrapping_mul(2u64.wrapping_sub(SCATTER.wrapping_mul(inverse)));
+        i += 1;
+    }
+    inverse & 0x7fff_ffff
+};
+
+/// The tag of the `n`th region (from 1).
+fn tag(n: u64) -> u64 {
+    n.wrapping_mul(SCATTER) & 0x7fff_ffff
+}
 
 struct Region {
     bytes: Vec<u8>,
@@ -40,12 +70,12 @@ impl Memory {
 
     /// A new region of `size` zero bytes; its address.
     pub fn allocate(&mut self, size: u64, what: &'static str) -> Result<u64, Stop> {
-        if size >= 1 << 32 || self.in_use + size > self.limit {
+        if size >= (1 << 32) - BASE || self.in_use + size > self.limit {
             return Err(Stop::Limit(format!(
                 "allocating {size} bytes exceeds the interpreter's memory limit"
             )));
         }
-        if self.regions.len() as u64 + 1 >= FUNCTION_REGIONS {
+        if self.regions.len() as u64 + 1 >= 1 << 31 {
             return Err(Stop::Limit("too many allocations".into()));
         }
         self.in_use += size;
@@ -54,14 +84,25 @@ impl Memory {
             live: true,
             what,
         });
-        Ok((self.regions.len() as u64) << 32)
+        Ok(tag(self.regions.len() as u64) << 32 | BASE)
+    }
+
+    /// The region an address falls in and the offset inside it.
+    fn split(&self, address: u64) -> Option<(usize, u64)> {
+        let t = address >> 32;
+        let offset = (address & 0xffff_ffff).checked_sub(BASE)?;
+        let n = t.wrapping_mul(GATHER) & 0x7fff_ffff;
+        if t >= 1 << 31 || n == 0 || n > self.regions.len() as u64 {
+            return None;
+        }
+        Some((n as usize - 1, offset))
     }
 
     /// Ends the region at `address` (which must be its start).
     pub fn free(&mut self, address: u64, what: &str) -> Result<(), Stop> {
-        let (index, offset) = split(address);
-        match self.regions.get_mut(index.wrapping_sub(1) as usize) {
-            Some(r) if r.live && offset == 0 => {
+        let found = self.split(address);
+        match found.map(|(index, offset)| (&mut self.regions[index], offset)) {
+            Some((r, 0)) if r.live => {
                 r.live = false;
                 self.in_use -= r.bytes.len() as u64;
                 r.bytes = Vec::new();
@@ -75,8 +116,8 @@ impl Memory {
 
     /// The size of the live region starting at `address`.
     pub fn size_at(&self, address: u64) -> Option<u64> {
-        let (index, offset) = split(address);
-        let r = self.regions.get(index.wrapping_sub(1) as usize)?;
+        let (index, offset) = self.split(address)?;
+        let r = &self.regions[index];
         (r.live && offset == 0).then_some(r.bytes.len() as u64)
     }
 
@@ -93,15 +134,15 @@ impl Memory {
     }
 
     fn locate(&self, address: u64, len: u64) -> Result<(usize, usize), Stop> {
-        let (index, offset) = split(address);
         let out_of_bounds =
             |why: &str| Stop::Undefined(format!("access of {len} byte(s) at {address:#x}: {why}"));
-        if index == 0 {
+        if address >> 32 == 0 {
             return Err(out_of_bounds("a null or small-integer address"));
         }
-        let Some(r) = self.regions.get(index as usize - 1) else {
+        let Some((index, offset)) = self.split(address) else {
             return Err(out_of_bounds("no allocation there"));
         };
+        let r = &self.regions[index];
         if !r.live {
             return Err(out_of_bounds(&format!("the {} was freed", r.what)));
         }
@@ -112,7 +153,7 @@ impl Memory {
                 r.bytes.len()
             )));
         }
-        Ok((index as usize - 1, offset as usize))
+        Ok((index, offset as usize))
     }
 
     /// Reads a little-endian integer of `len` bytes.
@@ -160,11 +201,25 @@ impl Memory {
 
     /// The function an address stands for, if it is one.
     pub fn function_at(address: u64) -> Option<usize> {
-        let (index, offset) = split(address);
-        (index >= FUNCTION_REGIONS && offset == 0).then(|| (index - FUNCTION_REGIONS) as usize)
+        let (t, offset) = (address >> 32, address & 0xffff_ffff);
+        (t >= FUNCTION_REGIONS && offset == 0).then(|| (t - FUNCTION_REGIONS) as usize)
     }
 }
 
-fn split(address: u64) -> (u64, u64) {
-    (address >> 32, address & 0xffff_ffff)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_undone_by_the_inverse() {
+        assert_eq!(SCATTER.wrapping_mul(GATHER) & 0x7fff_ffff, 1);
+        let mut m = Memory::new(1 << 20);
+        let addresses: Vec<u64> = (0..1000).map(|_| m.allocate(4, "t").unwrap()).collect();
+        for (i, a) in addresses.iter().enumerate() {
+            assert_eq!(m.split(*a), Some((i, 0)));
+            assert_eq!(m.split(a + 3), Some((i, 3)));
+        }
+        assert_eq!(m.split(addresses[5] - 1), None);
+        assert_eq!(m.split(12), None);
+    }
 }

@@ -72,9 +72,21 @@ impl Default for Limits {
 }
 
 /// Runs `main` with `args` (after the program name `prog`), writing what
-/// it prints to `out`: its exit status (`main`'s result or `exit`'s
-/// argument), or why it stopped.
+/// it prints to `out`: its exit status (the low 8 bits of `main`'s result
+/// or `exit`'s argument), or why it stopped.
 pub fn run(
+    module: &Module,
+    args: &[&str],
+    out: &mut dyn Write,
+    limits: Limits,
+) -> Result<i32, Stop> {
+    run_to_exit(module, args, out, limits).map(|status| status & 0xff)
+}
+
+/// [`run`], with all 32 bits of `main`'s result or `exit`'s argument
+/// (WASI refuses statuses outside 0..=125 where a process keeps the low
+/// 8 bits, so whether a status is portable depends on all of them).
+pub fn run_to_exit(
     module: &Module,
     args: &[&str],
     out: &mut dyn Write,
@@ -118,11 +130,14 @@ pub fn run(
         .and_then(|status| machine.run_array(".fini_array", true).map(|()| status));
     machine.out.flush().ok();
     match result {
-        // As a process's status: the low 8 bits.
-        Ok(status) | Err(Exit::Exited(status)) => Ok(status & 0xff),
+        Ok(status) | Err(Exit::Exited(status)) => Ok(status),
         Err(Exit::Stopped(stop)) => Err(stop),
     }
 }
+
+/// What the message about an unset value calls it.
+const LEFT_UNDEFINED: &str =
+    "a value left undefined (bound from a call of a function that returns nothing)";
 
 /// How a call ended other than by returning.
 enum Exit {
@@ -334,6 +349,11 @@ struct Frame<'m> {
     slots: Vec<u64>,
     /// Where this call's arguments are, if it is variadic.
     va_layout: Option<va_list::Layout>,
+    /// Values whose bits are unspecified: results bound from calls of
+    /// functions that return nothing, and what is computed from them.
+    unset: Vec<bool>,
+    /// Whether the last call returned nothing.
+    returned_nothing: bool,
 }
 
 impl<'m> Frame<'m> {
@@ -341,6 +361,8 @@ impl<'m> Frame<'m> {
         Ok(Frame {
             f,
             values: vec![0; f.values.len()],
+            unset: vec![false; f.values.len()],
+            returned_nothing: false,
             slots: Vec::new(),
             va_layout: None,
         })
@@ -429,10 +451,12 @@ impl<'m> Frame<'m> {
                         .ok_or_else(|| {
                             Stop::Undefined("a phi without an operand for the edge taken".into())
                         })?;
-                    picked.push(self.operand(m, op, f.value_type(phi.result))?);
+                    let unset = self.is_unset(op);
+                    picked.push((self.operand(m, op, f.value_type(phi.result))?, unset));
                 }
-                for (phi, v) in data.phis.iter().zip(picked) {
+                for (phi, (v, unset)) in data.phis.iter().zip(picked) {
                     self.values[phi.result.index()] = v;
+                    self.unset[phi.result.index()] = unset;
                 }
             }
             for inst in &data.insts {
@@ -440,16 +464,20 @@ impl<'m> Frame<'m> {
                     return Err(Stop::Limit("the step limit was reached".into()).into());
                 }
                 m.steps_left -= 1;
+                let located = |frame: &Self, e: Exit| match e {
+                    Exit::Stopped(s) => Exit::Stopped(frame.locate(s, inst.pos.line, inst.pos.col)),
+                    other => other,
+                };
+                let unset = self
+                    .unset_result(&inst.kind)
+                    .map_err(|s| located(self, s.into()))?;
                 let result = self
                     .execute(m, &inst.kind, inst.result)
-                    .map_err(|e| match e {
-                        Exit::Stopped(s) => {
-                            Exit::Stopped(self.locate(s, inst.pos.line, inst.pos.col))
-                        }
-                        other => other,
-                    })?;
+                    .map_err(|e| located(self, e))?;
                 if let (Some(r), Some(v)) = (inst.result, result) {
                     self.values[r.index()] = v;
+                    let call = matches!(inst.kind, InstKind::Call { .. });
+                    self.unset[r.index()] = unset || (call && self.returned_nothing);
                 }
             }
             let next = match &data.term {
@@ -459,6 +487,10 @@ impl<'m> Frame<'m> {
                     nonzero,
                     zero,
                 } => {
+                    if self.is_unset(cond) {
+                        let s = Stop::Undefined(format!("a branch on {LEFT_UNDEFINED}"));
+                        return Err(self.locate(s, data.term_pos.line, data.term_pos.col).into());
+                    }
                     let c = self.operand(m, cond, BaseType::W)?;
                     if c as u32 != 0 {
                         nonzero.index()
@@ -467,6 +499,10 @@ impl<'m> Frame<'m> {
                     }
                 }
                 Terminator::Ret(v) => {
+                    if v.as_ref().is_some_and(|op| self.is_unset(op)) {
+                        let s = Stop::Undefined(format!("returning {LEFT_UNDEFINED}"));
+                        return Err(self.locate(s, data.term_pos.line, data.term_pos.col).into());
+                    }
                     return match (v, f.ret) {
                         (Some(op), Some(ty)) => Ok(Some(self.operand(m, op, ty.value_type())?)),
                         _ => Ok(None),
@@ -488,6 +524,52 @@ impl<'m> Frame<'m> {
             Stop::Undefined(m) if !m.contains(" (in `") => Stop::Undefined(at(m)),
             Stop::Unsupported(m) if !m.contains(" (in `") => Stop::Unsupported(at(m)),
             other => other,
+        }
+    }
+
+    fn is_unset(&self, op: &Operand) -> bool {
+        matches!(op, Operand::Value(v) if self.unset[v.index()])
+    }
+
+    /// Whether an instruction's result is unset: arithmetic on an unset
+    /// value is (unless `and` or `mul` with a zero masks it all), and any
+    /// other use of one is undefined.
+    fn unset_result(&self, kind: &InstKind) -> Result<bool, Stop> {
+        let zero = |op: &Operand| match op {
+            Operand::Const(Const::Int(0)) => true,
+            Operand::Value(v) => !self.unset[v.index()] && self.values[v.index()] == 0,
+            _ => false,
+        };
+        let used = |ops: &[&Operand]| {
+            if ops.iter().any(|op| self.is_unset(op)) {
+                Err(Stop::Undefined(format!("a use of {LEFT_UNDEFINED}")))
+            } else {
+                Ok(false)
+            }
+        };
+        match kind {
+            InstKind::Binary { op, lhs, rhs } => {
+                let (a, b) = (self.is_unset(lhs), self.is_unset(rhs));
+                let masks = matches!(op, crate::ir::BinOp::And | crate::ir::BinOp::Mul)
+                    && ((a && zero(rhs)) || (b && zero(lhs)));
+                Ok((a || b) && !masks)
+            }
+            InstKind::Compare { lhs, rhs, .. } => Ok(self.is_unset(lhs) || self.is_unset(rhs)),
+            InstKind::Unary { arg, .. } => Ok(self.is_unset(arg)),
+            InstKind::Load { addr, .. } => used(&[addr]),
+            InstKind::Store { value, addr, .. } => used(&[value, addr]),
+            InstKind::Alloc { size, .. } => used(&[size]),
+            InstKind::Blit { src, dst, .. } => used(&[src, dst]),
+            InstKind::Call {
+                callee, env, args, ..
+            } => {
+                let mut ops: Vec<&Operand> = args.iter().map(|a| &a.value).collect();
+                ops.push(callee);
+                ops.extend(env.as_ref());
+                used(&ops)
+            }
+            InstKind::VaStart { ap } | InstKind::VaArg { ap } => used(&[ap]),
+            InstKind::DbgLoc { .. } => Ok(false),
         }
     }
 
@@ -685,7 +767,10 @@ impl<'m> Frame<'m> {
                 m.memory.free(from, "a returned aggregate")?;
                 Some(copy)
             }
-            (Some(_), r) => Some(r.unwrap_or(0)),
+            (Some(_), r) => {
+                self.returned_nothing = r.is_none();
+                Some(r.unwrap_or(0))
+            }
             (None, _) => None,
         })
     }

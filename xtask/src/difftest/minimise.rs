@@ -48,6 +48,13 @@ pub fn minimise(
     out: &Path,
 ) -> anyhow::Result<PathBuf> {
     let source = work.join("candidate.ssa");
+    // Comments outside functions (a corpus program's expectations) go.
+    let text: String = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let text = text.as_str();
     let mut candidates = 0u32;
     let reduced = reduce::reduce(text, |candidate| {
         candidates += 1;

@@ -17,7 +17,7 @@ mod minimise;
 
 use skc_tests::batch::{self, Member};
 use skc_tests::pipelines::{self, Outcome, Verdict, PIPELINES};
-use skc_tests::{coverage, generate};
+use skc_tests::{coverage, generate, mutate};
 
 pub const USAGE: &str = "\
 usage: cargo xtask difftest [--seconds N | --programs N] [--seed S] [--skc PATH] [--out DIR]
@@ -36,6 +36,11 @@ usage: cargo xtask difftest [--seconds N | --programs N] [--seed S] [--skc PATH]
   --no-reduce    keep programs the pipelines disagree on as they are
                  (by default each is also delta-reduced into NAME.min.ssa,
                  a corpus program expecting what the interpreter does)
+  --mutate       instead of generating programs, mutate the corpus
+                 programs that need no C driver (operands swapped,
+                 constants changed, operations replaced by one of the
+                 same shape); mutants the interpreter stops on are
+                 dropped, the others must agree with it
   --reduce FILE  only reduce FILE, a program some pipeline gets wrong
   --coverage     only generate the programs (--programs N, default
                  10000) and print how many use each instruction
@@ -54,6 +59,7 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
     let mut coverage = false;
     let mut reduce = true;
     let mut reduce_file: Option<PathBuf> = None;
+    let mut mutate = false;
     let mut batch_size = 25usize;
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -71,6 +77,7 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
             "--batch" => batch_size = value("--batch")?.parse::<usize>()?.max(1),
             "--coverage" => coverage = true,
             "--no-reduce" => reduce = false,
+            "--mutate" => mutate = true,
             "--reduce" => reduce_file = Some(value("--reduce")?.into()),
             "--print" => print = Some(value("--print")?.parse()?),
             "--size" => {
@@ -114,6 +121,12 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
         return result;
     }
 
+    if mutate {
+        let corpus = root.join("tests/corpus");
+        let result = run_mutants(&skc, &corpus, seed, programs, seconds, reduce, &work, &out);
+        let _ = std::fs::remove_dir_all(&work);
+        return result;
+    }
     let started = Instant::now();
     let mut stats = Stats::default();
     let mut k = 0u64;
@@ -158,14 +171,16 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&work);
     println!(
         "difftest: seeds {seed}..{}, {} s: generated {}, agreeing {}, mismatching {}, \
-         rejected by skc {}, stopped by the interpreter {}",
+         rejected by skc {}, stopped by the interpreter {}, batches that failed once and \
+         agreed when run again {}",
         seed + k,
         started.elapsed().as_secs(),
         stats.generated,
         stats.agreeing,
         stats.mismatching,
         stats.invalid,
-        stats.interpreter_stopped
+        stats.interpreter_stopped,
+        stats.flaky
     );
     for (name, n) in &stats.by_pipeline {
         println!("difftest: {name} differed from the interpreter on {n} program(s)");
@@ -185,6 +200,8 @@ struct Stats {
     /// Programs the interpreter stopped on (undefined behaviour or an
     /// unsupported function): the generator's fault.
     interpreter_stopped: u64,
+    /// Batches that disagreed once and agreed when run again.
+    flaky: u64,
     by_pipeline: BTreeMap<&'static str, u64>,
 }
 
@@ -215,6 +232,120 @@ fn print_coverage(seed: u64, n: u64, size: generate::Size) -> anyhow::Result<()>
     Ok(())
 }
 
+/// The corpus programs a mutant can be made of: those without a C
+/// driver or a restriction to some targets, that the interpreter runs.
+fn mutable_programs(corpus: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let mut found = Vec::new();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(corpus)
+        .with_context(|| format!("reading {}", corpus.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "ssa"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let text = std::fs::read_to_string(&path)?;
+        let restricted = text
+            .lines()
+            .any(|l| l.trim() == "# >>> driver" || l.starts_with("# targets:"));
+        if !restricted && pipelines::interpret(&text).is_ok() {
+            let name = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into();
+            found.push((name, text));
+        }
+    }
+    Ok(found)
+}
+
+/// `--mutate`: mutants of the corpus programs, each run alone.
+#[allow(clippy::too_many_arguments)]
+fn run_mutants(
+    skc: &Path,
+    corpus: &Path,
+    seed: u64,
+    programs: Option<u64>,
+    seconds: u64,
+    reduce: bool,
+    work: &Path,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let sources = mutable_programs(corpus)?;
+    if sources.is_empty() {
+        bail!("no corpus program in {} can be mutated", corpus.display());
+    }
+    let started = Instant::now();
+    let (mut tried, mut dropped, mut agreeing, mut wrong) = (0u64, 0u64, 0u64, 0u64);
+    let mut k = 0u64;
+    loop {
+        let done = match programs {
+            Some(n) => tried >= n,
+            None => started.elapsed() >= Duration::from_secs(seconds),
+        };
+        if done {
+            break;
+        }
+        let (name, original) = &sources[(k % sources.len() as u64) as usize];
+        let s = seed + k;
+        k += 1;
+        let Some(text) = mutate::mutant(original, s) else {
+            continue;
+        };
+        tried += 1;
+        let Ok(expected) = pipelines::interpret(&text) else {
+            dropped += 1;
+            continue;
+        };
+        let source = work.join("mutant.ssa");
+        std::fs::write(&source, &text)?;
+        let results = pipelines::run_all(skc, &source, work);
+        let odd = match pipelines::verdict_against(&expected, &results) {
+            Verdict::Agree => {
+                agreeing += 1;
+                continue;
+            }
+            Verdict::Invalid(_) => 0,
+            Verdict::Disagree(odd) => odd[0],
+        };
+        wrong += 1;
+        let label = format!("{name}-mutant-{s}");
+        let kept = out.join(format!("{label}.ssa"));
+        let header: String = pipelines::report(&Ok(expected.clone()), &results)
+            .lines()
+            .map(|l| format!("# {l}\n"))
+            .collect();
+        std::fs::write(&kept, format!("{header}{text}"))?;
+        eprintln!(
+            "{label}: {} differs; kept {}",
+            PIPELINES[odd].name,
+            kept.display()
+        );
+        if reduce {
+            minimise::minimise(
+                skc,
+                &PIPELINES[odd],
+                &results[odd],
+                &text,
+                &label,
+                work,
+                out,
+            )?;
+        }
+    }
+    println!(
+        "difftest --mutate: {} corpus programs, seeds {seed}..{}, {} s: mutants {tried}, \
+         dropped by the reader or the interpreter {dropped}, agreeing {agreeing}, mismatching {wrong}",
+        sources.len(),
+        seed + k,
+        started.elapsed().as_secs()
+    );
+    if wrong > 0 {
+        bail!("the pipelines disagreed; see {}", out.display());
+    }
+    Ok(())
+}
+
 /// Builds `members` as one program; if it does not print what they
 /// should, runs each alone to find the ones at fault.
 fn run_batch(
@@ -226,7 +357,11 @@ fn run_batch(
     out: &Path,
     stats: &mut Stats,
 ) -> anyhow::Result<()> {
-    if members.is_empty() || batch::agrees(skc, members, size, work)? {
+    if members.is_empty() {
+        return Ok(());
+    }
+    let (expected, first) = batch::run(skc, members, size, work)?;
+    if first.iter().all(|r| *r == expected) {
         stats.agreeing += members.len() as u64;
         return Ok(());
     }
@@ -272,15 +407,34 @@ fn run_batch(
         }
     }
     if !found {
+        let seeds = format!("{}..={}", members[0].seed, members[members.len() - 1].seed);
+        if batch::agrees(skc, members, size, work)? {
+            // A run that failed once on a loaded machine (a timeout, a
+            // runtime that could not start): said, not counted as agreeing.
+            stats.flaky += 1;
+            eprintln!(
+                "seeds {seeds}: the batch disagreed once and agreed when run again; first run:\n{}",
+                pipelines::report(&Ok(expected), &first)
+                    .lines()
+                    .filter(|l| l.starts_with("---")
+                        || l.starts_with("  exit")
+                        || !l.starts_with("  "))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+            return Ok(());
+        }
         // Each program is right alone and wrong together: keep the batch.
         stats.mismatching += 1;
         let dir = out.join(format!("batch-{}", members[0].seed));
         std::fs::create_dir_all(&dir)?;
         batch::write(members, size, &dir)?;
+        std::fs::write(
+            dir.join("outcomes.txt"),
+            pipelines::report(&Ok(expected), &first),
+        )?;
         eprintln!(
-            "seeds {}..={}: right alone, wrong built together; kept {}",
-            members[0].seed,
-            members[members.len() - 1].seed,
+            "seeds {seeds}: right alone, wrong built together; kept {}",
             dir.display()
         );
     }
