@@ -90,6 +90,12 @@ fn undefined_behaviour_is_reported_with_where_it_happened() {
             "no allocation there",
         ),
         ("%q =l call %m()", "not a function"),
+        // A slot is aligned to what `alloc8` asks and no more: flipping
+        // bit 3 of its address leaves it.
+        (
+            "%p =l alloc8 16\n\t%q =l xor %p, 8\n\t%s =l loadl %q",
+            "access of 8 byte(s)",
+        ),
         // A result bound from a function that returns nothing: masking
         // it with `and 0` is defined, anything else that reaches output is
         // not.
@@ -117,6 +123,24 @@ fn undefined_behaviour_is_reported_with_where_it_happened() {
         &[],
     );
     assert!(matches!(result, Err(Stop::Undefined(m)) if m.contains("hlt")));
+}
+
+/// Printing an address as a number shows where the interpreter placed
+/// things, which no target shares: the run stops as unsupported.
+#[test]
+fn printing_an_address_is_not_compared() {
+    let text = "data $d = { l 1 }\ndata $f = { b \"%ld %s\", b 0 }\ndata $s = { b \"x\", b 0 }\n\
+                export function w $main() {\n@start\n\t%a =l add $d, 8\n\
+                \tcall $printf(l $f, ..., l %a, l $s)\n\tret 0\n}\n";
+    let (result, _) = interpret(text, "address.ssa", &[]);
+    assert!(
+        matches!(&result, Err(Stop::Unsupported(m)) if m.contains("prints an address")),
+        "{result:?}"
+    );
+    // A string argument is an address too, and fine.
+    let text = text.replace("%ld %s", "%s").replace("l %a, l $s", "l $s");
+    let (result, out) = interpret(&text, "string.ssa", &[]);
+    assert_eq!((result, out.as_str()), (Ok(0), "x"));
 }
 
 /// A qsort whose result depends on the C library's algorithm is

@@ -186,6 +186,8 @@ pub fn program_with_entry(seed: u64, size: Size, entry: &str) -> String {
     }
     out.push_str(SUB_WORD);
     let _ = writeln!(out, "# difftest program, seed {seed}");
+    // What `dbgloc` lines refer to (QBE needs it before any of them).
+    let _ = writeln!(out, "dbgfile \"difftest-{seed}.c\"");
     let _ = writeln!(out, "data $fmt = {{ b \"%016lx\\n\", b 0 }}");
     let _ = write!(out, "data $table = {{");
     for f in 0..size.functions {

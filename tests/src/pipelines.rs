@@ -223,6 +223,52 @@ pub fn run_pipeline(skc: &Path, p: &Pipeline, sources: &[&Path], work: &Path) ->
     }
 }
 
+/// Builds `source` with QBE (`qbe`, then `cc` to assemble and link) and
+/// runs it: the oracle skc replaces, compared with the interpreter by
+/// `cargo xtask difftest --qbe`.
+pub fn run_qbe(qbe: &Path, source: &Path, work: &Path) -> Outcome {
+    let asm = work.join("qbe.s");
+    let exe = work.join("qbe-built");
+    let _ = std::fs::remove_file(&exe);
+    let steps: [(&str, Command); 2] = [
+        ("qbe", {
+            let mut c = Command::new(qbe);
+            c.arg(source).arg("-o").arg(&asm);
+            c
+        }),
+        ("cc", {
+            let mut c = Command::new("cc");
+            c.arg(&asm).arg("-o").arg(&exe).arg("-lm");
+            c
+        }),
+    ];
+    for (name, mut step) in steps {
+        match step.stdin(Stdio::null()).output() {
+            Err(e) => return Outcome::BuildFailed(format!("cannot run {name}: {e}")),
+            Ok(o) if !o.status.success() => {
+                return Outcome::BuildFailed(format!(
+                    "{name}: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                ))
+            }
+            Ok(_) => {}
+        }
+    }
+    let mut run = {
+        use std::os::unix::process::CommandExt;
+        let mut c = Command::new(&exe);
+        c.arg0("prog");
+        c
+    };
+    match run_with_timeout(&mut run, RUN_TIMEOUT) {
+        Err(e) => Outcome::Ran {
+            status: format!("could not run: {e}"),
+            stdout: String::new(),
+        },
+        Ok((status, stdout)) => Outcome::Ran { status, stdout },
+    }
+}
+
 /// Runs `command`, killing it after `limit`: its status (`exit N`,
 /// `signal N`, `timeout`) and stdout.
 fn run_with_timeout(command: &mut Command, limit: Duration) -> anyhow::Result<(String, String)> {

@@ -45,6 +45,10 @@ impl Arguments for Variadic<'_> {
     fn string(&mut self, address: u64) -> Result<Vec<u8>, Stop> {
         self.memory.c_string(address)
     }
+
+    fn is_address(&self, v: u64) -> bool {
+        self.memory.is_address(v)
+    }
 }
 
 /// `vprintf`'s arguments: read through a `va_list`.
@@ -61,6 +65,10 @@ impl Arguments for ThroughVaList<'_> {
 
     fn string(&mut self, address: u64) -> Result<Vec<u8>, Stop> {
         self.memory.c_string(address)
+    }
+
+    fn is_address(&self, v: u64) -> bool {
+        self.memory.is_address(v)
     }
 }
 

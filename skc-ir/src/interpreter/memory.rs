@@ -1,20 +1,22 @@
 //! A flat LP64 byte-addressed memory of separate allocations with bounds.
 //!
-//! An address is `tag << 32 | (BASE + offset)`: every data item, stack
+//! An address is `tag << 32 | (start + offset)`: every data item, stack
 //! slot and heap block is its own region, so adding and subtracting
 //! integers and addresses works as on integers (the IL may compute
 //! `$a + ($b - $a)`) while an access can still be checked against the one
 //! allocation it falls in. Tags are the region numbers scattered over 31
-//! bits and offsets start at `BASE`, so an address made by anything else
+//! bits and offsets start past `BASE`, so an address made by anything else
 //! (`$a | ($b - $a)`, `$a * $b`), whose target depends on where a real
 //! linker put things, almost never lands in an allocation and is reported
-//! instead of being given an arbitrary meaning. Tag 0 is never allocated:
-//! the null page and small integers.
+//! instead of being given an arbitrary meaning. For the same reason a
+//! region starts at an odd multiple of its alignment: aligned as the IL
+//! asked and no more, so masking or flipping address bits the alignment
+//! does not cover leaves the region. Tag 0 is never allocated: the null
+//! page and small integers.
 
 use super::Stop;
 
-/// Where offsets start inside a region: a multiple of any alignment the
-/// IL asks for.
+/// Regions start past this offset (the largest alignment the IL has).
 const BASE: u64 = 0x1_0000;
 
 /// Regions whose number is at least this hold no bytes: they stand for
@@ -43,6 +45,10 @@ fn tag(n: u64) -> u64 {
 }
 
 struct Region {
+    /// The low 32 bits of its first byte's address.
+    start: u64,
+    /// Its size, kept when it is freed.
+    size: u64,
     bytes: Vec<u8>,
     live: bool,
     /// What it is, for messages (`$data`, `stack slot`, `malloc`).
@@ -68,9 +74,26 @@ impl Memory {
         }
     }
 
-    /// A new region of `size` zero bytes; its address.
+    /// A new region of `size` zero bytes aligned to 16; its address.
     pub fn allocate(&mut self, size: u64, what: &'static str) -> Result<u64, Stop> {
-        if size >= (1 << 32) - BASE || self.in_use + size > self.limit {
+        self.allocate_aligned(size, 16, what)
+    }
+
+    /// A new region of `size` zero bytes aligned to `align` (a power of
+    /// two up to 65536) and not to twice that; its address.
+    pub fn allocate_aligned(
+        &mut self,
+        size: u64,
+        align: u64,
+        what: &'static str,
+    ) -> Result<u64, Stop> {
+        let align = align.clamp(1, BASE);
+        let start = if align == BASE {
+            3 * BASE
+        } else {
+            BASE + align
+        };
+        if size >= (1 << 32) - 4 * BASE || self.in_use + size > self.limit {
             return Err(Stop::Limit(format!(
                 "allocating {size} bytes exceeds the interpreter's memory limit"
             )));
@@ -80,22 +103,33 @@ impl Memory {
         }
         self.in_use += size;
         self.regions.push(Region {
+            start,
+            size,
             bytes: vec![0; size as usize],
             live: true,
             what,
         });
-        Ok(tag(self.regions.len() as u64) << 32 | BASE)
+        Ok(tag(self.regions.len() as u64) << 32 | start)
     }
 
     /// The region an address falls in and the offset inside it.
     fn split(&self, address: u64) -> Option<(usize, u64)> {
         let t = address >> 32;
-        let offset = (address & 0xffff_ffff).checked_sub(BASE)?;
         let n = t.wrapping_mul(GATHER) & 0x7fff_ffff;
         if t >= 1 << 31 || n == 0 || n > self.regions.len() as u64 {
             return None;
         }
-        Some((n as usize - 1, offset))
+        let index = n as usize - 1;
+        let offset = (address & 0xffff_ffff).checked_sub(self.regions[index].start)?;
+        Some((index, offset))
+    }
+
+    /// Whether `value` is an address inside an allocation or just past
+    /// its end (live or freed): what printing it would show depends on
+    /// where things are placed.
+    pub fn is_address(&self, value: u64) -> bool {
+        self.split(value)
+            .is_some_and(|(index, offset)| offset <= self.regions[index].size)
     }
 
     /// Ends the region at `address` (which must be its start).

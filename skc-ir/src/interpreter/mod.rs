@@ -207,7 +207,9 @@ impl<'m> Machine<'m> {
                 }
                 Item::Data(d) => {
                     let size = d.size().max(1);
-                    let address = m.memory.allocate(size, "data item")?;
+                    // Without `align`, the 8 bytes targets give data.
+                    let align = d.align.map_or(8, u64::from);
+                    let address = m.memory.allocate_aligned(size, align, "data item")?;
                     m.data.insert(d.name.as_str(), address);
                 }
                 _ => {}
@@ -682,9 +684,11 @@ impl<'m> Frame<'m> {
                 m.memory.write(at, len, v)?;
                 return Ok(None);
             }
-            InstKind::Alloc { size, .. } => {
+            InstKind::Alloc { size, align } => {
                 let n = self.operand(m, size, BaseType::L)?;
-                let at = m.memory.allocate(n, "stack slot")?;
+                let at = m
+                    .memory
+                    .allocate_aligned(n, u64::from(*align), "stack slot")?;
                 self.slots.push(at);
                 at
             }

@@ -12,6 +12,21 @@ pub trait Arguments {
     fn next(&mut self, float: bool) -> Result<u64, Stop>;
     /// The string at an address.
     fn string(&mut self, address: u64) -> Result<Vec<u8>, Stop>;
+    /// Whether `v` is an address: printing it as a number shows where
+    /// things are placed, which the interpreter does not model.
+    fn is_address(&self, v: u64) -> bool;
+}
+
+/// The next integer argument, refused when it is an address.
+fn number_argument(args: &mut dyn Arguments) -> Result<u64, Stop> {
+    let v = args.next(false)?;
+    if args.is_address(v) {
+        return Err(Stop::Unsupported(
+            "printf prints an address as a number: its value depends on where things are placed"
+                .into(),
+        ));
+    }
+    Ok(v)
 }
 
 struct Spec {
@@ -92,7 +107,7 @@ pub fn format(format: &[u8], args: &mut dyn Arguments) -> Result<Vec<u8>, Stop> 
         let text = match conversion {
             b'%' => b"%".to_vec(),
             b'd' | b'i' => {
-                let v = sign_extend(args.next(false)?, bits);
+                let v = sign_extend(number_argument(args)?, bits);
                 let digits = limit_digits(v.unsigned_abs().to_string().into_bytes(), &spec);
                 let sign: &[u8] = if v < 0 {
                     b"-"
@@ -106,7 +121,7 @@ pub fn format(format: &[u8], args: &mut dyn Arguments) -> Result<Vec<u8>, Stop> 
                 pad_number(sign, digits, &spec)
             }
             b'u' | b'x' | b'X' | b'o' => {
-                let v = truncate(args.next(false)?, bits);
+                let v = truncate(number_argument(args)?, bits);
                 let digits = match conversion {
                     b'u' => v.to_string(),
                     b'x' => format!("{v:x}"),
@@ -139,7 +154,7 @@ pub fn format(format: &[u8], args: &mut dyn Arguments) -> Result<Vec<u8>, Stop> 
                 pad(s, &spec)
             }
             b'p' => {
-                let v = args.next(false)?;
+                let v = number_argument(args)?;
                 let s = if v == 0 {
                     "(nil)".to_string()
                 } else {
@@ -407,6 +422,9 @@ mod tests {
         }
         fn string(&mut self, _: u64) -> Result<Vec<u8>, Stop> {
             Ok(b"str".to_vec())
+        }
+        fn is_address(&self, _: u64) -> bool {
+            false
         }
     }
 

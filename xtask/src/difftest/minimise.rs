@@ -7,6 +7,30 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use skc_tests::pipelines::{self, Outcome, Pipeline};
+
+/// What builds and runs the candidates.
+pub enum Builder<'a> {
+    /// skc, the way one pipeline does.
+    Skc(&'a Path, &'a Pipeline),
+    /// QBE at this path, then `cc`.
+    Qbe(&'a Path),
+}
+
+impl Builder<'_> {
+    fn run(&self, source: &Path, work: &Path) -> Outcome {
+        match self {
+            Builder::Skc(skc, p) => pipelines::run_pipeline(skc, p, &[source], work),
+            Builder::Qbe(qbe) => pipelines::run_qbe(qbe, source, work),
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Builder::Skc(_, p) => p.name,
+            Builder::Qbe(_) => "qbe",
+        }
+    }
+}
 use skc_tests::reduce;
 
 /// Does `got` go wrong the way `original` did, against `reference`? A
@@ -18,7 +42,9 @@ fn same_fault(original: &Outcome, got: &Outcome, reference: &Outcome) -> bool {
         return false;
     }
     match (original, got, reference) {
-        (Outcome::BuildFailed(_), Outcome::BuildFailed(_), _) => true,
+        (Outcome::BuildFailed(was), Outcome::BuildFailed(is), _) => {
+            failure_kind(was) == failure_kind(is)
+        }
         (
             Outcome::Ran { status: was, .. },
             Outcome::Ran { status: is, .. },
@@ -36,11 +62,23 @@ fn same_fault(original: &Outcome, got: &Outcome, reference: &Outcome) -> bool {
     }
 }
 
+/// The words of a build failure's first error line without paths or
+/// numbers: the same kind of failure keeps them as the program shrinks.
+fn failure_kind(message: &str) -> Vec<&str> {
+    let line = message
+        .lines()
+        .find(|l| l.contains("rror"))
+        .or_else(|| message.lines().next())
+        .unwrap_or("");
+    line.split_whitespace()
+        .filter(|w| !w.contains('/') && !w.contains(|c: char| c.is_ascii_digit()))
+        .collect()
+}
+
 /// Reduces `text`, on which `pipeline` gave `original`, and writes it as
 /// `name.min.ssa` in `out`.
 pub fn minimise(
-    skc: &Path,
-    pipeline: &Pipeline,
+    builder: &Builder,
     original: &Outcome,
     text: &str,
     name: &str,
@@ -64,16 +102,19 @@ pub fn minimise(
         if std::fs::write(&source, candidate).is_err() {
             return false;
         }
-        let got = pipelines::run_pipeline(skc, pipeline, &[source.as_path()], work);
+        let got = builder.run(&source, work);
         same_fault(original, &got, &reference)
     });
     let reference = pipelines::interpret(&reduced)
         .map_err(|stop| anyhow::anyhow!("the reduced program no longer runs: {stop}"))?;
     std::fs::write(&source, &reduced)?;
-    let got = pipelines::run_pipeline(skc, pipeline, &[source.as_path()], work);
+    let got = builder.run(&source, work);
     let path = out.join(format!("{name}.min.ssa"));
-    std::fs::write(&path, corpus_program(&reduced, pipeline, &reference, &got))
-        .with_context(|| format!("writing {}", path.display()))?;
+    std::fs::write(
+        &path,
+        corpus_program(&reduced, builder.name(), &reference, &got),
+    )
+    .with_context(|| format!("writing {}", path.display()))?;
     eprintln!(
         "{name}: reduced from {} to {} lines in {candidates} candidates: {}",
         text.lines().count(),
@@ -85,11 +126,10 @@ pub fn minimise(
 
 /// The program with its expectations in the corpus format (see
 /// `skc_tests::case`), and what the pipeline did instead in a comment.
-fn corpus_program(text: &str, pipeline: &Pipeline, reference: &Outcome, got: &Outcome) -> String {
+fn corpus_program(text: &str, builder: &str, reference: &Outcome, got: &Outcome) -> String {
     let mut head = format!(
-        "# A difftest program, reduced: {} did not do what the reference\n\
-         # interpreter does. It did:\n",
-        pipeline.name
+        "# A difftest program, reduced: {builder} did not do what the reference\n\
+         # interpreter does. It did:\n"
     );
     let did = match got {
         Outcome::BuildFailed(m) => format!("build failed: {}", m.trim()),
@@ -141,6 +181,22 @@ mod tests {
     }
 
     #[test]
+    fn a_build_failure_must_stay_the_same_failure() {
+        let reference = ran("exit 0", "");
+        let original = Outcome::BuildFailed(
+            "qbe.s: Assembler messages:\n/tmp/a/qbe.s:330: Error: operand type mismatch for `shl'"
+                .into(),
+        );
+        let same = Outcome::BuildFailed(
+            "qbe.s: Assembler messages:\n/tmp/b/qbe.s:12: Error: operand type mismatch for `shl'"
+                .into(),
+        );
+        let other = Outcome::BuildFailed("cc: undefined reference to `v1'".into());
+        assert!(same_fault(&original, &same, &reference));
+        assert!(!same_fault(&original, &other, &reference));
+    }
+
+    #[test]
     fn a_crash_must_stay_the_same_crash() {
         let reference = ran("exit 0", "1\n");
         let original = ran("signal 11", "");
@@ -153,7 +209,7 @@ mod tests {
     fn the_corpus_program_expects_the_interpreter_s_outcome() {
         let text = corpus_program(
             "export function w $main() {\n@start\n\tret 3\n}\n",
-            &pipelines::PIPELINES[1],
+            pipelines::PIPELINES[1].name,
             &ran("exit 3", "a\n\nb\n"),
             &ran("exit 3", "a\n"),
         );

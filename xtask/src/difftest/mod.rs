@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 mod minimise;
 
+use minimise::Builder;
+
 use skc_tests::batch::{self, Member};
 use skc_tests::pipelines::{self, Outcome, Verdict, PIPELINES};
 use skc_tests::{coverage, generate, mutate};
@@ -41,6 +43,10 @@ usage: cargo xtask difftest [--seconds N | --programs N] [--seed S] [--skc PATH]
                  constants changed, operations replaced by one of the
                  same shape); mutants the interpreter stops on are
                  dropped, the others must agree with it
+  --qbe PATH      instead of skc's pipelines, build the generated
+                 programs with QBE at PATH (and cc) and compare that with
+                 the interpreter: reports where QBE and skc's semantics
+                 differ; it does not fail on differences
   --reduce FILE  only reduce FILE, a program some pipeline gets wrong
   --coverage     only generate the programs (--programs N, default
                  10000) and print how many use each instruction
@@ -60,6 +66,7 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
     let mut reduce = true;
     let mut reduce_file: Option<PathBuf> = None;
     let mut mutate = false;
+    let mut qbe: Option<PathBuf> = None;
     let mut batch_size = 25usize;
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -78,6 +85,7 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
             "--coverage" => coverage = true,
             "--no-reduce" => reduce = false,
             "--mutate" => mutate = true,
+            "--qbe" => qbe = Some(value("--qbe")?.into()),
             "--reduce" => reduce_file = Some(value("--reduce")?.into()),
             "--print" => print = Some(value("--print")?.parse()?),
             "--size" => {
@@ -121,6 +129,11 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
         return result;
     }
 
+    if let Some(qbe) = qbe {
+        let result = compare_with_qbe(&qbe, seed, programs, seconds, size, reduce, &work, &out);
+        let _ = std::fs::remove_dir_all(&work);
+        return result;
+    }
     if mutate {
         let corpus = root.join("tests/corpus");
         let result = run_mutants(&skc, &corpus, seed, programs, seconds, reduce, &work, &out);
@@ -259,6 +272,64 @@ fn mutable_programs(corpus: &Path) -> anyhow::Result<Vec<(String, String)>> {
     Ok(found)
 }
 
+/// `--qbe`: generated programs built by QBE, against the interpreter.
+#[allow(clippy::too_many_arguments)]
+fn compare_with_qbe(
+    qbe: &Path,
+    seed: u64,
+    programs: Option<u64>,
+    seconds: u64,
+    size: generate::Size,
+    reduce: bool,
+    work: &Path,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let (mut n, mut agreeing, mut differing, mut failed) = (0u64, 0u64, 0u64, 0u64);
+    loop {
+        let done = match programs {
+            Some(limit) => n >= limit,
+            None => started.elapsed() >= Duration::from_secs(seconds),
+        };
+        if done {
+            break;
+        }
+        let s = seed + n;
+        n += 1;
+        let text = generate::program(s, size);
+        let Ok(expected) = pipelines::interpret(&text) else {
+            continue;
+        };
+        let source = work.join("p.ssa");
+        std::fs::write(&source, &text)?;
+        let got = pipelines::run_qbe(qbe, &source, work);
+        if got == expected {
+            agreeing += 1;
+            continue;
+        }
+        let name = format!("qbe-seed-{s}");
+        if let Outcome::BuildFailed(m) = &got {
+            failed += 1;
+            let first = m.lines().find(|l| l.contains("Error")).unwrap_or(m.trim());
+            eprintln!("seed {s}: QBE's build failed: {first}");
+        } else {
+            differing += 1;
+            eprintln!("seed {s}: QBE's program differs from the interpreter");
+        }
+        keep(out, s, &text, &Ok(expected), std::slice::from_ref(&got))?;
+        if reduce {
+            minimise::minimise(&Builder::Qbe(qbe), &got, &text, &name, work, out)?;
+        }
+    }
+    println!(
+        "difftest --qbe: seeds {seed}..{}, {} s: agreeing {agreeing}, differing {differing}, \
+         failing to build {failed}",
+        seed + n,
+        started.elapsed().as_secs()
+    );
+    Ok(())
+}
+
 /// `--mutate`: mutants of the corpus programs, each run alone.
 #[allow(clippy::too_many_arguments)]
 fn run_mutants(
@@ -322,15 +393,8 @@ fn run_mutants(
             kept.display()
         );
         if reduce {
-            minimise::minimise(
-                skc,
-                &PIPELINES[odd],
-                &results[odd],
-                &text,
-                &label,
-                work,
-                out,
-            )?;
+            let builder = Builder::Skc(skc, &PIPELINES[odd]);
+            minimise::minimise(&builder, &results[odd], &text, &label, work, out)?;
         }
     }
     println!(
@@ -380,8 +444,8 @@ fn run_batch(
                 eprintln!("seed {}: skc rejected the program: {message}", m.seed);
                 if reduce {
                     let name = format!("seed-{}", m.seed);
-                    let p = &PIPELINES[0];
-                    minimise::minimise(skc, p, &results[0], &m.text, &name, work, out)?;
+                    let builder = Builder::Skc(skc, &PIPELINES[0]);
+                    minimise::minimise(&builder, &results[0], &m.text, &name, work, out)?;
                 }
             }
             Verdict::Disagree(odd) => {
@@ -400,8 +464,8 @@ fn run_batch(
                 );
                 if reduce {
                     let name = format!("seed-{}", m.seed);
-                    let (p, got) = (&PIPELINES[odd[0]], &results[odd[0]]);
-                    minimise::minimise(skc, p, got, &m.text, &name, work, out)?;
+                    let builder = Builder::Skc(skc, &PIPELINES[odd[0]]);
+                    minimise::minimise(&builder, &results[odd[0]], &m.text, &name, work, out)?;
                 }
             }
         }
@@ -468,7 +532,8 @@ fn reduce_one(skc: &Path, file: &Path, work: &Path, out: &Path) -> anyhow::Resul
     let name = file
         .file_stem()
         .map_or("program".into(), |s| s.to_string_lossy().into_owned());
-    minimise::minimise(skc, &PIPELINES[odd], &results[odd], &text, &name, work, out)?;
+    let builder = Builder::Skc(skc, &PIPELINES[odd]);
+    minimise::minimise(&builder, &results[odd], &text, &name, work, out)?;
     Ok(())
 }
 
