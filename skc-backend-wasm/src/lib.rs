@@ -95,6 +95,13 @@ impl Backend for WasmBackend {
         "wasm32"
     }
 
+    fn lowers_as_library(&self, name: &str) -> bool {
+        kinds::is_c_library_function(name)
+            || setjmp::Intrinsic::from_name(name).is_some()
+            || setjmp::is_longjmp(name)
+            || lp64::data_symbol(name) != name
+    }
+
     fn aliases(&self) -> Vec<String> {
         ["wasm32-wasi", "wasm32-wasip1", "wasm32-unknown-wasi"]
             .iter()

@@ -25,7 +25,7 @@ pub struct Compiled {
 
 /// Compiles the invocation's IL input and returns what remains to run.
 pub fn compile(invocation: &Invocation, toolchain: &DiscoveredToolchain) -> Result<Compiled> {
-    let mut items = il_source::items(&invocation.il_inputs)?;
+    let mut items = il_source::items(&invocation.il_inputs, Some(invocation.backend))?;
     let input = match invocation.il_inputs.as_slice() {
         [] => "the link inputs".to_owned(),
         inputs => inputs

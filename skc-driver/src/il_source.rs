@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, IsTerminal, Seek};
 use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
-use skc_ir::backend::ItemSource;
+use skc_ir::backend::{Backend, ItemSource};
 use skc_ir::reader::ItemReader;
 use skc_ir::scan;
 
@@ -85,17 +85,35 @@ fn use_color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
+/// Whether a single input defines, without `export`, a name `backend`
+/// would otherwise take for the C library's (see
+/// [`Backend::lowers_as_library`]): then it is read as a chain, whose
+/// local names are made distinct. Standard input is read once, as it
+/// comes (the path of front ends that pipe their IL).
+fn defines_library_names(input: &IlInput, backend: &dyn Backend) -> Result<bool> {
+    let mut file = match input {
+        IlInput::File(path) => open_file(path)?,
+        IlInput::Stdin => return Ok(false),
+    };
+    let locals = scan::local_definitions(Box::new(BufReader::new(&mut file)), |_| {})
+        .map_err(|error| anyhow!("cannot read input `{}`: {error}", input.display_name()))?;
+    Ok(locals.iter().any(|name| backend.lowers_as_library(name)))
+}
+
 /// Items from `inputs` read as one module (none: an empty module),
 /// diagnostics to stderr. Every file is opened before anything is read.
-pub fn items(inputs: &[IlInput]) -> Result<Box<dyn ItemSource>> {
-    Ok(match inputs {
-        [] => Box::new(ItemReader::new(
+/// `backend`, when the items are for one, decides whether a single file
+/// needs its local names made distinct.
+pub fn items(inputs: &[IlInput], backend: Option<&dyn Backend>) -> Result<Box<dyn ItemSource>> {
+    Ok(match (inputs, backend) {
+        ([], _) => Box::new(ItemReader::new(
             Box::new(std::io::empty()),
             "<no IL input>",
             Box::new(std::io::stderr()),
             false,
         )),
-        [input] => reader(open(input)?, &input.display_name()),
+        ([input], Some(b)) if defines_library_names(input, b)? => chain(inputs)?,
+        ([input], _) => reader(open(input)?, &input.display_name()),
         _ => chain(inputs)?,
     })
 }

@@ -27,7 +27,7 @@ pub fn run(invocation: &Invocation) -> Result<ExitCode> {
     if invocation.il_inputs.is_empty() {
         bail!("--interpret needs an IL input");
     }
-    let mut source = il_source::items(&invocation.il_inputs)?;
+    let mut source = il_source::items(&invocation.il_inputs, None)?;
     let mut items = Vec::new();
     while let Some(item) = source.next_item().context("cannot read the IL")? {
         items.push(item);

@@ -215,6 +215,17 @@ pub trait Backend: Sync {
         items: &mut dyn ItemSource,
         options: &Options<'_>,
     ) -> anyhow::Result<LinkPlan>;
+    /// Whether the backend lowers a reference to `name` as one to the C
+    /// library's function or object of that name when nothing in the
+    /// input says otherwise (a call adapted to the library's types, data
+    /// it provides). A single input that defines such a name without
+    /// `export` is read as several inputs are, with its local names made
+    /// distinct, so that the file's own definition is the one used. The
+    /// default knows no such names.
+    fn lowers_as_library(&self, name: &str) -> bool {
+        let _ = name;
+        false
+    }
     /// Runs one of the backend's own plan steps: the plan runs
     /// `skc --backend-step TARGET NAME ARGS…` (see
     /// [`Toolchain::skc_executable`]) for work that must happen between

@@ -23,25 +23,42 @@ const BASE: u64 = 0x1_0000;
 /// functions (see [`Memory::function_address`]).
 const FUNCTION_REGIONS: u64 = 0xffff_0000;
 
-/// Tags are region numbers times this odd number modulo 2^31: a
-/// bijection, so tags are distinct and only region 0 gets tag 0.
-const SCATTER: u64 = 0x9e37_79b1;
+/// Tags are region numbers scattered by a bijection modulo 2^31 (adding a
+/// constant, odd multipliers and a xor-shift by more than half the width
+/// are each invertible), so tags are distinct and the difference of two
+/// tags says nothing simple about a third. Tag 0 is never a region's.
+const SCATTER: [u64; 2] = [0x9e37_79b1, 0x5bd1_e995];
+const OFFSET: u64 = 0x2545_f491;
 
-/// The inverse of [`SCATTER`] modulo 2^31 (Newton's iteration doubles the
-/// correct low bits each step).
-const GATHER: u64 = {
-    let mut inverse = SCATTER;
+/// The inverse of an odd number modulo 2^31 (Newton's iteration doubles
+/// the correct low bits each step).
+const fn inverse(odd: u64) -> u64 {
+    let mut x = odd;
     let mut i = 0;
     while i < 5 {
-        inverse = inverse.wrapping_mul(2u64.wrapping_sub(SCATTER.wrapping_mul(inverse)));
+        x = x.wrapping_mul(2u64.wrapping_sub(odd.wrapping_mul(x)));
         i += 1;
     }
-    inverse & 0x7fff_ffff
-};
+    x & MASK
+}
+
+const MASK: u64 = 0x7fff_ffff;
+const GATHER: [u64; 2] = [inverse(SCATTER[0]), inverse(SCATTER[1])];
 
 /// The tag of the `n`th region (from 1).
 fn tag(n: u64) -> u64 {
-    n.wrapping_mul(SCATTER) & 0x7fff_ffff
+    let x = (n.wrapping_mul(SCATTER[0]) + OFFSET) & MASK;
+    let x = x ^ (x >> 16);
+    let x = x.wrapping_mul(SCATTER[1]) & MASK;
+    x ^ (x >> 16)
+}
+
+/// The region number of a tag.
+fn untag(t: u64) -> u64 {
+    let x = t ^ (t >> 16);
+    let x = x.wrapping_mul(GATHER[1]) & MASK;
+    let x = x ^ (x >> 16);
+    (x.wrapping_sub(OFFSET) & MASK).wrapping_mul(GATHER[0]) & MASK
 }
 
 struct Region {
@@ -115,8 +132,8 @@ impl Memory {
     /// The region an address falls in and the offset inside it.
     fn split(&self, address: u64) -> Option<(usize, u64)> {
         let t = address >> 32;
-        let n = t.wrapping_mul(GATHER) & 0x7fff_ffff;
-        if t >= 1 << 31 || n == 0 || n > self.regions.len() as u64 {
+        let n = untag(t);
+        if t == 0 || t >= 1 << 31 || n == 0 || n > self.regions.len() as u64 {
             return None;
         }
         let index = n as usize - 1;
@@ -246,7 +263,17 @@ mod tests {
 
     #[test]
     fn tags_are_undone_by_the_inverse() {
-        assert_eq!(SCATTER.wrapping_mul(GATHER) & 0x7fff_ffff, 1);
+        for k in 0..2 {
+            assert_eq!(SCATTER[k].wrapping_mul(GATHER[k]) & MASK, 1);
+        }
+        for n in [0, 1, 2, 1000, MASK] {
+            assert_eq!(untag(tag(n)), n);
+        }
+        // Nothing like `tag(2) == 2 * tag(1)`, which would make `$a | ($b -
+        // $a)` land in `$a`.
+        let (a, b) = (tag(1), tag(2));
+        assert_ne!(a | (b.wrapping_sub(a) & MASK), a);
+        assert_ne!(a | (b.wrapping_sub(a) & MASK), b);
         let mut m = Memory::new(1 << 20);
         let addresses: Vec<u64> = (0..1000).map(|_| m.allocate(4, "t").unwrap()).collect();
         for (i, a) in addresses.iter().enumerate() {
