@@ -66,6 +66,8 @@ struct Region {
     start: u64,
     /// Its size, kept when it is freed.
     size: u64,
+    /// The alignment it was allocated with.
+    align: u64,
     bytes: Vec<u8>,
     live: bool,
     /// What it is, for messages (`$data`, `stack slot`, `malloc`).
@@ -122,6 +124,7 @@ impl Memory {
         self.regions.push(Region {
             start,
             size,
+            align,
             bytes: vec![0; size as usize],
             live: true,
             what,
@@ -139,6 +142,20 @@ impl Memory {
         let index = n as usize - 1;
         let offset = (address & 0xffff_ffff).checked_sub(self.regions[index].start)?;
         Some((index, offset))
+    }
+
+    /// The alignment of the allocation `value` points into, or near (an
+    /// address computed from one that strayed up to `BASE` bytes outside).
+    pub fn alignment_of(&self, value: u64) -> Option<u64> {
+        let t = value >> 32;
+        let n = untag(t);
+        if t == 0 || t >= 1 << 31 || n == 0 || n > self.regions.len() as u64 {
+            return None;
+        }
+        let r = &self.regions[n as usize - 1];
+        let low = value & 0xffff_ffff;
+        let near = low + BASE >= r.start && low <= r.start + r.size + BASE;
+        near.then_some(r.align)
     }
 
     /// Whether `value` is an address inside an allocation or just past

@@ -135,6 +135,12 @@ pub fn run_to_exit(
     }
 }
 
+fn placement_dependent() -> Stop {
+    Stop::Unsupported(
+        "a bitwise operation on an address that depends on where its allocation is placed".into(),
+    )
+}
+
 /// What the message about an unset value calls it.
 const LEFT_UNDEFINED: &str =
     "a value left undefined (bound from a call of a function that returns nothing)";
@@ -529,6 +535,41 @@ impl<'m> Frame<'m> {
         }
     }
 
+    /// Refuses a bitwise operation on an address whose result depends on
+    /// where the allocation is placed: bits at or above its alignment
+    /// flipped, set or partly cleared. What stays the same wherever the
+    /// allocation is: the low bits below the alignment (an integer), an
+    /// address with such bits changed, and rounding down with a mask that
+    /// keeps every bit above them.
+    fn placement_independent(
+        &self,
+        m: &Machine<'m>,
+        op: crate::ir::BinOp,
+        a: u64,
+        b: u64,
+    ) -> Result<(), Stop> {
+        use crate::ir::BinOp;
+        if !matches!(op, BinOp::And | BinOp::Or | BinOp::Xor) {
+            return Ok(());
+        }
+        let (align, other) = match (m.memory.alignment_of(a), m.memory.alignment_of(b)) {
+            (None, None) => return Ok(()),
+            (Some(align), None) => (align, b),
+            (None, Some(align)) => (align, a),
+            (Some(_), Some(_)) => return Err(placement_dependent()),
+        };
+        let low = align - 1;
+        let independent = match op {
+            BinOp::And => other <= low || other | low == u64::MAX,
+            _ => other <= low,
+        };
+        if independent {
+            Ok(())
+        } else {
+            Err(placement_dependent())
+        }
+    }
+
     fn is_unset(&self, op: &Operand) -> bool {
         matches!(op, Operand::Value(v) if self.unset[v.index()])
     }
@@ -622,6 +663,9 @@ impl<'m> Frame<'m> {
                 );
                 let b = self.operand(m, rhs, if shift { BaseType::W } else { ty })?;
                 let b = if shift { b & 0xffff_ffff } else { b };
+                if ty == BaseType::L {
+                    self.placement_independent(m, *op, a, b)?;
+                }
                 ops::binary(*op, ty, a, b)?
             }
             InstKind::Compare {
