@@ -38,8 +38,8 @@ pub fn run(invocation: &Invocation) -> Result<ExitCode> {
     };
     drop(source);
     let args: Vec<&str> = invocation.program_args.iter().map(String::as_str).collect();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // The interpreter runs on a thread of its own: the handle, not a lock.
+    let mut out = std::io::stdout();
     match interpreter::run(&module, &args, &mut out, Limits::default()) {
         Ok(status) => Ok(ExitCode::from(status as u8)),
         Err(stop) => {

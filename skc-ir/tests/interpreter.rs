@@ -134,6 +134,27 @@ fn printing_an_address_is_not_compared() {
     assert_eq!((result, out.as_str()), (Ok(0), "x"));
 }
 
+/// Calls nest 30,000 deep whatever the caller's stack; deeper is a
+/// limit, not a crash.
+#[test]
+fn deep_recursion_runs_and_runaway_recursion_is_a_limit() {
+    let program = |n: u32| {
+        format!(
+            "function l $down(l %n) {{\n@start\n\tjnz %n, @more, @done\n@more\n\t%m =l sub %n, 1\n\
+             \t%r =l call $down(l %m)\n\t%s =l add %r, 1\n\tret %s\n@done\n\tret 0\n}}\n\
+             export function w $main() {{\n@start\n\t%r =l call $down(l {n})\n\t%w =w copy %r\n\
+             \t%x =w and %w, 255\n\tret %x\n}}\n"
+        )
+    };
+    let (result, _) = interpret(&program(29_000), "deep.ssa", &[]);
+    assert_eq!(result, Ok(29_000 % 256));
+    let (result, _) = interpret(&program(1_000_000), "runaway.ssa", &[]);
+    assert!(
+        matches!(&result, Err(Stop::Limit(m)) if m.contains("nested")),
+        "{result:?}"
+    );
+}
+
 /// Bit operations on an address are compared only where their result
 /// does not depend on where the allocation is placed.
 #[test]

@@ -6,11 +6,43 @@ use super::printf::{self, Arguments};
 use super::va_list::{self, VarArg};
 use super::{Exit, Machine, Stop};
 
-const NAMES: [&str; 24] = [
-    "printf", "vprintf", "puts", "putchar", "malloc", "calloc", "realloc", "free", "memcpy",
-    "memmove", "memset", "memcmp", "strlen", "strcmp", "abort", "exit", "fflush", "strcpy",
-    "strchr", "labs", "atoi", "atol", "atoll", "qsort",
+const NAMES: [&str; 31] = [
+    "setjmp",
+    "_setjmp",
+    "__sigsetjmp",
+    "sigsetjmp",
+    "longjmp",
+    "_longjmp",
+    "siglongjmp",
+    "printf",
+    "vprintf",
+    "puts",
+    "putchar",
+    "malloc",
+    "calloc",
+    "realloc",
+    "free",
+    "memcpy",
+    "memmove",
+    "memset",
+    "memcmp",
+    "strlen",
+    "strcmp",
+    "abort",
+    "exit",
+    "fflush",
+    "strcpy",
+    "strchr",
+    "labs",
+    "atoi",
+    "atol",
+    "atoll",
+    "qsort",
 ];
+
+/// What `setjmp` writes into a `jmp_buf`, with the index of the site it
+/// recorded in the low 32 bits.
+const JMP_BUF_MARK: u64 = 0x4a4d_5042_0000_0000;
 
 /// Whether the interpreter provides C function `name`.
 pub fn exists(name: &str) -> bool {
@@ -208,6 +240,31 @@ pub fn call(
         "qsort" => {
             sort(m, a(0)?, a(1)?, a(2)?, a(3)?)?;
             return Ok(None);
+        }
+        "setjmp" | "_setjmp" | "__sigsetjmp" | "sigsetjmp" => {
+            let site = m.calling_from.ok_or_else(|| {
+                Stop::Unsupported("`setjmp` called other than by a call instruction".into())
+            })?;
+            m.memory
+                .write(a(0)?, 8, JMP_BUF_MARK | m.jump_sites.len() as u64)?;
+            m.jump_sites.push(site);
+            0
+        }
+        "longjmp" | "_longjmp" | "siglongjmp" => {
+            let mark = m.memory.read(a(0)?, 8)?;
+            let site = (mark & !0xffff_ffff == JMP_BUF_MARK)
+                .then(|| m.jump_sites.get((mark & 0xffff_ffff) as usize))
+                .flatten()
+                .copied()
+                .ok_or_else(|| {
+                    Stop::Undefined("`longjmp` with a buffer `setjmp` did not fill".into())
+                })?;
+            // `longjmp(b, 0)` makes `setjmp` return 1.
+            let value = match a(1)? as u32 {
+                0 => 1,
+                v => u64::from(v),
+            };
+            return Err(Exit::LongJmp { site, value });
         }
         "exit" => return Err(Exit::Exited(a(0)? as i32)),
         "abort" => return Err(Exit::Exited(134)),

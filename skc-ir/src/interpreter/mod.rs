@@ -77,7 +77,7 @@ impl Default for Limits {
 pub fn run(
     module: &Module,
     args: &[&str],
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
     limits: Limits,
 ) -> Result<i32, Stop> {
     run_to_exit(module, args, out, limits).map(|status| status & 0xff)
@@ -89,7 +89,35 @@ pub fn run(
 pub fn run_to_exit(
     module: &Module,
     args: &[&str],
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
+    limits: Limits,
+) -> Result<i32, Stop> {
+    // Each call of the program is a few calls of the interpreter: a
+    // thread of its own with room for `MAX_DEPTH` of them, whatever the
+    // caller's stack.
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("skc-interpreter".into())
+            .stack_size(INTERPRETER_STACK)
+            .spawn_scoped(scope, || run_here(module, args, out, limits))
+            .map_err(|e| Stop::Limit(format!("cannot start the interpreter's thread: {e}")))?
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// How deep calls may nest: deeper than C programs recurse in practice,
+/// and what the interpreter's stack holds even unoptimised.
+const MAX_DEPTH: u32 = 30_000;
+
+/// The interpreter thread's stack (address space; pages are used as the
+/// calls reach them).
+const INTERPRETER_STACK: usize = 1 << 30;
+
+fn run_here(
+    module: &Module,
+    args: &[&str],
+    out: &mut (dyn Write + Send),
     limits: Limits,
 ) -> Result<i32, Stop> {
     let mut machine = Machine::new(module, out, limits)?;
@@ -132,7 +160,12 @@ pub fn run_to_exit(
     match result {
         Ok(status) | Err(Exit::Exited(status)) => Ok(status),
         Err(Exit::Stopped(stop)) => Err(stop),
+        Err(Exit::LongJmp { .. }) => Err(longjmp_to_returned()),
     }
+}
+
+fn longjmp_to_returned() -> Stop {
+    Stop::Undefined("`longjmp` to a `setjmp` whose function has returned".into())
 }
 
 fn placement_dependent() -> Stop {
@@ -150,6 +183,19 @@ enum Exit {
     /// `exit(status)` or `abort()` (134).
     Exited(i32),
     Stopped(Stop),
+    /// `longjmp` to the `setjmp` call `site`, which returns `value`.
+    LongJmp {
+        site: Site,
+        value: u64,
+    },
+}
+
+/// Where a call is: the activation (its number) and the instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Site {
+    frame: u64,
+    block: usize,
+    inst: usize,
 }
 
 impl From<Stop> for Exit {
@@ -189,6 +235,14 @@ struct Machine<'m> {
     steps_left: u64,
     /// The argument layouts of active variadic calls.
     va_layouts: Vec<va_list::Layout>,
+    /// Activations begun so far, which numbers them.
+    activations: u64,
+    /// Activations under way.
+    depth: u32,
+    /// The call being made, for `setjmp` to record.
+    calling_from: Option<Site>,
+    /// Sites recorded by `setjmp`; a `jmp_buf` holds an index here.
+    jump_sites: Vec<Site>,
 }
 
 impl<'m> Machine<'m> {
@@ -204,6 +258,10 @@ impl<'m> Machine<'m> {
             out,
             steps_left: limits.steps,
             va_layouts: Vec::new(),
+            activations: 0,
+            depth: 0,
+            calling_from: None,
+            jump_sites: Vec::new(),
         };
         for item in &module.items {
             match item {
@@ -335,7 +393,15 @@ impl<'m> Machine<'m> {
             return self.call_external(&name, args, variadic);
         }
         let f = self.bodies[index];
-        Frame::new(self, f)?.run(self, args, variadic)
+        if self.depth >= MAX_DEPTH {
+            return Err(Stop::Limit(format!("calls nested more than {MAX_DEPTH} deep")).into());
+        }
+        self.depth += 1;
+        let result = Frame::new(self, f)
+            .map_err(Exit::from)
+            .and_then(|frame| frame.run(self, args, variadic));
+        self.depth -= 1;
+        result
     }
 
     fn call_external(
@@ -362,11 +428,15 @@ struct Frame<'m> {
     unset: Vec<bool>,
     /// Whether the last call returned nothing.
     returned_nothing: bool,
+    /// This activation's number.
+    id: u64,
 }
 
 impl<'m> Frame<'m> {
-    fn new(_machine: &Machine<'m>, f: &'m Function) -> Result<Self, Stop> {
+    fn new(machine: &mut Machine<'m>, f: &'m Function) -> Result<Self, Stop> {
+        machine.activations += 1;
         Ok(Frame {
+            id: machine.activations,
             f,
             values: vec![0; f.values.len()],
             unset: vec![false; f.values.len()],
@@ -446,9 +516,11 @@ impl<'m> Frame<'m> {
         }
         let mut block = 0usize;
         let mut previous: Option<usize> = None;
+        // Where a `longjmp` back into this activation resumes.
+        let mut resume: Option<usize> = None;
         loop {
             let data = &f.blocks[block];
-            if let Some(from) = previous {
+            if let (Some(from), None) = (previous, resume) {
                 // Phis read their operands before any of them is written.
                 let mut picked = Vec::with_capacity(data.phis.len());
                 for phi in &data.phis {
@@ -467,7 +539,10 @@ impl<'m> Frame<'m> {
                     self.unset[phi.result.index()] = unset;
                 }
             }
-            for inst in &data.insts {
+            let first = resume.take().unwrap_or(0);
+            let mut index = first;
+            while let Some(inst) = data.insts.get(index) {
+                index += 1;
                 if m.steps_left == 0 {
                     return Err(Stop::Limit("the step limit was reached".into()).into());
                 }
@@ -479,14 +554,34 @@ impl<'m> Frame<'m> {
                 let unset = self
                     .unset_result(&inst.kind)
                     .map_err(|s| located(self, s.into()))?;
-                let result = self
-                    .execute(m, &inst.kind, inst.result)
-                    .map_err(|e| located(self, e))?;
+                m.calling_from = Some(Site {
+                    frame: self.id,
+                    block,
+                    inst: index - 1,
+                });
+                let result = match self.execute(m, &inst.kind, inst.result) {
+                    Err(Exit::LongJmp { site, value }) if site.frame == self.id => {
+                        // Back to just after the `setjmp` call, which now
+                        // returns `value`.
+                        let call = &f.blocks[site.block].insts[site.inst];
+                        if let Some(r) = call.result {
+                            self.values[r.index()] = value;
+                            self.unset[r.index()] = false;
+                        }
+                        block = site.block;
+                        resume = Some(site.inst + 1);
+                        break;
+                    }
+                    other => other.map_err(|e| located(self, e))?,
+                };
                 if let (Some(r), Some(v)) = (inst.result, result) {
                     self.values[r.index()] = v;
                     let call = matches!(inst.kind, InstKind::Call { .. });
                     self.unset[r.index()] = unset || (call && self.returned_nothing);
                 }
+            }
+            if resume.is_some() {
+                continue;
             }
             let next = match &data.term {
                 Terminator::Jmp(b) => b.index(),
