@@ -63,6 +63,11 @@ fn chain(inputs: &[IlInput]) -> Result<Box<dyn ItemSource>> {
         .into_iter()
         .map(|file| file.map_or_else(spool_stdin, Ok))
         .collect::<Result<Vec<_>>>()?;
+    chain_files(inputs, files)
+}
+
+/// [`chain`] of inputs already opened (standard input spooled).
+fn chain_files(inputs: &[IlInput], files: Vec<File>) -> Result<Box<dyn ItemSource>> {
     let mut suffix = LocalSuffix::default();
     let mut chained = Vec::new();
     for (input, mut file) in inputs.iter().zip(files) {
@@ -85,19 +90,25 @@ fn use_color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-/// Whether a single input defines, without `export`, a name `backend`
+/// A single input for `backend`: read as a chain, whose local names are
+/// made distinct, when it defines without `export` a name the backend
 /// would otherwise take for the C library's (see
-/// [`Backend::lowers_as_library`]): then it is read as a chain, whose
-/// local names are made distinct. Standard input is read once, as it
-/// comes (the path of front ends that pipe their IL).
-fn defines_library_names(input: &IlInput, backend: &dyn Backend) -> Result<bool> {
+/// [`Backend::lowers_as_library`]); as it is otherwise. Standard input
+/// is spooled to a file first, to be read twice.
+fn single(input: &IlInput, backend: &dyn Backend) -> Result<Box<dyn ItemSource>> {
+    let name = input.display_name();
     let mut file = match input {
         IlInput::File(path) => open_file(path)?,
-        IlInput::Stdin => return Ok(false),
+        IlInput::Stdin => spool_stdin()?,
     };
     let locals = scan::local_definitions(Box::new(BufReader::new(&mut file)), |_| {})
-        .map_err(|error| anyhow!("cannot read input `{}`: {error}", input.display_name()))?;
-    Ok(locals.iter().any(|name| backend.lowers_as_library(name)))
+        .and_then(|locals| file.rewind().map(|()| locals))
+        .map_err(|error| anyhow!("cannot read input `{name}`: {error}"))?;
+    if locals.iter().any(|local| backend.lowers_as_library(local)) {
+        chain_files(std::slice::from_ref(input), vec![file])
+    } else {
+        Ok(reader(Box::new(BufReader::new(file)), &name))
+    }
 }
 
 /// Items from `inputs` read as one module (none: an empty module),
@@ -112,8 +123,8 @@ pub fn items(inputs: &[IlInput], backend: Option<&dyn Backend>) -> Result<Box<dy
             Box::new(std::io::stderr()),
             false,
         )),
-        ([input], Some(b)) if defines_library_names(input, b)? => chain(inputs)?,
-        ([input], _) => reader(open(input)?, &input.display_name()),
+        ([input], Some(b)) => single(input, b)?,
+        ([input], None) => reader(open(input)?, &input.display_name()),
         _ => chain(inputs)?,
     })
 }
