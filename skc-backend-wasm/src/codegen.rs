@@ -714,7 +714,7 @@ impl FunctionCodegen<'_> {
     fn symbol_address(&mut self, sym: &str, addend: i64) -> Result<()> {
         let addend = i32::try_from(addend)
             .map_err(|_| anyhow!("offset {addend} from `${sym}` does not fit in 32 bits"))?;
-        let id = self.obj.symbol(lp64::data_symbol(sym));
+        let id = self.obj.referenced(sym);
         self.symbol_id_address(id, addend);
         Ok(())
     }
@@ -1805,8 +1805,14 @@ impl FunctionCodegen<'_> {
             self.return_if_unwinding();
             return Ok(());
         }
+        // A function this file defined already is its own, whatever its
+        // name (a file's later definitions: see `note_library_call`).
+        let library = direct.filter(|name| !self.obj.is_defined(name));
         let adapted =
-            direct.and_then(|name| lp64::adapt_call(name, fixed, ret, variadic_from.is_some()));
+            library.and_then(|name| lp64::adapt_call(name, fixed, ret, variadic_from.is_some()));
+        if let (Some(name), Some(_)) = (library, &adapted) {
+            self.obj.note_library_call(name);
+        }
         let (mut params, mut results) = abi::signature(
             self.types,
             ret,

@@ -151,7 +151,7 @@ fn push_value(
             }
             let addend = i32::try_from(*offset)
                 .map_err(|_| anyhow::anyhow!("offset {offset} from `${sym}` is too large"))?;
-            let id = obj.symbol(crate::lp64::data_symbol(sym));
+            let id = obj.referenced(sym);
             relocs.push((bytes.len() as u32, id, addend));
             bytes.resize(bytes.len() + size, 0);
         }

@@ -78,7 +78,7 @@ pub fn note_called_addresses(f: &Function, obj: &mut Object) {
             match op {
                 Operand::Value(u) => called.push(*u),
                 Operand::Const(Const::Addr { sym, offset: 0 } | Const::Extern(sym)) => {
-                    let id = obj.symbol(crate::lp64::data_symbol(sym));
+                    let id = obj.referenced(sym);
                     obj.note_function(id);
                 }
                 _ => {}

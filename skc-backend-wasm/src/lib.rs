@@ -95,6 +95,10 @@ impl Backend for WasmBackend {
         "wasm32"
     }
 
+    fn has_library_names(&self) -> bool {
+        true
+    }
+
     fn lowers_as_library(&self, name: &str) -> bool {
         kinds::is_c_library_function(name)
             || setjmp::Intrinsic::from_name(name).is_some()

@@ -203,6 +203,9 @@ pub struct Object {
     /// local function such call sites call instead (see
     /// [`Object::define_call_adapters`]).
     call_adapters: HashMap<(SymId, u32), SymId>,
+    /// Names whose direct calls were lowered as calls of the C library's
+    /// function (see [`Object::note_library_call`]).
+    library_calls: std::collections::HashSet<String>,
     /// Call sites the LP64 boundary sent to another symbol than the one
     /// the IL names (a runtime shim): callee and site signature, and the
     /// name the IL calls.
@@ -581,6 +584,48 @@ impl Object {
     }
 
     /// Fails if `sym` already has a definition.
+    /// Whether `name` is already defined in this object.
+    pub fn is_defined(&self, name: &str) -> bool {
+        self.names
+            .lookup(name)
+            .is_some_and(|sym| self.symbols[sym as usize].def != Definition::None)
+    }
+
+    /// Records that a use of `name` (a call, a data reference) was
+    /// compiled as one of the C library's: defining `name` in this file
+    /// afterwards is refused, since that use is already wrong for it.
+    pub fn note_library_call(&mut self, name: &str) {
+        if !self.library_calls.contains(name) {
+            self.library_calls.insert(name.to_string());
+        }
+    }
+
+    /// The symbol a reference to `$name` in the IL stands for: the C
+    /// library's LP64 object for `stdout`, `stderr` and `stdin` unless
+    /// this file defined its own already (see [`Object::note_library_call`]).
+    pub fn referenced(&mut self, name: &str) -> SymId {
+        let mapped = crate::lp64::data_symbol(name);
+        if mapped == name || self.is_defined(name) {
+            return self.symbol(name);
+        }
+        self.note_library_call(name);
+        self.symbol(mapped)
+    }
+
+    /// Refuses a local definition of `sym` after a use of it was compiled
+    /// as one of the C library's.
+    fn check_not_taken_for_library(&self, sym: SymId, local: bool) -> Result<()> {
+        if local && self.library_calls.contains(self.name(sym)) {
+            bail!(
+                "`{0}` is defined without `export` after a use of it that was compiled as one of \
+                 the C library's `{0}`; define it before its first use, or give skc the IL as a \
+                 file (skc then reads a file's definitions first)",
+                self.name(sym)
+            );
+        }
+        Ok(())
+    }
+
     fn check_undefined(&self, sym: SymId) -> Result<()> {
         if self.symbols[sym as usize].def != Definition::None {
             bail!("symbol `{}` is defined more than once", self.name(sym));
@@ -596,6 +641,7 @@ impl Object {
         locals_len.checked_add(code_len).ok_or_else(too_large)?;
         let relocs = u32::try_from(f.relocs.len()).map_err(|_| too_large())?;
         let index = self.functions.len() as u32;
+        self.check_not_taken_for_library(f.sym, local)?;
         for &s in std::iter::once(&f.sym).chain(&f.aliases) {
             self.check_undefined(s)?;
             self.symbols[s as usize].def = Definition::Function(index);
@@ -626,6 +672,7 @@ impl Object {
         local: bool,
         weak: bool,
     ) -> Result<()> {
+        self.check_not_taken_for_library(sym, local)?;
         self.check_undefined(sym)?;
         let size = u32::try_from(segment.bytes.len())
             .map_err(|_| anyhow!("data item is larger than 4 GiB"))?;

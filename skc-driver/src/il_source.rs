@@ -94,12 +94,13 @@ fn use_color() -> bool {
 /// made distinct, when it defines without `export` a name the backend
 /// would otherwise take for the C library's (see
 /// [`Backend::lowers_as_library`]); as it is otherwise. Standard input
-/// is spooled to a file first, to be read twice.
+/// is not scanned: it streams into the compile phase, and the backend
+/// has to see a local definition before the calls of it.
 fn single(input: &IlInput, backend: &dyn Backend) -> Result<Box<dyn ItemSource>> {
     let name = input.display_name();
     let mut file = match input {
         IlInput::File(path) => open_file(path)?,
-        IlInput::Stdin => spool_stdin()?,
+        IlInput::Stdin => return Ok(reader(open(input)?, &name)),
     };
     let locals = scan::local_definitions(Box::new(BufReader::new(&mut file)), |_| {})
         .and_then(|locals| file.rewind().map(|()| locals))
@@ -123,8 +124,8 @@ pub fn items(inputs: &[IlInput], backend: Option<&dyn Backend>) -> Result<Box<dy
             Box::new(std::io::stderr()),
             false,
         )),
-        ([input], Some(b)) => single(input, b)?,
-        ([input], None) => reader(open(input)?, &input.display_name()),
+        ([IlInput::File(_)], Some(b)) if b.has_library_names() => single(&inputs[0], b)?,
+        ([input], _) => reader(open(input)?, &input.display_name()),
         _ => chain(inputs)?,
     })
 }

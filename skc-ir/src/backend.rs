@@ -226,6 +226,12 @@ pub trait Backend: Sync {
         let _ = name;
         false
     }
+    /// Whether [`Backend::lowers_as_library`] holds for any name at all:
+    /// when not, a single input is read as it comes, without a scan
+    /// (standard input streams into the compile phase).
+    fn has_library_names(&self) -> bool {
+        false
+    }
     /// Runs one of the backend's own plan steps: the plan runs
     /// `skc --backend-step TARGET NAME ARGS…` (see
     /// [`Toolchain::skc_executable`]) for work that must happen between
