@@ -91,12 +91,20 @@ fn undefined_behaviour_is_reported_with_where_it_happened() {
         // it with `and 0` is defined, anything else that reaches output is
         // not.
         (
-            "%u =w call $nothing()\n\t%k =w and %u, 0\n\tstorew %k, $cell\n\t%x =w xor %u, 0\n\tstorew %x, $cell",
-            "left undefined",
+            "%u =w call $nothing()\n\t%k =w and %u, 0\n\tstorew %k, $cell\n\t%x =w xor %u, 0\n\
+             \tstorew %x, $cell\n\t%y =w loadw $cell\n\tcall $printf(l $cell, ..., w %y)",
+            "undefined value",
+        ),
+        // A stack slot read before it is written: the value goes through
+        // arithmetic and memory, and is reported where it is used.
+        (
+            "%p =l alloc4 8\n\tstorew 1, %p\n\t%v =l loadl %p\n\t%w =l add %v, 1\n\
+             \tstorel %w, $cell\n\t%y =w loadw $cell\n\tcall $printf(l $cell, ..., w %y)",
+            "read from memory never written",
         ),
     ] {
         let text = format!(
-            "data $cell = {{ w 0 }}\nfunction $nothing() {{\n@start\n\tret\n}}\n\
+            "data $cell = {{ l 0 }}\nfunction $nothing() {{\n@start\n\tret\n}}\n\
              export function w $main() {{\n@start\n\t%z =w copy 0\n\t%m =l copy -1\n\t{body}\n\tret 0\n}}\n"
         );
         let (result, _) = interpret(&text, "ub.ssa", &[]);

@@ -162,7 +162,9 @@ pub fn call(
             u64::from(c)
         }
         "fflush" => 0,
-        "malloc" => m.memory.allocate(a(0)?.max(1), "malloc block")?,
+        "malloc" => m
+            .memory
+            .allocate_unwritten(a(0)?.max(1), 16, "malloc block")?,
         "calloc" => {
             let n = a(0)?
                 .checked_mul(a(1)?)
@@ -171,7 +173,9 @@ pub fn call(
         }
         "realloc" => {
             let (old, size) = (a(0)?, a(1)?);
-            let new = m.memory.allocate(size.max(1), "malloc block")?;
+            let new = m
+                .memory
+                .allocate_unwritten(size.max(1), 16, "malloc block")?;
             if old != 0 {
                 let old_size = m.memory.size_at(old).ok_or_else(|| {
                     Stop::Undefined(format!("realloc of {old:#x}, not a live malloc block"))

@@ -68,6 +68,9 @@ struct Region {
     size: u64,
     /// The alignment it was allocated with.
     align: u64,
+    /// Per byte, whether it was ever written (`None`: all of them, as for
+    /// data); stack slots and `malloc` blocks start unwritten.
+    written: Option<Vec<bool>>,
     bytes: Vec<u8>,
     live: bool,
     /// What it is, for messages (`$data`, `stack slot`, `malloc`).
@@ -98,6 +101,52 @@ impl Memory {
         self.allocate_aligned(size, 16, what)
     }
 
+    /// A new region whose bytes count as never written until they are
+    /// (a stack slot, a `malloc` block); its address.
+    pub fn allocate_unwritten(
+        &mut self,
+        size: u64,
+        align: u64,
+        what: &'static str,
+    ) -> Result<u64, Stop> {
+        let at = self.allocate_aligned(size, align, what)?;
+        self.regions.last_mut().expect("just allocated").written = Some(vec![false; size as usize]);
+        Ok(at)
+    }
+
+    /// Whether every byte of `address .. address + len` was written.
+    pub fn is_written(&self, address: u64, len: u64) -> Result<bool, Stop> {
+        let (r, start) = self.locate(address, len)?;
+        Ok(match &self.regions[r].written {
+            None => true,
+            Some(w) => w[start..start + len as usize].iter().all(|&b| b),
+        })
+    }
+
+    /// Marks `address .. address + len` (inside one live region) written
+    /// or not: a store of a value that was itself never defined leaves
+    /// the bytes undefined.
+    pub fn mark_written(&mut self, address: u64, len: u64, written: bool) -> Result<(), Stop> {
+        let (r, start) = self.locate(address, len)?;
+        let region = &mut self.regions[r];
+        if region.written.is_none() && !written {
+            region.written = Some(vec![true; region.bytes.len()]);
+        }
+        if let Some(w) = &mut region.written {
+            w[start..start + len as usize].fill(written);
+        }
+        Ok(())
+    }
+
+    /// Per byte of `address .. address + len`, whether it was written.
+    fn written_bits(&self, address: u64, len: u64) -> Result<Option<Vec<bool>>, Stop> {
+        let (r, start) = self.locate(address, len)?;
+        Ok(self.regions[r]
+            .written
+            .as_ref()
+            .map(|w| w[start..start + len as usize].to_vec()))
+    }
+
     /// A new region of `size` zero bytes aligned to `align` (a power of
     /// two up to 65536) and not to twice that; its address.
     pub fn allocate_aligned(
@@ -125,6 +174,7 @@ impl Memory {
             start,
             size,
             align,
+            written: None,
             bytes: vec![0; size as usize],
             live: true,
             what,
@@ -195,10 +245,14 @@ impl Memory {
         Ok(&self.regions[r].bytes[start..start + len as usize])
     }
 
-    /// The same, to write.
+    /// The same, to write: the bytes count as written from now on.
     pub fn bytes_mut(&mut self, address: u64, len: u64) -> Result<&mut [u8], Stop> {
         let (r, start) = self.locate(address, len)?;
-        Ok(&mut self.regions[r].bytes[start..start + len as usize])
+        let region = &mut self.regions[r];
+        if let Some(w) = &mut region.written {
+            w[start..start + len as usize].fill(true);
+        }
+        Ok(&mut region.bytes[start..start + len as usize])
     }
 
     fn locate(&self, address: u64, len: u64) -> Result<(usize, usize), Stop> {
@@ -244,7 +298,17 @@ impl Memory {
             return Ok(());
         }
         let data = self.bytes(from, len)?.to_vec();
+        let written = self.written_bits(from, len)?;
         self.bytes_mut(to, len)?.copy_from_slice(&data);
+        // Unwritten bytes stay unwritten where they are copied to.
+        if let Some(bits) = written.filter(|bits| bits.contains(&false)) {
+            let (r, start) = self.locate(to, len)?;
+            let region = &mut self.regions[r];
+            let w = region
+                .written
+                .get_or_insert_with(|| vec![true; region.bytes.len()]);
+            w[start..start + len as usize].copy_from_slice(&bits);
+        }
         Ok(())
     }
 

@@ -175,8 +175,8 @@ fn placement_dependent() -> Stop {
 }
 
 /// What the message about an unset value calls it.
-const LEFT_UNDEFINED: &str =
-    "a value left undefined (bound from a call of a function that returns nothing)";
+const LEFT_UNDEFINED: &str = "an undefined value (read from memory never written, or bound from a \
+     call of a function that returns nothing)";
 
 /// How a call ended other than by returning.
 enum Exit {
@@ -428,6 +428,8 @@ struct Frame<'m> {
     unset: Vec<bool>,
     /// Whether the last call returned nothing.
     returned_nothing: bool,
+    /// Whether the last load read a byte never written.
+    loaded_unwritten: bool,
     /// This activation's number.
     id: u64,
 }
@@ -441,6 +443,7 @@ impl<'m> Frame<'m> {
             values: vec![0; f.values.len()],
             unset: vec![false; f.values.len()],
             returned_nothing: false,
+            loaded_unwritten: false,
             slots: Vec::new(),
             va_layout: None,
         })
@@ -576,8 +579,12 @@ impl<'m> Frame<'m> {
                 };
                 if let (Some(r), Some(v)) = (inst.result, result) {
                     self.values[r.index()] = v;
-                    let call = matches!(inst.kind, InstKind::Call { .. });
-                    self.unset[r.index()] = unset || (call && self.returned_nothing);
+                    let undefined = match inst.kind {
+                        InstKind::Call { .. } => self.returned_nothing,
+                        InstKind::Load { .. } => self.loaded_unwritten,
+                        _ => false,
+                    };
+                    self.unset[r.index()] = unset || undefined;
                 }
             }
             if resume.is_some() {
@@ -695,7 +702,8 @@ impl<'m> Frame<'m> {
             InstKind::Compare { lhs, rhs, .. } => Ok(self.is_unset(lhs) || self.is_unset(rhs)),
             InstKind::Unary { arg, .. } => Ok(self.is_unset(arg)),
             InstKind::Load { addr, .. } => used(&[addr]),
-            InstKind::Store { value, addr, .. } => used(&[value, addr]),
+            // A store of an undefined value leaves the bytes undefined.
+            InstKind::Store { addr, .. } => used(&[addr]),
             InstKind::Alloc { size, .. } => used(&[size]),
             InstKind::Blit { src, dst, .. } => used(&[src, dst]),
             InstKind::Call {
@@ -798,6 +806,7 @@ impl<'m> Frame<'m> {
                     len
                 };
                 let raw = m.memory.read(at, len)?;
+                self.loaded_unwritten = !m.memory.is_written(at, len)?;
                 let v = if signed {
                     let shift = 64 - 8 * len;
                     (((raw << shift) as i64) >> shift) as u64
@@ -821,13 +830,16 @@ impl<'m> Frame<'m> {
                 let v = self.operand(m, value, vty)?;
                 let at = self.operand(m, addr, BaseType::L)?;
                 m.memory.write(at, len, v)?;
+                if self.is_unset(value) {
+                    m.memory.mark_written(at, len, false)?;
+                }
                 return Ok(None);
             }
             InstKind::Alloc { size, align } => {
                 let n = self.operand(m, size, BaseType::L)?;
                 let at = m
                     .memory
-                    .allocate_aligned(n, u64::from(*align), "stack slot")?;
+                    .allocate_unwritten(n, u64::from(*align), "stack slot")?;
                 self.slots.push(at);
                 at
             }
