@@ -128,7 +128,11 @@ fn run_here(
     // argv: the strings, then the array of pointers, ending in null.
     let mut pointers = Vec::new();
     for a in std::iter::once("prog").chain(args.iter().copied()) {
-        let p = machine.memory.allocate(a.len() as u64 + 1, "argument")?;
+        // Aligned no more than C promises: a string to 1, an array of
+        // pointers to 8.
+        let p = machine
+            .memory
+            .allocate_aligned(a.len() as u64 + 1, 1, "argument")?;
         machine
             .memory
             .bytes_mut(p, a.len() as u64)?
@@ -137,13 +141,13 @@ fn run_here(
     }
     let argv = machine
         .memory
-        .allocate(8 * (pointers.len() as u64 + 1), "argv")?;
+        .allocate_aligned(8 * (pointers.len() as u64 + 1), 8, "argv")?;
     for (i, p) in pointers.iter().enumerate() {
         machine.memory.write(argv + 8 * i as u64, 8, *p)?;
     }
     let argc = pointers.len() as u64;
     // An empty environment.
-    let envp = machine.memory.allocate(8, "envp")?;
+    let envp = machine.memory.allocate_aligned(8, 8, "envp")?;
     let result = machine
         .run_array(".init_array", false)
         .and_then(|()| {
