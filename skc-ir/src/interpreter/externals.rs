@@ -4,7 +4,7 @@
 use super::memory::Memory;
 use super::printf::{self, Arguments};
 use super::va_list::{self, VarArg};
-use super::{Exit, Machine, Stop};
+use super::{Exit, Machine, Site, Stop};
 
 const NAMES: [&str; 31] = [
     "setjmp",
@@ -40,9 +40,9 @@ const NAMES: [&str; 31] = [
     "qsort",
 ];
 
-/// What `setjmp` writes into a `jmp_buf`, with the index of the site it
-/// recorded in the low 32 bits.
-const JMP_BUF_MARK: u64 = 0x4a4d_5042_0000_0000;
+/// What `setjmp` writes first into a `jmp_buf`; the call's site follows
+/// (activation, block, instruction), so copies of the buffer work too.
+const JMP_BUF_MARK: u64 = 0x4a4d_5042_5f53_4b43;
 
 /// Whether the interpreter provides C function `name`.
 pub fn exists(name: &str) -> bool {
@@ -249,20 +249,33 @@ pub fn call(
             let site = m.calling_from.ok_or_else(|| {
                 Stop::Unsupported("`setjmp` called other than by a call instruction".into())
             })?;
-            m.memory
-                .write(a(0)?, 8, JMP_BUF_MARK | m.jump_sites.len() as u64)?;
-            m.jump_sites.push(site);
+            let buf = a(0)?;
+            for (i, word) in [
+                JMP_BUF_MARK,
+                site.frame,
+                site.block as u64,
+                site.inst as u64,
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                m.memory.write(buf + 8 * i as u64, 8, word)?;
+            }
             0
         }
         "longjmp" | "_longjmp" | "siglongjmp" => {
-            let mark = m.memory.read(a(0)?, 8)?;
-            let site = (mark & !0xffff_ffff == JMP_BUF_MARK)
-                .then(|| m.jump_sites.get((mark & 0xffff_ffff) as usize))
-                .flatten()
-                .copied()
-                .ok_or_else(|| {
-                    Stop::Undefined("`longjmp` with a buffer `setjmp` did not fill".into())
-                })?;
+            let buf = a(0)?;
+            if m.memory.read(buf, 8)? != JMP_BUF_MARK {
+                return Err(Stop::Undefined(
+                    "`longjmp` with a buffer `setjmp` did not fill".into(),
+                )
+                .into());
+            }
+            let site = Site {
+                frame: m.memory.read(buf + 8, 8)?,
+                block: m.memory.read(buf + 16, 8)? as usize,
+                inst: m.memory.read(buf + 24, 8)? as usize,
+            };
             // `longjmp(b, 0)` makes `setjmp` return 1.
             let value = match a(1)? as u32 {
                 0 => 1,

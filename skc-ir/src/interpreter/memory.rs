@@ -77,6 +77,14 @@ struct Region {
     what: &'static str,
 }
 
+impl Region {
+    /// Which bytes were written, tracked from now on if they were not.
+    fn written_mut(&mut self) -> &mut Vec<bool> {
+        let len = self.bytes.len();
+        self.written.get_or_insert_with(|| vec![true; len])
+    }
+}
+
 /// All allocations of a run.
 #[derive(Default)]
 pub struct Memory {
@@ -129,11 +137,8 @@ impl Memory {
     pub fn mark_written(&mut self, address: u64, len: u64, written: bool) -> Result<(), Stop> {
         let (r, start) = self.locate(address, len)?;
         let region = &mut self.regions[r];
-        if region.written.is_none() && !written {
-            region.written = Some(vec![true; region.bytes.len()]);
-        }
-        if let Some(w) = &mut region.written {
-            w[start..start + len as usize].fill(written);
+        if !written || region.written.is_some() {
+            region.written_mut()[start..start + len as usize].fill(written);
         }
         Ok(())
     }
@@ -182,14 +187,19 @@ impl Memory {
         Ok(tag(self.regions.len() as u64) << 32 | start)
     }
 
-    /// The region an address falls in and the offset inside it.
-    fn split(&self, address: u64) -> Option<(usize, u64)> {
+    /// The region whose tag `address` has, whatever its low 32 bits.
+    fn tagged(&self, address: u64) -> Option<usize> {
         let t = address >> 32;
         let n = untag(t);
         if t == 0 || t >= 1 << 31 || n == 0 || n > self.regions.len() as u64 {
             return None;
         }
-        let index = n as usize - 1;
+        Some(n as usize - 1)
+    }
+
+    /// The region an address falls in and the offset inside it.
+    fn split(&self, address: u64) -> Option<(usize, u64)> {
+        let index = self.tagged(address)?;
         let offset = (address & 0xffff_ffff).checked_sub(self.regions[index].start)?;
         Some((index, offset))
     }
@@ -197,12 +207,7 @@ impl Memory {
     /// The alignment of the allocation `value` points into, or near (an
     /// address computed from one that strayed up to `BASE` bytes outside).
     pub fn alignment_of(&self, value: u64) -> Option<u64> {
-        let t = value >> 32;
-        let n = untag(t);
-        if t == 0 || t >= 1 << 31 || n == 0 || n > self.regions.len() as u64 {
-            return None;
-        }
-        let r = &self.regions[n as usize - 1];
+        let r = &self.regions[self.tagged(value)?];
         let low = value & 0xffff_ffff;
         let near = low + BASE >= r.start && low <= r.start + r.size + BASE;
         near.then_some(r.align)
@@ -303,11 +308,7 @@ impl Memory {
         // Unwritten bytes stay unwritten where they are copied to.
         if let Some(bits) = written.filter(|bits| bits.contains(&false)) {
             let (r, start) = self.locate(to, len)?;
-            let region = &mut self.regions[r];
-            let w = region
-                .written
-                .get_or_insert_with(|| vec![true; region.bytes.len()]);
-            w[start..start + len as usize].copy_from_slice(&bits);
+            self.regions[r].written_mut()[start..start + len as usize].copy_from_slice(&bits);
         }
         Ok(())
     }

@@ -245,8 +245,6 @@ struct Machine<'m> {
     depth: u32,
     /// The call being made, for `setjmp` to record.
     calling_from: Option<Site>,
-    /// Sites recorded by `setjmp`; a `jmp_buf` holds an index here.
-    jump_sites: Vec<Site>,
 }
 
 impl<'m> Machine<'m> {
@@ -265,7 +263,6 @@ impl<'m> Machine<'m> {
             activations: 0,
             depth: 0,
             calling_from: None,
-            jump_sites: Vec::new(),
         };
         for item in &module.items {
             match item {
@@ -430,10 +427,10 @@ struct Frame<'m> {
     /// Values whose bits are unspecified: results bound from calls of
     /// functions that return nothing, and what is computed from them.
     unset: Vec<bool>,
-    /// Whether the last call returned nothing.
-    returned_nothing: bool,
-    /// Whether the last load read a byte never written.
-    loaded_unwritten: bool,
+    /// Whether the instruction just executed left its result undefined
+    /// (a load of bytes never written, a call of a function that returns
+    /// nothing).
+    result_undefined: bool,
     /// This activation's number.
     id: u64,
 }
@@ -446,8 +443,7 @@ impl<'m> Frame<'m> {
             f,
             values: vec![0; f.values.len()],
             unset: vec![false; f.values.len()],
-            returned_nothing: false,
-            loaded_unwritten: false,
+            result_undefined: false,
             slots: Vec::new(),
             va_layout: None,
         })
@@ -546,8 +542,7 @@ impl<'m> Frame<'m> {
                     self.unset[phi.result.index()] = unset;
                 }
             }
-            let first = resume.take().unwrap_or(0);
-            let mut index = first;
+            let mut index = resume.take().unwrap_or(0);
             while let Some(inst) = data.insts.get(index) {
                 index += 1;
                 if m.steps_left == 0 {
@@ -561,11 +556,14 @@ impl<'m> Frame<'m> {
                 let unset = self
                     .unset_result(&inst.kind)
                     .map_err(|s| located(self, s.into()))?;
-                m.calling_from = Some(Site {
-                    frame: self.id,
-                    block,
-                    inst: index - 1,
-                });
+                if let InstKind::Call { .. } = inst.kind {
+                    m.calling_from = Some(Site {
+                        frame: self.id,
+                        block,
+                        inst: index - 1,
+                    });
+                }
+                self.result_undefined = false;
                 let result = match self.execute(m, &inst.kind, inst.result) {
                     Err(Exit::LongJmp { site, value }) if site.frame == self.id => {
                         // Back to just after the `setjmp` call, which now
@@ -583,12 +581,7 @@ impl<'m> Frame<'m> {
                 };
                 if let (Some(r), Some(v)) = (inst.result, result) {
                     self.values[r.index()] = v;
-                    let undefined = match inst.kind {
-                        InstKind::Call { .. } => self.returned_nothing,
-                        InstKind::Load { .. } => self.loaded_unwritten,
-                        _ => false,
-                    };
-                    self.unset[r.index()] = unset || undefined;
+                    self.unset[r.index()] = unset || self.result_undefined;
                 }
             }
             if resume.is_some() {
@@ -689,12 +682,13 @@ impl<'m> Frame<'m> {
             Operand::Value(v) => !self.unset[v.index()] && self.values[v.index()] == 0,
             _ => false,
         };
-        let used = |ops: &[&Operand]| {
-            if ops.iter().any(|op| self.is_unset(op)) {
-                Err(Stop::Undefined(format!("a use of {LEFT_UNDEFINED}")))
-            } else {
-                Ok(false)
+        let used = |ops: &mut dyn Iterator<Item = &Operand>| {
+            for op in ops {
+                if self.is_unset(op) {
+                    return Err(Stop::Undefined(format!("a use of {LEFT_UNDEFINED}")));
+                }
             }
+            Ok(false)
         };
         match kind {
             InstKind::Binary { op, lhs, rhs } => {
@@ -705,20 +699,21 @@ impl<'m> Frame<'m> {
             }
             InstKind::Compare { lhs, rhs, .. } => Ok(self.is_unset(lhs) || self.is_unset(rhs)),
             InstKind::Unary { arg, .. } => Ok(self.is_unset(arg)),
-            InstKind::Load { addr, .. } => used(&[addr]),
+            InstKind::Load { addr, .. } => used(&mut [addr].into_iter()),
             // A store of an undefined value leaves the bytes undefined.
-            InstKind::Store { addr, .. } => used(&[addr]),
-            InstKind::Alloc { size, .. } => used(&[size]),
-            InstKind::Blit { src, dst, .. } => used(&[src, dst]),
+            InstKind::Store { addr, .. } => used(&mut [addr].into_iter()),
+            InstKind::Alloc { size, .. } => used(&mut [size].into_iter()),
+            InstKind::Blit { src, dst, .. } => used(&mut [src, dst].into_iter()),
             InstKind::Call {
                 callee, env, args, ..
-            } => {
-                let mut ops: Vec<&Operand> = args.iter().map(|a| &a.value).collect();
-                ops.push(callee);
-                ops.extend(env.as_ref());
-                used(&ops)
-            }
-            InstKind::VaStart { ap } | InstKind::VaArg { ap } => used(&[ap]),
+            } => used(
+                &mut args
+                    .iter()
+                    .map(|a| &a.value)
+                    .chain([callee])
+                    .chain(env.as_ref()),
+            ),
+            InstKind::VaStart { ap } | InstKind::VaArg { ap } => used(&mut [ap].into_iter()),
             InstKind::DbgLoc { .. } => Ok(false),
         }
     }
@@ -810,7 +805,7 @@ impl<'m> Frame<'m> {
                     len
                 };
                 let raw = m.memory.read(at, len)?;
-                self.loaded_unwritten = !m.memory.is_written(at, len)?;
+                self.result_undefined = !m.memory.is_written(at, len)?;
                 let v = if signed {
                     let shift = 64 - 8 * len;
                     (((raw << shift) as i64) >> shift) as u64
@@ -927,7 +922,7 @@ impl<'m> Frame<'m> {
                 Some(copy)
             }
             (Some(_), r) => {
-                self.returned_nothing = r.is_none();
+                self.result_undefined = r.is_none();
                 Some(r.unwrap_or(0))
             }
             (None, _) => None,
