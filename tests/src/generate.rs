@@ -20,35 +20,7 @@
 
 use std::fmt::Write as _;
 
-/// A small deterministic generator (SplitMix64).
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed ^ 0x5eed_d1ff_7e57_0001)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+use crate::rng::Rng;
 
 /// The base types values have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,7 +135,7 @@ pub fn program(seed: u64, size: Size) -> String {
 /// other symbol is local to the file, so programs with distinct entries
 /// can be built together (see [`crate::batch`]).
 pub fn program_with_entry(seed: u64, size: Size, entry: &str) -> String {
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::new(seed, 0x5eed_d1ff_7e57_0001);
     let mut out = String::new();
     let shared = Shared {
         aggregates: (0..1 + rng.below(3))

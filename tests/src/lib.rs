@@ -13,4 +13,5 @@ pub mod generate;
 pub mod mutate;
 pub mod pipelines;
 pub mod reduce;
+mod rng;
 pub mod skc_binary;

@@ -4,23 +4,7 @@
 //! behaviour; those that do not are told apart by the reader and the
 //! reference interpreter, not here.
 
-/// A small deterministic generator (SplitMix64), as the program
-/// generator's.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use crate::rng::Rng;
 
 /// Operations that can stand for one another: same operands, same
 /// result type.
@@ -137,7 +121,7 @@ fn mutate_line(line: &str, rng: &mut Rng) -> Option<String> {
 /// `seed`; `None` when nothing changed (a program with too little to
 /// change, or mutations that cancelled out).
 pub fn mutant(text: &str, seed: u64) -> Option<String> {
-    let mut rng = Rng(seed ^ 0x6d75_7461_6e74_0001);
+    let mut rng = Rng::new(seed, 0x6d75_7461_6e74_0001);
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     let mut inside = false;
     let body: Vec<usize> = (0..lines.len())
@@ -199,7 +183,7 @@ mod tests {
     fn each_kind_of_mutation() {
         let line = "\t%a =w sub 10, 3";
         let mut seen = std::collections::BTreeSet::new();
-        let mut rng = Rng(1);
+        let mut rng = Rng::new(1, 0);
         for _ in 0..200 {
             if let Some(m) = mutate_line(line, &mut rng) {
                 seen.insert(m);

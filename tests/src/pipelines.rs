@@ -206,15 +206,23 @@ pub fn run_pipeline(skc: &Path, p: &Pipeline, sources: &[&Path], work: &Path) ->
             c.args(["run", "--argv0", "prog"]).arg(&exe);
             c
         }
-        _ => {
-            use std::os::unix::process::CommandExt;
-            let mut c = Command::new(&exe);
-            c.arg0("prog");
-            c
-        }
+        _ => native(&exe),
     };
-    let output = run_with_timeout(&mut run, RUN_TIMEOUT);
-    match output {
+    ran(&mut run)
+}
+
+/// The command running native executable `exe` as `prog`, the name the
+/// interpreter gives its programs.
+fn native(exe: &Path) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut c = Command::new(exe);
+    c.arg0("prog");
+    c
+}
+
+/// What running `command` (within [`RUN_TIMEOUT`]) gave.
+fn ran(command: &mut Command) -> Outcome {
+    match run_with_timeout(command, RUN_TIMEOUT) {
         Err(e) => Outcome::Ran {
             status: format!("could not run: {e}"),
             stdout: String::new(),
@@ -254,19 +262,7 @@ pub fn run_qbe(qbe: &Path, source: &Path, work: &Path) -> Outcome {
             Ok(_) => {}
         }
     }
-    let mut run = {
-        use std::os::unix::process::CommandExt;
-        let mut c = Command::new(&exe);
-        c.arg0("prog");
-        c
-    };
-    match run_with_timeout(&mut run, RUN_TIMEOUT) {
-        Err(e) => Outcome::Ran {
-            status: format!("could not run: {e}"),
-            stdout: String::new(),
-        },
-        Ok((status, stdout)) => Outcome::Ran { status, stdout },
-    }
+    ran(&mut native(&exe))
 }
 
 /// Runs `command`, killing it after `limit`: its status (`exit N`,

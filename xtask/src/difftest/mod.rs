@@ -129,26 +129,28 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
         return result;
     }
 
+    let budget = Budget {
+        programs,
+        seconds,
+        started: Instant::now(),
+    };
     if let Some(qbe) = qbe {
-        let result = compare_with_qbe(&qbe, seed, programs, seconds, size, reduce, &work, &out);
+        let result = compare_with_qbe(&qbe, seed, &budget, size, reduce, &work, &out);
         let _ = std::fs::remove_dir_all(&work);
         return result;
     }
     if mutate {
         let corpus = root.join("tests/corpus");
-        let result = run_mutants(&skc, &corpus, seed, programs, seconds, reduce, &work, &out);
+        let result = run_mutants(&skc, &corpus, seed, &budget, reduce, &work, &out);
         let _ = std::fs::remove_dir_all(&work);
         return result;
     }
-    let started = Instant::now();
+    let started = budget.started;
     let mut stats = Stats::default();
     let mut k = 0u64;
     let mut members = Vec::new();
     loop {
-        let done = match programs {
-            Some(n) => k >= n,
-            None => started.elapsed() >= Duration::from_secs(seconds),
-        };
+        let done = budget.spent(k);
         if done || members.len() >= batch_size {
             run_batch(&skc, &members, size, reduce, &work, &out, &mut stats)?;
             members.clear();
@@ -176,7 +178,7 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
             }),
             Err(stop) => {
                 stats.interpreter_stopped += 1;
-                keep(&out, s, &text, &Err(stop.clone()), &[])?;
+                keep(&out, &format!("seed-{s}"), &text, &Err(stop.clone()), &[])?;
                 eprintln!("seed {s}: the interpreter stopped: {stop}");
             }
         }
@@ -202,6 +204,23 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
         bail!("the pipelines disagreed; see {}", out.display());
     }
     Ok(())
+}
+
+/// How long a run goes on: a number of programs, or else seconds.
+struct Budget {
+    programs: Option<u64>,
+    seconds: u64,
+    started: Instant,
+}
+
+impl Budget {
+    /// Whether the run is over after `done` programs.
+    fn spent(&self, done: u64) -> bool {
+        match self.programs {
+            Some(n) => done >= n,
+            None => self.started.elapsed() >= Duration::from_secs(self.seconds),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -273,27 +292,17 @@ fn mutable_programs(corpus: &Path) -> anyhow::Result<Vec<(String, String)>> {
 }
 
 /// `--qbe`: generated programs built by QBE, against the interpreter.
-#[allow(clippy::too_many_arguments)]
 fn compare_with_qbe(
     qbe: &Path,
     seed: u64,
-    programs: Option<u64>,
-    seconds: u64,
+    budget: &Budget,
     size: generate::Size,
     reduce: bool,
     work: &Path,
     out: &Path,
 ) -> anyhow::Result<()> {
-    let started = Instant::now();
     let (mut n, mut agreeing, mut differing, mut failed) = (0u64, 0u64, 0u64, 0u64);
-    loop {
-        let done = match programs {
-            Some(limit) => n >= limit,
-            None => started.elapsed() >= Duration::from_secs(seconds),
-        };
-        if done {
-            break;
-        }
+    while !budget.spent(n) {
         let s = seed + n;
         n += 1;
         let text = generate::program(s, size);
@@ -316,7 +325,13 @@ fn compare_with_qbe(
             differing += 1;
             eprintln!("seed {s}: QBE's program differs from the interpreter");
         }
-        keep(out, s, &text, &Ok(expected), std::slice::from_ref(&got))?;
+        keep(
+            out,
+            &format!("seed-{s}"),
+            &text,
+            &Ok(expected),
+            std::slice::from_ref(&got),
+        )?;
         if reduce {
             minimise::minimise(&Builder::Qbe(qbe), &got, &text, &name, work, out)?;
         }
@@ -325,19 +340,17 @@ fn compare_with_qbe(
         "difftest --qbe: seeds {seed}..{}, {} s: agreeing {agreeing}, differing {differing}, \
          failing to build {failed}",
         seed + n,
-        started.elapsed().as_secs()
+        budget.started.elapsed().as_secs()
     );
     Ok(())
 }
 
 /// `--mutate`: mutants of the corpus programs, each run alone.
-#[allow(clippy::too_many_arguments)]
 fn run_mutants(
     skc: &Path,
     corpus: &Path,
     seed: u64,
-    programs: Option<u64>,
-    seconds: u64,
+    budget: &Budget,
     reduce: bool,
     work: &Path,
     out: &Path,
@@ -346,17 +359,9 @@ fn run_mutants(
     if sources.is_empty() {
         bail!("no corpus program in {} can be mutated", corpus.display());
     }
-    let started = Instant::now();
     let (mut tried, mut dropped, mut agreeing, mut wrong) = (0u64, 0u64, 0u64, 0u64);
     let mut k = 0u64;
-    loop {
-        let done = match programs {
-            Some(n) => tried >= n,
-            None => started.elapsed() >= Duration::from_secs(seconds),
-        };
-        if done {
-            break;
-        }
+    while !budget.spent(tried) {
         let (name, original) = &sources[(k % sources.len() as u64) as usize];
         let s = seed + k;
         k += 1;
@@ -381,12 +386,7 @@ fn run_mutants(
         };
         wrong += 1;
         let label = format!("{name}-mutant-{s}");
-        let kept = out.join(format!("{label}.ssa"));
-        let header: String = pipelines::report(&Ok(expected.clone()), &results)
-            .lines()
-            .map(|l| format!("# {l}\n"))
-            .collect();
-        std::fs::write(&kept, format!("{header}{text}"))?;
+        let kept = keep(out, &label, &text, &Ok(expected), &results)?;
         eprintln!(
             "{label}: {} differs; kept {}",
             PIPELINES[odd].name,
@@ -402,7 +402,7 @@ fn run_mutants(
          dropped by the reader or the interpreter {dropped}, agreeing {agreeing}, mismatching {wrong}",
         sources.len(),
         seed + k,
-        started.elapsed().as_secs()
+        budget.started.elapsed().as_secs()
     );
     if wrong > 0 {
         bail!("the pipelines disagreed; see {}", out.display());
@@ -440,7 +440,13 @@ fn run_batch(
             Verdict::Invalid(message) => {
                 found = true;
                 stats.invalid += 1;
-                keep(out, m.seed, &m.text, &reference, &results)?;
+                keep(
+                    out,
+                    &format!("seed-{}", m.seed),
+                    &m.text,
+                    &reference,
+                    &results,
+                )?;
                 eprintln!("seed {}: skc rejected the program: {message}", m.seed);
                 if reduce {
                     let name = format!("seed-{}", m.seed);
@@ -454,7 +460,13 @@ fn run_batch(
                 for i in &odd {
                     *stats.by_pipeline.entry(PIPELINES[*i].name).or_default() += 1;
                 }
-                let kept = keep(out, m.seed, &m.text, &reference, &results)?;
+                let kept = keep(
+                    out,
+                    &format!("seed-{}", m.seed),
+                    &m.text,
+                    &reference,
+                    &results,
+                )?;
                 let names: Vec<&str> = odd.iter().map(|&i| PIPELINES[i].name).collect();
                 eprintln!(
                     "seed {}: {} disagree(s); kept {}",
@@ -508,16 +520,10 @@ fn run_batch(
 /// Reduces the program in `file` against the first pipeline that
 /// disagrees with the interpreter on it.
 fn reduce_one(skc: &Path, file: &Path, work: &Path, out: &Path) -> anyhow::Result<()> {
-    let kept =
+    // The comments `keep` wrote at its top are ignored by every pipeline
+    // and dropped by `minimise`.
+    let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    // Without the comments `keep` wrote at the top.
-    let text: String = kept
-        .lines()
-        .skip_while(|l| l.starts_with('#'))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let file = &work.join("to-reduce.ssa");
-    std::fs::write(file, &text)?;
     let reference = pipelines::interpret(&text)
         .map_err(|stop| anyhow::anyhow!("the interpreter stops on {}: {stop}", file.display()))?;
     let results = pipelines::run_all(skc, file, work);
@@ -537,11 +543,11 @@ fn reduce_one(skc: &Path, file: &Path, work: &Path, out: &Path) -> anyhow::Resul
     Ok(())
 }
 
-/// Writes the program and each pipeline's outcome as `seed-S.ssa` (the
+/// Writes the program and each pipeline's outcome as `NAME.ssa` (the
 /// outcomes in comments at its top).
 fn keep(
     out: &Path,
-    seed: u64,
+    name: &str,
     text: &str,
     reference: &Result<Outcome, String>,
     results: &[Outcome],
@@ -550,7 +556,7 @@ fn keep(
         .lines()
         .map(|l| format!("# {l}\n"))
         .collect();
-    let path = out.join(format!("seed-{seed}.ssa"));
+    let path = out.join(format!("{name}.ssa"));
     std::fs::write(&path, format!("{header}{text}"))
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
