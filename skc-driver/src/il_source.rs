@@ -90,18 +90,16 @@ fn use_color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-/// A single input for `backend`: read as a chain, whose local names are
+/// A single file for `backend`: read as a chain, whose local names are
 /// made distinct, when it defines without `export` a name the backend
 /// would otherwise take for the C library's (see
-/// [`Backend::lowers_as_library`]); as it is otherwise. Standard input
-/// is not scanned: it streams into the compile phase, and the backend
-/// has to see a local definition before the calls of it.
-fn single(input: &IlInput, backend: &dyn Backend) -> Result<Box<dyn ItemSource>> {
+/// [`Backend::lowers_as_library`]); as it is otherwise. Standard input is
+/// not scanned: it streams into the compile phase, and the backend takes
+/// a local definition it has seen for the file's own (and refuses one
+/// that comes after a use).
+fn single_file(input: &IlInput, path: &Path, backend: &dyn Backend) -> Result<Box<dyn ItemSource>> {
     let name = input.display_name();
-    let mut file = match input {
-        IlInput::File(path) => open_file(path)?,
-        IlInput::Stdin => return Ok(reader(open(input)?, &name)),
-    };
+    let mut file = open_file(path)?;
     let locals = scan::local_definitions(Box::new(BufReader::new(&mut file)), |_| {})
         .and_then(|locals| file.rewind().map(|()| locals))
         .map_err(|error| anyhow!("cannot read input `{name}`: {error}"))?;
@@ -124,7 +122,9 @@ pub fn items(inputs: &[IlInput], backend: Option<&dyn Backend>) -> Result<Box<dy
             Box::new(std::io::stderr()),
             false,
         )),
-        ([IlInput::File(_)], Some(b)) if b.has_library_names() => single(&inputs[0], b)?,
+        ([input @ IlInput::File(path)], Some(b)) if b.has_library_names() => {
+            single_file(input, path, b)?
+        }
         ([input], _) => reader(open(input)?, &input.display_name()),
         _ => chain(inputs)?,
     })
