@@ -44,6 +44,7 @@ fn compile_stdin(dir: &std::path::Path, text: &str, output: &str) -> std::proces
 }
 
 fn run_wasm(path: &std::path::Path) -> String {
+    common::validate_wasm(path);
     let out = std::process::Command::new("wasmtime")
         .arg("run")
         .arg(path)

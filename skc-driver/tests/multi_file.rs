@@ -63,17 +63,10 @@ fn build(dir: &Path, args: &[&str]) {
     );
 }
 
-fn validate_wasm(path: &Path) {
-    let bytes = std::fs::read(path).expect("read the wasm output");
-    if let Err(error) = wasmparser::Validator::new().validate_all(&bytes) {
-        panic!("{} is not valid wasm: {error}", path.display());
-    }
-}
-
 /// Runs the program `path` built for `target`.
 fn run(target: &str, path: &Path) -> Output {
     let output = if target == "wasm32" {
-        validate_wasm(path);
+        common::validate_wasm(path);
         Command::new("wasmtime").arg("run").arg(path).output()
     } else {
         Command::new(path).output()
@@ -113,7 +106,7 @@ fn check(files: &[(&str, &str)], expected: &str) {
                         &["--target", target, opt, "-c", name, "-o", &object],
                     );
                     if target == "wasm32" {
-                        validate_wasm(&dir.path().join(&object));
+                        common::validate_wasm(&dir.path().join(&object));
                     }
                     link_inputs.push(object);
                 } else {

@@ -70,10 +70,7 @@ fn build_and_run(dir: &Path, target: &str, inputs: &[&str], out: &str) -> Output
     );
     let program = dir.join(out);
     if target == "wasm32" {
-        let bytes = std::fs::read(&program).expect("read the module");
-        wasmparser::Validator::new()
-            .validate_all(&bytes)
-            .expect("a valid module");
+        common::validate_wasm(&program);
         Command::new("wasmtime").arg("run").arg(&program).output()
     } else {
         Command::new(&program).output()

@@ -76,3 +76,11 @@ pub const RETURN_ZERO: &str = "export function w $main() {\n@start\n\tret 0\n}\n
 
 /// An IL program whose `main` returns 42.
 pub const RETURN_42: &str = "export function w $main() {\n@start\n\tret 42\n}\n";
+
+/// Panics unless the file at `path` is a valid wasm module.
+pub fn validate_wasm(path: &Path) {
+    let bytes = std::fs::read(path).expect("read the wasm output");
+    if let Err(error) = wasmparser::Validator::new().validate_all(&bytes) {
+        panic!("{} is not valid wasm: {error}", path.display());
+    }
+}
