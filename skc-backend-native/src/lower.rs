@@ -5,8 +5,9 @@ use std::fmt::{self, Write as _};
 
 use skc_ir::ir::{
     AbiType, BaseType, BinOp, Block, CallArg, CmpOp, Const, Function, Inst, InstKind, LoadKind,
-    Operand, StoreKind, SubWord, Terminator, UnOp, Value,
+    Operand, Phi, StoreKind, SubWord, Terminator, UnOp, Value,
 };
+use skc_ir::switches::Switches;
 use skc_ir::types::TypeTable;
 
 use crate::abi::{classify, AggClass, RegBudget};
@@ -252,6 +253,7 @@ pub fn lower_function(
         sret_name: None,
         stack_base: std::mem::take(&mut scratch.stack_base),
         comparing: false,
+        switches: Switches::find(f),
     };
     cx.dbg_lines.clear();
     stack_bases(f, &mut cx.stack_base);
@@ -291,6 +293,8 @@ struct FnCx<'a> {
     stack_base: Vec<Option<Value>>,
     /// Lowering a comparison's operands.
     comparing: bool,
+    /// Compare trees that become one `switch` each.
+    switches: Switches,
 }
 
 fn val<'a>(v: Value) -> V<'a> {
@@ -652,35 +656,26 @@ impl<'a> FnCx<'a> {
             self.line(format_args!("%stack = call ptr @llvm.stacksave()"));
         }
         for (bi, b) in f.blocks.iter().enumerate() {
+            let this = Block(bi as u32);
+            if self.switches.is_node(this) {
+                // Its comparison is part of the head's `switch`.
+                continue;
+            }
             if bi > 0 {
-                label(Block(bi as u32)).push_to(&mut self.body);
+                label(this).push_to(&mut self.body);
                 self.body.push_str(":\n");
             }
             for phi in &b.phis {
-                let r = self.repr[phi.result.index()];
-                self.body.push_str("  ");
-                val(phi.result).push_to(&mut self.body);
-                self.body.push_str(" = phi ");
-                r.push_to(&mut self.body);
-                self.body.push(' ');
-                for (k, (pred, arg)) in phi.args.iter().enumerate() {
-                    if k > 0 {
-                        self.body.push_str(", ");
-                    }
-                    let a = self.phi_operand(phi.result, *pred, arg, r);
-                    self.body.push_str("[ ");
-                    a.push_to(&mut self.body);
-                    self.body.push_str(", %");
-                    label(*pred).push_to(&mut self.body);
-                    self.body.push_str(" ]");
-                }
-                self.end_line();
+                self.phi(this, phi);
             }
             for (ii, inst) in b.insts.iter().enumerate() {
                 self.inst(bi, ii, inst);
             }
-            self.materialize_phi_operands(Block(bi as u32));
-            self.terminator(&b.term);
+            self.materialize_phi_operands(this);
+            match self.switches.at_head(this) {
+                Some(_) => self.switch(this),
+                None => self.terminator(&b.term),
+            }
         }
         self.body.push_str("}\n");
         self.body.push_str(&self.dbg_lines);
@@ -737,6 +732,78 @@ impl<'a> FnCx<'a> {
         }
     }
 
+    fn phi(&mut self, b: Block, phi: &'a Phi) {
+        let r = self.repr[phi.result.index()];
+        self.body.push_str("  ");
+        val(phi.result).push_to(&mut self.body);
+        self.body.push_str(" = phi ");
+        r.push_to(&mut self.body);
+        self.body.push(' ');
+        let mut first = true;
+        let mut heads_done: Vec<Block> = Vec::new();
+        for (pred, arg) in &phi.args {
+            // An edge from a compare tree comes from its head's `switch`,
+            // once per case (and default) leading here: the operand is the
+            // same on every live edge (`Switches` checks it).
+            let (from, times) = match self.switches.tree_of(*pred) {
+                Some(sw) => {
+                    if !sw.is_live_edge(*pred, b) || heads_done.contains(&sw.head) {
+                        continue;
+                    }
+                    heads_done.push(sw.head);
+                    (sw.head, sw.edges_to(b))
+                }
+                None => (*pred, 1),
+            };
+            let a = self.phi_operand(phi.result, from, arg, r);
+            for _ in 0..times {
+                if !first {
+                    self.body.push_str(", ");
+                }
+                first = false;
+                self.body.push_str("[ ");
+                a.push_to(&mut self.body);
+                self.body.push_str(", %");
+                label(from).push_to(&mut self.body);
+                self.body.push_str(" ]");
+            }
+        }
+        self.end_line();
+    }
+
+    /// Ends compare-tree head `b` with the `switch` that replaces its tree.
+    fn switch(&mut self, b: Block) {
+        let sw = self.switches.at_head(b).expect("a switch head").clone();
+        let (r, ty) = match sw.ty {
+            BaseType::W => (Repr::I32, "i32"),
+            _ => (Repr::I64, "i64"),
+        };
+        let have = self.repr[sw.scrutinee.index()];
+        let x = self.convert(&val(sw.scrutinee), have, r);
+        self.body.push_str("  switch ");
+        self.body.push_str(ty);
+        self.body.push(' ');
+        x.push_to(&mut self.body);
+        self.body.push_str(", label %");
+        label(sw.default).push_to(&mut self.body);
+        self.body.push_str(" [");
+        for &(value, target) in &sw.cases {
+            self.body.push_str("\n    ");
+            self.body.push_str(ty);
+            self.body.push(' ');
+            // Printed signed: LLVM reads literals as signed at the width.
+            let v = match sw.ty {
+                BaseType::W => i64::from(value as u32 as i32),
+                _ => value as i64,
+            };
+            push_i64(&mut self.body, v);
+            self.body.push_str(", label %");
+            label(target).push_to(&mut self.body);
+        }
+        self.body.push_str("\n  ]");
+        self.end_line();
+    }
+
     /// The text of a phi operand coming from `pred`: a name or literal, or
     /// the name of a conversion materialised at the end of `pred`.
     fn phi_operand(&mut self, phi: Value, pred: Block, arg: &'a Operand, r: Repr) -> V<'a> {
@@ -753,6 +820,27 @@ impl<'a> FnCx<'a> {
 
     fn materialize_phi_operands(&mut self, b: Block) {
         let f = self.f;
+        if let Some(sw) = self.switches.at_head(b) {
+            // The operands of every edge out of the tree, at its head.
+            let sw = sw.clone();
+            for t in sw.targets() {
+                for phi in &f.block(t).phis {
+                    let r = self.repr[phi.result.index()];
+                    let arg = phi
+                        .args
+                        .iter()
+                        .find(|(p, _)| sw.contains(*p) && sw.is_live_edge(*p, t));
+                    if let Some((_, arg)) = arg {
+                        if simple_operand(arg, r, &self.repr).is_none() {
+                            let x = self.operand(arg, r);
+                            let name = V::Mat(phi.result.0, b.0);
+                            emit_line!(self; name, " = bitcast ", r, " ", x, " to ", r);
+                        }
+                    }
+                }
+            }
+            return;
+        }
         let mut seen: Option<Block> = None;
         for s in f.block(b).term.successors() {
             // A block has at most two successors: skipping a repeat of

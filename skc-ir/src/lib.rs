@@ -33,6 +33,7 @@ pub mod promote;
 pub mod reader;
 pub mod scan;
 pub mod ssa;
+pub mod switches;
 pub mod types;
 pub mod verify;
 

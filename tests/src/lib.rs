@@ -15,3 +15,4 @@ pub mod pipelines;
 pub mod reduce;
 mod rng;
 pub mod skc_binary;
+pub mod switch_trees;
