@@ -57,6 +57,57 @@ fn every_tree_becomes_one_llvm_switch() {
     }
 }
 
+/// `br_table` instructions in the wasm object skc writes for `ssa`.
+fn tables_in_wasm_object(skc: &Path, ssa: &Path, opt: &str, dir: &Path) -> usize {
+    let obj = dir.join(format!("switches{opt}.o"));
+    let out = Command::new(skc)
+        .args(["--target", "wasm32", "-c", opt])
+        .arg(ssa)
+        .arg("-o")
+        .arg(&obj)
+        .output()
+        .expect("run skc");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&obj).expect("read object");
+    let mut tables = 0;
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        if let wasmparser::Payload::CodeSectionEntry(body) = payload.expect("a readable object") {
+            let mut ops = body.get_operators_reader().expect("operators");
+            while !ops.eof() {
+                if let wasmparser::Operator::BrTable { .. } = ops.read().expect("an operator") {
+                    tables += 1;
+                }
+            }
+        }
+    }
+    tables
+}
+
+#[test]
+fn dense_switches_become_one_br_table_on_wasm32() {
+    let skc = skc_tests::skc_binary::locate(&root()).expect("skc");
+    let work = tempfile::tempdir().expect("tempdir");
+    let (ssa, _, _, _) = write_program(work.path());
+    // Dense runs of 64 and 300 cases; sparse ones and those of fewer
+    // than four cases stay comparisons.
+    let dense = standard_specs()
+        .iter()
+        .filter(|s| s.cases.len() >= 4 && s.name.contains("_dense_"))
+        .count();
+    assert_eq!(dense, 12);
+    for opt in ["-O0", "-O2"] {
+        assert_eq!(
+            tables_in_wasm_object(&skc, &ssa, opt, work.path()),
+            dense,
+            "at {opt}"
+        );
+    }
+}
+
 #[test]
 fn switches_go_where_their_trees_went_for_every_value() {
     let skc = skc_tests::skc_binary::locate(&root()).expect("skc");

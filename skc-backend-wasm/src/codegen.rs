@@ -20,8 +20,8 @@
 
 use anyhow::{anyhow, bail, Result};
 use skc_ir::ir::{
-    AbiType, BaseType, BinOp, CallArg, CmpOp, Const, ExtType, Function, Inst, InstKind, LoadKind,
-    Operand, StoreKind, SubWord, Terminator, UnOp, Value,
+    AbiType, BaseType, BinOp, Block, CallArg, CmpOp, Const, ExtType, Function, Inst, InstKind,
+    LoadKind, Operand, StoreKind, SubWord, Terminator, UnOp, Value,
 };
 use skc_ir::types::TypeTable;
 use wasm_encoder::{BlockType, Encode, Instruction as I, MemArg, ValType};
@@ -39,6 +39,8 @@ use crate::result_slot;
 use crate::setjmp::{self, Intrinsic};
 use crate::stack;
 use crate::structure::Structure;
+use crate::switch_table;
+use skc_ir::switches::Switches;
 
 /// A label on the structured-control stack.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -51,6 +53,9 @@ enum Label {
     IfThenElse,
     /// The dispatch loop of an irreducible function.
     Dispatch,
+    /// A `block` a `br_table` leaves to reach the phi copies of its edge
+    /// to this block.
+    SwitchArm(usize),
 }
 
 /// Pending work of the structured emitter.
@@ -102,7 +107,14 @@ pub fn compile_function(f: &mut Function, types: &TypeTable, obj: &mut Object) -
     let resumable = setjmp::lower(f);
     let narrowed = narrow::narrow_addresses(f);
     let offsets = offsets::fold_address_offsets(f);
-    compile_narrowed(f, types, obj, false, resumable, narrowed, offsets)
+    // A function resuming at its `setjmp`s keeps its trees: its blocks'
+    // entry points are fixed by the rewrite.
+    let switches = if resumable {
+        Switches::default()
+    } else {
+        switch_table::prepare(f, &narrowed)
+    };
+    compile_narrowed(f, types, obj, false, resumable, narrowed, offsets, switches)
 }
 
 /// [`compile_function`] without narrowing, optionally forcing the
@@ -123,12 +135,15 @@ pub(crate) fn compile_function_with(
         false,
         Vec::new(),
         offsets::FoldedOffsets::default(),
+        Switches::default(),
     )
 }
 
 /// Compiles `f`, whose values flagged in `narrowed` were `l` values
 /// retyped `w`, and whose memory accesses add `offsets`. A `resumable`
-/// function was rewritten by [`setjmp::lower`].
+/// function was rewritten by [`setjmp::lower`]; `switches` end their
+/// heads with a `br_table` ([`switch_table::prepare`]).
+#[allow(clippy::too_many_arguments)]
 fn compile_narrowed(
     f: &Function,
     types: &TypeTable,
@@ -137,15 +152,17 @@ fn compile_narrowed(
     resumable: bool,
     narrowed: Vec<bool>,
     offsets: offsets::FoldedOffsets,
+    switches: Switches,
 ) -> Result<()> {
-    let mut st = Structure::compute(f);
+    let mut st = Structure::compute(f, &switches);
     let rewritten;
     let f = if st.reducible || force_dispatch {
         f
     } else {
         let mut g = f.clone();
         irreducible::make_reducible(&mut g);
-        st = Structure::compute(&g);
+        // `switch_table::prepare` found none in an irreducible function.
+        st = Structure::compute(&g, &switches);
         rewritten = g;
         &rewritten
     };
@@ -229,6 +246,7 @@ fn compile_narrowed(
         fixed: spare.fixed,
         result_slot,
         resumable,
+        switches,
     };
     if force_dispatch {
         gen.st.reducible = false;
@@ -546,6 +564,8 @@ struct FunctionCodegen<'a> {
     /// Whether the function resumes at its `setjmp`s ([`setjmp::lower`]):
     /// it tests for unwinding itself, and its values keep a local each.
     resumable: bool,
+    /// Compare trees whose heads end in a `br_table`.
+    switches: Switches,
 }
 
 impl FunctionCodegen<'_> {
@@ -1166,6 +1186,82 @@ impl FunctionCodegen<'_> {
         self.dispatch_label.is_some() || self.st.is_backward(from, to) || self.st.merge[to]
     }
 
+    /// Ends switch head `b` with its table. An entry branches straight to
+    /// its target, or, when the edge has phi copies to make, to a `block`
+    /// of its own after which the copies are made and the edge taken.
+    fn br_table(&mut self, b: usize, tasks: &mut Vec<Task>) -> Result<()> {
+        let f = self.f;
+        let sw = self
+            .switches
+            .at_head(Block(b as u32))
+            .ok_or_else(|| anyhow!("internal error: no switch at this head"))?
+            .clone();
+        let window = switch_table::window(&sw);
+        let targets = sw.targets();
+        let with_copies: Vec<usize> = targets
+            .iter()
+            .map(|t| t.index())
+            .filter(|&t| !f.blocks[t].phis.is_empty())
+            .collect();
+        for &t in with_copies.iter().rev() {
+            self.ins(I::Block(BlockType::Empty));
+            self.ctx.push(Label::SwitchArm(t));
+        }
+        let scrutinee = Operand::Value(sw.scrutinee);
+        match sw.ty {
+            BaseType::W => {
+                self.operand(&scrutinee, BaseType::W)?;
+                if window.start != 0 {
+                    self.ins(I::I32Const(window.start as u32 as i32));
+                    self.ins(I::I32Sub);
+                }
+            }
+            _ => {
+                // The index is `x - start` when that is below the length,
+                // else the length itself (the default).
+                self.operand(&scrutinee, BaseType::L)?;
+                if window.start != 0 {
+                    self.ins(I::I64Const(window.start as i64));
+                    self.ins(I::I64Sub);
+                }
+                let index = self.scratch(ValType::I64);
+                self.ins(I::LocalTee(index));
+                self.ins(I::I32WrapI64);
+                self.ins(I::I32Const(window.len as i32));
+                self.ins(I::LocalGet(index));
+                self.ins(I::I64Const(i64::from(window.len)));
+                self.ins(I::I64LtU);
+                self.ins(I::Select);
+            }
+        }
+        let depth = |cx: &mut Self, t: usize| -> Result<u32> {
+            if with_copies.contains(&t) {
+                cx.depth_of(Label::SwitchArm(t))
+            } else if cx.st.is_backward(b, t) {
+                cx.depth_of(Label::LoopHeadedBy(t))
+            } else {
+                cx.depth_of(Label::BlockFollowedBy(t))
+            }
+        };
+        let mut entries = Vec::with_capacity(window.len as usize);
+        for i in 0..window.len {
+            let t = switch_table::target_at(&sw, window, i).index();
+            entries.push(depth(self, t)?);
+        }
+        let default = depth(self, sw.default.index())?;
+        self.ins(I::BrTable(entries.into(), default));
+        for &t in &with_copies {
+            self.ctx.pop();
+            self.ins(I::End);
+            let before = tasks.len();
+            self.branch(b, t, tasks)?;
+            if tasks.len() != before {
+                bail!("internal error: a switch target is emitted inline");
+            }
+        }
+        Ok(())
+    }
+
     fn branch(&mut self, from: usize, to: usize, tasks: &mut Vec<Task>) -> Result<()> {
         self.phi_copies(from, to)?;
         if let Some(label_local) = self.dispatch_label {
@@ -1302,6 +1398,9 @@ impl FunctionCodegen<'_> {
     /// pushed on `tasks` (the last pushed runs first).
     fn terminator(&mut self, b: usize, tasks: &mut Vec<Task>) -> Result<()> {
         let f = self.f;
+        if self.switches.at_head(Block(b as u32)).is_some() {
+            return self.br_table(b, tasks);
+        }
         match &f.blocks[b].term {
             Terminator::Jmp(t) => {
                 tasks.push(Task::Branch(b, t.index()));
@@ -1407,7 +1506,15 @@ impl FunctionCodegen<'_> {
 
     fn block_body(&mut self, b: usize) -> Result<()> {
         let f = self.f;
+        let skipped = self
+            .switches
+            .at_head(Block(b as u32))
+            .map(|sw| sw.condition);
         for (i, inst) in f.blocks[b].insts.iter().enumerate() {
+            if inst.result.is_some() && inst.result == skipped {
+                // The tree's first test: the table replaces it.
+                continue;
+            }
             let pending_before = self.pending;
             let offset = self.offsets.get(b, i);
             self.inst(inst, b == 0, offset).map_err(|e| {

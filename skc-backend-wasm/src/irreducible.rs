@@ -306,10 +306,10 @@ mod tests {
     #[test]
     fn a_three_entry_loop_gets_one_header() {
         let mut f = function(THREE_ENTRIES);
-        assert!(!Structure::compute(&f).reducible);
+        assert!(!Structure::compute(&f, &Default::default()).reducible);
         let before = f.blocks.len();
         make_reducible(&mut f);
-        assert!(Structure::compute(&f).reducible);
+        assert!(Structure::compute(&f, &Default::default()).reducible);
         // header, two comparison blocks, and one block per rerouted edge
         // (s→a, t→b, t→c, a→b, b→c, c→a)
         assert_eq!(f.blocks.len(), before + 3 + 6);

@@ -54,6 +54,7 @@ pub mod setjmp;
 pub mod spool;
 pub mod stack;
 pub mod structure;
+pub mod switch_table;
 pub mod table_slots;
 
 #[cfg(test)]

@@ -464,7 +464,7 @@ mod tests {
 
     fn colour_of(text: &str) -> (Function, Colouring) {
         let f = function(text);
-        let st = Structure::compute(&f);
+        let st = Structure::compute(&f, &Default::default());
         let fixed: Vec<bool> = (0..f.values.len())
             .map(|v| f.params.iter().any(|p| p.value.index() == v))
             .collect();

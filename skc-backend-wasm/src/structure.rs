@@ -21,6 +21,7 @@
 use std::ops::Index;
 
 use skc_ir::ir::{Block, Function};
+use skc_ir::switches::Switches;
 
 /// Lists of blocks indexed by block, stored flat: a function's blocks
 /// cost two allocations instead of one per block.
@@ -155,11 +156,15 @@ fn reset<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
 
 impl Structure {
     /// Computes the facts for `f` (every block reachable from block 0).
-    pub fn compute(f: &Function) -> Self {
+    /// The head of each of `switches` branches straight to the switch's
+    /// targets (one `br_table`), so its tree's other blocks are not
+    /// reached, and every target it reaches forwards is a merge node: a
+    /// table entry can only be a `br` out of a `block`.
+    pub fn compute(f: &Function, switches: &Switches) -> Self {
         SCRATCH.with(|s| match s.try_borrow_mut() {
-            Ok(mut s) => Self::compute_with(f, &mut s),
+            Ok(mut s) => Self::compute_with(f, switches, &mut s),
             // Only reachable by re-entry, which this never does.
-            Err(_) => Self::compute_with(f, &mut Scratch::default()),
+            Err(_) => Self::compute_with(f, switches, &mut Scratch::default()),
         })
     }
 
@@ -168,7 +173,7 @@ impl Structure {
         SPARE.with(|s| s.set(Some(self)));
     }
 
-    fn compute_with(f: &Function, s: &mut Scratch) -> Self {
+    fn compute_with(f: &Function, switches: &Switches, s: &mut Scratch) -> Self {
         let spare = SPARE.with(|s| s.take());
         let (mut succs, mut rpo_num, mut children, mut merge, mut loop_header) = match spare {
             Some(st) => (st.succs, st.rpo_num, st.children, st.merge, st.loop_header),
@@ -177,8 +182,12 @@ impl Structure {
         let n = f.blocks.len();
         s.pairs.clear();
         for (b, bd) in f.blocks.iter().enumerate() {
-            s.pairs
-                .extend(bd.term.successors().map(|t: Block| (b, t.index())));
+            match switches.at_head(Block(b as u32)) {
+                Some(sw) => s.pairs.extend(sw.targets().iter().map(|t| (b, t.index()))),
+                None => s
+                    .pairs
+                    .extend(bd.term.successors().map(|t: Block| (b, t.index()))),
+            }
         }
         succs.fill(n, &s.pairs);
         // Iterative depth-first search for the post-order.
@@ -256,6 +265,14 @@ impl Structure {
         }
         merge.clear();
         merge.extend(s.forward_in.iter().map(|&c| c >= 2));
+        for sw in switches.iter() {
+            let h = sw.head.index();
+            for &t in &succs[h] {
+                if rpo_num[t] > rpo_num[h] {
+                    merge[t] = true;
+                }
+            }
+        }
         if reducible {
             place_outside_loops(
                 order,
@@ -600,7 +617,7 @@ mod tests {
              @next\n\t%i1 =w add %i, 1\n\t%d =w csltw %i1, %n\n\tjnz %d, @outer, @done\n\
              @done\n\tret %i1\n@out\n\tret %j1\n}\n",
         );
-        let st = Structure::compute(&f);
+        let st = Structure::compute(&f, &Default::default());
         assert!(st.reducible);
         let b = |name: &str| {
             f.blocks

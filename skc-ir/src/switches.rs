@@ -37,6 +37,9 @@ pub struct Switch {
     pub head: Block,
     /// The value switched on.
     pub scrutinee: Value,
+    /// The result of the head's comparison: only its `jnz` reads it, so
+    /// a backend ending the head with the switch may leave it out.
+    pub condition: Value,
     /// The width compared: `W` (the scrutinee's low 32 bits) or `L`.
     pub ty: BaseType,
     /// Case values (bit patterns at the width, zero-extended), ascending,
@@ -115,6 +118,19 @@ impl Switches {
             }
         }
         out
+    }
+
+    /// Keeps the switches `keep` accepts; the others stay trees.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Switch) -> bool) {
+        self.list.retain(|s| keep(s));
+        self.owner.iter_mut().for_each(|o| *o = 0);
+        for (i, sw) in self.list.iter().enumerate() {
+            let id = i as u32 + 1;
+            self.owner[sw.head.index()] = id;
+            for n in &sw.nodes {
+                self.owner[n.index()] = id;
+            }
+        }
     }
 
     /// Whether any switch was found.
@@ -226,6 +242,7 @@ fn for_each_operand(kind: &InstKind, f: &mut impl FnMut(&Operand)) {
 #[derive(Clone, Copy, Debug)]
 struct Test {
     scrutinee: Value,
+    condition: Value,
     ty: BaseType,
     op: CmpOp,
     constant: u64,
@@ -271,6 +288,7 @@ fn test_of(f: &Function, facts: &Facts, b: Block, only: bool) -> Option<(Test, B
     };
     let test = Test {
         scrutinee: v,
+        condition: c,
         ty: *ty,
         op,
         constant,
@@ -611,6 +629,7 @@ fn recover_at(f: &Function, facts: &Facts, owner: &[u32], head: Block) -> Option
     Some(Switch {
         head,
         scrutinee: first.scrutinee,
+        condition: first.condition,
         ty: first.ty,
         cases,
         default,
