@@ -1,5 +1,5 @@
 //! End-to-end corpus: every program in `tests/corpus/` and every benchmark in
-//! `../shared/bench/` is compiled by `skc` for each registered target at
+//! `../shared/bench/` and `tests/bench/` is compiled by `skc` for each registered target at
 //! `-O0` and `-O2` (or the levels its `# opt:` line names), run with the arguments `a b c` (benchmarks: their test
 //! size), and its stdout and exit status compared with the expectations in
 //! the file (see `skc_tests::case`).
@@ -104,6 +104,7 @@ fn plan_trials() -> Result<(Vec<Trial>, String)> {
     programs.extend(examples);
     malformed.extend(malformed_examples);
     programs.extend(bench_programs(&root.join("../shared/bench"))?);
+    programs.extend(bench_programs(&root.join("tests/bench"))?);
 
     let mut trials = Vec::new();
     // A misspelt target in `# targets:` would silently drop the program.
@@ -366,7 +367,8 @@ fn corpus_programs(dir: &Path, prefix: &str) -> Result<(Vec<Program>, Vec<Malfor
     Ok((programs, malformed))
 }
 
-/// The shared benchmarks at their test sizes (`sizes.txt`), compared with
+/// The benchmarks of `dir` (the shared set, or the project's own in
+/// `tests/bench`) at their test sizes (`sizes.txt`), compared with
 /// `NAME.expected.test`. Their IL comes from an LP64 C compiler.
 fn bench_programs(dir: &Path) -> Result<Vec<Program>> {
     let sizes_path = dir.join("sizes.txt");

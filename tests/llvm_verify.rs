@@ -1,5 +1,6 @@
 //! LLVM's own checks over the LLVM IR skc hands clang, for every program
-//! of the corpus, the examples and `../shared/bench`, at `-O0` and `-O2`:
+//! of the corpus, the examples and the benchmarks (`../shared/bench`,
+//! `tests/bench`), at `-O0` and `-O2`:
 //!
 //! - clang compiles the IR with `-mllvm -verify-machineinstrs` (the IR
 //!   verifier runs when clang reads IR; the machine verifier after every
@@ -51,6 +52,7 @@ fn plan() -> Result<Vec<Trial>> {
         (root.join("tests/corpus"), ""),
         (root.join("examples"), "examples/"),
         (root.join("../shared/bench"), "bench/"),
+        (root.join("tests/bench"), "bench/"),
     ] {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
             .with_context(|| format!("cannot read {}", dir.display()))?

@@ -26,8 +26,8 @@ usage: cargo xtask bench [--quick] [--runs N] [--only PART]... [--bench-dir DIR]
   --runs N         runs per measurement (default 5; compile-phase and
                    end-to-end rows use at most 3)
   --only PART      run only PART (repeatable): native, wasm, compile, e2e
-  --bench-dir DIR  the benchmark programs (default ../shared/bench from the
-                   repository root)
+  --bench-dir DIR  the benchmark programs, repeatable (default: the shared
+                   set ../shared/bench and the project's own, tests/bench)
 
 Run-time comparisons build each program with clang-19 -O2 from C and with
 skc -O2 from the shipped IL, then run them interleaved (clang, skc, clang,
@@ -40,7 +40,7 @@ struct Settings {
     quick: bool,
     runs: usize,
     parts: Vec<String>,
-    bench_dir: Option<PathBuf>,
+    bench_dirs: Vec<PathBuf>,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Settings> {
@@ -48,7 +48,7 @@ fn parse(args: &[String]) -> anyhow::Result<Settings> {
         quick: false,
         runs: 0,
         parts: Vec::new(),
-        bench_dir: None,
+        bench_dirs: Vec::new(),
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -68,7 +68,7 @@ fn parse(args: &[String]) -> anyhow::Result<Settings> {
                 }
                 s.parts.push(part.clone());
             }
-            "--bench-dir" => s.bench_dir = Some(PathBuf::from(value()?)),
+            "--bench-dir" => s.bench_dirs.push(PathBuf::from(value()?)),
             other => bail!("unexpected argument `{other}`\n\n{USAGE}"),
         }
     }
@@ -90,10 +90,21 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
     let out_dir = target.join("bench");
     let work = out_dir.join("work");
     std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
-    let bench_dir = settings
-        .bench_dir
-        .clone()
-        .unwrap_or_else(|| root.join("..").join("shared").join("bench"));
+    let bench_dirs: Vec<(PathBuf, String)> = if settings.bench_dirs.is_empty() {
+        vec![
+            (
+                root.join("..").join("shared").join("bench"),
+                "../shared/bench".into(),
+            ),
+            (root.join("tests").join("bench"), "tests/bench".into()),
+        ]
+    } else {
+        settings
+            .bench_dirs
+            .iter()
+            .map(|d| (d.clone(), d.display().to_string()))
+            .collect()
+    };
     let skc = build_skc(&root, &target)?;
     let wants = |part: &str| settings.parts.iter().any(|p| p == part);
 
@@ -113,10 +124,12 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
             continue;
         }
         eprintln!("run time, {}:", platform.title());
-        let programs = programs::read_programs(&bench_dir, settings.quick)?;
+        let mut programs = Vec::new();
+        for (dir, set) in &bench_dirs {
+            programs.extend(programs::read_programs(dir, set, settings.quick)?);
+        }
         let setup = programs::Setup {
             skc: &skc,
-            bench_dir: &bench_dir,
             work: &work,
             runs: settings.runs,
         };

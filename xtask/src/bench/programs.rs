@@ -42,13 +42,17 @@ impl Platform {
 /// One benchmark program and the argument it runs with.
 pub struct Program {
     pub name: String,
+    /// The directory holding `NAME.c`, `NAME.ssa` and the expected outputs.
+    pub dir: PathBuf,
+    /// The set it belongs to (its directory as given), for per-set means.
+    pub set: String,
     pub arg: String,
     /// Which expected-output file matches `arg`: `test` or `bench`.
     pub size: &'static str,
 }
 
 /// Reads `sizes.txt` (`name test bench` per line, `#` comments).
-pub fn read_programs(bench_dir: &Path, quick: bool) -> anyhow::Result<Vec<Program>> {
+pub fn read_programs(bench_dir: &Path, set: &str, quick: bool) -> anyhow::Result<Vec<Program>> {
     let path = bench_dir.join("sizes.txt");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
@@ -69,6 +73,8 @@ pub fn read_programs(bench_dir: &Path, quick: bool) -> anyhow::Result<Vec<Progra
         };
         programs.push(Program {
             name: name.to_owned(),
+            dir: bench_dir.to_path_buf(),
+            set: set.to_owned(),
             arg: arg.to_owned(),
             size,
         });
@@ -82,6 +88,7 @@ pub fn read_programs(bench_dir: &Path, quick: bool) -> anyhow::Result<Vec<Progra
 /// The two builds of one program, or why a build is missing.
 pub struct Outcome {
     pub program: String,
+    pub set: String,
     pub arg: String,
     pub clang: Result<Series, String>,
     pub skc: Result<Series, String>,
@@ -103,7 +110,6 @@ impl Outcome {
 /// Tools and places the comparison needs.
 pub struct Setup<'a> {
     pub skc: &'a Path,
-    pub bench_dir: &'a Path,
     pub work: &'a Path,
     pub runs: usize,
 }
@@ -120,15 +126,13 @@ pub fn compare(
     let mut outcomes = Vec::new();
     for p in programs {
         eprint!("  {:<12} building…", p.name);
-        let expected_path = setup
-            .bench_dir
-            .join(format!("{}.expected.{}", p.name, p.size));
+        let expected_path = p.dir.join(format!("{}.expected.{}", p.name, p.size));
         let expected = std::fs::read_to_string(&expected_path)
             .with_context(|| format!("cannot read {}", expected_path.display()))?;
         let clang_exe = work.join(format!("{}.clang{}", p.name, platform.executable_suffix()));
         let skc_exe = work.join(format!("{}.skc{}", p.name, platform.executable_suffix()));
-        let c_src = setup.bench_dir.join(format!("{}.c", p.name));
-        let il_src = setup.bench_dir.join(format!("{}.ssa", p.name));
+        let c_src = p.dir.join(format!("{}.c", p.name));
+        let il_src = p.dir.join(format!("{}.ssa", p.name));
         let clang_built = build(clang_command(platform, &c_src, &clang_exe), &work);
         let skc_built = build(skc_command(platform, setup.skc, &il_src, &skc_exe), &work);
         let mut clang = clang_built.map(|()| Series::default());
@@ -142,6 +146,7 @@ pub fn compare(
         eprintln!();
         outcomes.push(Outcome {
             program: p.name.clone(),
+            set: p.set.clone(),
             arg: p.arg.clone(),
             clang,
             skc,
@@ -247,6 +252,27 @@ pub fn table(outcomes: &[Outcome], runs: usize) -> String {
         geomean(&walls),
         geomean(&cpus)
     );
+    let mut sets: Vec<&str> = Vec::new();
+    for o in outcomes {
+        if !sets.contains(&o.set.as_str()) {
+            sets.push(&o.set);
+        }
+    }
+    if sets.len() > 1 {
+        for set in sets {
+            let (w, c): (Vec<f64>, Vec<f64>) = outcomes
+                .iter()
+                .filter(|o| o.set == set)
+                .filter_map(Outcome::ratios)
+                .unzip();
+            let _ = writeln!(
+                t,
+                "| geometric mean, `{set}` | | | | {:.2}× | | | {:.2}× |",
+                geomean(&w),
+                geomean(&c)
+            );
+        }
+    }
     let _ = writeln!(
         t,
         "\nMedian of {runs} interleaved runs (min–max in brackets); ratio = skc / clang medians; \
