@@ -503,7 +503,8 @@ impl<'r> FunctionWriter<'r> {
                 6 => self.variadic_call(),
                 7 => self.sub_word_call(),
                 8 if depth > 0 => self.irreducible_loop(),
-                9 if depth > 0 => self.compare_chain(depth - 1),
+                9 if depth > 0 && self.rng.chance(50) => self.compare_chain(depth - 1),
+                9 if depth > 0 => self.compare_tree(depth - 1),
                 10 => self.position(),
                 11 if self.rng.chance(30) => self.guarded_halt(),
                 _ => self.arithmetic(),
@@ -891,6 +892,135 @@ impl<'r> FunctionWriter<'r> {
             .map(|(block, value)| format!("@{block} {value}"))
             .collect();
         self.def(Ty::L, &format!("phi {}", args.join(", ")));
+    }
+
+    /// A C `switch` the way cproc writes it: a balanced tree with an
+    /// equality and an ordering test (signed or unsigned, `w` or `l`) per
+    /// case value, dense or spread out. The key hits a case most of the
+    /// time. Either every case has an arm of code meeting in a phi of the
+    /// arms' hashes, or the tests branch straight to a join whose phi
+    /// takes one value from all of them.
+    fn compare_tree(&mut self, depth: usize) {
+        let ty = if self.rng.chance(40) { Ty::L } else { Ty::W };
+        let signed = self.rng.chance(50);
+        let n = 1 + self.rng.below(12);
+        let base = *self
+            .rng
+            .pick(&[-3i64, 0, 5, 100, -2147483648, 2147483640, -9, 1 << 40]);
+        let stride = *self.rng.pick(&[1i64, 1, 1, 2, 3, 1000, -7, 1 << 33]);
+        let at_width = |x: i64| if ty == Ty::W { i64::from(x as i32) } else { x };
+        let mut cases: Vec<i64> = Vec::new();
+        for i in 0..n as i64 {
+            let c = at_width(base.wrapping_add(i.wrapping_mul(stride)));
+            if !cases.contains(&c) {
+                cases.push(c);
+            }
+        }
+        let t = ty.name();
+        let key = if self.rng.chance(20) {
+            self.operand(ty)
+        } else {
+            let v = self.operand(ty);
+            let k = self.temp(ty, &format!("and {v}, 15"));
+            let m = self.temp(ty, &format!("mul {k}, {stride}"));
+            self.temp(ty, &format!("add {m}, {base}"))
+        };
+        let direct = self.rng.chance(30);
+        let join = self.label("endtree");
+        let default = if direct {
+            join.clone()
+        } else {
+            self.label("default")
+        };
+        let arms: Vec<String> = (0..cases.len())
+            .map(|_| {
+                if direct {
+                    join.clone()
+                } else {
+                    self.label("arm")
+                }
+            })
+            .collect();
+        let sign = if ty == Ty::W { 1u64 << 31 } else { 1u64 << 63 };
+        let mask = if ty == Ty::W {
+            u64::from(u32::MAX)
+        } else {
+            u64::MAX
+        };
+        let mut order: Vec<usize> = (0..cases.len()).collect();
+        order.sort_by_key(|&i| {
+            let v = cases[i] as u64 & mask;
+            if signed {
+                v ^ sign
+            } else {
+                v
+            }
+        });
+        // Blocks jumping straight to the join, for its phi.
+        let mut into_join: Vec<String> = Vec::new();
+        let mut pending: Vec<(Vec<usize>, Option<String>)> = vec![(order, None)];
+        while let Some((keys, label)) = pending.pop() {
+            let here = match label {
+                Some(l) => {
+                    self.start_block(&l);
+                    l
+                }
+                None => self.block.clone(),
+            };
+            if keys.is_empty() {
+                if direct {
+                    into_join.push(here);
+                }
+                self.line(&format!("jmp @{default}"));
+                continue;
+            }
+            let mid = keys.len() / 2;
+            let c = cases[keys[mid]];
+            let e = self.temp(Ty::W, &format!("ceq{t} {key}, {c}"));
+            let ne = self.label("ne");
+            if direct {
+                into_join.push(here.clone());
+            }
+            self.line(&format!("jnz {e}, @{}, @{ne}", arms[keys[mid]]));
+            self.start_block(&ne);
+            let (left, right) = (keys[..mid].to_vec(), keys[mid + 1..].to_vec());
+            // Straight to the join from one side at most: a phi names a
+            // predecessor once.
+            let lt = if direct && left.is_empty() {
+                into_join.push(ne.clone());
+                join.clone()
+            } else {
+                self.label("lt")
+            };
+            let gt = self.label("gt");
+            let order = if signed { "slt" } else { "ult" };
+            let o = self.temp(Ty::W, &format!("c{order}{t} {key}, {c}"));
+            self.line(&format!("jnz {o}, @{lt}, @{gt}"));
+            pending.push((right, Some(gt)));
+            if lt != join {
+                pending.push((left, Some(lt)));
+            }
+        }
+        let mut ends: Vec<(String, String)> = Vec::new();
+        if !direct {
+            let mut bodies = arms.clone();
+            bodies.push(default.clone());
+            for body in bodies {
+                self.start_block(&body);
+                let h = self.sequence(depth);
+                self.scope.pop();
+                ends.push((self.block.clone(), h.name));
+                self.line(&format!("jmp @{join}"));
+            }
+        }
+        self.start_block(&join);
+        let args: Vec<String> = if direct {
+            into_join.iter().map(|b| format!("@{b} {key}")).collect()
+        } else {
+            ends.iter().map(|(b, v)| format!("@{b} {v}")).collect()
+        };
+        let phi_ty = if direct { ty } else { Ty::L };
+        self.def(phi_ty, &format!("phi {}", args.join(", ")));
     }
 
     fn variadic_call(&mut self) {

@@ -28,6 +28,8 @@ usage: cargo xtask bench [--quick] [--runs N] [--only PART]... [--bench-dir DIR]
   --only PART      run only PART (repeatable): native, wasm, compile, e2e
   --bench-dir DIR  the benchmark programs, repeatable (default: the shared
                    set ../shared/bench and the project's own, tests/bench)
+  --skc PATH       measure this skc binary (default: target/release/skc,
+                   built first), e.g. an older build for a before/after table
 
 Run-time comparisons build each program with clang-19 -O2 from C and with
 skc -O2 from the shipped IL, then run them interleaved (clang, skc, clang,
@@ -41,6 +43,7 @@ struct Settings {
     runs: usize,
     parts: Vec<String>,
     bench_dirs: Vec<PathBuf>,
+    skc: Option<PathBuf>,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Settings> {
@@ -49,6 +52,7 @@ fn parse(args: &[String]) -> anyhow::Result<Settings> {
         runs: 0,
         parts: Vec::new(),
         bench_dirs: Vec::new(),
+        skc: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -69,6 +73,7 @@ fn parse(args: &[String]) -> anyhow::Result<Settings> {
                 s.parts.push(part.clone());
             }
             "--bench-dir" => s.bench_dirs.push(PathBuf::from(value()?)),
+            "--skc" => s.skc = Some(PathBuf::from(value()?)),
             other => bail!("unexpected argument `{other}`\n\n{USAGE}"),
         }
     }
@@ -105,7 +110,10 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
             .map(|d| (d.clone(), d.display().to_string()))
             .collect()
     };
-    let skc = build_skc(&root, &target)?;
+    let skc = match &settings.skc {
+        Some(path) => path.clone(),
+        None => build_skc(&root, &target)?,
+    };
     let wants = |part: &str| settings.parts.iter().any(|p| p == part);
 
     let mut report = format!(
