@@ -1243,12 +1243,15 @@ impl FunctionCodegen<'_> {
                 cx.depth_of(Label::BlockFollowedBy(t))
             }
         };
-        let mut entries = Vec::with_capacity(window.len as usize);
-        for i in 0..window.len {
-            let t = switch_table::target_at(&sw, window, i).index();
-            entries.push(depth(self, t)?);
+        // One depth per target, looked up per entry.
+        let mut depths = std::collections::HashMap::with_capacity(targets.len());
+        for t in &targets {
+            depths.insert(*t, depth(self, t.index())?);
         }
-        let default = depth(self, sw.default.index())?;
+        let entries: Vec<u32> = (0..window.len)
+            .map(|i| depths[&switch_table::target_at(&sw, window, i)])
+            .collect();
+        let default = depths[&sw.default];
         self.ins(I::BrTable(entries.into(), default));
         for &t in &with_copies {
             self.ctx.pop();

@@ -30,6 +30,21 @@ pub const MAX_CASES: u128 = 2048;
 /// Fewer comparisons than this are an `if`, not a switch.
 const MIN_COMPARES: usize = 2;
 
+/// A tree of more blocks than this is not walked to its end.
+const MAX_TREE_BLOCKS: usize = 4 * MAX_CASES as usize + 64;
+
+/// Work (blocks visited plus intervals of the value sets handled) the
+/// search may do per block of the function, plus a fixed amount. Both can
+/// grow quadratically without a bound: a tree refused from its head is
+/// tried again from each of its blocks (a subtree may qualify), and along
+/// a chain of equality tests the set of remaining values gains an
+/// interval per test. The bound still lets a chain of `MAX_CASES` tests
+/// be recovered; the search stops when the budget is spent.
+const WORK_PER_BLOCK: usize = 512;
+
+/// The fixed part of the budget.
+const WORK_BASE: usize = 1 << 22;
+
 /// A recovered switch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Switch {
@@ -50,7 +65,7 @@ pub struct Switch {
     /// The tree's blocks other than the head: no longer reached.
     pub nodes: Vec<Block>,
     /// Every edge from a block of the tree (head or node) to a target that
-    /// some value takes, as (from, target).
+    /// some value takes, as (from, target), sorted.
     pub edges: Vec<(Block, Block)>,
 }
 
@@ -76,7 +91,7 @@ impl Switch {
     /// Whether the edge from tree block `from` to `target` is still taken
     /// by some value (the other edges of the tree disappear with it).
     pub fn is_live_edge(&self, from: Block, target: Block) -> bool {
-        self.edges.contains(&(from, target))
+        self.edges.binary_search(&(from, target)).is_ok()
     }
 
     /// Whether `b` is the head or a node of this tree.
@@ -104,11 +119,15 @@ impl Switches {
             return out;
         }
         let facts = Facts::of(f);
+        let mut budget = WORK_PER_BLOCK * f.blocks.len() + WORK_BASE;
         for head in f.block_ids() {
             if out.owner[head.index()] != 0 {
                 continue;
             }
-            if let Some(sw) = recover_at(f, &facts, &out.owner, head) {
+            if budget == 0 {
+                break;
+            }
+            if let Some(sw) = recover_at(f, &facts, &out.owner, head, &mut budget) {
                 let id = out.list.len() as u32 + 1;
                 out.owner[head.index()] = id;
                 for n in &sw.nodes {
@@ -436,14 +455,15 @@ struct Walk {
     compares: usize,
 }
 
-impl Walk {
-    fn contains(&self, head: Block, b: Block) -> bool {
-        b == head || self.nodes.contains(&b)
-    }
-}
-
 /// Walks the tree at `head`, leaving the empty blocks in `kept` as targets.
-fn walk(f: &Function, facts: &Facts, owner: &[u32], head: Block, kept: &[Block]) -> Option<Walk> {
+fn walk(
+    f: &Function,
+    facts: &Facts,
+    owner: &[u32],
+    head: Block,
+    kept: &[Block],
+    budget: &mut usize,
+) -> Option<Walk> {
     let (first, _, _) = test_of(f, facts, head, false)?;
     let max = match first.ty {
         BaseType::W => u64::from(u32::MAX),
@@ -459,6 +479,12 @@ fn walk(f: &Function, facts: &Facts, owner: &[u32], head: Block, kept: &[Block])
     let mut work = vec![(head, head, Set::full(max))];
     let mut first_visit = true;
     while let Some((b, from, set)) = work.pop() {
+        let cost = 1 + set.0.len();
+        if *budget < cost || out.nodes.len() > MAX_TREE_BLOCKS {
+            *budget = 0;
+            return None;
+        }
+        *budget -= cost;
         // A node has one predecessor, its parent, so only a cycle through
         // the head could reach a block twice: the head is then a target,
         // which is refused below.
@@ -487,14 +513,23 @@ fn walk(f: &Function, facts: &Facts, owner: &[u32], head: Block, kept: &[Block])
         let data = f.block(b);
         let empty = data.insts.iter().all(|i| is_marker(&i.kind));
         match data.term {
-            Terminator::Jmp(next) if is_node && !is_head && empty && !kept.contains(&b) => {
+            Terminator::Jmp(next)
+                if is_node && !is_head && empty && kept.binary_search(&b).is_err() =>
+            {
                 out.nodes.push(b);
                 work.push((next, b, set));
             }
             _ => out.reached.push((from, b, set)),
         }
     }
-    if out.reached.iter().any(|&(_, t, _)| out.contains(head, t)) {
+    let mut tree = out.nodes.clone();
+    tree.push(head);
+    tree.sort_unstable();
+    if out
+        .reached
+        .iter()
+        .any(|&(_, t, _)| tree.binary_search(&t).is_ok())
+    {
         return None;
     }
     Some(out)
@@ -504,34 +539,39 @@ fn walk(f: &Function, facts: &Facts, owner: &[u32], head: Block, kept: &[Block])
 /// different operands on two edges from the tree that values take, or
 /// would be left with no operand at all.
 fn phi_conflict(f: &Function, walk: &Walk) -> Option<Block> {
-    let mut seen: Vec<Block> = Vec::new();
-    for &(_, t, _) in &walk.reached {
-        if seen.contains(&t) {
-            continue;
-        }
-        seen.push(t);
-        let live = |from: Block| {
-            walk.reached
-                .iter()
-                .any(|(b, x, s)| *b == from && *x == t && !s.is_empty())
+    // (target, from, taken), sorted: one lookup per phi operand.
+    let mut edges: Vec<(Block, Block, bool)> = walk
+        .reached
+        .iter()
+        .map(|(from, t, s)| (*t, *from, !s.is_empty()))
+        .collect();
+    edges.sort_unstable();
+    let mut targets: Vec<Block> = edges.iter().map(|e| e.0).collect();
+    targets.dedup();
+    for t in targets {
+        let first = edges.partition_point(|e| e.0 < t);
+        let into_t = &edges[first..first + edges[first..].partition_point(|e| e.0 == t)];
+        let from_tree = |pred: Block| {
+            into_t
+                .binary_search_by(|e| e.1.cmp(&pred))
+                .ok()
+                .map(|i| into_t[i].2)
         };
         for phi in &f.block(t).phis {
             let mut operand = None;
             let mut entries = 0;
             for (pred, arg) in &phi.args {
-                let from_tree = walk.reached.iter().any(|(b, x, _)| b == pred && *x == t);
-                if !from_tree {
-                    entries += 1;
-                    continue;
-                }
-                if !live(*pred) {
-                    continue;
-                }
-                entries += 1;
-                match operand {
-                    None => operand = Some(arg),
-                    Some(o) if o == arg => {}
-                    Some(_) => return Some(t),
+                match from_tree(*pred) {
+                    None => entries += 1,
+                    Some(false) => {}
+                    Some(true) => {
+                        entries += 1;
+                        match operand {
+                            None => operand = Some(arg),
+                            Some(o) if o == arg => {}
+                            Some(_) => return Some(t),
+                        }
+                    }
                 }
             }
             if entries == 0 {
@@ -544,13 +584,19 @@ fn phi_conflict(f: &Function, walk: &Walk) -> Option<Block> {
 
 /// The tree at `head`, if it is one worth a switch and can soundly become
 /// one.
-fn recover_at(f: &Function, facts: &Facts, owner: &[u32], head: Block) -> Option<Switch> {
+fn recover_at(
+    f: &Function,
+    facts: &Facts,
+    owner: &[u32],
+    head: Block,
+    budget: &mut usize,
+) -> Option<Switch> {
     // Empty blocks between the tests and a target are nodes too, unless
     // the target's phis take different operands along them (a join after
     // empty `case` arms): those stay targets, and the walk is redone.
     let mut kept: Vec<Block> = Vec::new();
     let walk = loop {
-        let walk = walk(f, facts, owner, head, &kept)?;
+        let walk = walk(f, facts, owner, head, &kept, budget)?;
         match phi_conflict(f, &walk) {
             None => break walk,
             Some(target) => {
@@ -561,6 +607,7 @@ fn recover_at(f: &Function, facts: &Facts, owner: &[u32], head: Block) -> Option
                         .copied()
                         .filter(|&n| f.block(n).term == Terminator::Jmp(target)),
                 );
+                kept.sort_unstable();
                 if kept.len() == before {
                     return None;
                 }
@@ -621,11 +668,12 @@ fn recover_at(f: &Function, facts: &Facts, owner: &[u32], head: Block) -> Option
         }
     }
     cases.sort_unstable();
-    let edges = reached
+    let mut edges: Vec<(Block, Block)> = reached
         .iter()
         .filter(|(_, _, s)| !s.is_empty())
         .map(|&(from, t, _)| (from, t))
         .collect();
+    edges.sort_unstable();
     Some(Switch {
         head,
         scrutinee: first.scrutinee,
@@ -967,6 +1015,40 @@ function w $f(w %x) {
         );
         assert_eq!(sw.edges_to(block(&f, "join")), 2);
         assert!(s.is_node(block(&f, "b0")) && s.is_node(block(&f, "b1")));
+    }
+
+    /// `if (x == 0) … else if (x == 3) … else if …`, `n` tests.
+    fn chain(n: usize) -> String {
+        let mut text = String::from("function w $f(w %x) {\n@start\n");
+        for i in 0..n {
+            text.push_str(&format!(
+                "\t%c{i} =w ceqw %x, {}\n\tjnz %c{i}, @t{i}, @n{i}\n@t{i}\n\tret {i}\n@n{i}\n",
+                3 * i
+            ));
+        }
+        text.push_str("\tret -1\n}\n");
+        text
+    }
+
+    #[test]
+    fn a_chain_of_max_cases_tests_is_one_switch() {
+        let f = first_function(&chain(MAX_CASES as usize));
+        let s = Switches::find(&f);
+        assert_eq!(s.iter().count(), 1);
+        let sw = s.iter().next().unwrap();
+        assert_eq!(sw.cases.len(), MAX_CASES as usize);
+        assert_eq!(sw.cases[7], (21, block(&f, "t7")));
+    }
+
+    #[test]
+    fn the_search_on_a_chain_too_long_for_a_switch_is_bounded() {
+        // Every suffix of the chain has too many cases until the last
+        // 2048. Unbounded, the search walks each suffix (quadratic in the
+        // walks and in the sets: minutes) and ends up recovering the last
+        // 2048 tests; with its budget it spends it on the first walk and
+        // leaves the chain alone.
+        let f = first_function(&chain(20_000));
+        assert!(Switches::find(&f).is_empty());
     }
 
     #[test]
