@@ -115,7 +115,11 @@ impl Switches {
             list: Vec::new(),
             owner: vec![0; f.blocks.len()],
         };
-        if f.blocks.len() < 3 {
+        // Most functions have no two blocks testing one value against
+        // constants: they are not worth the use counts.
+        let mut tested: Vec<Value> = f.block_ids().filter_map(|b| tested_value(f, b)).collect();
+        tested.sort_unstable();
+        if !tested.windows(2).any(|w| w[0] == w[1]) {
             return out;
         }
         let facts = Facts::of(f);
@@ -265,6 +269,29 @@ struct Test {
     ty: BaseType,
     op: CmpOp,
     constant: u64,
+}
+
+/// The value `b`'s `jnz` tests against an integer constant, if it does
+/// (found without the use counts: what every block of a tree with a test
+/// has).
+fn tested_value(f: &Function, b: Block) -> Option<Value> {
+    let data = f.block(b);
+    let Terminator::Jnz {
+        cond: Operand::Value(c),
+        ..
+    } = data.term
+    else {
+        return None;
+    };
+    let inst = data.insts.iter().rev().find(|i| i.result == Some(c))?;
+    match &inst.kind {
+        InstKind::Compare { lhs, rhs, .. } => match (lhs, rhs) {
+            (Operand::Value(v), Operand::Const(Const::Int(_)))
+            | (Operand::Const(Const::Int(_)), Operand::Value(v)) => Some(*v),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// The test deciding `b`'s `jnz`, if it is a comparison of a value with an
