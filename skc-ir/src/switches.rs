@@ -21,7 +21,10 @@
 //! when that is sound: a target's phis receive the same operand on every
 //! edge from the tree, and no comparison result is used elsewhere.
 
-use crate::ir::{BaseType, Block, CmpOp, Const, Function, InstKind, Operand, Terminator, Value};
+use crate::ir::{
+    for_each_use, term_use, BaseType, Block, CmpOp, Const, Function, InstKind, Operand, Terminator,
+    Value,
+};
 
 /// At most this many case values per switch; a tree reaching more values
 /// through its non-default targets stays a tree.
@@ -79,12 +82,15 @@ impl Switch {
 
     /// The distinct targets: the default first, then by first case value.
     pub fn targets(&self) -> Vec<Block> {
+        let mut seen = std::collections::HashSet::with_capacity(self.cases.len() + 1);
+        seen.insert(self.default);
         let mut out = vec![self.default];
-        for &(_, t) in &self.cases {
-            if !out.contains(&t) {
-                out.push(t);
-            }
-        }
+        out.extend(
+            self.cases
+                .iter()
+                .map(|&(_, t)| t)
+                .filter(|&t| seen.insert(t)),
+        );
         out
     }
 
@@ -209,12 +215,10 @@ impl Facts {
                 }
             }
             for inst in &b.insts {
-                for_each_operand(&inst.kind, &mut count);
+                for_each_use(&inst.kind, &mut count);
             }
-            match &b.term {
-                Terminator::Jnz { cond, .. } => count(cond),
-                Terminator::Ret(Some(v)) => count(v),
-                _ => {}
+            if let Some(op) = term_use(&b.term) {
+                count(op);
             }
             let mut seen = None;
             for s in b.term.successors() {
@@ -225,39 +229,6 @@ impl Facts {
             }
         }
         Facts { preds, uses }
-    }
-}
-
-fn for_each_operand(kind: &InstKind, f: &mut impl FnMut(&Operand)) {
-    match kind {
-        InstKind::Binary { lhs, rhs, .. } | InstKind::Compare { lhs, rhs, .. } => {
-            f(lhs);
-            f(rhs);
-        }
-        InstKind::Unary { arg, .. } => f(arg),
-        InstKind::Load { addr, .. } => f(addr),
-        InstKind::Store { value, addr, .. } => {
-            f(value);
-            f(addr);
-        }
-        InstKind::Alloc { size, .. } => f(size),
-        InstKind::Blit { src, dst, .. } => {
-            f(src);
-            f(dst);
-        }
-        InstKind::Call {
-            callee, env, args, ..
-        } => {
-            f(callee);
-            if let Some(e) = env {
-                f(e);
-            }
-            for a in args {
-                f(&a.value);
-            }
-        }
-        InstKind::VaStart { ap } | InstKind::VaArg { ap } => f(ap),
-        InstKind::DbgLoc { .. } => {}
     }
 }
 
