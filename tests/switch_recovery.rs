@@ -28,24 +28,30 @@ fn write_program(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, usize, 
     (ssa, c, specs.len(), expected_output(&specs))
 }
 
+/// Runs an skc command that must succeed; its standard output.
+fn run_skc(command: &mut Command) -> Vec<u8> {
+    let out = command.output().expect("run skc");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 #[test]
 fn every_tree_becomes_one_llvm_switch() {
     let skc = skc_tests::skc_binary::locate(&root()).expect("skc");
     let work = tempfile::tempdir().expect("tempdir");
     let (ssa, _, functions, _) = write_program(work.path());
     for opt in ["-O0", "-O2"] {
-        let out = Command::new(&skc)
-            .args(["--emit=llvm", opt])
-            .arg(&ssa)
-            .args(["-o", "-"])
-            .output()
-            .expect("run skc");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = run_skc(
+            Command::new(&skc)
+                .args(["--emit=llvm", opt])
+                .arg(&ssa)
+                .args(["-o", "-"]),
         );
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = String::from_utf8_lossy(&out);
         let switches = text
             .lines()
             .filter(|l| l.trim_start().starts_with("switch "))
@@ -60,17 +66,12 @@ fn every_tree_becomes_one_llvm_switch() {
 /// `br_table` instructions in the wasm object skc writes for `ssa`.
 fn tables_in_wasm_object(skc: &Path, ssa: &Path, opt: &str, dir: &Path) -> usize {
     let obj = dir.join(format!("switches{opt}.o"));
-    let out = Command::new(skc)
-        .args(["--target", "wasm32", "-c", opt])
-        .arg(ssa)
-        .arg("-o")
-        .arg(&obj)
-        .output()
-        .expect("run skc");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_skc(
+        Command::new(skc)
+            .args(["--target", "wasm32", "-c", opt])
+            .arg(ssa)
+            .arg("-o")
+            .arg(&obj),
     );
     let bytes = std::fs::read(&obj).expect("read object");
     let mut tables = 0;

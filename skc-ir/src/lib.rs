@@ -38,3 +38,23 @@ pub mod types;
 pub mod verify;
 
 pub use opcodes::instruction_names;
+
+#[cfg(test)]
+mod test_support {
+    use crate::ir::{Function, Item};
+    use crate::reader::{read_module, Module};
+
+    /// `text` read through the whole pipeline, and its first function.
+    pub(crate) fn first_function(text: &str) -> (Module, Function) {
+        let m = read_module(text, "t.ssa").expect("parses");
+        let f = m
+            .items
+            .iter()
+            .find_map(|i| match i {
+                Item::Function(f) => Some(f.clone()),
+                _ => None,
+            })
+            .expect("a function");
+        (m, f)
+    }
+}

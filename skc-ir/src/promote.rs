@@ -444,15 +444,7 @@ mod tests {
     /// Reads the first function of `text`, promotes its slots, checks the
     /// verifier accepts the result and returns it printed.
     fn promote(text: &str) -> (String, Promoted) {
-        let m = read_module(text, "t.ssa").expect("parses");
-        let mut f = m
-            .items
-            .iter()
-            .find_map(|i| match i {
-                Item::Function(f) => Some(f.clone()),
-                _ => None,
-            })
-            .expect("a function");
+        let (m, mut f) = crate::test_support::first_function(text);
         let done = promote_slots(&mut f);
         let cf = ControlFlow::compute(&f);
         let errors = crate::verify::verify(&f, &cf, &m.types);

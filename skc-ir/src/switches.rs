@@ -687,18 +687,8 @@ fn recover_at(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::Item;
-    use crate::reader::read_module;
-
     fn first_function(text: &str) -> Function {
-        let m = read_module(text, "t.ssa").expect("parses");
-        m.items
-            .into_iter()
-            .find_map(|i| match i {
-                Item::Function(f) => Some(f),
-                _ => None,
-            })
-            .expect("a function")
+        crate::test_support::first_function(text).1
     }
 
     fn block(f: &Function, name: &str) -> Block {

@@ -435,21 +435,15 @@ fn run_batch(
         std::fs::write(&source, &m.text)?;
         let results = pipelines::run_all(skc, &source, work);
         let reference = Ok(m.expected.clone());
+        let name = format!("seed-{}", m.seed);
         match pipelines::verdict_against(&m.expected, &results) {
             Verdict::Agree => stats.agreeing += 1,
             Verdict::Invalid(message) => {
                 found = true;
                 stats.invalid += 1;
-                keep(
-                    out,
-                    &format!("seed-{}", m.seed),
-                    &m.text,
-                    &reference,
-                    &results,
-                )?;
+                keep(out, &name, &m.text, &reference, &results)?;
                 eprintln!("seed {}: skc rejected the program: {message}", m.seed);
                 if reduce {
-                    let name = format!("seed-{}", m.seed);
                     let builder = Builder::Skc(skc, &PIPELINES[0]);
                     minimise::minimise(&builder, &results[0], &m.text, &name, work, out)?;
                 }
@@ -460,13 +454,7 @@ fn run_batch(
                 for i in &odd {
                     *stats.by_pipeline.entry(PIPELINES[*i].name).or_default() += 1;
                 }
-                let kept = keep(
-                    out,
-                    &format!("seed-{}", m.seed),
-                    &m.text,
-                    &reference,
-                    &results,
-                )?;
+                let kept = keep(out, &name, &m.text, &reference, &results)?;
                 let names: Vec<&str> = odd.iter().map(|&i| PIPELINES[i].name).collect();
                 eprintln!(
                     "seed {}: {} disagree(s); kept {}",
@@ -475,7 +463,6 @@ fn run_batch(
                     kept.display()
                 );
                 if reduce {
-                    let name = format!("seed-{}", m.seed);
                     let builder = Builder::Skc(skc, &PIPELINES[odd[0]]);
                     minimise::minimise(&builder, &results[odd[0]], &m.text, &name, work, out)?;
                 }
