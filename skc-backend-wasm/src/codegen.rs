@@ -40,6 +40,7 @@ use crate::setjmp::{self, Intrinsic};
 use crate::stack;
 use crate::structure::Structure;
 use crate::switch_table;
+use skc_ir::rotate;
 use skc_ir::switches::Switches;
 
 /// A label on the structured-control stack.
@@ -72,6 +73,8 @@ enum Task {
     Else,
     /// Take the edge `from → to`.
     Branch(usize, usize),
+    /// Take the edge `from → to`, whose phis are already set.
+    Jump(usize, usize),
 }
 
 /// An address a copy reads or writes repeatedly.
@@ -101,10 +104,21 @@ enum MainKind {
 
 const UNASSIGNED: u32 = u32::MAX;
 
+/// A branch choosing more phi operands than this stays a branch.
+const MAX_SELECTS: usize = 4;
+
 /// Compiles `f` into `obj`. `f` is rewritten on the way: `l` values
 /// whose high half is never read are retyped `w` ([`narrow`]).
 pub fn compile_function(f: &mut Function, types: &TypeTable, obj: &mut Object) -> Result<()> {
     let resumable = setjmp::lower(f);
+    if !resumable {
+        // Structured loops branch to their top only: a loop tested at the
+        // top costs two taken branches per iteration unless its test is
+        // repeated at the bottom. The heads of switch trees stay as they
+        // are, for `switch_table` to find.
+        let switches = Switches::find(f);
+        rotate::rotate_loops(f, |h| switches.is_node(h));
+    }
     let narrowed = narrow::narrow_addresses(f);
     let offsets = offsets::fold_address_offsets(f);
     // A function resuming at its `setjmp`s keeps its trees: its blocks'
@@ -1167,6 +1181,7 @@ impl FunctionCodegen<'_> {
                 }
                 Task::Else => self.ins(I::Else),
                 Task::Branch(from, to) => self.branch(from, to, &mut tasks)?,
+                Task::Jump(from, to) => self.jump(from, to, &mut tasks)?,
             }
         }
         Ok(())
@@ -1267,6 +1282,11 @@ impl FunctionCodegen<'_> {
 
     fn branch(&mut self, from: usize, to: usize, tasks: &mut Vec<Task>) -> Result<()> {
         self.phi_copies(from, to)?;
+        self.jump(from, to, tasks)
+    }
+
+    /// [`Self::branch`] once `to`'s phis are set.
+    fn jump(&mut self, from: usize, to: usize, tasks: &mut Vec<Task>) -> Result<()> {
         if let Some(label_local) = self.dispatch_label {
             self.ins(I::I32Const(to as i32));
             self.ins(I::LocalSet(label_local));
@@ -1290,6 +1310,7 @@ impl FunctionCodegen<'_> {
         while let Some(t) = tasks.pop() {
             match t {
                 Task::Branch(from, to) => self.branch(from, to, &mut tasks)?,
+                Task::Jump(from, to) => self.jump(from, to, &mut tasks)?,
                 Task::Else => self.ins(I::Else),
                 Task::Close => {
                     self.ctx.pop();
@@ -1409,6 +1430,12 @@ impl FunctionCodegen<'_> {
                 tasks.push(Task::Branch(b, t.index()));
                 Ok(())
             }
+            Terminator::Jnz { cond, .. } if self.select_arms(b).is_some() => {
+                let (join, from_nonzero, from_zero) = self.select_arms(b).expect("checked");
+                self.selects(cond, join, from_nonzero, from_zero)?;
+                tasks.push(Task::Jump(b, join));
+                Ok(())
+            }
             Terminator::Jnz {
                 cond,
                 nonzero,
@@ -1448,6 +1475,86 @@ impl FunctionCodegen<'_> {
                 Ok(())
             }
         }
+    }
+
+    /// Whether the `jnz` ending `b` only chooses the phi operands of one
+    /// block: both arms lead to `join`, directly or through an empty block
+    /// of their own. Returns `join` and the blocks its phis name for the
+    /// non-zero and the zero arm. Such a branch becomes `select`s: the
+    /// operands are already computed, and a branch on data (the `min` of
+    /// a dynamic programme) is mispredicted often, a `select` never.
+    fn select_arms(&self, b: usize) -> Option<(usize, usize, usize)> {
+        let f = self.f;
+        let Terminator::Jnz { nonzero, zero, .. } = &f.blocks[b].term else {
+            return None;
+        };
+        if self.dispatch_label.is_some() {
+            return None;
+        }
+        // (the block the arm reaches, the block it reaches it from)
+        let arm = |x: usize| {
+            let data = &f.blocks[x];
+            match data.term {
+                Terminator::Jmp(j)
+                    if x != b
+                        && data.phis.is_empty()
+                        && data.insts.is_empty()
+                        && !self.st.merge[x]
+                        && !self.st.loop_header[x] =>
+                {
+                    (j.index(), x)
+                }
+                _ => (x, b),
+            }
+        };
+        let (join, from_nonzero) = arm(nonzero.index());
+        let (join_z, from_zero) = arm(zero.index());
+        (join == join_z && from_nonzero != from_zero && f.blocks[join].phis.len() <= MAX_SELECTS)
+            .then_some((join, from_nonzero, from_zero))
+    }
+
+    /// Sets `join`'s phis to their operand from `from_nonzero` or from
+    /// `from_zero`, as `cond` chooses. All operands are read before any
+    /// phi is written, as on an edge.
+    fn selects(
+        &mut self,
+        cond: &Operand,
+        join: usize,
+        from_nonzero: usize,
+        from_zero: usize,
+    ) -> Result<()> {
+        let f = self.f;
+        let c = self.scratch(ValType::I32);
+        self.operand(cond, BaseType::W)?;
+        self.ins(I::LocalSet(c));
+        let mut dests = std::mem::take(&mut self.phi_dests);
+        dests.clear();
+        for phi in &f.blocks[join].phis {
+            let t = f.value_type(phi.result);
+            for from in [from_nonzero, from_zero] {
+                let (_, arg) = phi
+                    .args
+                    .iter()
+                    .find(|(p, _)| p.index() == from)
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "phi `%{}` in `${}` has no operand for block @{}",
+                            f.values[phi.result.index()].name,
+                            f.name,
+                            f.blocks[from].name
+                        )
+                    })?;
+                self.operand(arg, t)?;
+            }
+            self.ins(I::LocalGet(c));
+            self.ins(I::Select);
+            dests.push(self.local(phi.result));
+        }
+        for &d in dests.iter().rev() {
+            self.ins(I::LocalSet(d));
+        }
+        self.phi_dests = dests;
+        Ok(())
     }
 
     fn ret(&mut self, v: Option<&Operand>) -> Result<()> {
@@ -2418,6 +2525,29 @@ pub(crate) mod tests {
         assert_eq!(bytes.compare[CmpOp::Lt as usize][2], 0x5d);
         // Operators without a float form have no byte there.
         assert_eq!(bytes.binary[BinOp::Xor as usize][2], 0);
+    }
+
+    #[test]
+    fn a_branch_that_only_chooses_phi_operands_is_a_select() {
+        // A diamond choosing a `w` and a `d`, then a triangle.
+        let text = wat(
+            "function w $f(w %a, w %b, d %x) {\n@s\n\t%c =w csltw %a, %b\n\
+             jnz %c, @t, @e\n@t\n\tjmp @j\n@e\n\tjmp @j\n@j\n\
+             %m =w phi @t %a, @e %b\n\t%y =d phi @t %x, @e d_1\n\
+             %d =w dtosi %y\n\t%n =w add %m, %d\n\
+             %k =w csltw %n, 7\n\tjnz %k, @u, @done\n@u\n\tjmp @done\n@done\n\
+             %r =w phi @j %n, @u 3\n\tret %r\n}\n",
+        );
+        assert_eq!(text.matches("select").count(), 3, "{text}");
+        assert!(!text.contains("(if") && !text.contains(" if "), "{text}");
+    }
+
+    #[test]
+    fn a_branch_with_work_in_an_arm_stays_a_branch() {
+        let text = wat("function w $f(w %a, w %b) {\n@s\n\t%c =w csltw %a, %b\n\
+             jnz %c, @t, @e\n@t\n\t%a2 =w mul %a, 3\n\tjmp @j\n@e\n\tjmp @j\n@j\n\
+             %m =w phi @t %a2, @e %b\n\tret %m\n}\n");
+        assert!(!text.contains("select"), "{text}");
     }
 
     #[test]

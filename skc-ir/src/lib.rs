@@ -12,7 +12,8 @@
 //!
 //! [`promote`] is an optional pass for backends without their own
 //! memory-to-register promotion: it turns the stack slots of local
-//! variables into SSA values.
+//! variables into SSA values. [`rotate`] is another, for backends that
+//! emit structured loops: it repeats a loop's test at its bottom.
 //!
 //! The backend contract ([`backend::Backend`], [`plan::LinkPlan`]) lives
 //! here too, so backends depend on this crate and not on the driver.
@@ -31,6 +32,7 @@ pub mod plan;
 pub mod printer;
 pub mod promote;
 pub mod reader;
+pub mod rotate;
 pub mod scan;
 pub mod ssa;
 pub mod switches;
