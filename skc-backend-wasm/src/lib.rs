@@ -141,7 +141,9 @@ impl Backend for WasmBackend {
             }
         }
         obj.set_functions_elsewhere(elsewhere);
-        let obj = compile_items_into(items, obj)?;
+        // At -O0 every call stays a call, for backtraces and breakpoints.
+        let inline = options.opt_level != skc_ir::backend::OptLevel::O0;
+        let obj = compile_items_into(items, obj, inline)?;
         match options.emit {
             Emit::Object => {
                 write_atomically(options, |out| obj.finish_into(out))?;
@@ -202,25 +204,44 @@ pub fn compile_object(items: &mut dyn ItemSource) -> anyhow::Result<Vec<u8>> {
 /// Compiles every item; the object's bulk is spooled to temporary files
 /// until it is written with [`object::Object::finish_into`].
 pub fn compile_items(items: &mut dyn ItemSource) -> anyhow::Result<object::Object> {
-    compile_items_into(items, object::Object::new())
+    compile_items_into(items, object::Object::new(), true)
 }
 
 /// [`compile_items`] into an object that may already know about the
-/// other inputs of the link.
+/// other inputs of the link; `inline` lets small functions defined
+/// earlier in a file be inlined into their callers
+/// ([`skc_ir::inline`]).
 pub fn compile_items_into(
     items: &mut dyn ItemSource,
     mut obj: object::Object,
+    inline: bool,
 ) -> anyhow::Result<object::Object> {
     let mut variadic = implicit_varargs::VariadicDefinitions::default();
+    let mut inliner = skc_ir::inline::Inliner::new();
+    let mut source: Option<String> = None;
     while let Some(item) = items.next_item()? {
         obj.set_source(items.source_name());
+        if items.source_name() != source.as_deref() {
+            // Type ids and local symbols belong to one file.
+            inliner.clear();
+            source = items.source_name().map(str::to_owned);
+        }
         match item {
             Item::Function(mut f) => {
                 variadic.note(&f);
                 variadic.mark_calls(&mut f);
+                if inline {
+                    inliner.inline_calls(&mut f, items.types());
+                    // Structures passed by value become slots of the
+                    // caller once the callee is inlined.
+                    skc_ir::split::split_slots(&mut f);
+                }
                 // At every optimisation level: without it every local
                 // variable lives in shadow-stack memory.
                 skc_ir::promote::promote_slots(&mut f);
+                if inline {
+                    inliner.offer(&f);
+                }
                 kinds::note_called_addresses(&f, &mut obj);
                 codegen::compile_function(&mut f, items.types(), &mut obj)?
             }

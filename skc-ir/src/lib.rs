@@ -12,8 +12,11 @@
 //!
 //! [`promote`] is an optional pass for backends without their own
 //! memory-to-register promotion: it turns the stack slots of local
-//! variables into SSA values. [`rotate`] is another, for backends that
-//! emit structured loops: it repeats a loop's test at its bottom.
+//! variables into SSA values. [`inline`] copies small functions defined
+//! earlier into their callers and [`split`] gives each field of a local
+//! structure its own slot, so that structures passed by value can be
+//! promoted too. [`rotate`] is for backends that emit structured loops: it
+//! repeats a loop's test at its bottom.
 //!
 //! The backend contract ([`backend::Backend`], [`plan::LinkPlan`]) lives
 //! here too, so backends depend on this crate and not on the driver.
@@ -22,6 +25,7 @@
 pub mod backend;
 pub mod cfg;
 pub mod diag;
+pub mod inline;
 pub mod interpreter;
 pub mod ir;
 pub mod lexer;
@@ -34,6 +38,7 @@ pub mod promote;
 pub mod reader;
 pub mod rotate;
 pub mod scan;
+pub mod split;
 pub mod ssa;
 pub mod switches;
 pub mod types;

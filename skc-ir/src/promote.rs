@@ -12,9 +12,12 @@
 //! - its address is used only as the address operand of loads and stores:
 //!   never stored as a value, passed to a call, used in arithmetic, a phi,
 //!   a comparison, a jump, `blit`, `vastart` or `vaarg`;
-//! - every access has the same width and kind of data: stores of one kind,
-//!   and loads reading that many bytes of the same class (integer or float),
-//!   no wider than the slot.
+//! - every access has the same width, no wider than the slot: stores of
+//!   one size, and loads reading that many bytes. Integers and floats of
+//!   one size may mix (a structure copied as `l` pieces and read as `d`
+//!   fields): the variable takes the class of the first access, and an
+//!   access of the other class becomes a `cast`, provided each store's
+//!   value has its store's type and no word load is extended to an `l`.
 //!
 //! Each store becomes a definition of a fresh variable (`copy` of the stored
 //! value), each load a use of it: a `copy`, or the extension the load
@@ -141,17 +144,25 @@ struct Slot {
     /// Some use rules promotion out.
     escapes: bool,
     loads: usize,
+    /// Accessed both as integers and as floats of one size.
+    punned: bool,
+    /// Some access cannot be reinterpreted with one `cast`: a store of a
+    /// value of another type than the store's, or a word load extended
+    /// to an `l`.
+    not_castable: bool,
 }
 
 impl Slot {
     fn promotable(&self) -> bool {
-        !self.escapes
+        let uncastable = self.punned && self.not_castable;
+        !self.escapes && !uncastable
     }
 
     fn access(&mut self, width: Width) {
         match self.width {
             None if width.size() <= self.size => self.width = Some(width),
             Some(w) if w == width => {}
+            Some(w) if w.size() == width.size() && w.size() >= 4 => self.punned = true,
             _ => self.escapes = true,
         }
     }
@@ -183,6 +194,8 @@ fn find_candidates(f: &Function) -> Option<(Vec<Slot>, Vec<u32>)> {
             width: None,
             escapes: false,
             loads: 0,
+            punned: false,
+            not_castable: false,
         });
     }
     (!slots.is_empty()).then_some((slots, slot_of))
@@ -219,12 +232,19 @@ fn classify_uses(f: &Function, slots: &mut [Slot], slot_of: &[u32]) {
                     if let Some(s) = slot_index(slot_of, addr) {
                         slots[s].access(Width::of_load(*kind));
                         slots[s].loads += 1;
+                        let widened = inst.result.is_some_and(|r| {
+                            f.values[r.index()].ty != Width::of_load(*kind).var_type()
+                        });
+                        slots[s].not_castable |= widened;
                     }
                 }
                 InstKind::Store { kind, value, addr } => {
                     escape(value, slots);
                     if let Some(s) = slot_index(slot_of, addr) {
-                        slots[s].access(Width::of_store(*kind));
+                        let width = Width::of_store(*kind);
+                        slots[s].access(width);
+                        let natural = width.var_type();
+                        slots[s].not_castable |= f.operand_type(value, natural) != natural;
                     }
                 }
                 other => for_each_use(other, |op| escape(op, slots)),
@@ -296,18 +316,22 @@ fn rewrite(
                         continue;
                     }
                 }
-                InstKind::Store { value, addr, .. } => {
+                InstKind::Store { kind, value, addr } => {
                     if let Some(s) = promoted(addr) {
                         done.stores += 1;
                         let Some(var) = vars[s] else { continue };
                         let value = std::mem::replace(value, zero(BaseType::W));
-                        copies.push((b as u32, insts.len() as u32));
+                        let op = if slots[s].punned
+                            && Width::of_store(*kind).var_type() != f.values[var.index()].ty
+                        {
+                            UnOp::Cast
+                        } else {
+                            copies.push((b as u32, insts.len() as u32));
+                            UnOp::Copy
+                        };
                         inst = Inst {
                             result: Some(var),
-                            kind: InstKind::Unary {
-                                op: UnOp::Copy,
-                                arg: value,
-                            },
+                            kind: InstKind::Unary { op, arg: value },
                             pos: inst.pos,
                         };
                     }
@@ -316,7 +340,13 @@ fn rewrite(
                     if let (Some(s), Some(r)) = (promoted(addr), inst.result) {
                         done.loads += 1;
                         if let Some(var) = vars[s] {
-                            let op = load_conversion(*kind, f.values[r.index()].ty);
+                            let op = if slots[s].punned
+                                && Width::of_load(*kind).var_type() != f.values[var.index()].ty
+                            {
+                                UnOp::Cast
+                            } else {
+                                load_conversion(*kind, f.values[r.index()].ty)
+                            };
                             if op == UnOp::Copy {
                                 copies.push((b as u32, insts.len() as u32));
                             }
@@ -491,6 +521,35 @@ mod tests {
         );
     }
 
+    #[test]
+    fn integer_and_float_accesses_of_one_size_become_casts() {
+        check(
+            "function d $f(l %a, s %x) {
+@start
+    %y =l alloc8 8
+    %z =l alloc4 4
+    storel %a, %y
+    %d =d loadd %y
+    stores %x, %z
+    %w =w loadw %z
+    %e =d swtof %w
+    %r =d add %d, %e
+    ret %r
+}
+",
+            "function d $f(l %a, s %x) {
+@start
+	%d =d cast %a
+	%w =w cast %x
+	%e =d swtof %w
+	%r =d add %d, %e
+	ret %r
+}
+",
+            counts(2, 2, 2),
+        );
+    }
+
     /// Checks that promotion leaves `text` exactly as the reader gives it.
     fn unchanged(text: &str) {
         let m = read_module(text, "t.ssa").expect("parses");
@@ -577,8 +636,9 @@ mod tests {
 
     #[test]
     fn mixed_widths_or_classes_stay_in_memory() {
-        // A word read as a byte, a word read as a float, a byte store
-        // read back as a word, and a word too wide for its slot.
+        // A word read as a byte, a word stored from a long read as a
+        // float, a byte store read back as a word, and a word too wide
+        // for its slot.
         unchanged(
             "function w $f(w %a) {
 @start
@@ -586,9 +646,10 @@ mod tests {
     %y =l alloc4 4
     %z =l alloc4 4
     %n =l alloc4 2
+    %al =l extsw %a
     storew %a, %x
     %b =w loadub %x
-    storew %a, %y
+    storew %al, %y
     %s =s loads %y
     %c =w stosi %s
     storeb %a, %z
