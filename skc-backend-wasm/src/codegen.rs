@@ -108,10 +108,16 @@ const UNASSIGNED: u32 = u32::MAX;
 const MAX_SELECTS: usize = 4;
 
 /// Compiles `f` into `obj`. `f` is rewritten on the way: `l` values
-/// whose high half is never read are retyped `w` ([`narrow`]).
-pub fn compile_function(f: &mut Function, types: &TypeTable, obj: &mut Object) -> Result<()> {
+/// whose high half is never read are retyped `w` ([`narrow`]), and when
+/// `optimize` (from `-O1`), loops are rotated ([`rotate`]).
+pub fn compile_function(
+    f: &mut Function,
+    types: &TypeTable,
+    obj: &mut Object,
+    optimize: bool,
+) -> Result<()> {
     let resumable = setjmp::lower(f);
-    if !resumable {
+    if optimize && !resumable && rotate::has_loops(f) {
         // Structured loops branch to their top only: a loop tested at the
         // top costs two taken branches per iteration unless its test is
         // repeated at the bottom. The heads of switch trees stay as they
@@ -2502,7 +2508,7 @@ pub(crate) mod tests {
         let mut f = function(src);
         let mut obj = crate::object::Object::new();
         let types = skc_ir::types::TypeTable::new();
-        super::compile_function(&mut f, &types, &mut obj).expect("compiles");
+        super::compile_function(&mut f, &types, &mut obj, true).expect("compiles");
         let bytes = obj.finish().expect("encodes");
         wasmparser::Validator::new_with_features(crate::wasm_features())
             .validate_all(&bytes)
@@ -2595,7 +2601,7 @@ pub(crate) mod tests {
         let mut obj = crate::object::Object::new();
         for item in m.items {
             if let skc_ir::ir::Item::Function(mut f) = item {
-                super::compile_function(&mut f, &m.types, &mut obj).expect("compiles");
+                super::compile_function(&mut f, &m.types, &mut obj, true).expect("compiles");
             }
         }
         let bytes = obj.finish().expect("encodes");

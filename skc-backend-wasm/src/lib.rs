@@ -141,9 +141,10 @@ impl Backend for WasmBackend {
             }
         }
         obj.set_functions_elsewhere(elsewhere);
-        // At -O0 every call stays a call, for backtraces and breakpoints.
-        let inline = options.opt_level != skc_ir::backend::OptLevel::O0;
-        let obj = compile_items_into(items, obj, inline)?;
+        // At -O0 every call stays a call and every loop as written, for
+        // backtraces, breakpoints and compile time.
+        let optimize = options.opt_level != skc_ir::backend::OptLevel::O0;
+        let obj = compile_items_into(items, obj, optimize)?;
         match options.emit {
             Emit::Object => {
                 write_atomically(options, |out| obj.finish_into(out))?;
@@ -208,13 +209,13 @@ pub fn compile_items(items: &mut dyn ItemSource) -> anyhow::Result<object::Objec
 }
 
 /// [`compile_items`] into an object that may already know about the
-/// other inputs of the link; `inline` lets small functions defined
-/// earlier in a file be inlined into their callers
-/// ([`skc_ir::inline`]).
+/// other inputs of the link; `optimize` (from `-O1`) lets small
+/// functions defined earlier in a file be inlined into their callers
+/// ([`skc_ir::inline`]) and loops be rotated ([`skc_ir::rotate`]).
 pub fn compile_items_into(
     items: &mut dyn ItemSource,
     mut obj: object::Object,
-    inline: bool,
+    optimize: bool,
 ) -> anyhow::Result<object::Object> {
     let mut variadic = implicit_varargs::VariadicDefinitions::default();
     let mut inliner = skc_ir::inline::Inliner::new();
@@ -230,7 +231,7 @@ pub fn compile_items_into(
             Item::Function(mut f) => {
                 variadic.note(&f);
                 variadic.mark_calls(&mut f);
-                if inline {
+                if optimize {
                     inliner.inline_calls(&mut f, items.types());
                     // Structures passed by value become slots of the
                     // caller once the callee is inlined.
@@ -239,11 +240,11 @@ pub fn compile_items_into(
                 // At every optimisation level: without it every local
                 // variable lives in shadow-stack memory.
                 skc_ir::promote::promote_slots(&mut f);
-                if inline {
+                if optimize {
                     inliner.offer(&f);
                 }
                 kinds::note_called_addresses(&f, &mut obj);
-                codegen::compile_function(&mut f, items.types(), &mut obj)?
+                codegen::compile_function(&mut f, items.types(), &mut obj, optimize)?
             }
             Item::Data(d) => data::compile_data(&d, &mut obj)?,
             Item::Type(_) | Item::DbgFile(_) => {}

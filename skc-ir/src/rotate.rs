@@ -36,9 +36,7 @@
 use std::collections::HashSet;
 
 use crate::cfg::{normalize, ControlFlow};
-use crate::ir::{
-    for_each_use_mut, term_use_mut, Block, BlockData, Function, Name, Operand, Terminator,
-};
+use crate::ir::{Block, BlockData, Function, Inst, InstKind, Name, Operand, Terminator, UnOp};
 use crate::ssa;
 
 /// Headers with more instructions than this are not copied: the copy
@@ -51,35 +49,78 @@ const MAX_HEADER_INSTS: usize = 16;
 /// Returns how many loops were rotated. `f` must be normalised and in SSA
 /// form; it stays both.
 pub fn rotate_loops(f: &mut Function, keep: impl Fn(Block) -> bool) -> usize {
-    if f.blocks.is_empty() {
+    if !has_loops(f) {
         return 0;
     }
-    let cf = ControlFlow::compute(f);
+    SCRATCH.with(|scratch| {
+        let mut guard = scratch.try_borrow_mut();
+        let mut fresh = Scratch::default();
+        // A nested call (there is none today) would get its own.
+        let scratch = match guard.as_deref_mut() {
+            Ok(s) => s,
+            Err(_) => &mut fresh,
+        };
+        rotate_with(f, keep, scratch)
+    })
+}
+
+/// Working memory kept between functions: a module has thousands.
+#[derive(Default)]
+struct Scratch {
+    cf: ControlFlow,
+    ssa: ssa::Scratch,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+fn rotate_with(f: &mut Function, keep: impl Fn(Block) -> bool, scratch: &mut Scratch) -> usize {
+    let cf = &mut scratch.cf;
+    cf.recompute(f);
     if cf.irreducible {
         return 0;
     }
     let n = f.blocks.len();
     let mut r = Rotation {
         origin: (0..n as u32).map(Block).collect(),
-        names: f.blocks.iter().map(|b| b.name.clone()).collect(),
-        cf: &cf,
+        preds: cf
+            .preds
+            .iter()
+            .map(|p| {
+                let mut p = p.clone();
+                p.dedup();
+                p
+            })
+            .collect(),
+        names: None,
+        cf,
     };
     let mut rotated = 0;
     // Inner headers come later in reverse post-order: rotating them first
     // leaves their blocks as they were when an outer loop is rotated.
     for h in (0..n as u32).rev().map(Block) {
-        if cf.loop_header[h.index()] && !keep(h) && r.rotate(f, h) {
+        if r.cf.loop_header[h.index()] && !keep(h) && r.rotate(f, h) {
             rotated += 1;
         }
     }
     if rotated > 0 {
         normalize(f);
-        let cf = ControlFlow::compute(f);
-        let diags = ssa::construct(f, &cf);
+        cf.recompute(f);
+        let diags = ssa::construct_reusing(f, cf, &mut scratch.ssa);
         debug_assert!(diags.is_empty(), "rotation keeps every use defined");
-        remove_redundant_phis(f);
     }
     rotated
+}
+
+/// Whether `f` (normalised: blocks in reverse post-order) has a loop: an
+/// edge to a block that does not come later. A cheap test that spares
+/// the analyses for the many functions without one.
+pub fn has_loops(f: &Function) -> bool {
+    f.blocks
+        .iter()
+        .enumerate()
+        .any(|(i, b)| b.term.successors().any(|s| s.index() <= i))
 }
 
 struct Rotation<'a> {
@@ -87,8 +128,10 @@ struct Rotation<'a> {
     /// in loop and dominance questions (a copy of a header or a block
     /// inserted before a body stands for that loop's header).
     origin: Vec<Block>,
-    /// Block names in use.
-    names: HashSet<Name>,
+    /// The distinct predecessors of each block, kept up to date.
+    preds: Vec<Vec<Block>>,
+    /// Block names in use, once a block has been added.
+    names: Option<HashSet<Name>>,
     /// Control flow of the function before any rotation.
     cf: &'a ControlFlow,
 }
@@ -116,22 +159,33 @@ impl Rotation<'_> {
         self.cf.dominates(h, self.origin[p.index()])
     }
 
-    fn fresh_name(&mut self, base: &str) -> Name {
+    fn fresh_name(&mut self, f: &Function, base: &str) -> Name {
+        if self.names.is_none() {
+            // Usually free: checked without building the set of names.
+            let name = compact_str::format_compact!("{base}.rot");
+            if f.blocks.iter().all(|b| b.name != name) {
+                return name;
+            }
+        }
+        let names = self
+            .names
+            .get_or_insert_with(|| f.blocks.iter().map(|b| b.name.clone()).collect());
         let name = (0u64..)
             .map(|n| match n {
                 0 => compact_str::format_compact!("{base}.rot"),
                 n => compact_str::format_compact!("{base}.rot.{n}"),
             })
-            .find(|name| !self.names.contains(name))
+            .find(|name| !names.contains(name))
             .expect("some suffix is free");
-        self.names.insert(name.clone());
+        names.insert(name.clone());
         name
     }
 
     fn add_block(&mut self, f: &mut Function, base: &str, origin: Block, data: BlockData) -> Block {
-        let name = self.fresh_name(base);
+        let name = self.fresh_name(f, base);
         f.blocks.push(BlockData { name, ..data });
         self.origin.push(origin);
+        self.preds.push(Vec::new());
         Block(f.blocks.len() as u32 - 1)
     }
 
@@ -156,9 +210,9 @@ impl Rotation<'_> {
         if body == h {
             return false;
         }
-        let preds = predecessors(f, h);
-        let (latches, entries): (Vec<Block>, Vec<Block>) =
-            preds.iter().partition(|&&p| self.is_latch(h, p));
+        let (latches, entries): (Vec<Block>, Vec<Block>) = self.preds[h.index()]
+            .iter()
+            .partition(|&&p| self.is_latch(h, p));
         if latches.is_empty() || entries.is_empty() {
             return false;
         }
@@ -175,7 +229,7 @@ impl Rotation<'_> {
         // The body gets the copy as a second predecessor; its phis must
         // then tell the header's arm from the copy's, so it needs the
         // header as its only predecessor.
-        let body = if predecessors(f, body).iter().any(|&p| p != h) {
+        let body = if self.preds[body.index()].iter().any(|&p| p != h) {
             self.split_edge(f, h, body)
         } else {
             body
@@ -201,12 +255,32 @@ impl Rotation<'_> {
         for phi in &mut f.blocks[h.index()].phis {
             phi.args.retain(|(p, _)| !is_latch(p));
         }
+        if entries.len() == 1 {
+            // One way in: the header's phis are copies of what it brings.
+            let header = &mut f.blocks[h.index()];
+            let copies = header.phis.drain(..).map(|phi| {
+                let (_, arg) = phi.args.into_iter().next().expect("one entry");
+                Inst {
+                    result: Some(phi.result),
+                    kind: InstKind::Unary {
+                        op: UnOp::Copy,
+                        arg,
+                    },
+                    pos: phi.pos,
+                }
+            });
+            header.insts.splice(0..0, copies.collect::<Vec<_>>());
+        }
         for phi in &mut f.blocks[copy.index()].phis {
             phi.args.retain(|(p, _)| is_latch(p));
         }
         for &l in &latches {
             retarget(&mut f.blocks[l.index()].term, h, copy);
         }
+        self.preds[h.index()] = entries;
+        self.preds[copy.index()] = latches;
+        self.preds[body.index()].push(copy);
+        self.preds[exit.index()].push(copy);
         for s in [body, exit] {
             for phi in &mut f.blocks[s.index()].phis {
                 let from_header: Vec<Operand> = phi
@@ -236,6 +310,12 @@ impl Rotation<'_> {
         };
         let mid = self.add_block(f, &base, self.origin[from.index()], data);
         retarget(&mut f.blocks[from.index()].term, to, mid);
+        self.preds[mid.index()].push(from);
+        for p in &mut self.preds[to.index()] {
+            if *p == from {
+                *p = mid;
+            }
+        }
         for phi in &mut f.blocks[to.index()].phis {
             for (p, _) in &mut phi.args {
                 if *p == from {
@@ -245,13 +325,6 @@ impl Rotation<'_> {
         }
         mid
     }
-}
-
-/// The distinct predecessors of `b`, in block order.
-fn predecessors(f: &Function, b: Block) -> Vec<Block> {
-    f.block_ids()
-        .filter(|&p| f.blocks[p.index()].term.successors().any(|s| s == b))
-        .collect()
 }
 
 fn retarget(term: &mut Terminator, from: Block, to: Block) {
@@ -269,74 +342,6 @@ fn retarget(term: &mut Terminator, from: Block, to: Block) {
             }
         }
         Terminator::Ret(_) | Terminator::Hlt => {}
-    }
-}
-
-/// Removes phis that choose one operand on every edge (a header left with
-/// a single entry has such phis), replacing their uses by that operand.
-fn remove_redundant_phis(f: &mut Function) {
-    let mut replacement: Vec<Option<Operand>> = vec![None; f.values.len()];
-    let resolve = |replacement: &[Option<Operand>], op: &Operand| {
-        let mut op = op.clone();
-        while let Operand::Value(v) = op {
-            match &replacement[v.index()] {
-                Some(next) => op = next.clone(),
-                None => break,
-            }
-        }
-        op
-    };
-    let mut any = false;
-    loop {
-        let mut changed = false;
-        for data in &f.blocks {
-            for phi in &data.phis {
-                if replacement[phi.result.index()].is_some() {
-                    continue;
-                }
-                let mut only: Option<Operand> = None;
-                let unique = phi.args.iter().all(|(_, op)| {
-                    let op = resolve(&replacement, op);
-                    op == Operand::Value(phi.result)
-                        || *only.get_or_insert_with(|| op.clone()) == op
-                });
-                let same_type = |op: &Operand| match op {
-                    Operand::Value(v) => f.values[v.index()].ty == f.values[phi.result.index()].ty,
-                    Operand::Const(_) => true,
-                };
-                if let (true, Some(op)) = (unique, only) {
-                    if same_type(&op) {
-                        replacement[phi.result.index()] = Some(op);
-                        changed = true;
-                    }
-                }
-            }
-        }
-        any |= changed;
-        if !changed {
-            break;
-        }
-    }
-    if !any {
-        return;
-    }
-    let fix = |op: &mut Operand| {
-        if matches!(op, Operand::Value(_)) {
-            *op = resolve(&replacement, op);
-        }
-    };
-    for data in &mut f.blocks {
-        data.phis
-            .retain(|phi| replacement[phi.result.index()].is_none());
-        for phi in &mut data.phis {
-            phi.args.iter_mut().for_each(|(_, op)| fix(op));
-        }
-        for inst in &mut data.insts {
-            for_each_use_mut(&mut inst.kind, fix);
-        }
-        if let Some(op) = term_use_mut(&mut data.term) {
-            fix(op);
-        }
     }
 }
 
