@@ -124,6 +124,44 @@ fn undefined_behaviour_is_reported_with_where_it_happened() {
     assert!(matches!(result, Err(Stop::Undefined(m)) if m.contains("hlt")));
 }
 
+#[test]
+fn a_structure_copied_with_its_padding_keeps_its_written_bytes() {
+    // `{ l, s }` has 4 bytes of padding; C front ends copy it as two
+    // `l`s, the second half-written, passed through a `copy` and a phi.
+    let copy = "%p =l alloc8 16\n\tstorel 5, %p\n\t%p8 =l add %p, 8\n\
+                \tstores s_2.5, %p8\n\t%q =l alloc8 16\n\t%a =l loadl %p\n\
+                \tstorel %a, %q\n\t%b =l loadl %p8\n\t%c =l copy %b\n\tjmp @next\n\
+                @next\n\t%d =l phi @start %c\n\t%q8 =l add %q, 8\n\tstorel %d, %q8\n";
+    let program = |read: &str| {
+        format!(
+            "data $fmt = {{ b \"%lld %g\\n\", b 0 }}\n\
+             export function w $main() {{\n@start\n\t{copy}{read}\tret 0\n}}\n"
+        )
+    };
+    let (result, out) = interpret(
+        &program(
+            "\t%n =l loadl %q\n\t%f =s loads %q8\n\t%g =d exts %f\n\
+             \tcall $printf(l $fmt, ..., l %n, d %g)\n",
+        ),
+        "padding.ssa",
+        &[],
+    );
+    assert_eq!((result, out.as_str()), (Ok(0), "5 2.5\n"));
+    // The padding itself is still never written.
+    let (result, _) = interpret(
+        &program(
+            "\t%q12 =l add %q, 12\n\t%x =w loadw %q12\n\t%y =w add %x, 1\n\tstorew %y, %q\n\
+                  \t%z =w loadw %q\n\tcall $printf(l $fmt, ..., w %z, d d_0)\n",
+        ),
+        "padding.ssa",
+        &[],
+    );
+    assert!(
+        matches!(&result, Err(Stop::Undefined(m)) if m.contains("never written")),
+        "{result:?}"
+    );
+}
+
 /// Printing an address as a number shows where the interpreter placed
 /// things, which no target shares: the run stops as unsupported.
 #[test]

@@ -131,6 +131,20 @@ impl Memory {
         })
     }
 
+    /// Of `address .. address + len` (at most 8 bytes), the bytes that
+    /// were written: bit `i` for byte `address + i`.
+    pub fn written_mask(&self, address: u64, len: u64) -> Result<u8, Stop> {
+        Ok(match self.written_bits(address, len)? {
+            None => (((1u16 << len.min(8)) - 1) & 0xff) as u8,
+            Some(bits) => bits
+                .iter()
+                .take(8)
+                .enumerate()
+                .filter(|(_, &w)| w)
+                .fold(0, |mask, (i, _)| mask | 1 << i),
+        })
+    }
+
     /// Marks `address .. address + len` (inside one live region) written
     /// or not: a store of a value that was itself never defined leaves
     /// the bytes undefined.

@@ -427,10 +427,18 @@ struct Frame<'m> {
     /// Values whose bits are unspecified: results bound from calls of
     /// functions that return nothing, and what is computed from them.
     unset: Vec<bool>,
+    /// For an unset value read from memory or copied from one: which of
+    /// its bytes (bit `i` for byte `i`) were written. A structure copied
+    /// in pieces that include padding carries its written bytes along;
+    /// only a use of the value other than storing it is undefined.
+    written_bytes: Vec<u8>,
     /// Whether the instruction just executed left its result undefined
     /// (a load of bytes never written, a call of a function that returns
     /// nothing).
     result_undefined: bool,
+    /// Of a load that left its result undefined: the bytes it read that
+    /// were written.
+    result_written_bytes: u8,
     /// This activation's number.
     id: u64,
 }
@@ -443,7 +451,9 @@ impl<'m> Frame<'m> {
             f,
             values: vec![0; f.values.len()],
             unset: vec![false; f.values.len()],
+            written_bytes: vec![0; f.values.len()],
             result_undefined: false,
+            result_written_bytes: 0,
             slots: Vec::new(),
             va_layout: None,
         })
@@ -535,11 +545,17 @@ impl<'m> Frame<'m> {
                             Stop::Undefined("a phi without an operand for the edge taken".into())
                         })?;
                     let unset = self.is_unset(op);
-                    picked.push((self.operand(m, op, f.value_type(phi.result))?, unset));
+                    let written = self.written_bytes_of(op);
+                    picked.push((
+                        self.operand(m, op, f.value_type(phi.result))?,
+                        unset,
+                        written,
+                    ));
                 }
-                for (phi, (v, unset)) in data.phis.iter().zip(picked) {
+                for (phi, (v, unset, written)) in data.phis.iter().zip(picked) {
                     self.values[phi.result.index()] = v;
                     self.unset[phi.result.index()] = unset;
+                    self.written_bytes[phi.result.index()] = written;
                 }
             }
             let mut index = resume.take().unwrap_or(0);
@@ -564,6 +580,7 @@ impl<'m> Frame<'m> {
                     });
                 }
                 self.result_undefined = false;
+                self.result_written_bytes = 0;
                 let result = match self.execute(m, &inst.kind, inst.result) {
                     Err(Exit::LongJmp { site, value }) if site.frame == self.id => {
                         // Back to just after the `setjmp` call, which now
@@ -582,6 +599,14 @@ impl<'m> Frame<'m> {
                 if let (Some(r), Some(v)) = (inst.result, result) {
                     self.values[r.index()] = v;
                     self.unset[r.index()] = unset || self.result_undefined;
+                    self.written_bytes[r.index()] = match &inst.kind {
+                        InstKind::Unary {
+                            op: crate::ir::UnOp::Copy,
+                            arg,
+                        } => self.written_bytes_of(arg),
+                        _ if unset => 0,
+                        _ => self.result_written_bytes,
+                    };
                 }
             }
             if resume.is_some() {
@@ -671,6 +696,14 @@ impl<'m> Frame<'m> {
 
     fn is_unset(&self, op: &Operand) -> bool {
         matches!(op, Operand::Value(v) if self.unset[v.index()])
+    }
+
+    /// The written bytes of an unset operand (see `written_bytes`).
+    fn written_bytes_of(&self, op: &Operand) -> u8 {
+        match op {
+            Operand::Value(v) if self.unset[v.index()] => self.written_bytes[v.index()],
+            _ => 0,
+        }
     }
 
     /// Whether an instruction's result is unset: arithmetic on an unset
@@ -806,6 +839,9 @@ impl<'m> Frame<'m> {
                 };
                 let raw = m.memory.read(at, len)?;
                 self.result_undefined = !m.memory.is_written(at, len)?;
+                if self.result_undefined {
+                    self.result_written_bytes = m.memory.written_mask(at, len)?;
+                }
                 let v = if signed {
                     let shift = 64 - 8 * len;
                     (((raw << shift) as i64) >> shift) as u64
@@ -831,6 +867,10 @@ impl<'m> Frame<'m> {
                 m.memory.write(at, len, v)?;
                 if self.is_unset(value) {
                     m.memory.mark_written(at, len, false)?;
+                    let written = self.written_bytes_of(value);
+                    for i in (0..len).filter(|&i| written & (1 << i) != 0) {
+                        m.memory.mark_written(at + i, 1, true)?;
+                    }
                 }
                 return Ok(None);
             }
