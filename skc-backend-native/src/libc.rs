@@ -40,18 +40,6 @@ pub fn known_shape(name: &str) -> Option<&'static [u8]> {
     Some(shape.as_bytes())
 }
 
-/// Whether a call to `name` can return a second time, later, when a
-/// `longjmp` (or a `vfork` child's exit) resumes it. LLVM must be told at
-/// the call (`returns_twice`): otherwise it keeps values in places the
-/// second return does not restore, or forwards a store made before the
-/// call to a load after it, and the resumed function reads stale memory.
-pub fn returns_twice(name: &str) -> bool {
-    matches!(
-        name,
-        "setjmp" | "_setjmp" | "sigsetjmp" | "__sigsetjmp" | "savectx" | "vfork" | "getcontext"
-    )
-}
-
 /// Whether argument `index` of `name` is a pointer.
 pub fn param_is_ptr(name: &str, index: usize) -> bool {
     known_shape(name).is_some_and(|s| s.get(index + 1) == Some(&b'p'))

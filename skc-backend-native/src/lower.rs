@@ -1626,7 +1626,7 @@ impl<'a> FnCx<'a> {
         call.push('(');
         arg_list.push_to(&mut call);
         call.push(')');
-        if direct.is_some_and(crate::libc::returns_twice) {
+        if direct.is_some_and(skc_ir::ir::returns_twice) {
             call.push_str(" returns_twice");
         }
         self.call_args = arg_list;

@@ -21,7 +21,7 @@
 use anyhow::{anyhow, bail, Result};
 use skc_ir::ir::{
     AbiType, BaseType, BinOp, Block, CallArg, CmpOp, Const, ExtType, Function, Inst, InstKind,
-    LoadKind, Operand, StoreKind, SubWord, Terminator, UnOp, Value,
+    LoadKind, Operand, Phi, StoreKind, SubWord, Terminator, UnOp, Value,
 };
 use skc_ir::types::TypeTable;
 use wasm_encoder::{BlockType, Encode, Instruction as I, MemArg, ValType};
@@ -588,7 +588,7 @@ struct FunctionCodegen<'a> {
     switches: Switches,
 }
 
-impl FunctionCodegen<'_> {
+impl<'a> FunctionCodegen<'a> {
     /// Appends one instruction. The most frequent ones are written
     /// straight to the code (the same bytes wasm-encoder writes): going
     /// through `Instruction::encode`'s dispatch and drop for each local
@@ -1391,19 +1391,7 @@ impl FunctionCodegen<'_> {
         let mut dests = std::mem::take(&mut self.phi_dests);
         dests.clear();
         for phi in phis {
-            let arg = hint
-                .and_then(|i| phi.args.get(i))
-                .filter(|(b, _)| b.index() == from)
-                .or_else(|| phi.args.iter().find(|(b, _)| b.index() == from))
-                .map(|(_, op)| op)
-                .ok_or_else(|| {
-                    anyhow!(
-                        "phi `%{}` in `${}` has no operand for block @{}",
-                        f.values[phi.result.index()].name,
-                        f.name,
-                        f.blocks[from].name
-                    )
-                })?;
+            let arg = phi_operand(f, phi, from, hint)?;
             let dest = self.local(phi.result);
             // A copy into the local it comes from is no copy at all.
             if let Operand::Value(v) = arg {
@@ -1431,15 +1419,14 @@ impl FunctionCodegen<'_> {
         if self.switches.at_head(Block(b as u32)).is_some() {
             return self.br_table(b, tasks);
         }
+        if let Some((cond, join, from_nonzero, from_zero)) = self.select_arms(b) {
+            self.selects(cond, join, from_nonzero, from_zero)?;
+            tasks.push(Task::Jump(b, join));
+            return Ok(());
+        }
         match &f.blocks[b].term {
             Terminator::Jmp(t) => {
                 tasks.push(Task::Branch(b, t.index()));
-                Ok(())
-            }
-            Terminator::Jnz { cond, .. } if self.select_arms(b).is_some() => {
-                let (join, from_nonzero, from_zero) = self.select_arms(b).expect("checked");
-                self.selects(cond, join, from_nonzero, from_zero)?;
-                tasks.push(Task::Jump(b, join));
                 Ok(())
             }
             Terminator::Jnz {
@@ -1489,9 +1476,14 @@ impl FunctionCodegen<'_> {
     /// non-zero and the zero arm. Such a branch becomes `select`s: the
     /// operands are already computed, and a branch on data (the `min` of
     /// a dynamic programme) is mispredicted often, a `select` never.
-    fn select_arms(&self, b: usize) -> Option<(usize, usize, usize)> {
+    fn select_arms(&self, b: usize) -> Option<(&'a Operand, usize, usize, usize)> {
         let f = self.f;
-        let Terminator::Jnz { nonzero, zero, .. } = &f.blocks[b].term else {
+        let Terminator::Jnz {
+            cond,
+            nonzero,
+            zero,
+        } = &f.blocks[b].term
+        else {
             return None;
         };
         if self.dispatch_label.is_some() {
@@ -1516,7 +1508,7 @@ impl FunctionCodegen<'_> {
         let (join, from_nonzero) = arm(nonzero.index());
         let (join_z, from_zero) = arm(zero.index());
         (join == join_z && from_nonzero != from_zero && f.blocks[join].phis.len() <= MAX_SELECTS)
-            .then_some((join, from_nonzero, from_zero))
+            .then_some((cond, join, from_nonzero, from_zero))
     }
 
     /// Sets `join`'s phis to their operand from `from_nonzero` or from
@@ -1538,19 +1530,7 @@ impl FunctionCodegen<'_> {
         for phi in &f.blocks[join].phis {
             let t = f.value_type(phi.result);
             for from in [from_nonzero, from_zero] {
-                let (_, arg) = phi
-                    .args
-                    .iter()
-                    .find(|(p, _)| p.index() == from)
-                    .ok_or_else(|| {
-                        anyhow!(
-                            "phi `%{}` in `${}` has no operand for block @{}",
-                            f.values[phi.result.index()].name,
-                            f.name,
-                            f.blocks[from].name
-                        )
-                    })?;
-                self.operand(arg, t)?;
+                self.operand(phi_operand(f, phi, from, None)?, t)?;
             }
             self.ins(I::LocalGet(c));
             self.ins(I::Select);
@@ -2331,6 +2311,28 @@ impl FunctionCodegen<'_> {
         self.frame_address(buf);
         Ok(())
     }
+}
+
+/// The operand `phi` takes on the edge from block `from`; `hint` is
+/// where in its list that edge's operand usually is.
+fn phi_operand<'f>(
+    f: &'f Function,
+    phi: &'f Phi,
+    from: usize,
+    hint: Option<usize>,
+) -> Result<&'f Operand> {
+    hint.and_then(|i| phi.args.get(i))
+        .filter(|(b, _)| b.index() == from)
+        .or_else(|| phi.args.iter().find(|(b, _)| b.index() == from))
+        .map(|(_, op)| op)
+        .ok_or_else(|| {
+            anyhow!(
+                "phi `%{}` in `${}` has no operand for block @{}",
+                f.values[phi.result.index()].name,
+                f.name,
+                f.blocks[from].name
+            )
+        })
 }
 
 fn base_ext(b: BaseType) -> ExtType {

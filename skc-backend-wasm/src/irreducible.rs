@@ -208,7 +208,9 @@ fn reroute(f: &mut Function, entries: &[usize], preds: &[Vec<usize>]) {
                 format!(".irr{tag}.edge{}", f.blocks.len()),
                 Terminator::Jmp(Block(header as u32)),
             );
-            retarget(&mut f.blocks[p].term, e, edge_block);
+            f.blocks[p]
+                .term
+                .retarget(Block(e as u32), Block(edge_block as u32));
             label_args.push((
                 Block(edge_block as u32),
                 Operand::Const(Const::Int(ei as i64)),
@@ -273,22 +275,6 @@ fn reroute(f: &mut Function, entries: &[usize], preds: &[Vec<usize>]) {
         for (k, phi) in f.blocks[e].phis.iter_mut().enumerate() {
             phi.args = vec![(Block(dispatcher as u32), Operand::Value(moved[i][k]))];
         }
-    }
-}
-
-fn retarget(term: &mut Terminator, from: usize, to: usize) {
-    let to = Block(to as u32);
-    match term {
-        Terminator::Jmp(b) if b.index() == from => *b = to,
-        Terminator::Jnz { nonzero, zero, .. } => {
-            if nonzero.index() == from {
-                *nonzero = to;
-            }
-            if zero.index() == from {
-                *zero = to;
-            }
-        }
-        _ => {}
     }
 }
 

@@ -30,8 +30,8 @@ use std::collections::{HashMap, HashSet};
 
 use crate::cfg::normalize;
 use crate::ir::{
-    for_each_use_mut, term_use_mut, AbiType, Block, BlockData, Const, Function, Inst, InstKind,
-    Name, Operand, Phi, Pos, Terminator, Value, ValueData,
+    for_each_use_mut, returns_twice, term_use_mut, AbiType, Block, BlockData, Const, Function,
+    Inst, InstKind, Name, Operand, Phi, Pos, Terminator, Value, ValueData,
 };
 use crate::types::TypeTable;
 
@@ -188,11 +188,13 @@ fn can_inline(f: &Function) -> bool {
 }
 
 /// Calls of functions that can return a second time (`setjmp` and its
-/// relatives) depend on the frame of the function that makes them.
+/// relatives) depend on the frame of the function that makes them. A
+/// call through a pointer might be one; so might a wrapper whose name
+/// says `setjmp`.
 fn may_return_twice(callee: &Operand) -> bool {
     match callee {
         Operand::Const(Const::Addr { sym, .. } | Const::Extern(sym)) => {
-            sym.contains("setjmp") || matches!(sym.as_str(), "vfork" | "getcontext" | "savectx")
+            returns_twice(sym) || sym.contains("setjmp")
         }
         _ => true,
     }
@@ -237,13 +239,7 @@ fn inline_at(
     let after = Block(f.blocks.len() as u32);
     let old_term = std::mem::replace(&mut f.blocks[b.index()].term, Terminator::Hlt);
     for s in old_term.successors() {
-        for phi in &mut f.blocks[s.index()].phis {
-            for (p, _) in &mut phi.args {
-                if *p == b {
-                    *p = after;
-                }
-            }
-        }
+        f.blocks[s.index()].rename_predecessor(b, after);
     }
     let after_name = fresh_label(labels, &f.blocks[b.index()].name, "ret");
     f.blocks.push(BlockData {

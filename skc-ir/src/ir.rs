@@ -612,6 +612,25 @@ pub enum Terminator {
 }
 
 impl Terminator {
+    /// Makes every branch to `from` go to `to` instead.
+    pub fn retarget(&mut self, from: Block, to: Block) {
+        match self {
+            Terminator::Jmp(t) => {
+                if *t == from {
+                    *t = to;
+                }
+            }
+            Terminator::Jnz { nonzero, zero, .. } => {
+                for t in [nonzero, zero] {
+                    if *t == from {
+                        *t = to;
+                    }
+                }
+            }
+            Terminator::Ret(_) | Terminator::Hlt => {}
+        }
+    }
+
     /// Successor blocks, in order.
     pub fn successors(&self) -> impl Iterator<Item = Block> + '_ {
         let (a, b) = match *self {
@@ -638,6 +657,20 @@ pub struct BlockData {
     pub term_pos: Pos,
     /// Where the label was written.
     pub pos: Pos,
+}
+
+impl BlockData {
+    /// Makes this block's phis name `to` where they named predecessor
+    /// `from` (the edge now comes from `to`).
+    pub fn rename_predecessor(&mut self, from: Block, to: Block) {
+        for phi in &mut self.phis {
+            for (p, _) in &mut phi.args {
+                if *p == from {
+                    *p = to;
+                }
+            }
+        }
+    }
 }
 
 /// A function parameter.
@@ -923,4 +956,18 @@ impl Item {
             Item::Type(_) | Item::DbgFile(_) => {}
         }
     }
+}
+
+/// Whether a call to the C library function `name` can return a second
+/// time, later, when a `longjmp` (or a `vfork` child's exit) resumes it.
+/// Code generators must treat such a call specially: LLVM must be told at
+/// the call (`returns_twice`), or it keeps values in places the second
+/// return does not restore or forwards a store made before the call to a
+/// load after it; and the call depends on the frame of the function that
+/// makes it, so that function cannot be inlined.
+pub fn returns_twice(name: &str) -> bool {
+    matches!(
+        name,
+        "setjmp" | "_setjmp" | "sigsetjmp" | "__sigsetjmp" | "savectx" | "vfork" | "getcontext"
+    )
 }

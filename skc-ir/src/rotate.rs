@@ -52,15 +52,10 @@ pub fn rotate_loops(f: &mut Function, keep: impl Fn(Block) -> bool) -> usize {
     if !has_loops(f) {
         return 0;
     }
-    SCRATCH.with(|scratch| {
-        let mut guard = scratch.try_borrow_mut();
-        let mut fresh = Scratch::default();
-        // A nested call (there is none today) would get its own.
-        let scratch = match guard.as_deref_mut() {
-            Ok(s) => s,
-            Err(_) => &mut fresh,
-        };
-        rotate_with(f, keep, scratch)
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut s) => rotate_with(f, keep, &mut s),
+        // Only reachable by re-entry, which this never does.
+        Err(_) => rotate_with(f, keep, &mut Scratch::default()),
     })
 }
 
@@ -275,7 +270,7 @@ impl Rotation<'_> {
             phi.args.retain(|(p, _)| is_latch(p));
         }
         for &l in &latches {
-            retarget(&mut f.blocks[l.index()].term, h, copy);
+            f.blocks[l.index()].term.retarget(h, copy);
         }
         self.preds[h.index()] = entries;
         self.preds[copy.index()] = latches;
@@ -309,39 +304,15 @@ impl Rotation<'_> {
             pos,
         };
         let mid = self.add_block(f, &base, self.origin[from.index()], data);
-        retarget(&mut f.blocks[from.index()].term, to, mid);
+        f.blocks[from.index()].term.retarget(to, mid);
         self.preds[mid.index()].push(from);
         for p in &mut self.preds[to.index()] {
             if *p == from {
                 *p = mid;
             }
         }
-        for phi in &mut f.blocks[to.index()].phis {
-            for (p, _) in &mut phi.args {
-                if *p == from {
-                    *p = mid;
-                }
-            }
-        }
+        f.blocks[to.index()].rename_predecessor(from, mid);
         mid
-    }
-}
-
-fn retarget(term: &mut Terminator, from: Block, to: Block) {
-    match term {
-        Terminator::Jmp(t) => {
-            if *t == from {
-                *t = to;
-            }
-        }
-        Terminator::Jnz { nonzero, zero, .. } => {
-            for t in [nonzero, zero] {
-                if *t == from {
-                    *t = to;
-                }
-            }
-        }
-        Terminator::Ret(_) | Terminator::Hlt => {}
     }
 }
 

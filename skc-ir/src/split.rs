@@ -21,8 +21,8 @@
 //! goes to the slot of its field, which [`crate::promote`] can promote.
 
 use crate::ir::{
-    for_each_use, term_use, BaseType, BinOp, Block, Const, Function, Inst, InstKind, LoadKind,
-    Operand, StoreKind, Value,
+    for_each_use, term_use, BaseType, BinOp, Const, Function, Inst, InstKind, LoadKind, Operand,
+    StoreKind, Value,
 };
 
 /// Slots and copies larger than this are left alone.
@@ -212,26 +212,20 @@ impl Scan {
             }
             for inst in &data.insts {
                 match &inst.kind {
-                    InstKind::Load { kind, addr } => self.access(addr, load_size(*kind)),
+                    InstKind::Load { kind, addr } => self.access(addr, kind.size().into()),
                     InstKind::Store { kind, value, addr } => {
                         self.escape(value);
-                        self.access(addr, store_size(*kind));
+                        self.access(addr, kind.size().into());
                     }
                     InstKind::Blit { src, dst, size } => {
                         self.blit_end(src, *size);
                         self.blit_end(dst, *size);
                     }
-                    InstKind::Binary {
-                        op: BinOp::Add,
-                        lhs,
-                        rhs,
-                    } if inst
-                        .result
-                        .is_some_and(|r| self.address[r.index()].0 != NONE) =>
-                    {
-                        // The definition of an address inside a slot.
-                        let _ = (lhs, rhs);
-                    }
+                    // The definition of an address inside a slot.
+                    InstKind::Binary { op: BinOp::Add, .. }
+                        if inst
+                            .result
+                            .is_some_and(|r| self.address[r.index()].0 != NONE) => {}
                     other => for_each_use(other, |op| self.escape(op)),
                 }
             }
@@ -239,24 +233,6 @@ impl Scan {
                 self.escape(op);
             }
         }
-    }
-}
-
-fn load_size(kind: LoadKind) -> u64 {
-    match kind {
-        LoadKind::Sb | LoadKind::Ub => 1,
-        LoadKind::Sh | LoadKind::Uh => 2,
-        LoadKind::Sw | LoadKind::Uw | LoadKind::S => 4,
-        LoadKind::L | LoadKind::D => 8,
-    }
-}
-
-fn store_size(kind: StoreKind) -> u64 {
-    match kind {
-        StoreKind::B => 1,
-        StoreKind::H => 2,
-        StoreKind::W | StoreKind::S => 4,
-        StoreKind::L | StoreKind::D => 8,
     }
 }
 
@@ -489,8 +465,7 @@ fn rewrite(f: &mut Function, scan: &Scan) -> usize {
         }
         f.blocks[b].insts = kept;
     }
-    let start = Block(0);
-    f.blocks[start.index()].insts.splice(0..0, new_allocs);
+    f.blocks[0].insts.splice(0..0, new_allocs);
     split
 }
 
