@@ -11,6 +11,8 @@
 //! reverse post-order, unreachable blocks are gone, and every block ends in a
 //! terminator.
 
+pub mod types;
+
 use std::fmt;
 
 use crate::types::TypeId;

@@ -1,0 +1,9 @@
+//! What a parsed function means: [`cfg`] settles its control flow (entry,
+//! fall-through, unreachable blocks, dominators, loops), [`ssa`] gives each
+//! value one definition, [`verify`] checks the result; [`switches`] finds
+//! the switch trees front ends lower to compares.
+
+pub mod cfg;
+pub mod ssa;
+pub mod switches;
+pub mod verify;
