@@ -1,25 +1,40 @@
 //! skc-ir: the skc intermediate language (compatible with QBE IL).
 //!
-//! Reading a file goes text → [`lexer`] → [`parser`] (one item at a time)
-//! → [`cfg`] (entry block, fall-through jumps, unreachable blocks, block
-//! order) → [`ssa`] (temps assigned more than once become SSA values) →
-//! [`verify`]. [`reader::ItemReader`] runs that pipeline and hands verified
-//! items to a backend through the [`backend::ItemSource`] trait, so only one
-//! function is in memory at a time. [`printer`] writes items back as text.
+//! The source folders are the stages, each using only those listed
+//! before it:
 //!
-//! [`scan`] finds a file's local definitions without reading it, for
-//! reading several files as one module.
+//! - `ir/` — the data: items, functions, instructions ([`ir`]), the scalar
+//!   types they are written in, and aggregate layouts ([`types`]).
+//! - `lang/` — the text language: [`lexer`] and [`parser`] read one item
+//!   at a time, [`printer`] writes items back; [`diag`] renders
+//!   file:line:col errors; [`scan`] finds a file's local definitions
+//!   without reading it, for reading several files as one module.
+//! - `sema/` — what a parsed function means: [`cfg`](mod@cfg) (entry block,
+//!   fall-through jumps, unreachable blocks, block order, dominators,
+//!   loops), [`ssa`] (temps assigned more than once become SSA values),
+//!   [`verify`]; and [`switches`], which finds compare trees that are
+//!   switches.
+//! - `transform/` — optional passes for backends: [`promote`] turns the
+//!   stack slots of local variables into SSA values for backends without
+//!   their own promotion; [`inline`] copies small functions that take or
+//!   return structures by value into their callers and [`split`] gives each
+//!   field of a local structure its own slot, so those are promoted too;
+//!   [`rotate`] repeats a loop's test at its bottom, for backends that emit
+//!   structured loops.
+//! - `contract/` — what backends implement and return: [`backend::Backend`]
+//!   reading from an [`backend::ItemSource`], and [`plan::LinkPlan`]. It
+//!   lives here so backends depend on this crate and not on the driver.
 //!
-//! [`promote`] is an optional pass for backends without their own
-//! memory-to-register promotion: it turns the stack slots of local
-//! variables into SSA values. [`inline`] copies small functions defined
-//! earlier into their callers and [`split`] gives each field of a local
-//! structure its own slot, so that structures passed by value can be
-//! promoted too. [`rotate`] is for backends that emit structured loops: it
-//! repeats a loop's test at its bottom.
+//! [`reader::ItemReader`] is the reading pipeline: text → lexer → parser →
+//! cfg → ssa → verify, handing verified items to a backend one at a time,
+//! so only one function is in memory at a time. [`interpreter`] runs a
+//! module by the language's semantics, as the reference for tests.
 //!
-//! The backend contract ([`backend::Backend`], [`plan::LinkPlan`]) lives
-//! here too, so backends depend on this crate and not on the driver.
+//! Each stage's modules are re-exported here under their own names
+//! (`skc_ir::cfg`, `skc_ir::printer`, …), which is the crate's API; inside
+//! the crate, code names them by their stage (`crate::sema::cfg`), and
+//! `cargo xtask imports` checks that no two files import each other in a
+//! circle.
 #![deny(missing_docs)]
 
 mod contract;
@@ -34,7 +49,6 @@ mod transform;
 pub use contract::{backend, plan};
 pub use ir::types;
 pub use lang::opcodes::instruction_names;
-use lang::opcodes;
 pub use lang::{diag, lexer, names, parser, printer, scan};
 pub use sema::{cfg, ssa, switches, verify};
 pub use transform::{inline, promote, rotate, split};

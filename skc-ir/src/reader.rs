@@ -8,14 +8,15 @@
 
 use std::io::{BufRead, Write};
 
-use crate::backend::{InputErrors, ItemSource};
-use crate::cfg::{self, ControlFlow};
-use crate::diag::Renderer;
+use crate::contract::backend::{InputErrors, ItemSource};
+use crate::ir::types::TypeTable;
 use crate::ir::Item;
-use crate::lexer::Lexer;
-use crate::parser::{Parsed, Parser};
-use crate::types::TypeTable;
-use crate::{ssa, verify};
+pub use crate::ir::Module;
+use crate::lang::diag::Renderer;
+use crate::lang::lexer::Lexer;
+use crate::lang::parser::{Parsed, Parser};
+use crate::sema::cfg::{self, ControlFlow};
+use crate::sema::{ssa, verify};
 
 /// Reads verified items from a text stream; see the module doc.
 pub struct ItemReader<'a> {
@@ -100,15 +101,6 @@ impl ItemReader<'_> {
             count => Err(InputErrors { count }),
         }
     }
-}
-
-/// A whole module in memory (for tests and tools; compilation streams).
-#[derive(Clone, Debug, Default)]
-pub struct Module {
-    /// Aggregate types, as defined by the module's type items.
-    pub types: TypeTable,
-    /// Items in input order.
-    pub items: Vec<Item>,
 }
 
 /// Reads a whole module from text; `Err` holds the rendered diagnostics.

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
+use crate::contract::plan::LinkPlan;
+use crate::ir::types::TypeTable;
 use crate::ir::Item;
-use crate::plan::LinkPlan;
-use crate::types::TypeTable;
 
 /// Where a backend gets its input: verified items in input order.
 pub trait ItemSource {
@@ -23,7 +23,7 @@ pub trait ItemSource {
     /// `Err` says how many errors there were, so the backend stops without
     /// writing an output.
     fn next_item(&mut self) -> Result<Option<Item>, InputErrors>;
-    /// The aggregate types defined so far (every [`crate::types::TypeId`]
+    /// The aggregate types defined so far (every [`crate::ir::types::TypeId`]
     /// in an item already handed out is valid here).
     fn types(&self) -> &TypeTable;
     /// The input the last item came from, when several inputs are read

@@ -3,8 +3,26 @@
 
 use super::memory::Memory;
 use super::printf::{self, Arguments};
+use super::stop::{Exit, Site, Stop};
 use super::va_list::{self, VarArg};
-use super::{Exit, Machine, Site, Stop};
+
+/// What the library needs of the machine that calls it. The machine
+/// implements it, so that the library does not depend on the machine.
+pub(super) trait Host {
+    /// The memory, with the argument layouts of active variadic calls.
+    fn memory_and_va_layouts(&mut self) -> (&mut Memory, &[va_list::Layout]);
+    /// Where the program's output goes.
+    fn output(&mut self) -> &mut dyn std::io::Write;
+    /// The call being made, for `setjmp` to record.
+    fn calling_from(&self) -> Option<Site>;
+    /// Calls function `index` of the function table with scalar arguments.
+    fn call_scalars(&mut self, index: usize, args: &[u64]) -> Result<Option<u64>, Exit>;
+
+    /// The memory.
+    fn memory(&mut self) -> &mut Memory {
+        self.memory_and_va_layouts().0
+    }
+}
 
 const NAMES: [&str; 31] = [
     "setjmp",
@@ -110,15 +128,15 @@ fn arg(args: &[u64], i: usize, name: &str) -> Result<u64, Stop> {
         .ok_or_else(|| Stop::Undefined(format!("`{name}` called with too few arguments")))
 }
 
-fn write(m: &mut Machine<'_>, bytes: &[u8]) -> Result<(), Stop> {
-    m.out
+fn write(m: &mut dyn Host, bytes: &[u8]) -> Result<(), Stop> {
+    m.output()
         .write_all(bytes)
         .map_err(|e| Stop::Unsupported(format!("writing the program's output: {e}")))
 }
 
 /// Calls `name` with its fixed and variadic arguments.
 pub fn call(
-    m: &mut Machine<'_>,
+    m: &mut dyn Host,
     name: &str,
     args: &[u64],
     variadic: &[VarArg],
@@ -126,11 +144,11 @@ pub fn call(
     let a = |i: usize| arg(args, i, name);
     let result = match name {
         "printf" => {
-            let format = m.memory.c_string(a(0)?)?;
+            let format = m.memory().c_string(a(0)?)?;
             let text = printf::format(
                 &format,
                 &mut Variadic {
-                    memory: &m.memory,
+                    memory: m.memory(),
                     args: variadic.iter(),
                 },
             )?;
@@ -138,20 +156,22 @@ pub fn call(
             text.len() as u64
         }
         "vprintf" => {
-            let format = m.memory.c_string(a(0)?)?;
+            let format = m.memory().c_string(a(0)?)?;
+            let ap = a(1)?;
+            let (memory, layouts) = m.memory_and_va_layouts();
             let text = printf::format(
                 &format,
                 &mut ThroughVaList {
-                    memory: &mut m.memory,
-                    ap: a(1)?,
-                    layouts: &m.va_layouts,
+                    memory,
+                    ap,
+                    layouts,
                 },
             )?;
             write(m, &text)?;
             text.len() as u64
         }
         "puts" => {
-            let mut s = m.memory.c_string(a(0)?)?;
+            let mut s = m.memory().c_string(a(0)?)?;
             s.push(b'\n');
             write(m, &s)?;
             1
@@ -163,44 +183,44 @@ pub fn call(
         }
         "fflush" => 0,
         "malloc" => m
-            .memory
+            .memory()
             .allocate_unwritten(a(0)?.max(1), 16, "malloc block")?,
         "calloc" => {
             let n = a(0)?
                 .checked_mul(a(1)?)
                 .ok_or_else(|| Stop::Limit("calloc size overflows".into()))?;
-            m.memory.allocate(n.max(1), "malloc block")?
+            m.memory().allocate(n.max(1), "malloc block")?
         }
         "realloc" => {
             let (old, size) = (a(0)?, a(1)?);
             let new = m
-                .memory
+                .memory()
                 .allocate_unwritten(size.max(1), 16, "malloc block")?;
             if old != 0 {
-                let old_size = m.memory.size_at(old).ok_or_else(|| {
+                let old_size = m.memory().size_at(old).ok_or_else(|| {
                     Stop::Undefined(format!("realloc of {old:#x}, not a live malloc block"))
                 })?;
-                m.memory.copy(old, new, old_size.min(size))?;
-                m.memory.free(old, "realloc")?;
+                m.memory().copy(old, new, old_size.min(size))?;
+                m.memory().free(old, "realloc")?;
             }
             new
         }
         "free" => {
             let p = a(0)?;
             if p != 0 {
-                m.memory.free(p, "free")?;
+                m.memory().free(p, "free")?;
             }
             return Ok(None);
         }
         "memcpy" | "memmove" => {
             let (to, from, n) = (a(0)?, a(1)?, a(2)?);
-            m.memory.copy(from, to, n)?;
+            m.memory().copy(from, to, n)?;
             to
         }
         "memset" => {
             let (to, byte, n) = (a(0)?, a(1)? as u8, a(2)?);
             if n > 0 {
-                m.memory.bytes_mut(to, n)?.fill(byte);
+                m.memory().bytes_mut(to, n)?.fill(byte);
             }
             to
         }
@@ -209,29 +229,31 @@ pub fn call(
             if n == 0 {
                 0
             } else {
-                let x = m.memory.bytes(a(0)?, n)?.to_vec();
-                let y = m.memory.bytes(a(1)?, n)?;
+                let x = m.memory().bytes(a(0)?, n)?.to_vec();
+                let y = m.memory().bytes(a(1)?, n)?;
                 compare(&x, y)
             }
         }
-        "strlen" => m.memory.c_string(a(0)?)?.len() as u64,
+        "strlen" => m.memory().c_string(a(0)?)?.len() as u64,
         "strcmp" => {
-            let mut x = m.memory.c_string(a(0)?)?;
-            let mut y = m.memory.c_string(a(1)?)?;
+            let mut x = m.memory().c_string(a(0)?)?;
+            let mut y = m.memory().c_string(a(1)?)?;
             x.push(0);
             y.push(0);
             compare(&x, &y)
         }
         "strcpy" => {
             let (to, from) = (a(0)?, a(1)?);
-            let mut s = m.memory.c_string(from)?;
+            let mut s = m.memory().c_string(from)?;
             s.push(0);
-            m.memory.bytes_mut(to, s.len() as u64)?.copy_from_slice(&s);
+            m.memory()
+                .bytes_mut(to, s.len() as u64)?
+                .copy_from_slice(&s);
             to
         }
         "strchr" => {
             let (s, c) = (a(0)?, a(1)? as u8);
-            let bytes = m.memory.c_string(s)?;
+            let bytes = m.memory().c_string(s)?;
             match bytes.iter().position(|&b| b == c) {
                 Some(i) => s + i as u64,
                 None if c == 0 => s + bytes.len() as u64,
@@ -239,14 +261,14 @@ pub fn call(
             }
         }
         "labs" => (a(0)? as i64).unsigned_abs(),
-        "atoi" => u64::from(parse_integer(&m.memory.c_string(a(0)?)?) as i32 as u32),
-        "atol" | "atoll" => parse_integer(&m.memory.c_string(a(0)?)?) as u64,
+        "atoi" => u64::from(parse_integer(&m.memory().c_string(a(0)?)?) as i32 as u32),
+        "atol" | "atoll" => parse_integer(&m.memory().c_string(a(0)?)?) as u64,
         "qsort" => {
             sort(m, a(0)?, a(1)?, a(2)?, a(3)?)?;
             return Ok(None);
         }
         "setjmp" | "_setjmp" | "__sigsetjmp" | "sigsetjmp" => {
-            let site = m.calling_from.ok_or_else(|| {
+            let site = m.calling_from().ok_or_else(|| {
                 Stop::Unsupported("`setjmp` called other than by a call instruction".into())
             })?;
             let buf = a(0)?;
@@ -259,22 +281,22 @@ pub fn call(
             .into_iter()
             .enumerate()
             {
-                m.memory.write(buf + 8 * i as u64, 8, word)?;
+                m.memory().write(buf + 8 * i as u64, 8, word)?;
             }
             0
         }
         "longjmp" | "_longjmp" | "siglongjmp" => {
             let buf = a(0)?;
-            if m.memory.read(buf, 8)? != JMP_BUF_MARK {
+            if m.memory().read(buf, 8)? != JMP_BUF_MARK {
                 return Err(Stop::Undefined(
                     "`longjmp` with a buffer `setjmp` did not fill".into(),
                 )
                 .into());
             }
             let site = Site {
-                frame: m.memory.read(buf + 8, 8)?,
-                block: m.memory.read(buf + 16, 8)? as usize,
-                inst: m.memory.read(buf + 24, 8)? as usize,
+                frame: m.memory().read(buf + 8, 8)?,
+                block: m.memory().read(buf + 16, 8)? as usize,
+                inst: m.memory().read(buf + 24, 8)? as usize,
             };
             // `longjmp(b, 0)` makes `setjmp` return 1.
             let value = match a(1)? as u32 {
@@ -319,25 +341,21 @@ fn parse_integer(s: &[u8]) -> i64 {
 
 /// `qsort` as glibc does it for arrays that fit in memory: a stable merge
 /// sort, so that equal elements keep their order as they do there.
-fn sort(m: &mut Machine<'_>, base: u64, count: u64, size: u64, compare: u64) -> Result<(), Exit> {
+fn sort(m: &mut dyn Host, base: u64, count: u64, size: u64, compare: u64) -> Result<(), Exit> {
     let function = Memory::function_at(compare).ok_or_else(|| {
         Stop::Undefined(format!(
             "qsort with comparator {compare:#x}, not a function"
         ))
     })?;
     let elements: Vec<Vec<u8>> = (0..count)
-        .map(|i| m.memory.bytes(base + i * size, size).map(<[u8]>::to_vec))
+        .map(|i| m.memory().bytes(base + i * size, size).map(<[u8]>::to_vec))
         .collect::<Result<_, _>>()?;
-    let left = m.memory.allocate(size.max(1), "qsort element")?;
-    let right = m.memory.allocate(size.max(1), "qsort element")?;
+    let left = m.memory().allocate(size.max(1), "qsort element")?;
+    let right = m.memory().allocate(size.max(1), "qsort element")?;
     let mut call = |x: &[u8], y: &[u8]| -> Result<std::cmp::Ordering, Exit> {
-        m.memory.bytes_mut(left, size)?.copy_from_slice(x);
-        m.memory.bytes_mut(right, size)?.copy_from_slice(y);
-        let r = m.call(
-            function,
-            &[super::Arg::Scalar(left), super::Arg::Scalar(right)],
-            &[],
-        )?;
+        m.memory().bytes_mut(left, size)?.copy_from_slice(x);
+        m.memory().bytes_mut(right, size)?.copy_from_slice(y);
+        let r = m.call_scalars(function, &[left, right])?;
         Ok((r.unwrap_or(0) as u32 as i32).cmp(&0))
     };
     // Which order a C library's qsort leaves elements in depends on its
@@ -363,10 +381,10 @@ fn sort(m: &mut Machine<'_>, base: u64, count: u64, size: u64, compare: u64) -> 
         Ok(forward)
     };
     let elements = merge_sort(elements, &mut ordered)?;
-    m.memory.free(left, "qsort")?;
-    m.memory.free(right, "qsort")?;
+    m.memory().free(left, "qsort")?;
+    m.memory().free(right, "qsort")?;
     for (i, e) in elements.iter().enumerate() {
-        m.memory
+        m.memory()
             .bytes_mut(base + i as u64 * size, size)?
             .copy_from_slice(e);
     }

@@ -14,7 +14,7 @@
 //! does not cover leaves the region. Tag 0 is never allocated: the null
 //! page and small integers.
 
-use super::Stop;
+use super::stop::Stop;
 
 /// Regions start past this offset (the largest alignment the IL has).
 const BASE: u64 = 0x1_0000;

@@ -17,41 +17,23 @@ mod externals;
 mod memory;
 mod ops;
 mod printf;
+mod stop;
 mod va_list;
 
 use std::collections::HashMap;
 use std::io::Write;
 
+use crate::ir::types::TypeTable;
 use crate::ir::{
     AbiType, BaseType, Const, DataItem, DataValue, ExtType, Function, InstKind, Item, LoadKind,
     Operand, StoreKind, Terminator, Value,
 };
 use crate::reader::Module;
-use crate::types::TypeTable;
 
 use memory::Memory;
+pub use stop::Stop;
+use stop::{Exit, Site};
 use va_list::VarArg;
-
-/// Why a run stopped before the program ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Stop {
-    /// The program reached undefined behaviour.
-    Undefined(String),
-    /// It used something the interpreter does not provide.
-    Unsupported(String),
-    /// It ran past the step or memory limit.
-    Limit(String),
-}
-
-impl std::fmt::Display for Stop {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Stop::Undefined(m) => write!(f, "undefined behaviour: {m}"),
-            Stop::Unsupported(m) => write!(f, "unsupported: {m}"),
-            Stop::Limit(m) => write!(f, "limit: {m}"),
-        }
-    }
-}
 
 /// How far a run may go.
 #[derive(Clone, Copy, Debug)]
@@ -181,32 +163,6 @@ fn placement_dependent() -> Stop {
 /// What the message about an unset value calls it.
 const LEFT_UNDEFINED: &str = "an undefined value (read from memory never written, or bound from a \
      call of a function that returns nothing)";
-
-/// How a call ended other than by returning.
-enum Exit {
-    /// `exit(status)` or `abort()` (134).
-    Exited(i32),
-    Stopped(Stop),
-    /// `longjmp` to the `setjmp` call `site`, which returns `value`.
-    LongJmp {
-        site: Site,
-        value: u64,
-    },
-}
-
-/// Where a call is: the activation (its number) and the instruction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Site {
-    frame: u64,
-    block: usize,
-    inst: usize,
-}
-
-impl From<Stop> for Exit {
-    fn from(s: Stop) -> Self {
-        Exit::Stopped(s)
-    }
-}
 
 /// An argument as a call passes it.
 #[derive(Clone, Copy)]
@@ -413,6 +369,25 @@ impl<'m> Machine<'m> {
     ) -> Result<Option<u64>, Exit> {
         let scalars: Vec<u64> = args.iter().map(|a| a.bits()).collect();
         externals::call(self, name, &scalars, variadic)
+    }
+}
+
+impl externals::Host for Machine<'_> {
+    fn memory_and_va_layouts(&mut self) -> (&mut Memory, &[va_list::Layout]) {
+        (&mut self.memory, &self.va_layouts)
+    }
+
+    fn output(&mut self) -> &mut dyn Write {
+        self.out
+    }
+
+    fn calling_from(&self) -> Option<Site> {
+        self.calling_from
+    }
+
+    fn call_scalars(&mut self, index: usize, args: &[u64]) -> Result<Option<u64>, Exit> {
+        let args: Vec<Arg> = args.iter().map(|&a| Arg::Scalar(a)).collect();
+        self.call(index, &args, &[])
     }
 }
 

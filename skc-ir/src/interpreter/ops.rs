@@ -4,7 +4,7 @@
 
 use crate::ir::{BaseType, BinOp, CmpOp, UnOp};
 
-use super::Stop;
+use super::stop::Stop;
 
 fn f32_of(bits: u64) -> f32 {
     f32::from_bits(bits as u32)

@@ -2,7 +2,7 @@
 //! interpreter supports (`d i u x X o c s p %` with flags, width,
 //! precision and length; `f F e E g G`).
 
-use super::Stop;
+use super::stop::Stop;
 
 /// Where a conversion takes its next argument from.
 pub trait Arguments {

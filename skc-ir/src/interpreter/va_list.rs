@@ -16,11 +16,11 @@
 //! arguments that were passed is reported, for save areas the
 //! interpreter made.
 
+use crate::ir::types::{round_up, TypeDef, TypeTable};
 use crate::ir::{AbiType, BaseType, ExtType, Function};
-use crate::types::{round_up, TypeDef, TypeTable};
 
 use super::memory::Memory;
-use super::Stop;
+use super::stop::Stop;
 
 const GP_REGS: u64 = 6;
 const FP_REGS: u64 = 8;
@@ -36,7 +36,7 @@ pub enum VarArg {
     /// A `d`, or the bits of an `s` (C promotes, IL need not).
     Float(u64),
     /// An aggregate's address and size, and its type.
-    Aggregate(u64, crate::types::TypeId),
+    Aggregate(u64, crate::ir::types::TypeId),
 }
 
 /// Each eightbyte of an aggregate passed in registers: `true` for SSE.

@@ -4,114 +4,18 @@
 //! `Function::values`); nothing holds a pointer to anything else. An id's
 //! `Display` is its canonical text form where one exists.
 //!
-//! After [`crate::ssa`] and [`crate::cfg`] have run (which is what
+//! After [`crate::sema::ssa`] and [`crate::sema::cfg`] have run (which is what
 //! [`crate::reader::ItemReader`] hands out), a function is in SSA form: every
 //! value has exactly one definition (a parameter, a phi or an instruction),
 //! `blocks[0]` is the entry and is never a jump target, blocks are stored in
 //! reverse post-order, unreachable blocks are gone, and every block ends in a
 //! terminator.
 
+mod base;
 pub mod types;
 
-use std::fmt;
-
-use crate::types::TypeId;
-
-/// A position in the input: 1-based line and column, and byte offset.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Pos {
-    /// 1-based line number.
-    pub line: u32,
-    /// 1-based column, counted in bytes.
-    pub col: u32,
-    /// Byte offset from the start of the input.
-    pub offset: u64,
-}
-
-/// The four base types every value has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BaseType {
-    /// 32-bit integer (`w`).
-    W,
-    /// 64-bit integer (`l`); addresses are `l`.
-    L,
-    /// 32-bit IEEE float (`s`).
-    S,
-    /// 64-bit IEEE float (`d`).
-    D,
-}
-
-impl BaseType {
-    /// Size in bytes.
-    pub fn size(self) -> u32 {
-        match self {
-            BaseType::W | BaseType::S => 4,
-            BaseType::L | BaseType::D => 8,
-        }
-    }
-    /// True for `s` and `d`.
-    pub fn is_float(self) -> bool {
-        matches!(self, BaseType::S | BaseType::D)
-    }
-    /// True for `w` and `l`.
-    pub fn is_int(self) -> bool {
-        !self.is_float()
-    }
-    /// The one-letter text form.
-    pub fn letter(self) -> char {
-        match self {
-            BaseType::W => 'w',
-            BaseType::L => 'l',
-            BaseType::S => 's',
-            BaseType::D => 'd',
-        }
-    }
-}
-
-impl fmt::Display for BaseType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.letter())
-    }
-}
-
-/// Sub-word integer types usable at call boundaries (parameters, returns,
-/// call arguments). Their value in a function body is a `w`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SubWord {
-    /// Signed byte (`sb`).
-    Sb,
-    /// Unsigned byte (`ub`).
-    Ub,
-    /// Signed half-word (`sh`).
-    Sh,
-    /// Unsigned half-word (`uh`).
-    Uh,
-}
-
-impl SubWord {
-    /// Size in bytes (1 or 2).
-    pub fn size(self) -> u32 {
-        match self {
-            SubWord::Sb | SubWord::Ub => 1,
-            SubWord::Sh | SubWord::Uh => 2,
-        }
-    }
-    /// True for the sign-extended kinds.
-    pub fn is_signed(self) -> bool {
-        matches!(self, SubWord::Sb | SubWord::Sh)
-    }
-}
-
-impl fmt::Display for SubWord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SubWord::Sb => "sb",
-            SubWord::Ub => "ub",
-            SubWord::Sh => "sh",
-            SubWord::Uh => "uh",
-        })
-    }
-}
+pub use self::base::{BaseType, ExtType, Pos, SubWord};
+use crate::ir::types::{TypeId, TypeTable};
 
 /// The type of a parameter, a return or a call argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -136,50 +40,13 @@ impl AbiType {
     }
 }
 
-/// Types of data items and aggregate fields: the base types plus `b`, `h`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ExtType {
-    /// Byte.
-    B,
-    /// Half-word.
-    H,
-    /// Word.
-    W,
-    /// Long.
-    L,
-    /// Single.
-    S,
-    /// Double.
-    D,
-}
-
-impl ExtType {
-    /// Size in bytes, which is also the natural alignment.
-    pub fn size(self) -> u32 {
-        match self {
-            ExtType::B => 1,
-            ExtType::H => 2,
-            ExtType::W | ExtType::S => 4,
-            ExtType::L | ExtType::D => 8,
-        }
-    }
-    /// The one-letter text form.
-    pub fn letter(self) -> char {
-        match self {
-            ExtType::B => 'b',
-            ExtType::H => 'h',
-            ExtType::W => 'w',
-            ExtType::L => 'l',
-            ExtType::S => 's',
-            ExtType::D => 'd',
-        }
-    }
-}
-
-impl fmt::Display for ExtType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.letter())
-    }
+/// A whole module in memory (for tests and tools; compilation streams).
+#[derive(Clone, Debug, Default)]
+pub struct Module {
+    /// Aggregate types, as defined by the module's type items.
+    pub types: TypeTable,
+    /// Items in input order.
+    pub items: Vec<Item>,
 }
 
 /// Linkage of a data definition or function.
@@ -824,7 +691,7 @@ impl DataDef {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     /// An aggregate type definition (already registered in the reader's
-    /// [`crate::types::TypeTable`] when handed out).
+    /// [`crate::ir::types::TypeTable`] when handed out).
     Type(TypeId),
     /// A data definition.
     Data(DataDef),

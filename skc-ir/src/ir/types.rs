@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::ir::{ExtType, Pos};
+use crate::ir::base::{ExtType, Pos};
 
 /// Index of an aggregate type in a [`TypeTable`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -200,6 +200,99 @@ pub(crate) fn ext_type(text: &[u8]) -> Option<ExtType> {
     })
 }
 
+/// The text name of a binary operation.
+pub fn binop_name(op: BinOp) -> &'static str {
+    match op {
+        BinOp::Add => "add",
+        BinOp::Sub => "sub",
+        BinOp::Mul => "mul",
+        BinOp::Div => "div",
+        BinOp::Rem => "rem",
+        BinOp::Udiv => "udiv",
+        BinOp::Urem => "urem",
+        BinOp::And => "and",
+        BinOp::Or => "or",
+        BinOp::Xor => "xor",
+        BinOp::Sar => "sar",
+        BinOp::Shr => "shr",
+        BinOp::Shl => "shl",
+    }
+}
+
+/// The comparison part of a compare instruction's name (`slt`, `uo`, …).
+pub fn cmp_name(op: CmpOp) -> &'static str {
+    match op {
+        CmpOp::Eq => "eq",
+        CmpOp::Ne => "ne",
+        CmpOp::Sle => "sle",
+        CmpOp::Slt => "slt",
+        CmpOp::Sge => "sge",
+        CmpOp::Sgt => "sgt",
+        CmpOp::Ule => "ule",
+        CmpOp::Ult => "ult",
+        CmpOp::Uge => "uge",
+        CmpOp::Ugt => "ugt",
+        CmpOp::Le => "le",
+        CmpOp::Lt => "lt",
+        CmpOp::Ge => "ge",
+        CmpOp::Gt => "gt",
+        CmpOp::O => "o",
+        CmpOp::Uo => "uo",
+    }
+}
+
+/// The text name of a one-operand instruction.
+pub fn unop_name(op: UnOp) -> &'static str {
+    match op {
+        UnOp::Neg => "neg",
+        UnOp::Extsb => "extsb",
+        UnOp::Extub => "extub",
+        UnOp::Extsh => "extsh",
+        UnOp::Extuh => "extuh",
+        UnOp::Extsw => "extsw",
+        UnOp::Extuw => "extuw",
+        UnOp::Exts => "exts",
+        UnOp::Truncd => "truncd",
+        UnOp::Stosi => "stosi",
+        UnOp::Stoui => "stoui",
+        UnOp::Dtosi => "dtosi",
+        UnOp::Dtoui => "dtoui",
+        UnOp::Swtof => "swtof",
+        UnOp::Uwtof => "uwtof",
+        UnOp::Sltof => "sltof",
+        UnOp::Ultof => "ultof",
+        UnOp::Cast => "cast",
+        UnOp::Copy => "copy",
+    }
+}
+
+/// The text name of a load.
+pub fn load_name(k: LoadKind) -> &'static str {
+    match k {
+        LoadKind::Sb => "loadsb",
+        LoadKind::Ub => "loadub",
+        LoadKind::Sh => "loadsh",
+        LoadKind::Uh => "loaduh",
+        LoadKind::Sw => "loadsw",
+        LoadKind::Uw => "loaduw",
+        LoadKind::L => "loadl",
+        LoadKind::S => "loads",
+        LoadKind::D => "loadd",
+    }
+}
+
+/// The text name of a store.
+pub fn store_name(k: StoreKind) -> &'static str {
+    match k {
+        StoreKind::B => "storeb",
+        StoreKind::H => "storeh",
+        StoreKind::W => "storew",
+        StoreKind::L => "storel",
+        StoreKind::S => "stores",
+        StoreKind::D => "stored",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,17 +8,17 @@
 //! skips to the next line (inside a function) or the next item and goes on,
 //! so one run reports many errors. Items with errors are never returned.
 
-use crate::diag::{Diagnostic, Renderer};
+use crate::ir::types::{Field, FieldType, TypeShape, TypeTable, MAX_AGG_SIZE};
 use crate::ir::{
     AbiType, BaseType, BinOp, Block, BlockData, CallArg, Const, DataDef, DataItem, DataValue,
     ExtType, Function, Inst, InstKind, Item, Linkage, LoadKind, Name, Operand, Param, Phi, Pos,
     Section, SubWord, Terminator, Value, ValueData,
 };
-use crate::lexer::{Lexer, Tok, Token};
-use crate::names::NameMap;
-pub use crate::opcodes::unary_arg_type;
-use crate::opcodes::{ext_type, Opcode};
-use crate::types::{Field, FieldType, TypeShape, TypeTable, MAX_AGG_SIZE};
+use crate::lang::diag::{Diagnostic, Renderer};
+use crate::lang::lexer::{Lexer, Tok, Token};
+use crate::lang::names::NameMap;
+pub use crate::lang::opcodes::unary_arg_type;
+use crate::lang::opcodes::{ext_type, Opcode};
 
 /// Largest alignment accepted for data and aggregate types.
 pub const MAX_ALIGN: u64 = 1 << 16;
@@ -27,7 +27,7 @@ pub const MAX_FIELD_COUNT: i64 = u32::MAX as i64;
 /// Largest size of a data definition, in bytes.
 pub const MAX_DATA_SIZE: u64 = MAX_AGG_SIZE;
 /// Largest number of flattened scalar fields over all aggregate types of a
-/// module (each type may have up to [`crate::types::MAX_SCALARS`]); types
+/// module (each type may have up to [`crate::ir::types::MAX_SCALARS`]); types
 /// stay in memory for the whole module, so their total is bounded.
 pub const MAX_MODULE_SCALARS: usize = 1 << 21;
 /// Largest byte count of a `blit`.
@@ -253,7 +253,7 @@ impl<'a> Parser<'a> {
     /// a malformed token reports its own problem instead.
     fn expected<T>(&mut self, t: Token, what: &str) -> PResult<T> {
         if let (Tok::Error, Some(b)) = (t.tok, self.lex.stray) {
-            let found = crate::lexer::describe_byte(b);
+            let found = crate::lang::lexer::describe_byte(b);
             return self.error_at(t.pos, format!("expected {what}, found {found}"));
         }
         if matches!(t.tok, Tok::Error) {

@@ -10,13 +10,14 @@
 use std::collections::HashSet;
 use std::fmt::{self, Write};
 
+use crate::ir::types::{Field, FieldType, TypeShape, TypeTable};
+use crate::ir::Module;
 use crate::ir::{
-    AbiType, BinOp, CmpOp, Const, DataDef, DataItem, DataValue, Function, InstKind, Item, Linkage,
-    LoadKind, Operand, StoreKind, Terminator, UnOp,
+    AbiType, Const, DataDef, DataItem, DataValue, Function, InstKind, Item, Linkage, Operand,
+    Terminator,
 };
-use crate::lexer::{is_name_char, is_name_start};
-use crate::reader::Module;
-use crate::types::{Field, FieldType, TypeShape, TypeTable};
+use crate::lang::lexer::{is_name_char, is_name_start};
+pub use crate::lang::opcodes::{binop_name, cmp_name, load_name, store_name, unop_name};
 
 /// Prints a whole module.
 pub fn print_module(m: &Module) -> String {
@@ -42,7 +43,7 @@ pub fn print_item(out: &mut dyn Write, item: &Item, types: &TypeTable) -> fmt::R
     }
 }
 
-fn print_type(out: &mut dyn Write, types: &TypeTable, id: crate::types::TypeId) -> fmt::Result {
+fn print_type(out: &mut dyn Write, types: &TypeTable, id: crate::ir::types::TypeId) -> fmt::Result {
     let def = types.get(id);
     write!(out, "type :{} = ", def.name)?;
     let opaque = matches!(def.shape, TypeShape::Opaque { .. });
@@ -479,98 +480,5 @@ impl FnPrinter<'_> {
                 Ok(())
             }
         }
-    }
-}
-
-/// The text name of a binary operation.
-pub fn binop_name(op: BinOp) -> &'static str {
-    match op {
-        BinOp::Add => "add",
-        BinOp::Sub => "sub",
-        BinOp::Mul => "mul",
-        BinOp::Div => "div",
-        BinOp::Rem => "rem",
-        BinOp::Udiv => "udiv",
-        BinOp::Urem => "urem",
-        BinOp::And => "and",
-        BinOp::Or => "or",
-        BinOp::Xor => "xor",
-        BinOp::Sar => "sar",
-        BinOp::Shr => "shr",
-        BinOp::Shl => "shl",
-    }
-}
-
-/// The comparison part of a compare instruction's name (`slt`, `uo`, …).
-pub fn cmp_name(op: CmpOp) -> &'static str {
-    match op {
-        CmpOp::Eq => "eq",
-        CmpOp::Ne => "ne",
-        CmpOp::Sle => "sle",
-        CmpOp::Slt => "slt",
-        CmpOp::Sge => "sge",
-        CmpOp::Sgt => "sgt",
-        CmpOp::Ule => "ule",
-        CmpOp::Ult => "ult",
-        CmpOp::Uge => "uge",
-        CmpOp::Ugt => "ugt",
-        CmpOp::Le => "le",
-        CmpOp::Lt => "lt",
-        CmpOp::Ge => "ge",
-        CmpOp::Gt => "gt",
-        CmpOp::O => "o",
-        CmpOp::Uo => "uo",
-    }
-}
-
-/// The text name of a one-operand instruction.
-pub fn unop_name(op: UnOp) -> &'static str {
-    match op {
-        UnOp::Neg => "neg",
-        UnOp::Extsb => "extsb",
-        UnOp::Extub => "extub",
-        UnOp::Extsh => "extsh",
-        UnOp::Extuh => "extuh",
-        UnOp::Extsw => "extsw",
-        UnOp::Extuw => "extuw",
-        UnOp::Exts => "exts",
-        UnOp::Truncd => "truncd",
-        UnOp::Stosi => "stosi",
-        UnOp::Stoui => "stoui",
-        UnOp::Dtosi => "dtosi",
-        UnOp::Dtoui => "dtoui",
-        UnOp::Swtof => "swtof",
-        UnOp::Uwtof => "uwtof",
-        UnOp::Sltof => "sltof",
-        UnOp::Ultof => "ultof",
-        UnOp::Cast => "cast",
-        UnOp::Copy => "copy",
-    }
-}
-
-/// The text name of a load.
-pub fn load_name(k: LoadKind) -> &'static str {
-    match k {
-        LoadKind::Sb => "loadsb",
-        LoadKind::Ub => "loadub",
-        LoadKind::Sh => "loadsh",
-        LoadKind::Uh => "loaduh",
-        LoadKind::Sw => "loadsw",
-        LoadKind::Uw => "loaduw",
-        LoadKind::L => "loadl",
-        LoadKind::S => "loads",
-        LoadKind::D => "loadd",
-    }
-}
-
-/// The text name of a store.
-pub fn store_name(k: StoreKind) -> &'static str {
-    match k {
-        StoreKind::B => "storeb",
-        StoreKind::H => "storeh",
-        StoreKind::W => "storew",
-        StoreKind::L => "storel",
-        StoreKind::S => "stores",
-        StoreKind::D => "stored",
     }
 }

@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use std::io::{self, BufRead};
 
 use crate::ir::Symbol;
-use crate::lexer::{Lexer, Tok};
+use crate::lang::lexer::{Lexer, Tok};
 
 /// The names of the functions and data `input` defines without `export`
 /// or `common` (a `common` definition is merged with the other files', so

@@ -881,7 +881,7 @@ mod tests {
             zero: Block(7),
         };
         let (f, cf) = analyse(b.f);
-        let diags = crate::verify::verify(&f, &cf, &crate::types::TypeTable::new());
+        let diags = crate::sema::verify::verify(&f, &cf, &crate::ir::types::TypeTable::new());
         assert!(
             diags
                 .iter()

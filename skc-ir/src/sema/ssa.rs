@@ -21,12 +21,12 @@
 
 use std::collections::HashSet;
 
-use crate::cfg::ControlFlow;
-use crate::diag::Diagnostic;
 use crate::ir::{
     for_each_use, for_each_use_mut, term_use, term_use_mut, BaseType, Block, Const, Function, Name,
     Operand, Phi, Pos, Terminator, Value, ValueData,
 };
+use crate::lang::diag::Diagnostic;
+use crate::sema::cfg::ControlFlow;
 
 const NONE: u32 = u32::MAX;
 
@@ -976,10 +976,10 @@ struct FrontierBufs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cfg::testing::{assert_scales_linearly, FnBuilder};
-    use crate::cfg::{normalize, ControlFlow};
+    use crate::ir::types::TypeTable;
     use crate::ir::{BinOp, CmpOp, InstKind, Param, UnOp};
-    use crate::types::TypeTable;
+    use crate::sema::cfg::testing::{assert_scales_linearly, FnBuilder};
+    use crate::sema::cfg::{normalize, ControlFlow};
 
     fn int(i: i64) -> Operand {
         Operand::Const(Const::Int(i))
@@ -1006,7 +1006,7 @@ mod tests {
         let cf = ControlFlow::compute(&f);
         let diags = construct(&mut f, &cf);
         if diags.is_empty() {
-            let errors = crate::verify::verify(&f, &cf, &TypeTable::new());
+            let errors = crate::sema::verify::verify(&f, &cf, &TypeTable::new());
             assert!(errors.is_empty(), "verifier: {errors:?}");
         }
         (f, diags)
@@ -1359,7 +1359,7 @@ mod tests {
     #[test]
     fn reused_scratch_gives_the_same_result_as_a_fresh_one() {
         let mut scratch = Scratch::default();
-        let mut verify_scratch = crate::verify::Scratch::default();
+        let mut verify_scratch = crate::sema::verify::Scratch::default();
         let mut flow = ControlFlow::default();
         // Sizes vary from one program to the next, so stale contents of
         // larger earlier functions would show.
@@ -1375,8 +1375,8 @@ mod tests {
             assert_eq!(reused_diags, fresh_diags, "seed {seed}");
             let types = TypeTable::new();
             assert_eq!(
-                crate::verify::verify_reusing(&reused, &flow, &types, &mut verify_scratch),
-                crate::verify::verify(&fresh, &cf, &types),
+                crate::sema::verify::verify_reusing(&reused, &flow, &types, &mut verify_scratch),
+                crate::sema::verify::verify(&fresh, &cf, &types),
                 "seed {seed}"
             );
         }

@@ -54,14 +54,14 @@
 
 use std::fmt::Write as _;
 
-use crate::cfg::ControlFlow;
-use crate::diag::Diagnostic;
+use crate::ir::types::TypeTable;
 use crate::ir::{
     for_each_use, term_use, AbiType, BaseType, BinOp, Block, CmpOp, Function, Inst, InstKind,
     LoadKind, Operand, Pos, Terminator, UnOp, Value,
 };
-use crate::printer::{binop_name, cmp_name, load_name, store_name, unop_name};
-use crate::types::TypeTable;
+use crate::lang::diag::Diagnostic;
+use crate::lang::opcodes::{binop_name, cmp_name, load_name, store_name, unop_name};
+use crate::sema::cfg::ControlFlow;
 
 /// Checks `f` and returns every error found.
 pub fn verify(f: &Function, cf: &ControlFlow, types: &TypeTable) -> Vec<Diagnostic> {
@@ -718,10 +718,10 @@ fn cmp_full_name(op: CmpOp, ty: BaseType, buf: &mut [u8; 8]) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cfg::normalize;
-    use crate::cfg::testing::FnBuilder;
+    use crate::ir::types::TypeId;
     use crate::ir::{CallArg, Const, Param, Phi, StoreKind};
-    use crate::types::TypeId;
+    use crate::sema::cfg::normalize;
+    use crate::sema::cfg::testing::FnBuilder;
 
     use BaseType::{D, L, S, W};
 

@@ -5,8 +5,8 @@
 //! addresses of their bytes, and the callee returns the address of its
 //! result. A backend that generates code itself keeps every such value in
 //! stack memory unless the call disappears: once the callee's body is in
-//! the caller, the copies are slots of one function that [`crate::split`]
-//! and [`crate::promote`] turn into SSA values.
+//! the caller, the copies are slots of one function that [`crate::transform::split`]
+//! and [`crate::transform::promote`] turn into SSA values.
 //!
 //! An [`Inliner`] is shown each function after it is compiled
 //! ([`Inliner::offer`]) and keeps the small ones that take or return a
@@ -28,12 +28,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::cfg::normalize;
+use crate::ir::types::TypeTable;
 use crate::ir::{
     for_each_use_mut, returns_twice, term_use_mut, AbiType, Block, BlockData, Const, Function,
     Inst, InstKind, Name, Operand, Phi, Pos, Terminator, Value, ValueData,
 };
-use crate::types::TypeTable;
+use crate::sema::cfg::normalize;
 
 /// Functions with more instructions than this are not kept.
 const MAX_CALLEE_INSTS: usize = 48;
@@ -498,7 +498,7 @@ fn fresh_label(labels: &mut HashSet<Name>, base: &str, suffix: &str) -> Name {
 mod tests {
     use super::*;
     use crate::ir::Item;
-    use crate::printer::print_item;
+    use crate::lang::printer::print_item;
     use crate::reader::read_module;
 
     /// Offers every function of `text` in order, inlining into each the
@@ -513,8 +513,8 @@ mod tests {
             if let Item::Function(f) = item {
                 let mut f = f.clone();
                 counts.push(inliner.inline_calls(&mut f, &m.types));
-                let cf = crate::cfg::ControlFlow::compute(&f);
-                let diags = crate::verify::verify(&f, &cf, &m.types);
+                let cf = crate::sema::cfg::ControlFlow::compute(&f);
+                let diags = crate::sema::verify::verify(&f, &cf, &m.types);
                 assert!(diags.is_empty(), "{diags:?}");
                 inliner.offer(&f);
                 last.clear();

@@ -25,9 +25,9 @@
 //! `storew` then `loadsw` into an `l` reads `extsw`). The start block
 //! defines the variable as zero first, so a read that no store reaches
 //! yields 0: in C such a read is of an uninitialised variable, whose value
-//! is indeterminate, and zero is the deterministic choice [`crate::ssa`]
+//! is indeterminate, and zero is the deterministic choice [`crate::sema::ssa`]
 //! makes for temporaries defined on some paths only. SSA form is then
-//! rebuilt with [`crate::ssa::construct`], and the copies the rewrite
+//! rebuilt with [`crate::sema::ssa::construct`], and the copies the rewrite
 //! introduced are propagated into their uses and removed where the types
 //! allow (a `w` variable stored from an `l` keeps its `copy`, which takes
 //! the low 32 bits). A slot that is stored to but never loaded from is
@@ -36,12 +36,12 @@
 //! The control flow is unchanged. The work is linear in the size of the
 //! function, plus the SSA construction for the promoted variables.
 
-use crate::cfg::ControlFlow;
 use crate::ir::{
     for_each_use, for_each_use_mut, term_use, BaseType, Const, Function, Inst, InstKind, LoadKind,
     Operand, StoreKind, Terminator, UnOp, Value, ValueData,
 };
-use crate::ssa;
+use crate::sema::cfg::ControlFlow;
+use crate::sema::ssa;
 
 const NONE: u32 = u32::MAX;
 
@@ -477,10 +477,10 @@ mod tests {
         let (m, mut f) = crate::test_support::first_function(text);
         let done = promote_slots(&mut f);
         let cf = ControlFlow::compute(&f);
-        let errors = crate::verify::verify(&f, &cf, &m.types);
+        let errors = crate::sema::verify::verify(&f, &cf, &m.types);
         assert!(errors.is_empty(), "verifier: {errors:?}");
         let mut out = String::new();
-        crate::printer::print_item(&mut out, &Item::Function(f), &m.types).expect("prints");
+        crate::lang::printer::print_item(&mut out, &Item::Function(f), &m.types).expect("prints");
         (out, done)
     }
 
@@ -553,7 +553,7 @@ mod tests {
     /// Checks that promotion leaves `text` exactly as the reader gives it.
     fn unchanged(text: &str) {
         let m = read_module(text, "t.ssa").expect("parses");
-        let before = crate::printer::print_module(&m);
+        let before = crate::lang::printer::print_module(&m);
         let (after, done) = promote(text);
         assert_eq!(after, before);
         assert_eq!(done, Promoted::default());
@@ -1155,7 +1155,7 @@ mod tests {
             let mut after = before.clone();
             promoted += promote_slots(&mut after).slots;
             let cf = ControlFlow::compute(&after);
-            let errors = crate::verify::verify(&after, &cf, &m.types);
+            let errors = crate::sema::verify::verify(&after, &cf, &m.types);
             assert!(errors.is_empty(), "seed {seed}: {errors:?}\n{text}");
             for p in [0, 1, -7, 300] {
                 let expected = run(&before, p);
@@ -1200,7 +1200,7 @@ mod tests {
         assert_eq!(done.slots, 20);
         let phis: usize = f.blocks.iter().map(|b| b.phis.len()).sum();
         assert_eq!(phis, 500 * 20);
-        crate::cfg::testing::assert_scales_linearly(
+        crate::sema::cfg::testing::assert_scales_linearly(
             sequential_loops,
             |mut f| {
                 promote_slots(&mut f);

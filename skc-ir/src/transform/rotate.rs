@@ -28,16 +28,16 @@
 //! ```
 //!
 //! The copy first defines the same values as the header; SSA construction
-//! ([`crate::ssa`]) then renames them and adds the phis where the two
+//! ([`crate::sema::ssa`]) then renames them and adds the phis where the two
 //! copies' definitions meet (at the body's entry and at the exit). Only
 //! small headers with one successor inside the loop and one outside are
 //! copied, and loops already tested at the bottom are left alone.
 
 use std::collections::HashSet;
 
-use crate::cfg::{normalize, ControlFlow};
 use crate::ir::{Block, BlockData, Function, Inst, InstKind, Name, Operand, Terminator, UnOp};
-use crate::ssa;
+use crate::sema::cfg::{normalize, ControlFlow};
+use crate::sema::ssa;
 
 /// Headers with more instructions than this are not copied: the copy
 /// costs code size and the branch it saves matters less against a long
@@ -321,9 +321,9 @@ mod tests {
     use super::*;
     use crate::interpreter::{run, Limits};
     use crate::ir::Item;
-    use crate::printer::print_item;
+    use crate::lang::printer::print_item;
     use crate::reader::{read_module, Module};
-    use crate::verify::verify;
+    use crate::sema::verify::verify;
 
     /// Rotates every function of `text` (with `keep` as given) and checks
     /// that the result verifies and prints what the original prints.

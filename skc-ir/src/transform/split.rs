@@ -2,7 +2,7 @@
 //!
 //! C front ends keep a local structure in one start-block `alloc`, read
 //! and written field by field at constant offsets (`add %s, 8`) and copied
-//! whole with `blit`. [`crate::promote`] only promotes slots accessed at
+//! whole with `blit`. [`crate::transform::promote`] only promotes slots accessed at
 //! their start with one width, so such a slot would stay in memory.
 //! [`split_slots`] turns it into one slot per field when nothing else can
 //! see the bytes:
@@ -18,7 +18,7 @@
 //! followed by stores of them, in pieces that follow the slot's fields
 //! (or of 8, 4, 2 and 1 bytes where the fields do not tile the copy);
 //! both ends may be such slots, or one end any address. Every access then
-//! goes to the slot of its field, which [`crate::promote`] can promote.
+//! goes to the slot of its field, which [`crate::transform::promote`] can promote.
 
 use crate::ir::{
     for_each_use, term_use, BaseType, BinOp, Const, Function, Inst, InstKind, LoadKind, Operand,
@@ -473,14 +473,14 @@ fn rewrite(f: &mut Function, scan: &Scan) -> usize {
 mod tests {
     use super::*;
     use crate::ir::Item;
-    use crate::printer::print_item;
+    use crate::lang::printer::print_item;
     use crate::test_support::first_function;
 
     fn split(text: &str) -> (usize, String) {
         let (m, mut f) = first_function(text);
         let n = split_slots(&mut f);
-        let cf = crate::cfg::ControlFlow::compute(&f);
-        let diags = crate::verify::verify(&f, &cf, &m.types);
+        let cf = crate::sema::cfg::ControlFlow::compute(&f);
+        let diags = crate::sema::verify::verify(&f, &cf, &m.types);
         assert!(diags.is_empty(), "{diags:?}");
         let mut out = String::new();
         print_item(&mut out, &Item::Function(f), &m.types).expect("prints");
