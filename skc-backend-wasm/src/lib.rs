@@ -33,29 +33,18 @@
 #![deny(missing_docs)]
 
 pub mod abi;
-pub mod bridge;
-pub mod codegen;
-pub mod copy;
-pub mod data;
-pub mod implicit_varargs;
-pub mod irreducible;
-pub mod kinds;
-pub mod leb;
-pub mod libc;
-pub mod locals;
-pub mod lp64;
-pub mod names;
-pub mod narrow;
+mod ir_passes;
+pub mod lower;
 pub mod object;
-pub mod offsets;
 pub mod plan;
-pub mod result_slot;
-pub mod setjmp;
-pub mod spool;
-pub mod stack;
-pub mod structure;
-pub mod switch_table;
-pub mod table_slots;
+mod wasi;
+
+// The stages are folders; their modules keep their places in the API.
+pub use ir_passes::{implicit_varargs, narrow, offsets, result_slot, setjmp, switch_table};
+pub use lower as codegen;
+pub use lower::{copy, irreducible, locals, stack, structure};
+pub use object::{data, kinds, leb, names, spool, table_slots};
+pub use wasi::{bridge, libc, lp64};
 
 #[cfg(test)]
 mod test_support {

@@ -22,25 +22,25 @@ pub const ARCHIVE: &str = "libskc_rt.a";
 
 /// The runtime's C sources: (file name, text). Each is one archive member.
 pub const SOURCES: &[(&str, &str)] = &[
-    ("skc_rt.h", include_str!("../../runtime/skc_rt.h")),
-    ("lp64_main.c", include_str!("../../runtime/lp64_main.c")),
+    ("skc_rt.h", include_str!("../../../runtime/skc_rt.h")),
+    ("lp64_main.c", include_str!("../../../runtime/lp64_main.c")),
     (
         "lp64_streams.c",
-        include_str!("../../runtime/lp64_streams.c"),
+        include_str!("../../../runtime/lp64_streams.c"),
     ),
-    ("lp64_printf.c", include_str!("../../runtime/lp64_printf.c")),
-    ("lp64_scanf.c", include_str!("../../runtime/lp64_scanf.c")),
-    ("lp64_stdlib.c", include_str!("../../runtime/lp64_stdlib.c")),
-    ("lp64_locale.c", include_str!("../../runtime/lp64_locale.c")),
-    ("lp64_signal.c", include_str!("../../runtime/lp64_signal.c")),
-    ("lp64_files.c", include_str!("../../runtime/lp64_files.c")),
-    ("lp64_time.c", include_str!("../../runtime/lp64_time.c")),
-    ("glibc_ctype.c", include_str!("../../runtime/glibc_ctype.c")),
-    ("glibc_misc.c", include_str!("../../runtime/glibc_misc.c")),
-    ("clock.c", include_str!("../../runtime/clock.c")),
+    ("lp64_printf.c", include_str!("../../../runtime/lp64_printf.c")),
+    ("lp64_scanf.c", include_str!("../../../runtime/lp64_scanf.c")),
+    ("lp64_stdlib.c", include_str!("../../../runtime/lp64_stdlib.c")),
+    ("lp64_locale.c", include_str!("../../../runtime/lp64_locale.c")),
+    ("lp64_signal.c", include_str!("../../../runtime/lp64_signal.c")),
+    ("lp64_files.c", include_str!("../../../runtime/lp64_files.c")),
+    ("lp64_time.c", include_str!("../../../runtime/lp64_time.c")),
+    ("glibc_ctype.c", include_str!("../../../runtime/glibc_ctype.c")),
+    ("glibc_misc.c", include_str!("../../../runtime/glibc_misc.c")),
+    ("clock.c", include_str!("../../../runtime/clock.c")),
     (
         "longjmp_c_frames.c",
-        include_str!("../../runtime/longjmp_c_frames.c"),
+        include_str!("../../../runtime/longjmp_c_frames.c"),
     ),
 ];
 
@@ -69,7 +69,7 @@ pub const STUBS: Library = Library {
     cache_prefix: "wasm32-stubs",
     sources: &[(
         "posix_stubs.c",
-        include_str!("../../runtime/stubs/posix_stubs.c"),
+        include_str!("../../../runtime/stubs/posix_stubs.c"),
     )],
 };
 

@@ -15,6 +15,13 @@
 //! address constant is encoded the same way for both, and only its
 //! relocation type differs.
 
+pub mod data;
+pub mod kinds;
+pub mod leb;
+pub mod names;
+pub mod spool;
+pub mod table_slots;
+
 use std::collections::{HashMap, HashSet};
 
 /// Up to this many function types, [`Object::type_index`] scans them
@@ -30,7 +37,6 @@ use wasm_encoder::{
 };
 
 use crate::bridge::signature::Signature;
-use crate::leb;
 use crate::names::Names;
 use crate::spool::Spool;
 

@@ -18,6 +18,12 @@
 //! A function that neither calls nor allocates dynamically leaves the
 //! pointer alone: nothing else uses the stack below its frame meanwhile.
 
+pub mod copy;
+pub mod irreducible;
+pub mod locals;
+pub mod stack;
+pub mod structure;
+
 use anyhow::{anyhow, bail, Result};
 use skc_ir::ir::{
     AbiType, BaseType, BinOp, Block, CallArg, CmpOp, Const, ExtType, Function, Inst, InstKind,
@@ -27,17 +33,13 @@ use skc_ir::types::TypeTable;
 use wasm_encoder::{BlockType, Encode, Instruction as I, MemArg, ValType};
 
 use crate::abi::{self, AggPassing};
-use crate::copy;
-use crate::irreducible;
 use crate::leb;
-use crate::locals;
 use crate::lp64;
 use crate::narrow;
 use crate::object::{CodeReloc, CodeRelocKind, EncodedFunction, Object, SymId};
 use crate::offsets;
 use crate::result_slot;
 use crate::setjmp::{self, Intrinsic};
-use crate::stack;
 use crate::structure::Structure;
 use crate::switch_table;
 use skc_ir::rotate;

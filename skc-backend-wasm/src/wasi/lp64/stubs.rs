@@ -118,7 +118,7 @@ pub fn note(uses: &BTreeMap<String, Vec<String>>, refused: bool) -> Option<Strin
 mod tests {
     use super::*;
 
-    const SOURCE: &str = include_str!("../../runtime/stubs/posix_stubs.c");
+    const SOURCE: &str = include_str!("../../../runtime/stubs/posix_stubs.c");
 
     #[test]
     fn the_lists_are_sorted_and_match_the_c_source() {
