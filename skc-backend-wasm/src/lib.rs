@@ -7,6 +7,24 @@
 //! object is assembled from them at the end ([`object::Object`]), so
 //! memory does not grow with the module's code.
 //!
+//! The source folders are the stages a function goes through, then the
+//! C boundary:
+//!
+//! - `ir_passes/` — rewrites of the function's IR and the facts lowering
+//!   relies on (which `l` values can be 32-bit, folded offsets, a result
+//!   built in place, dense switches, `setjmp`).
+//! - `lower/` — instruction selection ([`lower`]): structured control flow,
+//!   locals, the operand stack, small copies.
+//! - `object/` — the relocatable object ([`object::Object`]): symbols,
+//!   data segments, relocations, spooled bodies, LEB128.
+//! - `wasi/` — LP64 IL against wasm32's ILP32 C library: calls adapted as
+//!   they are compiled, known C library functions, and the link-time
+//!   bridge.
+//!
+//! [`abi`] (the C calling convention) is shared by all of them; [`plan`]
+//! is the link. Each module is also re-exported here under its own name
+//! (`skc_backend_wasm::narrow`, `::codegen` for [`lower`], …).
+//!
 //! Target conventions:
 //! - Types: `w`→i32, `l`→i64, `s`→f32, `d`→f64. Addresses are 32-bit; an
 //!   `l` used as an address is wrapped to its low 32 bits.
@@ -90,10 +108,10 @@ impl Backend for WasmBackend {
     }
 
     fn lowers_as_library(&self, name: &str) -> bool {
-        kinds::is_c_library_function(name)
+        wasi::libc::is_c_library_function(name)
             || setjmp::Intrinsic::from_name(name).is_some()
             || setjmp::is_longjmp(name)
-            || lp64::data_symbol(name) != name
+            || wasi::lp64::data_symbol(name) != name
     }
 
     fn aliases(&self) -> Vec<String> {
@@ -126,7 +144,7 @@ impl Backend for WasmBackend {
             if let skc_ir::backend::LinkInput::CSource(path) = input {
                 let text = std::fs::read(path)
                     .with_context(|| format!("cannot read {}", path.display()))?;
-                kinds::c_file_functions(&text, &mut elsewhere);
+                object::kinds::c_file_functions(&text, &mut elsewhere);
             }
         }
         obj.set_functions_elsewhere(elsewhere);
@@ -167,7 +185,7 @@ impl Backend for WasmBackend {
 
     fn run_step(&self, name: &str, args: &[std::ffi::OsString]) -> anyhow::Result<()> {
         match name {
-            bridge::STEP_NAME => bridge::run_step(args),
+            wasi::bridge::STEP_NAME => wasi::bridge::run_step(args),
             _ => anyhow::bail!("the wasm32 target has no plan step `{name}`"),
         }
     }
@@ -206,7 +224,7 @@ pub fn compile_items_into(
     mut obj: object::Object,
     optimize: bool,
 ) -> anyhow::Result<object::Object> {
-    let mut variadic = implicit_varargs::VariadicDefinitions::default();
+    let mut variadic = ir_passes::implicit_varargs::VariadicDefinitions::default();
     let mut inliner = skc_ir::inline::Inliner::new();
     let mut source: Option<String> = None;
     while let Some(item) = items.next_item()? {
@@ -232,10 +250,10 @@ pub fn compile_items_into(
                 if optimize {
                     inliner.offer(&f);
                 }
-                kinds::note_called_addresses(&f, &mut obj);
-                codegen::compile_function(&mut f, items.types(), &mut obj, optimize)?
+                object::kinds::note_called_addresses(&f, &mut obj);
+                lower::compile_function(&mut f, items.types(), &mut obj, optimize)?
             }
-            Item::Data(d) => data::compile_data(&d, &mut obj)?,
+            Item::Data(d) => object::data::compile_data(&d, &mut obj)?,
             Item::Type(_) | Item::DbgFile(_) => {}
         }
     }

@@ -9,9 +9,9 @@ use anyhow::{Context, Result};
 use skc_ir::backend::{LinkInput, OptLevel, Options, Tool, BACKEND_STEP_FLAG};
 use skc_ir::plan::{LinkPlan, PlanAction, ResultFile, Step};
 
-use crate::bridge::{self, StepInput};
-use crate::lp64::stubs;
-use crate::table_slots;
+use crate::object::table_slots;
+use crate::wasi::bridge::{self, StepInput};
+use crate::wasi::lp64::stubs;
 
 /// Features the generated code uses, as wasm-opt flags.
 pub const WASM_OPT_FEATURES: &[&str] = &[
@@ -167,7 +167,7 @@ fn binaryen_levels(o: OptLevel) -> (&'static str, &'static str) {
 ///
 /// Both start with `--simplify-globals`: a global never written becomes
 /// a constant, so the test for a `longjmp` after each call
-/// ([`crate::setjmp`]) disappears before the optimisations decide
+/// ([`crate::ir_passes::setjmp`]) disappears before the optimisations decide
 /// (inlining above all) as they would without it. At `-O0` that is all
 /// wasm-opt does (function names kept for backtraces): with the tests
 /// left in, wasmtime keeps its instance pointer alive across every call,
@@ -392,7 +392,7 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
             _ => None,
         })
         .collect();
-    if let Some(rt) = crate::lp64::runtime::runtime_archive(
+    if let Some(rt) = crate::wasi::lp64::runtime::runtime_archive(
         &mut plan,
         options,
         &object,
@@ -423,8 +423,8 @@ pub fn link_plan(mut plan: LinkPlan, object: PathBuf, options: &Options<'_>) -> 
     if !options.stubs {
         bridge_inputs.push(StepInput::NoStubs);
     } else if needs_stubs {
-        if let Some(archive) = crate::lp64::runtime::library_archive(
-            &crate::lp64::runtime::STUBS,
+        if let Some(archive) = crate::wasi::lp64::runtime::library_archive(
+            &crate::wasi::lp64::runtime::STUBS,
             &mut plan,
             options,
             clang.as_deref(),

@@ -28,7 +28,7 @@ use skc_ir::ir::{
     UnOp, Value,
 };
 
-use crate::lp64;
+use crate::wasi::lp64;
 
 /// Where a value is defined, for the walk from a widened result to its
 /// operands.
@@ -281,7 +281,7 @@ fn full_arg(a: &CallArg, full: &mut dyn FnMut(&Operand)) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codegen::tests::wat;
+    use crate::lower::tests::wat;
     use crate::test_support::function;
 
     fn narrowed(src: &str) -> (Function, Vec<String>) {

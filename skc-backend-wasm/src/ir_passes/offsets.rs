@@ -14,7 +14,7 @@
 //! to be an address, as IL loads and stores do with their operands. Only
 //! offsets in `0..2^31` are folded (a negative offset cannot be expressed;
 //! cproc writes `add %p, 0` for a first field), and only `w` additions, so
-//! this runs after [`crate::narrow`] has turned LP64 address arithmetic
+//! this runs after [`crate::ir_passes::narrow`] has turned LP64 address arithmetic
 //! into `w`.
 
 use skc_ir::ir::{BaseType, BinOp, Const, Function, InstKind, Operand, Terminator, Value};
@@ -177,7 +177,7 @@ fn use_counts(f: &Function) -> Vec<u32> {
             }
         }
         for inst in &bd.insts {
-            crate::locals::inst_uses(&inst.kind, &mut scratch);
+            crate::lower::locals::inst_uses(&inst.kind, &mut scratch);
             for v in &scratch {
                 uses[v.index()] += 1;
             }
@@ -194,7 +194,7 @@ fn use_counts(f: &Function) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codegen::tests::wat;
+    use crate::lower::tests::wat;
     use crate::test_support::function;
 
     #[test]
@@ -221,7 +221,7 @@ mod tests {
              %v =w loadw %a\n\t%u =w loadw %b\n\t%s =w add %v, %u\n\t%t =w add %s, %a\n\
              ret %t\n}\n",
         );
-        crate::narrow::narrow_addresses(&mut f);
+        crate::ir_passes::narrow::narrow_addresses(&mut f);
         let offsets = fold_address_offsets(&mut f);
         let insts = &f.blocks[0].insts;
         assert_eq!(insts.len(), 6, "nothing removed");

@@ -22,8 +22,8 @@ use skc_ir::ir::{AbiType, BinOp, Const, Function, InstKind, Operand, Terminator,
 use skc_ir::types::TypeTable;
 
 use crate::abi;
-use crate::locals::inst_uses;
-use crate::offsets::FoldedOffsets;
+use crate::ir_passes::offsets::FoldedOffsets;
+use crate::lower::locals::inst_uses;
 
 /// The slot that can be placed at the hidden result pointer, if any.
 pub fn returned_slot(f: &Function, types: &TypeTable, offsets: &FoldedOffsets) -> Option<Value> {

@@ -29,7 +29,7 @@
 //! whose values are indeterminate. Those edges do not respect SSA
 //! dominance (a value defined after a `setjmp` may be read after resuming
 //! from a call that did not pass its definition), so such a function keeps
-//! one wasm local per value (see [`crate::codegen`]).
+//! one wasm local per value (see [`crate::lower`]).
 //!
 //! The operations the rewrite needs are written as calls to the reserved
 //! names in [`Intrinsic`], which the code generator expands inline.
@@ -155,7 +155,7 @@ pub fn may_unwind(callee: Option<&str>) -> bool {
         // `raise` runs a signal handler, which may `longjmp`, and returns
         // as soon as it is done: unwinding may pass through it.
         Some(name) => {
-            !crate::kinds::is_c_library_function(name)
+            !crate::wasi::libc::is_c_library_function(name)
                 || c_frames::CALLING_BACK.contains(&name)
                 || name == "raise"
         }

@@ -16,12 +16,12 @@
 //! head the switch's targets as successors). The head keeps its `jnz`
 //! in the IR; the code generator emits the table instead.
 //!
-//! [`Structure`]: crate::structure::Structure
+//! [`Structure`]: crate::lower::structure::Structure
 
 use skc_ir::ir::{BaseType, Block, Function, Operand};
 use skc_ir::switches::{Switch, Switches};
 
-use crate::structure::Structure;
+use crate::lower::structure::Structure;
 
 /// Fewer cases than this stay comparisons.
 const MIN_CASES: usize = 4;
@@ -90,7 +90,7 @@ pub fn target_at(sw: &Switch, w: Window, i: u32) -> Block {
 
 /// Finds the switches of `f` that become tables and rewrites the phis of
 /// their targets to take the operand from the head. `narrowed` flags `l`
-/// values computed as `w` ([`crate::narrow`]): a switch comparing one as
+/// values computed as `w` ([`crate::ir_passes::narrow`]): a switch comparing one as
 /// an `l` stays a tree. Irreducible functions keep their trees (their
 /// fallback code generator has no use for them).
 pub fn prepare(f: &mut Function, narrowed: &[bool]) -> Switches {

@@ -281,7 +281,7 @@ fn reroute(f: &mut Function, entries: &[usize], preds: &[Vec<usize>]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::structure::Structure;
+    use crate::lower::structure::Structure;
     use crate::test_support::function;
 
     const THREE_ENTRIES: &str = "function w $f(w %k) {\n@s\n\tjnz %k, @a, @t\n@t\n\
@@ -320,7 +320,7 @@ mod tests {
         let f = function(THREE_ENTRIES);
         let mut obj = crate::object::Object::new();
         let types = skc_ir::types::TypeTable::new();
-        crate::codegen::compile_function_with(&f, &types, &mut obj, true).expect("compiles");
+        crate::lower::compile_function_with(&f, &types, &mut obj, true).expect("compiles");
         let bytes = obj.finish().expect("encodes");
         wasmparser::Validator::new_with_features(crate::wasm_features())
             .validate_all(&bytes)

@@ -14,7 +14,7 @@
 
 use skc_ir::ir::{Function, InstKind, Operand, Terminator, Value};
 
-use crate::structure::Structure;
+use crate::lower::structure::Structure;
 
 /// No colour (parameters, or values in unreachable code).
 pub const NONE: u32 = u32::MAX;

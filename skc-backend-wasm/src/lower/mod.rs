@@ -4,9 +4,9 @@
 //! copies on each incoming edge, done through the operand stack (all
 //! sources pushed, then all destinations popped), which is correct for
 //! swaps and cycles without temporaries. Reducible control flow is
-//! structured with `block`/`loop`/`if` (see [`crate::structure`]);
+//! structured with `block`/`loop`/`if` (see [`crate::lower::structure`]);
 //! loops with several entries are first given a single dispatching header
-//! (see [`crate::irreducible`]). Should a function still be irreducible,
+//! (see [`crate::lower::irreducible`]). Should a function still be irreducible,
 //! it is emitted as a whole as a dispatch loop over a label local with
 //! `br_table`.
 //!
@@ -33,15 +33,15 @@ use skc_ir::types::TypeTable;
 use wasm_encoder::{BlockType, Encode, Instruction as I, MemArg, ValType};
 
 use crate::abi::{self, AggPassing};
-use crate::leb;
-use crate::lp64;
-use crate::narrow;
+use crate::ir_passes::narrow;
+use crate::ir_passes::offsets;
+use crate::ir_passes::result_slot;
+use crate::ir_passes::setjmp::{self, Intrinsic};
+use crate::ir_passes::switch_table;
+use crate::lower::structure::Structure;
+use crate::object::leb;
 use crate::object::{CodeReloc, CodeRelocKind, EncodedFunction, Object, SymId};
-use crate::offsets;
-use crate::result_slot;
-use crate::setjmp::{self, Intrinsic};
-use crate::structure::Structure;
-use crate::switch_table;
+use crate::wasi::lp64;
 use skc_ir::rotate;
 use skc_ir::switches::Switches;
 

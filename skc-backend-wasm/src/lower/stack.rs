@@ -6,7 +6,7 @@
 
 use skc_ir::ir::{AbiType, CmpOp, Function, InstKind, Operand, Terminator, UnOp, Value};
 
-use crate::locals::inst_uses;
+use crate::lower::locals::inst_uses;
 
 /// The operand an instruction's code pushes first, for the kinds where
 /// the code generator is known to start with it.

@@ -6,7 +6,8 @@
 //! 1. the module defines it as one, or calls it directly;
 //! 2. an address computed from it only by copies and phis is the callee of
 //!    an indirect call in some function ([`note_called_addresses`]);
-//! 3. it is a C library function skc knows ([`is_c_library_function`]);
+//! 3. it is a C library function skc knows
+//!    ([`crate::wasi::libc::is_c_library_function`]);
 //! 4. a C source file of the same link declares or defines a function of
 //!    that name at file scope ([`c_file_functions`]).
 //!
@@ -18,20 +19,6 @@ use std::collections::HashSet;
 use skc_ir::ir::{Const, Function, InstKind, Operand, UnOp, Value};
 
 use crate::object::Object;
-
-/// C library functions without a result, which [`crate::libc`] does not
-/// list (it names functions by their result type).
-const VOID_FUNCTIONS: &[&str] = &[
-    "_Exit", "abort", "clearerr", "exit", "free", "longjmp", "perror", "qsort", "rewind", "setbuf",
-    "srand",
-];
-
-/// Whether `name` is a C library function (rule 3 above).
-pub fn is_c_library_function(name: &str) -> bool {
-    crate::lp64::table::lookup(name).is_some()
-        || crate::libc::known_result(name).is_some()
-        || VOID_FUNCTIONS.binary_search(&name).is_ok()
-}
 
 /// Marks the symbols whose address `f` calls through (rule 2 above).
 pub fn note_called_addresses(f: &Function, obj: &mut Object) {
@@ -191,14 +178,6 @@ mod tests {
         names.sort();
         // `int (*fp)(int)` lists `int`: no C symbol has that name.
         assert_eq!(names, ["F", "G", "int"]);
-    }
-
-    #[test]
-    fn void_functions_are_sorted() {
-        assert!(VOID_FUNCTIONS.windows(2).all(|w| w[0] < w[1]));
-        assert!(is_c_library_function("printf"));
-        assert!(is_c_library_function("free"));
-        assert!(!is_c_library_function("stdout"));
     }
 }
 

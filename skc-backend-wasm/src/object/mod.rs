@@ -3,7 +3,7 @@
 //! tool-conventions linking format (`linking`, `reloc.CODE`, `reloc.DATA`).
 //!
 //! Function bodies, data contents and their relocations are spooled to
-//! temporary files as they arrive ([`crate::spool`]); only the symbols,
+//! temporary files as they arrive ([`crate::object::spool`]); only the symbols,
 //! the types and a few numbers per function and segment stay in memory.
 //! [`Object::finish_into`] then writes the object front to back, patching
 //! each body while copying it: section sizes follow from the recorded
@@ -36,9 +36,9 @@ use wasm_encoder::{
     RefType, SectionId, TableType, TypeSection, ValType,
 };
 
-use crate::bridge::signature::Signature;
-use crate::names::Names;
-use crate::spool::Spool;
+use crate::object::names::Names;
+use crate::object::spool::Spool;
+use crate::wasi::bridge::signature::Signature;
 
 /// Index of a symbol in [`Object::symbols`].
 pub type SymId = u32;
@@ -70,7 +70,7 @@ pub enum CodeRelocKind {
     /// signature, as in `Call`.
     ZeroIfNoResult(SymId, u8, u32),
     /// `global.get/set` of the `longjmp` target
-    /// ([`crate::setjmp::PENDING_GLOBAL`]), which the object defines.
+    /// ([`crate::ir_passes::setjmp::PENDING_GLOBAL`]), which the object defines.
     LongjmpPending,
 }
 
@@ -225,6 +225,13 @@ pub struct Object {
     current_source: Option<u32>,
     used_by: HashSet<(SymId, u32)>,
 }
+
+/// The `producers` field and value that mark an object written by skc's
+/// IL code generator: such objects are LP64, and the link bridge may
+/// rewrite them.
+pub const IL_PRODUCER_FIELD: &str = "processed-by";
+/// See [`IL_PRODUCER_FIELD`].
+pub const IL_PRODUCER: &str = "skc";
 
 /// A custom section naming, for each undefined symbol of an object
 /// compiled from several IL inputs, the inputs that use it: a vector of
@@ -394,10 +401,9 @@ fn write_all(out: &mut dyn Write, bytes: &[u8]) -> Result<()> {
 
 /// The `producers` section naming skc as the object's producer, which
 /// is also how the link bridge tells IL objects from others
-/// ([`crate::bridge::objects::IL_PRODUCER`]). It comes last, so no other
+/// ([`IL_PRODUCER`]). It comes last, so no other
 /// section's index depends on it.
 fn write_producers(out: &mut dyn Write) -> Result<()> {
-    use crate::bridge::objects::{IL_PRODUCER, IL_PRODUCER_FIELD};
     let mut field = wasm_encoder::ProducersField::new();
     field.value(IL_PRODUCER, env!("CARGO_PKG_VERSION"));
     let mut producers = wasm_encoder::ProducersSection::new();
@@ -570,7 +576,7 @@ impl Object {
     }
 
     /// Names that other inputs of the link define as functions (see
-    /// [`crate::kinds`]).
+    /// [`crate::object::kinds`]).
     pub fn set_functions_elsewhere(&mut self, names: HashSet<Box<str>>) {
         self.functions_elsewhere = names;
     }
@@ -610,7 +616,7 @@ impl Object {
     /// library's LP64 object for `stdout`, `stderr` and `stdin` unless
     /// this file defined its own already (see [`Object::note_library_call`]).
     pub fn referenced(&mut self, name: &str) -> SymId {
-        let mapped = crate::lp64::data_symbol(name);
+        let mapped = crate::wasi::lp64::data_symbol(name);
         if mapped == name || self.is_defined(name) {
             return self.symbol(name);
         }
@@ -756,7 +762,7 @@ impl Object {
                 continue;
             };
             if t.results().is_empty() {
-                if let Some(r) = crate::libc::known_result(self.name(sym)) {
+                if let Some(r) = crate::wasi::libc::known_result(self.name(sym)) {
                     let t = FuncType::new(t.params().iter().copied(), [r]);
                     let i = self.call_type_index(t);
                     self.symbols[sym as usize].call_type = Some(i);
@@ -851,7 +857,7 @@ impl Object {
     /// fewer or more arguments, or other types, than the callee declares
     /// (the missing values are undefined), and calls may come before the
     /// callee's definition, so only here are both types known. Arguments
-    /// and results are converted as [`crate::bridge::adapters::body`]
+    /// and results are converted as [`crate::wasi::bridge::adapters::body`]
     /// does, with zeros where a float meets an integer.
     fn define_call_adapters(&mut self) -> Result<()> {
         // (call sites' callee, their signature, the function called
@@ -896,11 +902,11 @@ impl Object {
                 continue;
             }
             let s = self.call_types[site as usize].clone();
-            let (body, call_at) = crate::bridge::adapters::body(
+            let (body, call_at) = crate::wasi::bridge::adapters::body(
                 &Signature::from_encoder(s.params(), s.results()),
                 &Signature::from_encoder(callee.params(), callee.results()),
                 0,
-                crate::bridge::adapters::Unconvertible::Zero,
+                crate::wasi::bridge::adapters::Unconvertible::Zero,
             )
             .ok_or_else(|| anyhow!("internal error: a call type without an adapter"))?;
             let callee_site = self.call_type_index(callee.clone());
@@ -977,7 +983,7 @@ impl Object {
     }
 
     /// Decides the kind of undefined symbols whose address alone is used
-    /// (see [`crate::kinds`]), and gives each C library function whose
+    /// (see [`crate::object::kinds`]), and gives each C library function whose
     /// address is used an adapter to call it through.
     fn settle_address_kinds(&mut self) -> Result<()> {
         for sym in 0..self.symbols.len() as SymId {
@@ -986,7 +992,7 @@ impl Object {
                 continue;
             }
             let name = self.name(sym);
-            if crate::kinds::is_c_library_function(name) {
+            if crate::wasi::libc::is_c_library_function(name) {
                 self.symbols[sym as usize].function = true;
                 if let Some(adapter) = self.address_adapter(sym)? {
                     self.address_adapters.insert(sym, adapter);
@@ -1003,12 +1009,12 @@ impl Object {
     /// calls `sym` (or its shim) the way an adapted direct call does.
     /// `None` when the C signature already is the LP64 one.
     fn address_adapter(&mut self, sym: SymId) -> Result<Option<SymId>> {
-        use crate::lp64::table::CType;
+        use crate::wasi::lp64::table::CType;
         use skc_ir::ir::{AbiType, BaseType, CallArg, Const, Operand};
         let name = self.name(sym).to_string();
-        let Some(proto) = crate::lp64::table::lookup(&name) else {
+        let Some(proto) = crate::wasi::lp64::table::lookup(&name) else {
             let doubles_only = matches!(
-                crate::libc::known_result(&name),
+                crate::wasi::libc::known_result(&name),
                 Some(ValType::F64 | ValType::F32)
             ) && !name.starts_with("ato")
                 && !name.starts_with("strto");
@@ -1036,7 +1042,7 @@ impl Object {
             })
             .collect();
         let ret = lp64(proto.ret).map(AbiType::Base);
-        let Some(a) = crate::lp64::adapt_call(&name, &args, ret, proto.variadic) else {
+        let Some(a) = crate::wasi::lp64::adapt_call(&name, &args, ret, proto.variadic) else {
             return Ok(None);
         };
         let val = |b: BaseType| match b {
@@ -1527,7 +1533,7 @@ impl Object {
             leb::write_u32(&mut symtab, FLAG_WEAK | FLAG_VISIBILITY_HIDDEN);
             // After the imported `__stack_pointer`.
             leb::write_u32(&mut symtab, 1);
-            crate::setjmp::PENDING_GLOBAL.encode(&mut symtab);
+            crate::ir_passes::setjmp::PENDING_GLOBAL.encode(&mut symtab);
         }
 
         let mut seginfo = Vec::new();

@@ -12,7 +12,7 @@
 
 use anyhow::Result;
 
-use crate::leb;
+use crate::object::leb;
 use crate::object::{CodeReloc, CodeRelocKind, EncodedFunction, Object};
 
 /// The wasm-ld major version from which `--table-base` is used.

@@ -116,6 +116,22 @@ pub fn known_result(name: &str) -> Option<ValType> {
         .map(|(_, t)| t)
 }
 
+/// C library functions without a result, which the lists above do not
+/// name (they go by result type).
+const VOID_FUNCTIONS: &[&str] = &[
+    "_Exit", "abort", "clearerr", "exit", "free", "longjmp", "perror", "qsort", "rewind", "setbuf",
+    "srand",
+];
+
+/// Whether `name` is a C library function skc knows: in the LP64
+/// prototype table, or here with or without a result. Such a symbol is a
+/// function even where IL only takes its address ([`crate::object::kinds`]).
+pub fn is_c_library_function(name: &str) -> bool {
+    crate::wasi::lp64::table::lookup(name).is_some()
+        || known_result(name).is_some()
+        || VOID_FUNCTIONS.binary_search(&name).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +144,13 @@ mod tests {
         assert_eq!(known_result("puts"), Some(ValType::I32));
         assert_eq!(known_result("time"), Some(ValType::I64));
         assert_eq!(known_result("free"), None);
+    }
+
+    #[test]
+    fn void_functions_are_sorted() {
+        assert!(VOID_FUNCTIONS.windows(2).all(|w| w[0] < w[1]));
+        assert!(is_c_library_function("printf"));
+        assert!(is_c_library_function("free"));
+        assert!(!is_c_library_function("stdout"));
     }
 }

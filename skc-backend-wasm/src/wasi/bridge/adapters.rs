@@ -8,9 +8,9 @@ use wasm_encoder::{
 };
 
 use super::signature::{Signature, Val};
-use crate::leb;
-use crate::lp64::errno;
-use crate::setjmp::c_frames;
+use crate::ir_passes::setjmp::c_frames;
+use crate::object::leb;
+use crate::wasi::lp64::errno;
 
 /// One adapter function.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,13 +40,13 @@ pub struct Around {
 }
 
 impl Around {
-    /// Keeps `errno` in step ([`crate::lp64::errno`]).
+    /// Keeps `errno` in step ([`crate::wasi::lp64::errno`]).
     pub const ERRNO: Around = Around {
         before: errno::SYNC,
         after: errno::SYNC,
     };
     /// Counts a C frame that may call IL back
-    /// ([`crate::setjmp::c_frames`]).
+    /// ([`crate::ir_passes::setjmp::c_frames`]).
     pub const C_FRAME: Around = Around {
         before: c_frames::ENTER,
         after: c_frames::LEAVE,

@@ -62,7 +62,7 @@ pub enum StepInput {
     /// `-lNAME`.
     Lib(OsString),
     /// The archive of stand-ins for functions WASI lacks
-    /// ([`crate::lp64::stubs`]), linked last.
+    /// ([`crate::wasi::lp64::stubs`]), linked last.
     Stubs(PathBuf),
     /// `--no-stubs`: a call to a function only a stand-in defines is an
     /// error.
@@ -225,7 +225,7 @@ pub fn run_step(args: &[OsString]) -> Result<()> {
         }
     }
     let uses = stub_uses(&units, stubs_unit);
-    if let Some(message) = crate::lp64::stubs::note(&uses, refuse_stubs) {
+    if let Some(message) = crate::wasi::lp64::stubs::note(&uses, refuse_stubs) {
         if refuse_stubs {
             bail!("{message}");
         }
@@ -245,7 +245,7 @@ pub fn run_step(args: &[OsString]) -> Result<()> {
     write_file(&adapters_out, &adapters::write_object(&decisions.adapters)?)
 }
 
-/// The functions with a stand-in ([`crate::lp64::stubs`]) that objects
+/// The functions with a stand-in ([`crate::wasi::lp64::stubs`]) that objects
 /// reference and no other input defines, with the objects referencing
 /// each. `stubs_unit` is the stand-ins' own archive, if linked.
 fn stub_uses(
@@ -262,7 +262,7 @@ fn stub_uses(
     let mut uses: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for unit in units.iter().filter(|u| !u.archive) {
         for u in &unit.functions.undefined {
-            if crate::lp64::stubs::is_stubbed(&u.name) && !defined_elsewhere(&u.name) {
+            if crate::wasi::lp64::stubs::is_stubbed(&u.name) && !defined_elsewhere(&u.name) {
                 let inputs = uses.entry(u.name.clone()).or_default();
                 for user in unit.users(&u.name) {
                     if !inputs.contains(&user) {

@@ -7,13 +7,7 @@ use wasmparser::{
 };
 
 use super::signature::Signature;
-use crate::object::SOURCES_SECTION;
-
-/// The `producers` field and value that mark an object written by skc's
-/// IL code generator: such objects are LP64 and may be rewritten.
-pub const IL_PRODUCER_FIELD: &str = "processed-by";
-/// See [`IL_PRODUCER_FIELD`].
-pub const IL_PRODUCER: &str = "skc";
+use crate::object::{IL_PRODUCER, IL_PRODUCER_FIELD, SOURCES_SECTION};
 
 /// One global function symbol.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -277,7 +271,7 @@ pub fn from_lines(text: &str) -> Option<ObjectFunctions> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bridge::signature::Val;
+    use crate::wasi::bridge::signature::Val;
 
     use crate::test_support::object as il_object;
 

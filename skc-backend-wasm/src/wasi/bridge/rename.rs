@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use anyhow::{anyhow, bail, Context, Result};
 use wasmparser::{BinaryReader, Imports, SectionLimited};
 
-use crate::leb;
+use crate::object::leb;
 use crate::object::SOURCES_SECTION;
 
 const SECTION_CUSTOM: u8 = 0;
@@ -254,7 +254,7 @@ fn rename_imports(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bridge::objects;
+    use crate::wasi::bridge::objects;
 
     use crate::test_support::object as il_object;
 

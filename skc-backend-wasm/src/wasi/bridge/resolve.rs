@@ -25,8 +25,8 @@ use anyhow::{bail, Result};
 use super::adapters::{Adapter, Around};
 use super::objects::ObjectFunctions;
 use super::signature::{Signature, Val};
-use crate::lp64::errno;
-use crate::setjmp::c_frames;
+use crate::ir_passes::setjmp::c_frames;
+use crate::wasi::lp64::errno;
 
 /// One input of the link, in link order.
 pub struct Unit {
@@ -289,7 +289,7 @@ fn check_convertible(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bridge::objects::FunctionSymbol;
+    use crate::wasi::bridge::objects::FunctionSymbol;
 
     fn sig(code: &str) -> Signature {
         Signature::from_code(code).unwrap()

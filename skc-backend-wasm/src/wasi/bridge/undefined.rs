@@ -79,8 +79,8 @@ pub fn message(units: &[Unit]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bridge::objects::{FunctionSymbol, ObjectFunctions};
-    use crate::bridge::signature::Signature;
+    use crate::wasi::bridge::objects::{FunctionSymbol, ObjectFunctions};
+    use crate::wasi::bridge::signature::Signature;
 
     fn function(name: &str) -> FunctionSymbol {
         FunctionSymbol {

@@ -28,15 +28,39 @@ pub const SOURCES: &[(&str, &str)] = &[
         "lp64_streams.c",
         include_str!("../../../runtime/lp64_streams.c"),
     ),
-    ("lp64_printf.c", include_str!("../../../runtime/lp64_printf.c")),
-    ("lp64_scanf.c", include_str!("../../../runtime/lp64_scanf.c")),
-    ("lp64_stdlib.c", include_str!("../../../runtime/lp64_stdlib.c")),
-    ("lp64_locale.c", include_str!("../../../runtime/lp64_locale.c")),
-    ("lp64_signal.c", include_str!("../../../runtime/lp64_signal.c")),
-    ("lp64_files.c", include_str!("../../../runtime/lp64_files.c")),
+    (
+        "lp64_printf.c",
+        include_str!("../../../runtime/lp64_printf.c"),
+    ),
+    (
+        "lp64_scanf.c",
+        include_str!("../../../runtime/lp64_scanf.c"),
+    ),
+    (
+        "lp64_stdlib.c",
+        include_str!("../../../runtime/lp64_stdlib.c"),
+    ),
+    (
+        "lp64_locale.c",
+        include_str!("../../../runtime/lp64_locale.c"),
+    ),
+    (
+        "lp64_signal.c",
+        include_str!("../../../runtime/lp64_signal.c"),
+    ),
+    (
+        "lp64_files.c",
+        include_str!("../../../runtime/lp64_files.c"),
+    ),
     ("lp64_time.c", include_str!("../../../runtime/lp64_time.c")),
-    ("glibc_ctype.c", include_str!("../../../runtime/glibc_ctype.c")),
-    ("glibc_misc.c", include_str!("../../../runtime/glibc_misc.c")),
+    (
+        "glibc_ctype.c",
+        include_str!("../../../runtime/glibc_ctype.c"),
+    ),
+    (
+        "glibc_misc.c",
+        include_str!("../../../runtime/glibc_misc.c"),
+    ),
     ("clock.c", include_str!("../../../runtime/clock.c")),
     (
         "longjmp_c_frames.c",
@@ -62,7 +86,7 @@ pub const RUNTIME: Library = Library {
     sources: SOURCES,
 };
 
-/// Stand-ins for POSIX functions WASI lacks ([`crate::lp64::stubs`]),
+/// Stand-ins for POSIX functions WASI lacks ([`crate::wasi::lp64::stubs`]),
 /// searched after wasi-libc.
 pub const STUBS: Library = Library {
     archive: "libskc_stubs.a",
@@ -131,7 +155,8 @@ pub fn object_needs_runtime(object: &[u8]) -> bool {
 /// output, say) that references the runtime. Anything else, or a file that
 /// cannot be read, is left to the linker.
 fn link_input_needs_runtime(path: &Path) -> bool {
-    crate::bridge::objects::read_wasm_file(path).is_some_and(|bytes| object_needs_runtime(&bytes))
+    crate::wasi::bridge::objects::read_wasm_file(path)
+        .is_some_and(|bytes| object_needs_runtime(&bytes))
 }
 
 /// The runtime archive to link when `object` or one of the wasm objects

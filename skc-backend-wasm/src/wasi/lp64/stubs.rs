@@ -84,7 +84,7 @@ pub fn is_stubbed(name: &str) -> bool {
 
 /// Whether an object (its bytes) imports a function that has a stand-in.
 pub fn object_needs_stubs(object: &[u8]) -> bool {
-    crate::bridge::objects::read(object)
+    crate::wasi::bridge::objects::read(object)
         .is_ok_and(|f| f.undefined.iter().any(|u| is_stubbed(&u.name)))
 }
 
