@@ -6,6 +6,7 @@ mod bench;
 mod bench_ir;
 mod difftest;
 mod gen_module;
+mod imports;
 mod memwatch;
 mod release;
 mod rusage;
@@ -44,6 +45,12 @@ const TASKS: &[Task] = &[
         summary: "random IL programs through every pipeline; report where they disagree",
         usage: difftest::USAGE,
         run: difftest::main,
+    },
+    Task {
+        name: "imports",
+        summary: "find source files of a crate that import each other in a circle",
+        usage: imports::USAGE,
+        run: imports::main,
     },
     Task {
         name: "release",

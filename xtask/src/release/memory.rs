@@ -13,7 +13,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context};
 
-use super::{run_checked, shell_line, Outcome, Release};
+use super::context::{run_checked, shell_line, Outcome, Release};
 use crate::memwatch::{run_watched, Watched, DEFAULT_INTERVAL};
 
 /// How far above the larger phase the tree may go.
