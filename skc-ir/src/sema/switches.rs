@@ -20,6 +20,9 @@
 //! coming from the head ([`Switches::tree_of`]). A tree is recovered only
 //! when that is sound: a target's phis receive the same operand on every
 //! edge from the tree, and no comparison result is used elsewhere.
+//!
+//! Over 900 lines because of its unit tests (about 380 lines); the
+//! recovery is about 690.
 
 use crate::ir::{
     for_each_use, term_use, BaseType, Block, CmpOp, Const, Function, InstKind, Operand, Terminator,

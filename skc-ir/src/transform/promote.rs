@@ -35,6 +35,10 @@
 //!
 //! The control flow is unchanged. The work is linear in the size of the
 //! function, plus the SSA construction for the promoted variables.
+//!
+//! Over 900 lines because of its unit tests (about 740 lines: each
+//! condition a slot must meet, and what is left alone); the pass is
+//! about 470.
 
 use crate::ir::{
     for_each_use, for_each_use_mut, term_use, BaseType, Const, Function, Inst, InstKind, LoadKind,
