@@ -88,7 +88,7 @@ fn parse(args: &[String]) -> anyhow::Result<Settings> {
 
 pub fn main(args: &[String]) -> anyhow::Result<()> {
     let settings = parse(args)?;
-    let root = workspace_root();
+    let root = crate::workspace::root();
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
@@ -279,11 +279,6 @@ fn chart_legend(charts: &[(Platform, Vec<Outcome>)]) -> String {
         names.join(", "),
         series.join(", ")
     )
-}
-
-fn workspace_root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
 }
 
 /// Builds skc in release mode and returns its path.

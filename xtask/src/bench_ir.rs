@@ -58,7 +58,7 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
             other => bail!("unexpected argument `{other}`\n\n{USAGE}"),
         }
     }
-    let root = workspace_root();
+    let root = crate::workspace::root();
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
@@ -227,11 +227,6 @@ fn measure(check: &Path, file: &Path, work: &Path, runs: usize) -> anyhow::Resul
         },
         functions,
     ))
-}
-
-fn workspace_root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
 }
 
 /// Builds the `check` example in release mode and returns its path.

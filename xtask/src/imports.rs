@@ -63,9 +63,7 @@ pub fn main(args: &[String]) -> Result<()> {
 /// The workspace's crates: the directories beside `xtask` with a
 /// `Cargo.toml` and a `src` folder.
 fn workspace_crates() -> Result<Vec<PathBuf>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()?;
+    let root = crate::workspace::root().canonicalize()?;
     let mut crates = Vec::new();
     for entry in std::fs::read_dir(&root)? {
         let dir = entry?.path();

@@ -10,6 +10,7 @@ mod imports;
 mod memwatch;
 mod release;
 mod rusage;
+mod workspace;
 
 use std::process::ExitCode;
 

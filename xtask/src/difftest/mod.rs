@@ -114,8 +114,7 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
     if coverage {
         return print_coverage(seed, programs.unwrap_or(10_000), size);
     }
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let root = manifest.parent().map(Path::to_path_buf).unwrap_or(manifest);
+    let root = crate::workspace::root();
     let skc = match skc {
         Some(p) => p,
         None => build_skc(&root)?,
