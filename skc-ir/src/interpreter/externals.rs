@@ -15,8 +15,9 @@ pub(super) trait Host {
     fn output(&mut self) -> &mut dyn std::io::Write;
     /// The call being made, for `setjmp` to record.
     fn calling_from(&self) -> Option<Site>;
-    /// Calls function `index` of the function table with scalar arguments.
-    fn call_scalars(&mut self, index: usize, args: &[u64]) -> Result<Option<u64>, Exit>;
+    /// Calls function `index` of the function table as a comparator:
+    /// two scalar arguments.
+    fn call_comparator(&mut self, index: usize, x: u64, y: u64) -> Result<Option<u64>, Exit>;
 
     /// The memory.
     fn memory(&mut self) -> &mut Memory {
@@ -355,7 +356,7 @@ fn sort(m: &mut dyn Host, base: u64, count: u64, size: u64, compare: u64) -> Res
     let mut call = |x: &[u8], y: &[u8]| -> Result<std::cmp::Ordering, Exit> {
         m.memory().bytes_mut(left, size)?.copy_from_slice(x);
         m.memory().bytes_mut(right, size)?.copy_from_slice(y);
-        let r = m.call_scalars(function, &[left, right])?;
+        let r = m.call_comparator(function, left, right)?;
         Ok((r.unwrap_or(0) as u32 as i32).cmp(&0))
     };
     // Which order a C library's qsort leaves elements in depends on its

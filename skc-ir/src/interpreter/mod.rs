@@ -389,9 +389,8 @@ impl externals::Host for Machine<'_> {
         self.calling_from
     }
 
-    fn call_scalars(&mut self, index: usize, args: &[u64]) -> Result<Option<u64>, Exit> {
-        let args: Vec<Arg> = args.iter().map(|&a| Arg::Scalar(a)).collect();
-        self.call(index, &args, &[])
+    fn call_comparator(&mut self, index: usize, x: u64, y: u64) -> Result<Option<u64>, Exit> {
+        self.call(index, &[Arg::Scalar(x), Arg::Scalar(y)], &[])
     }
 }
 
