@@ -12,15 +12,17 @@
 //! - `sema/` — what a parsed function means: [`cfg`](mod@cfg) (entry block,
 //!   fall-through jumps, unreachable blocks, block order, dominators,
 //!   loops), [`ssa`] (temps assigned more than once become SSA values),
-//!   [`verify`]; and [`switches`], which finds compare trees that are
-//!   switches.
+//!   [`verify`]; and two analyses: [`switches`], which finds compare trees
+//!   that are switches, and [`no_wrap`], which proves loop counter steps
+//!   free of wrap.
 //! - `transform/` — optional passes for backends: [`promote`] turns the
 //!   stack slots of local variables into SSA values for backends without
 //!   their own promotion; [`inline`] copies small functions that take or
 //!   return structures by value into their callers and [`split`] gives each
 //!   field of a local structure its own slot, so those are promoted too;
 //!   [`rotate`] repeats a loop's test at its bottom, for backends that emit
-//!   structured loops.
+//!   structured loops; [`version`] copies a loop with an inclusive test
+//!   behind a guard, so that [`no_wrap`] can prove its counter's step.
 //! - `contract/` — what backends implement and return: [`backend::Backend`]
 //!   reading from an [`backend::ItemSource`], and [`plan::LinkPlan`]. It
 //!   lives here so backends depend on this crate and not on the driver.
@@ -50,8 +52,8 @@ pub use contract::{backend, plan};
 pub use ir::types;
 pub use lang::opcodes::instruction_names;
 pub use lang::{diag, lexer, names, parser, printer, scan};
-pub use sema::{cfg, ssa, switches, verify};
-pub use transform::{inline, promote, rotate, split};
+pub use sema::{cfg, no_wrap, ssa, switches, verify};
+pub use transform::{inline, promote, rotate, split, version};
 
 #[cfg(test)]
 mod test_support {
