@@ -5,6 +5,9 @@ use std::io::Write;
 use anyhow::Context;
 use skc_ir::backend::ItemSource;
 use skc_ir::ir::Item;
+use skc_ir::no_wrap::NoWrap;
+
+use crate::counters;
 
 use crate::dialect::Dialect;
 use crate::lower::{lower_function, Scratch};
@@ -30,9 +33,14 @@ pub fn write_module(
         match item {
             Item::Type(_) => {}
             Item::Data(d) => m.write_data(&d, out).context("writing LLVM IR")?,
-            Item::Function(f) => {
+            Item::Function(mut f) => {
                 text.clear();
-                lower_function(&f, items.types(), &mut m, &mut scratch, &mut text);
+                let no_wrap = if optimized {
+                    counters::prove(&mut f)
+                } else {
+                    NoWrap::default()
+                };
+                lower_function(&f, &no_wrap, items.types(), &mut m, &mut scratch, &mut text);
                 out.write_all(text.as_bytes()).context("writing LLVM IR")?;
             }
             Item::DbgFile(name) => m.set_debug_file(&name, out).context("writing LLVM IR")?,

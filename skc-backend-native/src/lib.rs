@@ -9,6 +9,7 @@
 
 pub mod abi;
 pub mod asm_data;
+pub mod counters;
 pub mod dialect;
 pub mod emit;
 pub mod libc;

@@ -7,6 +7,7 @@ use skc_ir::ir::{
     AbiType, BaseType, BinOp, Block, CallArg, CmpOp, Const, Function, Inst, InstKind, LoadKind,
     Operand, Phi, StoreKind, SubWord, Terminator, UnOp, Value,
 };
+use skc_ir::no_wrap::{NoWrap, NSW, NUW};
 use skc_ir::switches::Switches;
 use skc_ir::types::TypeTable;
 
@@ -203,6 +204,7 @@ pub struct Scratch {
 /// Lowers `f`, appending its text (definition plus its metadata) to `out`.
 pub fn lower_function(
     f: &Function,
+    no_wrap: &NoWrap,
     types: &TypeTable,
     m: &mut ModuleState,
     scratch: &mut Scratch,
@@ -254,6 +256,7 @@ pub fn lower_function(
         stack_base: std::mem::take(&mut scratch.stack_base),
         comparing: false,
         switches: Switches::find(f),
+        no_wrap,
     };
     cx.dbg_lines.clear();
     stack_bases(f, &mut cx.stack_base);
@@ -295,6 +298,8 @@ struct FnCx<'a> {
     comparing: bool,
     /// Compare trees that become one `switch` each.
     switches: Switches,
+    /// Counter steps proven free of wrap.
+    no_wrap: &'a NoWrap,
 }
 
 fn val<'a>(v: Value) -> V<'a> {
@@ -1011,8 +1016,8 @@ impl<'a> FnCx<'a> {
         match &inst.kind {
             InstKind::DbgLoc { line, col } => self.set_loc(*line, *col),
             InstKind::Binary { op, lhs, rhs } => {
-                let Some(res) = res else { return };
-                self.binary(&res, rr, rty, *op, lhs, rhs);
+                let Some(result) = inst.result else { return };
+                self.binary(result, *op, lhs, rhs);
             }
             InstKind::Compare { op, ty, lhs, rhs } => {
                 let Some(res) = res else { return };
@@ -1247,15 +1252,11 @@ impl<'a> FnCx<'a> {
         addr
     }
 
-    fn binary(
-        &mut self,
-        res: &V<'a>,
-        rr: Repr,
-        rty: BaseType,
-        op: BinOp,
-        lhs: &'a Operand,
-        rhs: &'a Operand,
-    ) {
+    fn binary(&mut self, result: Value, op: BinOp, lhs: &'a Operand, rhs: &'a Operand) {
+        let res = &val(result);
+        let rr = self.repr[result.index()];
+        let rty = self.f.value_type(result);
+        let no_wrap = self.no_wrap.of(result);
         let is_ptr = |s: &Self, o: &Operand| match o {
             Operand::Value(v) => s.repr[v.index()] == Repr::Ptr,
             Operand::Const(c) => !matches!(c, Const::Int(_) | Const::Single(_) | Const::Double(_)),
@@ -1317,17 +1318,27 @@ impl<'a> FnCx<'a> {
             }
             _ => {
                 let b = self.operand(rhs, r);
-                let name = match op {
-                    BinOp::Add => "add",
-                    BinOp::Sub => "sub",
-                    BinOp::Mul => "mul",
-                    BinOp::Div => "sdiv",
-                    BinOp::Rem => "srem",
-                    BinOp::Udiv => "udiv",
-                    BinOp::Urem => "urem",
-                    BinOp::And => "and",
-                    BinOp::Or => "or",
-                    _ => "xor",
+                // Only steps proven free of wrap carry the flags
+                // (`skc_ir::no_wrap`); IL arithmetic otherwise wraps.
+                let name = match (op, no_wrap & NUW != 0, no_wrap & NSW != 0) {
+                    (BinOp::Add, false, false) => "add",
+                    (BinOp::Add, false, true) => "add nsw",
+                    (BinOp::Add, true, false) => "add nuw",
+                    (BinOp::Add, true, true) => "add nuw nsw",
+                    (BinOp::Sub, false, false) => "sub",
+                    (BinOp::Sub, false, true) => "sub nsw",
+                    (BinOp::Sub, true, false) => "sub nuw",
+                    (BinOp::Sub, true, true) => "sub nuw nsw",
+                    _ => match op {
+                        BinOp::Mul => "mul",
+                        BinOp::Div => "sdiv",
+                        BinOp::Rem => "srem",
+                        BinOp::Udiv => "udiv",
+                        BinOp::Urem => "urem",
+                        BinOp::And => "and",
+                        BinOp::Or => "or",
+                        _ => "xor",
+                    },
                 };
                 emit_finish_as!(self, res, r, rr; name, " ", r, " ", a, ", ", b);
             }

@@ -494,9 +494,10 @@ impl<'r> FunctionWriter<'r> {
                 0..=1 if depth > 0 => {
                     self.diamond(depth - 1);
                 }
-                2 if depth > 0 => {
+                2 if depth > 0 && self.rng.chance(50) => {
                     self.counted_loop(depth - 1);
                 }
+                2 if depth > 0 => self.tested_loop(depth - 1),
                 3 => self.memory(),
                 4 if self.index > 0 => self.call(),
                 5 => self.aggregate(),
@@ -1072,6 +1073,121 @@ impl<'r> FunctionWriter<'r> {
             Ty::L,
             &format!("phi @{a_end} {}, @{b_end} {}", a.name, b.name),
         );
+    }
+
+    /// A loop tested at its top, as C front ends write `for`: a counter of
+    /// either width, stepped up or down by one, compared by any integer
+    /// comparison with an operand, its width's limit or a value equal to
+    /// the limit or one short of it, and started at an operand or two
+    /// steps short of the limit — so it may step past the limit and wrap.
+    /// A second counter leaves the loop after at most 6 trips.
+    fn tested_loop(&mut self, depth: usize) {
+        let ty = if self.rng.chance(50) { Ty::W } else { Ty::L };
+        let (signed, up, inclusive) = (
+            self.rng.chance(50),
+            self.rng.chance(50),
+            self.rng.chance(50),
+        );
+        let limit: i64 = match (ty, signed, up) {
+            (Ty::W, true, true) => i32::MAX.into(),
+            (Ty::W, true, false) => i32::MIN.into(),
+            (_, true, true) => i64::MAX,
+            (_, true, false) => i64::MIN,
+            (_, false, true) => -1,
+            (_, false, false) => 0,
+        };
+        let step: i64 = if up { 1 } else { -1 };
+        let t = ty.name();
+        let start = if self.rng.chance(50) {
+            self.operand(ty)
+        } else {
+            limit.wrapping_sub(2 * step).to_string()
+        };
+        let bound = match self.rng.below(4) {
+            0 => self.operand(ty),
+            1 => limit.to_string(),
+            k => self.temp(
+                ty,
+                &format!("copy {}", limit.wrapping_sub((k as i64 - 2) * step)),
+            ),
+        };
+        let rel = match (up, inclusive) {
+            (true, true) => "le",
+            (true, false) => "lt",
+            (false, true) => "ge",
+            (false, false) => "gt",
+        };
+        let sign = if signed { "s" } else { "u" };
+        let (trips, init) = (1 + self.rng.below(6), self.operand(Ty::L));
+        let before = self.block.clone();
+        let (head, body_label, latch, exit) = (
+            self.label("head"),
+            self.label("body"),
+            self.label("latch"),
+            self.label("exit"),
+        );
+        let (j, j_next, trip, trip_next, acc, acc_next) = (
+            self.value(),
+            self.value(),
+            self.value(),
+            self.value(),
+            self.value(),
+            self.value(),
+        );
+        self.line(&format!("jmp @{head}"));
+        self.start_block(&head);
+        self.line(&format!(
+            "{j} ={t} phi @{before} {start}, @{latch} {j_next}"
+        ));
+        self.line(&format!("{trip} =w phi @{before} 0, @{latch} {trip_next}"));
+        self.line(&format!(
+            "{acc} =l phi @{before} {init}, @{latch} {acc_next}"
+        ));
+        let test = self.value();
+        if self.rng.chance(50) {
+            self.line(&format!("{test} =w c{sign}{rel}{t} {j}, {bound}"));
+        } else {
+            let flipped = match rel {
+                "le" => "ge",
+                "lt" => "gt",
+                "ge" => "le",
+                _ => "lt",
+            };
+            self.line(&format!("{test} =w c{sign}{flipped}{t} {bound}, {j}"));
+        }
+        self.line(&format!("jnz {test}, @{body_label}, @{exit}"));
+        self.start_block(&body_label);
+        self.scope.push(Val {
+            ty,
+            name: j.clone(),
+        });
+        let body = self.sequence(depth);
+        self.scope.pop();
+        self.scope.pop();
+        let body_end = self.block.clone();
+        let wide = match ty {
+            Ty::W => self.temp(Ty::L, &format!("extsw {j}")),
+            _ => j.clone(),
+        };
+        let mixed = self.temp(Ty::L, &format!("mul {acc}, 31"));
+        let with_j = self.temp(Ty::L, &format!("xor {mixed}, {wide}"));
+        self.line(&format!("{acc_next} =l xor {with_j}, {}", body.name));
+        self.line(&format!("{trip_next} =w add {trip}, 1"));
+        let more = self.temp(Ty::W, &format!("csltw {trip_next}, {trips}"));
+        self.line(&format!("jnz {more}, @{latch}, @{exit}"));
+        self.start_block(&latch);
+        let op = if up { "add" } else { "sub" };
+        self.line(&format!("{j_next} ={t} {op} {j}, 1"));
+        self.line(&format!("jmp @{head}"));
+        self.start_block(&exit);
+        let out = self.value();
+        self.line(&format!(
+            "{out} =l phi @{head} {acc}, @{body_end} {acc_next}"
+        ));
+        self.scope.push(Val {
+            ty: Ty::L,
+            name: out,
+        });
     }
 
     /// A loop running 1 to 6 times, carrying a hash in a phi.
