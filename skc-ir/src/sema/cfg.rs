@@ -293,6 +293,23 @@ impl ControlFlow {
         self.preds.is_empty()
     }
 
+    /// Whether block `b` is in the loop headed by `h` (at any depth of
+    /// nesting; a header is in its own loop).
+    pub fn in_loop(&self, h: Block, b: Block) -> bool {
+        let mut cur = if self.loop_header[b.index()] {
+            Some(b)
+        } else {
+            self.loop_parent[b.index()]
+        };
+        while let Some(c) = cur {
+            if c == h {
+                return true;
+            }
+            cur = self.loop_parent[c.index()];
+        }
+        false
+    }
+
     /// Whether `a` dominates `b` (every block dominates itself). Blocks not
     /// reachable from the entry are dominated by nothing.
     pub fn dominates(&self, a: Block, b: Block) -> bool {

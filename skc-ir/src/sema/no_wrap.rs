@@ -35,7 +35,7 @@
 //! needs the header to be the only way into its loop.
 
 use crate::ir::{
-    BaseType, BinOp, Block, CmpOp, Const, Function, InstKind, Operand, Terminator, Value,
+    BaseType, BinOp, Block, BlockData, CmpOp, Const, Function, InstKind, Operand, Terminator, Value,
 };
 use crate::sema::cfg::ControlFlow;
 
@@ -131,22 +131,6 @@ impl LoopTest {
     }
 }
 
-/// Whether the original block `b` is in the loop headed by `h`.
-pub(crate) fn in_loop(cf: &ControlFlow, h: Block, b: Block) -> bool {
-    let mut cur = if cf.loop_header[b.index()] {
-        Some(b)
-    } else {
-        cf.loop_parent[b.index()]
-    };
-    while let Some(c) = cur {
-        if c == h {
-            return true;
-        }
-        cur = cf.loop_parent[c.index()];
-    }
-    false
-}
-
 /// The exit test of the loop headed by `h`: its `jnz` on a comparison
 /// computed in `h`, with one arm in the loop and one outside it.
 pub(crate) fn loop_test(f: &Function, cf: &ControlFlow, h: Block) -> Option<LoopTest> {
@@ -159,15 +143,12 @@ pub(crate) fn loop_test(f: &Function, cf: &ControlFlow, h: Block) -> Option<Loop
     else {
         return None;
     };
-    let holds = match (in_loop(cf, h, nonzero), in_loop(cf, h, zero)) {
+    let holds = match (cf.in_loop(h, nonzero), cf.in_loop(h, zero)) {
         (true, false) => true,
         (false, true) => false,
         _ => return None,
     };
-    let (op, ty, lhs, rhs) = data.insts.iter().find_map(|i| match &i.kind {
-        InstKind::Compare { op, ty, lhs, rhs } if i.result == Some(c) => Some((*op, *ty, lhs, rhs)),
-        _ => None,
-    })?;
+    let (op, ty, lhs, rhs) = compare_of(data, c)?;
     if !matches!(ty, BaseType::W | BaseType::L) {
         return None;
     }
@@ -184,6 +165,14 @@ pub(crate) fn loop_test(f: &Function, cf: &ControlFlow, h: Block) -> Option<Loop
         _ => return None,
     };
     (f.value_type(x) == ty).then_some(LoopTest { x, op, y, ty })
+}
+
+/// The comparison in `data` that defines `c`: its kind, width and operands.
+fn compare_of(data: &BlockData, c: Value) -> Option<(CmpOp, BaseType, &Operand, &Operand)> {
+    data.insts.iter().find_map(|i| match &i.kind {
+        InstKind::Compare { op, ty, lhs, rhs } if i.result == Some(c) => Some((*op, *ty, lhs, rhs)),
+        _ => None,
+    })
 }
 
 /// `!(a op b)` as `a op' b`.
@@ -227,7 +216,7 @@ fn bound_clear_of(f: &Function, cf: &ControlFlow, h: Block, test: &LoopTest, lim
     };
     let mut entries = cf.preds[h.index()]
         .iter()
-        .filter(|&&p| !in_loop(cf, h, p))
+        .filter(|&&p| !cf.in_loop(h, p))
         .peekable();
     entries.peek().is_some() && entries.all(|&p| guards(f, p, h, y, test.ty, limit))
 }
@@ -254,10 +243,7 @@ pub(crate) fn guards(
     if nonzero == zero {
         return false;
     }
-    let Some((op, cty, lhs, rhs)) = data.insts.iter().find_map(|i| match &i.kind {
-        InstKind::Compare { op, ty, lhs, rhs } if i.result == Some(g) => Some((*op, *ty, lhs, rhs)),
-        _ => None,
-    }) else {
+    let Some((op, cty, lhs, rhs)) = compare_of(data, g) else {
         return false;
     };
     let compares_y_with_limit = cty == ty
@@ -292,7 +278,7 @@ pub fn find(f: &Function, cf: &ControlFlow) -> NoWrap {
         if needs_bound && !bound_clear_of(f, cf, h, &test, limit) {
             continue;
         }
-        for b in f.block_ids().filter(|&b| b != h && in_loop(cf, h, b)) {
+        for b in f.block_ids().filter(|&b| b != h && cf.in_loop(h, b)) {
             for inst in &f.block(b).insts {
                 let (Some(r), InstKind::Binary { op, lhs, rhs }) = (inst.result, &inst.kind) else {
                     continue;
@@ -310,8 +296,8 @@ pub fn find(f: &Function, cf: &ControlFlow) -> NoWrap {
 }
 
 /// The flag an `op lhs, rhs` earns when `x` is clear of `limit`: a step
-/// by one away from the limit's side.
-fn step_flag(
+/// of `x` by one towards the limit, which then cannot pass it.
+pub(crate) fn step_flag(
     op: BinOp,
     lhs: &Operand,
     rhs: &Operand,

@@ -134,18 +134,7 @@ struct Rotation<'a> {
 impl Rotation<'_> {
     /// Whether the original block `b` is in the loop headed by `h`.
     fn in_loop(&self, h: Block, b: Block) -> bool {
-        let mut cur = if self.cf.loop_header[b.index()] {
-            Some(b)
-        } else {
-            self.cf.loop_parent[b.index()]
-        };
-        while let Some(c) = cur {
-            if c == h {
-                return true;
-            }
-            cur = self.cf.loop_parent[c.index()];
-        }
-        false
+        self.cf.in_loop(h, b)
     }
 
     /// Whether the current block `p`, a predecessor of header `h`, closes

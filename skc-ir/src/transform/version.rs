@@ -39,11 +39,10 @@
 use std::collections::HashSet;
 
 use crate::ir::{
-    BaseType, BinOp, Block, BlockData, CmpOp, Const, Function, Inst, InstKind, Name, Operand,
-    Terminator,
+    BaseType, Block, BlockData, CmpOp, Const, Function, Inst, InstKind, Name, Operand, Terminator,
 };
 use crate::sema::cfg::{normalize, ControlFlow};
-use crate::sema::no_wrap::{guards, in_loop, loop_test, Limit, LoopTest};
+use crate::sema::no_wrap::{guards, loop_test, step_flag, Limit, LoopTest};
 use crate::sema::ssa;
 
 /// Loops with more instructions than this are not copied.
@@ -62,10 +61,10 @@ pub fn version_loops(f: &mut Function) -> usize {
     if cf.irreducible {
         return 0;
     }
-    let candidates: Vec<(Block, LoopTest, Limit)> = f
+    let candidates: Vec<Candidate> = f
         .block_ids()
         .filter(|&h| cf.loop_header[h.index()])
-        .filter_map(|h| candidate(f, &cf, h).map(|(t, l)| (h, t, l)))
+        .filter_map(|h| candidate(f, &cf, h))
         .take(MAX_LOOPS)
         .collect();
     if candidates.is_empty() {
@@ -73,8 +72,8 @@ pub fn version_loops(f: &mut Function) -> usize {
     }
     let mut names: HashSet<Name> = f.blocks.iter().map(|b| b.name.clone()).collect();
     let mut value_names: HashSet<Name> = f.values.iter().map(|v| v.name.clone()).collect();
-    for (h, test, limit) in &candidates {
-        copy_loop(f, &cf, *h, test, *limit, &mut names, &mut value_names);
+    for c in &candidates {
+        copy_loop(f, c, &mut names, &mut value_names);
     }
     normalize(f);
     let cf = ControlFlow::compute(f);
@@ -86,16 +85,27 @@ pub fn version_loops(f: &mut Function) -> usize {
     candidates.len()
 }
 
-/// The test of the loop headed by `h` and the limit its bound must avoid,
-/// if the loop is worth copying.
-fn candidate(f: &Function, cf: &ControlFlow, h: Block) -> Option<(LoopTest, Limit)> {
+/// A loop worth copying.
+struct Candidate {
+    header: Block,
+    /// Its blocks, the header among them.
+    body: Vec<Block>,
+    /// The one block outside the loop that jumps to its header.
+    entry: Block,
+    test: LoopTest,
+    /// What the bound must differ from for the step to be proven.
+    limit: Limit,
+}
+
+/// The loop headed by `h`, if it is worth copying.
+fn candidate(f: &Function, cf: &ControlFlow, h: Block) -> Option<Candidate> {
     let test = loop_test(f, cf, h)?;
     let (limit, inclusive) = test.limit()?;
     let Operand::Value(y) = test.y else {
         // A constant bound is proven or refuted as it is.
         return None;
     };
-    let body: Vec<Block> = f.block_ids().filter(|&b| in_loop(cf, h, b)).collect();
+    let body: Vec<Block> = f.block_ids().filter(|&b| cf.in_loop(h, b)).collect();
     let innermost = body.iter().all(|&b| b == h || !cf.loop_header[b.index()]);
     let size: usize = body
         .iter()
@@ -104,7 +114,7 @@ fn candidate(f: &Function, cf: &ControlFlow, h: Block) -> Option<(LoopTest, Limi
     let entries: Vec<Block> = cf.preds[h.index()]
         .iter()
         .copied()
-        .filter(|&p| !in_loop(cf, h, p))
+        .filter(|&p| !cf.in_loop(h, p))
         .collect();
     let defined_in_loop = |v| {
         body.iter().any(|&b| {
@@ -118,7 +128,7 @@ fn candidate(f: &Function, cf: &ControlFlow, h: Block) -> Option<(LoopTest, Limi
                 InstKind::Binary { op, lhs, rhs }
                     if i.result.map(|r| f.value_type(r)) == Some(test.ty) =>
                 {
-                    steps_towards(*op, lhs, rhs, &test, limit)
+                    step_flag(*op, lhs, rhs, test.x, test.ty, limit).is_some()
                 }
                 _ => false,
             })
@@ -130,27 +140,13 @@ fn candidate(f: &Function, cf: &ControlFlow, h: Block) -> Option<(LoopTest, Limi
         && !guards(f, entries[0], h, y, test.ty, limit)
         && !defined_in_loop(y)
         && steps;
-    ok.then_some((test, limit))
-}
-
-/// Whether `op lhs, rhs` steps the tested value by one towards `limit`.
-fn steps_towards(op: BinOp, lhs: &Operand, rhs: &Operand, test: &LoopTest, limit: Limit) -> bool {
-    let x = Operand::Value(test.x);
-    let one = |o: &Operand, want: i64| match o {
-        Operand::Const(Const::Int(c)) => match test.ty {
-            BaseType::W => *c as i32 as i64 == want,
-            _ => *c == want,
-        },
-        _ => false,
-    };
-    let up = (op == BinOp::Add && ((*lhs == x && one(rhs, 1)) || (*rhs == x && one(lhs, 1))))
-        || (op == BinOp::Sub && *lhs == x && one(rhs, -1));
-    let down = (op == BinOp::Add && ((*lhs == x && one(rhs, -1)) || (*rhs == x && one(lhs, -1))))
-        || (op == BinOp::Sub && *lhs == x && one(rhs, 1));
-    match limit {
-        Limit::SignedMax | Limit::UnsignedMax => up,
-        Limit::SignedMin | Limit::Zero => down,
-    }
+    ok.then(|| Candidate {
+        header: h,
+        body,
+        entry: entries[0],
+        test,
+        limit,
+    })
 }
 
 /// A block name not yet in `names`, derived from `base`.
@@ -166,27 +162,16 @@ fn fresh(names: &mut HashSet<Name>, base: &str) -> Name {
     name
 }
 
-/// Puts the guard and the copy of the loop headed by `h` (described by
-/// `cf`, which ignores blocks added since) in place. The copy defines the
-/// same values as the loop: SSA construction sorts them out afterwards.
+/// Puts the guard and the copy of candidate `c` (found before any loop
+/// was copied) in place. The copy defines the same values as the loop:
+/// SSA construction sorts them out afterwards.
 fn copy_loop(
     f: &mut Function,
-    cf: &ControlFlow,
-    h: Block,
-    test: &LoopTest,
-    limit: Limit,
+    c: &Candidate,
     names: &mut HashSet<Name>,
     value_names: &mut HashSet<Name>,
 ) {
-    let body: Vec<Block> = (0..cf.len() as u32)
-        .map(Block)
-        .filter(|&b| in_loop(cf, h, b))
-        .collect();
-    let entry = cf.preds[h.index()]
-        .iter()
-        .copied()
-        .find(|&p| !in_loop(cf, h, p))
-        .expect("a candidate has one entry");
+    let (h, body, entry, test) = (c.header, &c.body, c.entry, &c.test);
     let first_copy = f.blocks.len() as u32;
     let copy_of = |b: Block| -> Block {
         match body.iter().position(|&x| x == b) {
@@ -196,7 +181,7 @@ fn copy_loop(
     };
     let guard = Block(first_copy + body.len() as u32);
     let mut exits = Vec::new();
-    for &b in &body {
+    for &b in body {
         let mut data = f.block(b).clone();
         data.name = fresh(names, &data.name);
         for s in f.block(b).term.successors() {
@@ -249,7 +234,7 @@ fn copy_loop(
                 op: CmpOp::Eq,
                 ty: test.ty,
                 lhs: test.y.clone(),
-                rhs: Operand::Const(Const::Int(limit.constant(test.ty))),
+                rhs: Operand::Const(Const::Int(c.limit.constant(test.ty))),
             },
             pos,
         }],
