@@ -20,11 +20,15 @@ use crate::gen_module::Shape;
 use programs::{Outcome, Platform};
 
 pub const USAGE: &str = "\
-usage: cargo xtask bench [--quick] [--runs N] [--only PART]... [--bench-dir DIR]
+usage: cargo xtask bench [--quick] [--runs N] [--placements N] [--only PART]...
+                         [--bench-dir DIR]... [--skc PATH]
 
   --quick          test sizes, 3 runs, small generated modules (about a minute)
   --runs N         runs per measurement (default 5; compile-phase and
                    end-to-end rows use at most 3)
+  --placements N   native run time: build each side N times (1 to 4), its
+                   code moved by 0, 16, 32, 48 bytes, and report the
+                   geometric mean over the builds (default 4; --quick: 1)
   --only PART      run only PART (repeatable): native, wasm, compile, e2e
   --bench-dir DIR  the benchmark programs, repeatable (default: the shared
                    set ../shared/bench and the project's own, tests/bench)
@@ -33,7 +37,9 @@ usage: cargo xtask bench [--quick] [--runs N] [--only PART]... [--bench-dir DIR]
 
 Run-time comparisons build each program with clang-19 -O2 from C and with
 skc -O2 from the shipped IL, then run them interleaved (clang, skc, clang,
-skc, ...) and report medians with min-max, wall and CPU time.
+skc, ...) and report medians with min-max, wall and CPU time. Where code
+lands in the cache lines moves some loops by 30% on its own; several
+placements separate that from the code itself.
 Output: target/bench/results.md and target/bench/ratios.png.";
 
 const PARTS: [&str; 4] = ["native", "wasm", "compile", "e2e"];
@@ -41,6 +47,7 @@ const PARTS: [&str; 4] = ["native", "wasm", "compile", "e2e"];
 struct Settings {
     quick: bool,
     runs: usize,
+    placements: usize,
     parts: Vec<String>,
     bench_dirs: Vec<PathBuf>,
     skc: Option<PathBuf>,
@@ -50,6 +57,7 @@ fn parse(args: &[String]) -> anyhow::Result<Settings> {
     let mut s = Settings {
         quick: false,
         runs: 0,
+        placements: 0,
         parts: Vec::new(),
         bench_dirs: Vec::new(),
         skc: None,
@@ -63,6 +71,17 @@ fn parse(args: &[String]) -> anyhow::Result<Settings> {
                 s.runs = value()?.parse().context("--runs takes a whole number")?;
                 if s.runs == 0 {
                     bail!("--runs must be at least 1");
+                }
+            }
+            "--placements" => {
+                s.placements = value()?
+                    .parse()
+                    .context("--placements takes a whole number")?;
+                if !(1..=programs::CACHE_LINE_OFFSETS.len()).contains(&s.placements) {
+                    bail!(
+                        "--placements takes 1 to {}",
+                        programs::CACHE_LINE_OFFSETS.len()
+                    );
                 }
             }
             "--only" => {
@@ -79,6 +98,13 @@ fn parse(args: &[String]) -> anyhow::Result<Settings> {
     }
     if s.runs == 0 {
         s.runs = if s.quick { 3 } else { 5 };
+    }
+    if s.placements == 0 {
+        s.placements = if s.quick {
+            1
+        } else {
+            programs::CACHE_LINE_OFFSETS.len()
+        };
     }
     if s.parts.is_empty() {
         s.parts = PARTS.iter().map(|p| p.to_string()).collect();
@@ -136,16 +162,25 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
         for (dir, set) in &bench_dirs {
             programs.extend(programs::read_programs(dir, set, settings.quick)?);
         }
+        // Only the native link can be padded: wasmtime lays out the
+        // machine code of a module itself.
+        let offsets = match platform {
+            Platform::Native if settings.placements > 1 => {
+                &programs::CACHE_LINE_OFFSETS[..settings.placements]
+            }
+            _ => &[][..],
+        };
         let setup = programs::Setup {
             skc: &skc,
             work: &work,
             runs: settings.runs,
+            offsets,
         };
         let outcomes = programs::compare(platform, &programs, &setup)?;
         let section = format!(
             "\n## Run time, {}: clang-19 -O2 (C) vs skc -O2 (IL)\n\n{}",
             platform.title(),
-            programs::table(&outcomes, settings.runs)
+            programs::table(&outcomes, settings.runs, offsets)
         );
         println!("{section}");
         report.push_str(&section);

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context};
 
-use super::measure::{first_line, geomean, run_once, Series};
+use super::measure::{first_line, geomean, run_once, Series, Spread};
 
 /// Where programs are built for and run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,17 +85,48 @@ pub fn read_programs(bench_dir: &Path, set: &str, quick: bool) -> anyhow::Result
     Ok(programs)
 }
 
+/// The runs of one build of a program, one series per code placement.
+#[derive(Default)]
+pub struct Timings {
+    pub placements: Vec<Series>,
+}
+
+impl Timings {
+    /// With one placement: the median over runs, min–max over runs. With
+    /// several: the geometric mean of the per-placement medians, min–max
+    /// over those medians (the spread placement alone causes).
+    fn summary(&self, of: fn(&Series) -> Spread) -> Spread {
+        if let [one] = &self.placements[..] {
+            return of(one);
+        }
+        let medians: Vec<f64> = self.placements.iter().map(|s| of(s).median).collect();
+        Spread {
+            median: geomean(&medians),
+            min: medians.iter().copied().fold(f64::INFINITY, f64::min),
+            max: medians.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        }
+    }
+
+    pub fn wall(&self) -> Spread {
+        self.summary(Series::wall)
+    }
+
+    pub fn cpu(&self) -> Spread {
+        self.summary(Series::cpu)
+    }
+}
+
 /// The two builds of one program, or why a build is missing.
 pub struct Outcome {
     pub program: String,
     pub set: String,
     pub arg: String,
-    pub clang: Result<Series, String>,
-    pub skc: Result<Series, String>,
+    pub clang: Result<Timings, String>,
+    pub skc: Result<Timings, String>,
 }
 
 impl Outcome {
-    /// skc's median time over clang's, wall and CPU, when both ran correctly.
+    /// skc's time over clang's, wall and CPU, when both ran correctly.
     pub fn ratios(&self) -> Option<(f64, f64)> {
         let (Ok(c), Ok(s)) = (&self.clang, &self.skc) else {
             return None;
@@ -112,6 +143,36 @@ pub struct Setup<'a> {
     pub skc: &'a Path,
     pub work: &'a Path,
     pub runs: usize,
+    /// Code offsets in bytes to build each program at (native only; empty:
+    /// one build, no padding).
+    pub offsets: &'a [u32],
+}
+
+/// Offsets that put 16-byte-aligned code (functions and loops, as both
+/// compilers align them) at each of its four places in a 64-byte cache
+/// line.
+pub const CACHE_LINE_OFFSETS: [u32; 4] = [0, 16, 32, 48];
+
+/// An object whose only content is `offset` bytes of code in
+/// `.text.hot`, which the GNU linker's default script places before
+/// every `.text` input section: linked into a program, it moves all of
+/// the program's code (crt start-up included) by `offset` bytes without
+/// changing any of it.
+fn padding_object(work: &Path, offset: u32) -> anyhow::Result<PathBuf> {
+    let asm = work.join(format!("pad{offset}.s"));
+    let obj = work.join(format!("pad{offset}.o"));
+    std::fs::write(
+        &asm,
+        format!(
+            ".section .text.hot,\"ax\",@progbits\n.p2align 6\n.globl skc_bench_pad\n\
+             skc_bench_pad:\n.fill {offset},1,0xcc\n.section .note.GNU-stack,\"\",@progbits\n"
+        ),
+    )
+    .with_context(|| format!("cannot write {}", asm.display()))?;
+    let mut cmd = Command::new("clang-19");
+    cmd.arg("-c").arg(&asm).arg("-o").arg(&obj);
+    build(cmd, work).map_err(|e| anyhow::anyhow!("padding object: {e}"))?;
+    Ok(obj)
 }
 
 /// Builds and runs every program both ways; runs interleave clang, skc,
@@ -123,25 +184,46 @@ pub fn compare(
 ) -> anyhow::Result<Vec<Outcome>> {
     let work = setup.work.join(platform.dir_name());
     std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    // One build per placement, or a single unpadded one.
+    let pads: Vec<Option<PathBuf>> = if setup.offsets.is_empty() || platform != Platform::Native {
+        vec![None]
+    } else {
+        setup
+            .offsets
+            .iter()
+            .map(|&offset| padding_object(&work, offset).map(Some))
+            .collect::<anyhow::Result<_>>()?
+    };
     let mut outcomes = Vec::new();
     for p in programs {
-        eprint!("  {:<12} building…", p.name);
+        eprint!("  {:<12} ", p.name);
         let expected_path = p.dir.join(format!("{}.expected.{}", p.name, p.size));
         let expected = std::fs::read_to_string(&expected_path)
             .with_context(|| format!("cannot read {}", expected_path.display()))?;
-        let clang_exe = work.join(format!("{}.clang{}", p.name, platform.executable_suffix()));
-        let skc_exe = work.join(format!("{}.skc{}", p.name, platform.executable_suffix()));
         let c_src = p.dir.join(format!("{}.c", p.name));
         let il_src = p.dir.join(format!("{}.ssa", p.name));
-        let clang_built = build(clang_command(platform, &c_src, &clang_exe), &work);
-        let skc_built = build(skc_command(platform, setup.skc, &il_src, &skc_exe), &work);
-        let mut clang = clang_built.map(|()| Series::default());
-        let mut skc = skc_built.map(|()| Series::default());
-        eprint!(" running");
-        for _ in 0..setup.runs {
-            run_and_check(&mut clang, platform, &clang_exe, p, &expected, &work);
-            run_and_check(&mut skc, platform, &skc_exe, p, &expected, &work);
-            eprint!(".");
+        let mut clang: Result<Timings, String> = Ok(Timings::default());
+        let mut skc: Result<Timings, String> = Ok(Timings::default());
+        for (i, pad) in pads.iter().enumerate() {
+            eprint!("building…");
+            let suffix = platform.executable_suffix();
+            let clang_exe = work.join(format!("{}.{i}.clang{suffix}", p.name));
+            let skc_exe = work.join(format!("{}.{i}.skc{suffix}", p.name));
+            let mut clang_cmd = clang_command(platform, pad.as_deref());
+            clang_cmd.arg(&c_src).arg("-o").arg(&clang_exe);
+            let mut skc_cmd = skc_command(platform, setup.skc, pad.as_deref());
+            skc_cmd.arg(&il_src).arg("-o").arg(&skc_exe);
+            let mut clang_runs = build(clang_cmd, &work).map(|()| Series::default());
+            let mut skc_runs = build(skc_cmd, &work).map(|()| Series::default());
+            eprint!(" running");
+            for _ in 0..setup.runs {
+                run_and_check(&mut clang_runs, platform, &clang_exe, p, &expected, &work);
+                run_and_check(&mut skc_runs, platform, &skc_exe, p, &expected, &work);
+                eprint!(".");
+            }
+            eprint!(" ");
+            record(&mut clang, clang_runs);
+            record(&mut skc, skc_runs);
         }
         eprintln!();
         outcomes.push(Outcome {
@@ -155,21 +237,34 @@ pub fn compare(
     Ok(outcomes)
 }
 
-fn clang_command(platform: Platform, src: &Path, exe: &Path) -> Command {
+/// Adds one placement's runs; a failure at any placement stands for the build.
+fn record(timings: &mut Result<Timings, String>, runs: Result<Series, String>) {
+    match (timings.as_mut(), runs) {
+        (Ok(t), Ok(series)) => t.placements.push(series),
+        (Ok(_), Err(e)) => *timings = Err(e),
+        (Err(_), _) => {}
+    }
+}
+
+/// `clang-19 -O2 [PAD]`; the caller adds the source and output.
+fn clang_command(platform: Platform, pad: Option<&Path>) -> Command {
     let mut cmd = Command::new("clang-19");
     if platform == Platform::Wasm32 {
         cmd.args(["--target=wasm32-wasi", "--sysroot=/usr"]);
     }
-    cmd.arg("-O2").arg(src).arg("-o").arg(exe);
+    cmd.arg("-O2");
+    cmd.args(pad);
     cmd
 }
 
-fn skc_command(platform: Platform, skc: &Path, src: &Path, exe: &Path) -> Command {
+/// `skc -O2 [PAD]`; the caller adds the source and output.
+fn skc_command(platform: Platform, skc: &Path, pad: Option<&Path>) -> Command {
     let mut cmd = Command::new(skc);
     if platform == Platform::Wasm32 {
         cmd.args(["--target", "wasm32"]);
     }
-    cmd.arg("-O2").arg(src).arg("-o").arg(exe);
+    cmd.arg("-O2");
+    cmd.args(pad);
     cmd
 }
 
@@ -210,7 +305,7 @@ fn run_and_check(
 }
 
 /// The comparison as a Markdown table with a geometric-mean row.
-pub fn table(outcomes: &[Outcome], runs: usize) -> String {
+pub fn table(outcomes: &[Outcome], runs: usize, offsets: &[u32]) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
@@ -220,8 +315,8 @@ pub fn table(outcomes: &[Outcome], runs: usize) -> String {
     let mut walls = Vec::new();
     let mut cpus = Vec::new();
     for o in outcomes {
-        let cell = |r: &Result<Series, String>, f: fn(&Series) -> String| match r {
-            Ok(s) => f(s),
+        let cell = |r: &Result<Timings, String>, f: fn(&Timings) -> Spread| match r {
+            Ok(t) => f(t).seconds(),
             Err(e) => e.clone(),
         };
         let (wall_ratio, cpu_ratio) = match o.ratios() {
@@ -237,11 +332,11 @@ pub fn table(outcomes: &[Outcome], runs: usize) -> String {
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
             o.program,
             o.arg,
-            cell(&o.clang, |s| s.wall().seconds()),
-            cell(&o.skc, |s| s.wall().seconds()),
+            cell(&o.clang, Timings::wall),
+            cell(&o.skc, Timings::wall),
             wall_ratio,
-            cell(&o.clang, |s| s.cpu().seconds()),
-            cell(&o.skc, |s| s.cpu().seconds()),
+            cell(&o.clang, Timings::cpu),
+            cell(&o.skc, Timings::cpu),
             cpu_ratio,
         );
     }
@@ -273,10 +368,20 @@ pub fn table(outcomes: &[Outcome], runs: usize) -> String {
             );
         }
     }
+    let placed = match offsets {
+        [] | [_] => format!("Median of {runs} interleaved runs (min–max in brackets); ratio = skc / clang medians"),
+        _ => format!(
+            "Each side built {} times, its code moved by {} bytes (a padding object linked first), \
+             {runs} interleaved runs per build; a time is the geometric mean of the builds' medians \
+             (min–max of those medians in brackets: the spread placement alone causes); ratio = \
+             skc / clang of those means",
+            offsets.len(),
+            offsets.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+        ),
+    };
     let _ = writeln!(
         t,
-        "\nMedian of {runs} interleaved runs (min–max in brackets); ratio = skc / clang medians; \
-         {} of {} programs compared{}.",
+        "\n{placed}; {} of {} programs compared{}.",
         walls.len(),
         outcomes.len(),
         if missing > 0 {
