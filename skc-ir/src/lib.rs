@@ -53,7 +53,7 @@ pub use ir::types;
 pub use lang::opcodes::instruction_names;
 pub use lang::{diag, lexer, names, parser, printer, scan};
 pub use sema::{cfg, no_wrap, ssa, switches, verify};
-pub use transform::{inline, promote, rotate, split, version};
+pub use transform::{carry, inline, promote, rotate, split, version};
 
 #[cfg(test)]
 mod test_support {

@@ -129,6 +129,19 @@ pub fn compile_function(
     obj: &mut Object,
     optimize: bool,
 ) -> Result<()> {
+    compile_function_knowing(f, types, obj, optimize, &|_| false)
+}
+
+/// [`compile_function`] knowing which functions write no memory when
+/// called (`quiet`), so that loops calling them can still keep values
+/// out of memory.
+pub fn compile_function_knowing(
+    f: &mut Function,
+    types: &TypeTable,
+    obj: &mut Object,
+    optimize: bool,
+    quiet: &dyn Fn(&str) -> bool,
+) -> Result<()> {
     let resumable = setjmp::lower(f);
     if optimize && !resumable && rotate::has_loops(f) {
         // Structured loops branch to their top only: a loop tested at the
@@ -137,6 +150,9 @@ pub fn compile_function(
         // are, for `switch_table` to find.
         let switches = Switches::find(f);
         rotate::rotate_loops(f, |h| switches.is_node(h));
+        // Neither wasm-opt nor the engines keep a value stored in one
+        // iteration and read back in the next out of memory.
+        skc_ir::carry::carry_stored_values(f, quiet);
     }
     let narrowed = narrow::narrow_addresses(f);
     let offsets = offsets::fold_address_offsets(f);
