@@ -498,6 +498,7 @@ impl<'r> FunctionWriter<'r> {
                     self.counted_loop(depth - 1);
                 }
                 2 if depth > 0 => self.tested_loop(depth - 1),
+                3 if self.rng.chance(20) => self.row_loop(),
                 3 => self.memory(),
                 4 if self.index > 0 => self.call(),
                 5 => self.aggregate(),
@@ -688,7 +689,10 @@ impl<'r> FunctionWriter<'r> {
                 _ if room >= 8 && off <= 24 => ("storel", Ty::L),
                 _ => ("storeb", Ty::W),
             };
-            let v = self.operand(ty);
+            let mut v = self.operand(ty);
+            if matches!(ty, Ty::S | Ty::D) {
+                v = self.without_nan(ty, &v);
+            }
             self.line(&format!("{store} {v}, {at}"));
             return;
         }
@@ -728,6 +732,26 @@ impl<'r> FunctionWriter<'r> {
         } else {
             self.def(ty, &format!("{load} {at}"));
         }
+    }
+
+    /// `v`, or zero when it is a NaN: a NaN's sign and payload are not
+    /// specified (x86 computes 0/0 as a negative NaN, constant folding
+    /// gives a positive one), so a NaN's bytes must not reach memory that
+    /// integer loads may read.
+    fn without_nan(&mut self, ty: Ty, v: &str) -> String {
+        let (t, bits) = match ty {
+            Ty::S => ("s", Ty::W),
+            _ => ("d", Ty::L),
+        };
+        let raw = self.temp(bits, &format!("cast {v}"));
+        let number = self.temp(Ty::W, &format!("co{t} {v}, {v}"));
+        let wide = match bits {
+            Ty::W => number,
+            _ => self.temp(Ty::L, &format!("extuw {number}")),
+        };
+        let mask = self.temp(bits, &format!("sub 0, {wide}"));
+        let kept = self.temp(bits, &format!("and {raw}, {mask}"));
+        self.temp(ty, &format!("cast {kept}"))
     }
 
     /// A byte or half-word access to the 2-byte slot.
@@ -1188,6 +1212,76 @@ impl<'r> FunctionWriter<'r> {
             ty: Ty::L,
             name: out,
         });
+    }
+
+    /// `a[j] = a[j - 1] OP x` (or `a[j + 1]` counting down) over a slot:
+    /// what one iteration stores the next loads, the shape a row of a
+    /// dynamic program has. Elements `w` or `l`, the counter `w`
+    /// (sign-extended for the address) or `l`; sometimes a second store
+    /// that may write the element the next iteration loads.
+    fn row_loop(&mut self) {
+        let slot = self.rng.pick(&self.slots).clone();
+        let ty = if self.rng.chance(50) { Ty::W } else { Ty::L };
+        let (size, store, load): (u32, _, _) = match ty {
+            Ty::W => (4, "storew", "loadw"),
+            _ => (8, "storel", "loadl"),
+        };
+        let n = 32 / size;
+        let wide = self.rng.chance(50);
+        let ct = if wide { "l" } else { "w" };
+        let up = self.rng.chance(50);
+        let x = self.operand(ty);
+        let op = *self.rng.pick(&["add", "sub", "xor", "mul"]);
+        let before = self.block.clone();
+        let (head, body, exit) = (self.label("row"), self.label("cell"), self.label("rowend"));
+        let (j, j_next) = (self.value(), self.value());
+        let (start, step, back) = if up {
+            (1, "add", "sub")
+        } else {
+            (n - 2, "sub", "add")
+        };
+        self.line(&format!("jmp @{head}"));
+        self.start_block(&head);
+        self.line(&format!(
+            "{j} ={ct} phi @{before} {start}, @{body} {j_next}"
+        ));
+        let test = if up {
+            self.temp(Ty::W, &format!("cslt{ct} {j}, {n}"))
+        } else {
+            self.temp(Ty::W, &format!("csge{ct} {j}, 0"))
+        };
+        self.line(&format!("jnz {test}, @{body}, @{exit}"));
+        self.start_block(&body);
+        let index = |g: &mut Self, of: &str| {
+            let w = if wide {
+                of.to_string()
+            } else {
+                g.temp(Ty::L, &format!("extsw {of}"))
+            };
+            let bytes = if g.rng.chance(50) {
+                g.temp(Ty::L, &format!("mul {w}, {size}"))
+            } else {
+                g.temp(Ty::L, &format!("shl {w}, {}", size.trailing_zeros()))
+            };
+            g.temp(Ty::L, &format!("add {slot}, {bytes}"))
+        };
+        let prev = self.temp(if wide { Ty::L } else { Ty::W }, &format!("{back} {j}, 1"));
+        let from = index(self, &prev);
+        let left = self.temp(ty, &format!("{load} {from}"));
+        let v = self.temp(ty, &format!("{op} {left}, {x}"));
+        let to = index(self, &j);
+        self.line(&format!("{store} {v}, {to}"));
+        if self.rng.chance(25) {
+            let other = self.rng.pick(&self.slots).clone();
+            let off = size * self.rng.below(n as usize) as u32;
+            let at = self.address(&other, off);
+            self.line(&format!("{store} {x}, {at}"));
+        }
+        self.line(&format!("{j_next} ={ct} {step} {j}, 1"));
+        self.line(&format!("jmp @{head}"));
+        self.start_block(&exit);
+        let last = self.address(&slot, size * (n - 1));
+        self.def(ty, &format!("{load} {last}"));
     }
 
     /// A loop running 1 to 6 times, carrying a hash in a phi.
