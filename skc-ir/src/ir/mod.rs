@@ -609,6 +609,28 @@ impl Function {
         });
         Block(self.blocks.len() as u32 - 1)
     }
+    /// Makes every use of a key of `by` (in phis, instructions and
+    /// terminators) a use of its value.
+    pub fn replace_uses(&mut self, by: &std::collections::HashMap<Value, Value>) {
+        let fix = |op: &mut Operand| {
+            if let Operand::Value(v) = op {
+                if let Some(n) = by.get(v) {
+                    *v = *n;
+                }
+            }
+        };
+        for data in &mut self.blocks {
+            for phi in &mut data.phis {
+                phi.args.iter_mut().for_each(|(_, op)| fix(op));
+            }
+            for inst in &mut data.insts {
+                for_each_use_mut(&mut inst.kind, fix);
+            }
+            if let Some(op) = term_use_mut(&mut data.term) {
+                fix(op);
+            }
+        }
+    }
     /// The type of an operand where it is used with expected type `ctx`
     /// (constants take the type of their context).
     pub fn operand_type(&self, op: &Operand, ctx: BaseType) -> BaseType {

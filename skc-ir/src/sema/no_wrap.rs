@@ -295,6 +295,22 @@ pub fn find(f: &Function, cf: &ControlFlow) -> NoWrap {
     NoWrap { flags }
 }
 
+/// The constant `op lhs, rhs` adds to `x` (`add x, c`, `add c, x`,
+/// `sub x, c`), in wrapping 64-bit arithmetic.
+pub(crate) fn constant_step(op: BinOp, lhs: &Operand, rhs: &Operand, x: Value) -> Option<i64> {
+    let is_x = |o: &Operand| *o == Operand::Value(x);
+    let constant = |o: &Operand| match o {
+        Operand::Const(Const::Int(c)) => Some(*c),
+        _ => None,
+    };
+    match op {
+        BinOp::Add if is_x(lhs) => constant(rhs),
+        BinOp::Add if is_x(rhs) => constant(lhs),
+        BinOp::Sub if is_x(lhs) => Some(constant(rhs)?.wrapping_neg()),
+        _ => None,
+    }
+}
+
 /// The flag an `op lhs, rhs` earns when `x` is clear of `limit`: a step
 /// of `x` by one towards the limit, which then cannot pass it.
 pub(crate) fn step_flag(
@@ -305,17 +321,7 @@ pub(crate) fn step_flag(
     ty: BaseType,
     limit: Limit,
 ) -> Option<u8> {
-    let is_x = |o: &Operand| *o == Operand::Value(x);
-    let constant = |o: &Operand| match o {
-        Operand::Const(Const::Int(c)) => Some(narrow(*c, ty)),
-        _ => None,
-    };
-    let step = match op {
-        BinOp::Add if is_x(lhs) => constant(rhs)?,
-        BinOp::Add if is_x(rhs) => constant(lhs)?,
-        BinOp::Sub if is_x(lhs) => constant(rhs)?.checked_neg()?,
-        _ => return None,
-    };
+    let step = narrow(constant_step(op, lhs, rhs, x)?, ty);
     match (limit, step, op) {
         (Limit::SignedMax, 1, _) => Some(NSW),
         (Limit::SignedMin, -1, _) => Some(NSW),

@@ -25,10 +25,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::ir::{
-    for_each_use_mut, term_use_mut, BaseType, BinOp, Block, Const, Function, Inst, InstKind,
-    LoadKind, Name, Operand, Phi, StoreKind, Terminator, UnOp, Value,
+    for_each_use_mut, BaseType, BinOp, Block, Const, Function, Inst, InstKind, LoadKind, Name,
+    Operand, Phi, StoreKind, Terminator, UnOp, Value,
 };
 use crate::sema::cfg::{normalize, ControlFlow};
+use crate::sema::no_wrap::constant_step;
 
 /// Carries stored values around the innermost loops of `f` (see the
 /// module documentation); returns the number of loads replaced.
@@ -265,24 +266,11 @@ fn counters(
             }
         }
         let Some(def) = def else { continue };
-        let this = Operand::Value(phi.result);
-        let step = match def {
-            InstKind::Binary {
-                op: BinOp::Add,
-                lhs,
-                rhs: Operand::Const(Const::Int(c)),
-            }
-            | InstKind::Binary {
-                op: BinOp::Add,
-                lhs: Operand::Const(Const::Int(c)),
-                rhs: lhs,
-            } if *lhs == this => *c,
-            InstKind::Binary {
-                op: BinOp::Sub,
-                lhs,
-                rhs: Operand::Const(Const::Int(c)),
-            } if *lhs == this => c.wrapping_neg(),
-            _ => continue,
+        let InstKind::Binary { op, lhs, rhs } = def else {
+            continue;
+        };
+        let Some(step) = constant_step(*op, lhs, rhs, phi.result) else {
+            continue;
         };
         found.insert(phi.result, (init.clone(), step));
     }
@@ -586,16 +574,17 @@ fn apply(f: &mut Function, p: &Plan, names: &mut Names) -> usize {
         args: vec![(edge, Operand::Value(initial)), (p.latch, stored)],
         pos,
     });
-    let replaced: HashSet<Value> = p
+    let replaced: HashMap<Value, Value> = p
         .loads
         .iter()
         .filter_map(|&(b, i)| f.block(b).insts[i].result)
+        .map(|r| (r, carried))
         .collect();
     for bd in &mut f.blocks {
         bd.insts
-            .retain(|inst| !inst.result.is_some_and(|r| replaced.contains(&r)));
+            .retain(|inst| !inst.result.is_some_and(|r| replaced.contains_key(&r)));
     }
-    replace_uses(f, &replaced, carried);
+    f.replace_uses(&replaced);
     p.loads.len()
 }
 
@@ -639,30 +628,6 @@ fn inputs_in_order(
         inputs_in_order(f, p, o, seen, out);
     }
     out.push((b, i));
-}
-
-/// Makes every use of a value in `old` use `new`.
-fn replace_uses(f: &mut Function, old: &HashSet<Value>, new: Value) {
-    let swap = |op: &mut Operand| {
-        if let Operand::Value(v) = op {
-            if old.contains(v) {
-                *v = new;
-            }
-        }
-    };
-    for bd in &mut f.blocks {
-        for phi in &mut bd.phis {
-            for (_, op) in &mut phi.args {
-                swap(op);
-            }
-        }
-        for inst in &mut bd.insts {
-            for_each_use_mut(&mut inst.kind, &swap);
-        }
-        if let Some(op) = term_use_mut(&mut bd.term) {
-            swap(op);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -30,8 +30,8 @@ use std::collections::{HashMap, HashSet};
 
 use crate::ir::types::TypeTable;
 use crate::ir::{
-    for_each_use_mut, returns_twice, term_use_mut, AbiType, Block, BlockData, Const, Function,
-    Inst, InstKind, Name, Operand, Phi, Pos, Terminator, Value, ValueData,
+    for_each_use_mut, returns_twice, AbiType, Block, BlockData, Const, Function, Inst, InstKind,
+    Name, Operand, Phi, Pos, Terminator, Value, ValueData,
 };
 use crate::sema::cfg::normalize;
 
@@ -114,7 +114,7 @@ impl Inliner {
             }
         }
         if !results.is_empty() {
-            replace_uses(f, &results);
+            f.replace_uses(&results);
         }
         if inlined > 0 {
             normalize(f);
@@ -427,28 +427,6 @@ fn inline_at(
     // Slots go first in the start block, where promotion looks for them.
     f.blocks[0].insts.splice(0..0, start_allocs);
     after
-}
-
-/// Replaces every use of a key of `by` with its value.
-fn replace_uses(f: &mut Function, by: &HashMap<Value, Value>) {
-    let fix = |op: &mut Operand| {
-        if let Operand::Value(v) = op {
-            if let Some(n) = by.get(v) {
-                *v = *n;
-            }
-        }
-    };
-    for data in &mut f.blocks {
-        for phi in &mut data.phis {
-            phi.args.iter_mut().for_each(|(_, op)| fix(op));
-        }
-        for inst in &mut data.insts {
-            for_each_use_mut(&mut inst.kind, fix);
-        }
-        if let Some(op) = term_use_mut(&mut data.term) {
-            fix(op);
-        }
-    }
 }
 
 fn copy(result: Value, arg: Operand, pos: Pos) -> Inst {
