@@ -58,9 +58,7 @@ pub mod plan;
 mod wasi;
 
 // The stages are folders; their modules keep their places in the API.
-pub use ir_passes::{
-    comparators, implicit_varargs, narrow, offsets, result_slot, setjmp, switch_table,
-};
+pub use ir_passes::{implicit_varargs, narrow, offsets, result_slot, setjmp, switch_table};
 pub use lower as codegen;
 pub use lower::{copy, irreducible, locals, stack, structure};
 pub use object::{data, kinds, leb, names, spool, table_slots};
@@ -228,7 +226,6 @@ pub fn compile_items_into(
 ) -> anyhow::Result<object::Object> {
     let mut variadic = ir_passes::implicit_varargs::VariadicDefinitions::default();
     let mut inliner = skc_ir::inline::Inliner::new();
-    let mut comparators = ir_passes::comparators::Comparators::default();
     // Functions of the current file, defined so far, that write no memory.
     let mut quiet: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut source: Option<String> = None;
@@ -237,7 +234,6 @@ pub fn compile_items_into(
         if items.source_name() != source.as_deref() {
             // Type ids and local symbols belong to one file.
             inliner.clear();
-            comparators.clear();
             quiet.clear();
             source = items.source_name().map(str::to_owned);
         }
@@ -245,33 +241,30 @@ pub fn compile_items_into(
             Item::Function(mut f) => {
                 variadic.note(&f);
                 variadic.mark_calls(&mut f);
-                let adapters = comparators.rewrite(&mut f);
-                for mut f in std::iter::once(f).chain(adapters) {
-                    if optimize {
-                        inliner.inline_calls(&mut f, items.types());
-                        // Structures passed by value become slots of the
-                        // caller once the callee is inlined.
-                        skc_ir::split::split_slots(&mut f);
-                    }
-                    // At every optimisation level: without it every local
-                    // variable lives in shadow-stack memory.
-                    skc_ir::promote::promote_slots(&mut f);
-                    if optimize {
-                        inliner.offer(&f);
-                        if quiet.len() < MAX_QUIET && skc_ir::carry::writes_no_memory(&f) {
-                            quiet.insert(f.name.clone());
-                        }
-                    }
-                    object::kinds::note_called_addresses(&f, &mut obj);
-                    let is_quiet = |name: &str| quiet.contains(name);
-                    lower::compile_function_knowing(
-                        &mut f,
-                        items.types(),
-                        &mut obj,
-                        optimize,
-                        &is_quiet,
-                    )?
+                if optimize {
+                    inliner.inline_calls(&mut f, items.types());
+                    // Structures passed by value become slots of the
+                    // caller once the callee is inlined.
+                    skc_ir::split::split_slots(&mut f);
                 }
+                // At every optimisation level: without it every local
+                // variable lives in shadow-stack memory.
+                skc_ir::promote::promote_slots(&mut f);
+                if optimize {
+                    inliner.offer(&f);
+                    if quiet.len() < MAX_QUIET && skc_ir::carry::writes_no_memory(&f) {
+                        quiet.insert(f.name.clone());
+                    }
+                }
+                object::kinds::note_called_addresses(&f, &mut obj);
+                let is_quiet = |name: &str| quiet.contains(name);
+                lower::compile_function_knowing(
+                    &mut f,
+                    items.types(),
+                    &mut obj,
+                    optimize,
+                    &is_quiet,
+                )?
             }
             Item::Data(d) => object::data::compile_data(&d, &mut obj)?,
             Item::Type(_) | Item::DbgFile(_) => {}
