@@ -633,12 +633,12 @@ fn inputs_in_order(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::interpreter::{run, Limits};
     use crate::ir::Item;
     use crate::lang::printer::print_item;
-    use crate::reader::{read_module, Module};
+    use crate::reader::read_module;
     use crate::sema::verify::verify;
     use crate::transform::rotate::rotate_loops;
+    use crate::transform::test_support::assert_runs_alike;
 
     /// Rotates and carries every function of `text` (`$quiet` writes no
     /// memory), checks that the result verifies and prints what the
@@ -665,19 +665,7 @@ mod tests {
             }
             items.push(item);
         }
-        let carried = Module {
-            types: m.types.clone(),
-            items,
-        };
-        let (mut before, mut after) = (Vec::new(), Vec::new());
-        let expected = run(&m, &[], &mut before, Limits::default());
-        let got = run(&carried, &[], &mut after, Limits::default());
-        assert!(expected.is_ok(), "{expected:?}");
-        assert_eq!(
-            (got, String::from_utf8_lossy(&after)),
-            (expected, String::from_utf8_lossy(&before)),
-            "{printed}"
-        );
+        assert_runs_alike(&m, items, &printed);
         (count, printed)
     }
 

@@ -308,11 +308,11 @@ impl Rotation<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::interpreter::{run, Limits};
     use crate::ir::Item;
     use crate::lang::printer::print_item;
-    use crate::reader::{read_module, Module};
+    use crate::reader::read_module;
     use crate::sema::verify::verify;
+    use crate::transform::test_support::assert_runs_alike;
 
     /// Rotates every function of `text` (with `keep` as given) and checks
     /// that the result verifies and prints what the original prints.
@@ -332,15 +332,7 @@ mod tests {
             print_item(&mut printed, &item, &m.types).expect("prints");
             items.push(item);
         }
-        let rotated = Module {
-            types: m.types.clone(),
-            items,
-        };
-        let (mut before, mut after) = (Vec::new(), Vec::new());
-        let expected = run(&m, &[], &mut before, Limits::default());
-        let got = run(&rotated, &[], &mut after, Limits::default());
-        assert!(expected.is_ok(), "{expected:?}");
-        assert_eq!((got, after), (expected, before), "{printed}");
+        assert_runs_alike(&m, items, &printed);
         (count, printed)
     }
 

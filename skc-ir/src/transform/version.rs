@@ -264,12 +264,12 @@ fn retarget_all(term: &mut Terminator, map: &impl Fn(Block) -> Block) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::interpreter::{run, Limits};
     use crate::ir::Item;
     use crate::lang::printer::print_item;
-    use crate::reader::{read_module, Module};
+    use crate::reader::read_module;
     use crate::sema::no_wrap::{self, NSW, NUW};
     use crate::sema::verify::verify;
+    use crate::transform::test_support::assert_runs_alike;
 
     /// Versions every function of `text` and checks that the result
     /// verifies and prints what the original prints. Returns the loops
@@ -300,15 +300,7 @@ mod tests {
             print_item(&mut printed, &item, &m.types).expect("prints");
             items.push(item);
         }
-        let versioned = Module {
-            types: m.types.clone(),
-            items,
-        };
-        let (mut before, mut after) = (Vec::new(), Vec::new());
-        let expected = run(&m, &[], &mut before, Limits::default());
-        let got = run(&versioned, &[], &mut after, Limits::default());
-        assert!(expected.is_ok(), "{expected:?}");
-        assert_eq!((got, after), (expected, before), "{printed}");
+        assert_runs_alike(&m, items, &printed);
         (count, flags, printed)
     }
 
