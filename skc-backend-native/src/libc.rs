@@ -50,6 +50,36 @@ pub fn returns_ptr(name: &str) -> bool {
     known_shape(name).is_some_and(|s| s[0] == b'p')
 }
 
+/// Whether `name` is a C library function that does not return (it ends
+/// the program, or unwinds to a `setjmp`): the paths calling it are error
+/// paths. Calls to them are marked `cold`, a hint for code placement only,
+/// so a program that defines a returning function of such a name still runs
+/// as written; C headers say `noreturn`, the IL cannot.
+pub fn never_returns(name: &str) -> bool {
+    matches!(
+        name,
+        "exit"
+            | "_exit"
+            | "_Exit"
+            | "quick_exit"
+            | "abort"
+            | "longjmp"
+            | "_longjmp"
+            | "siglongjmp"
+            | "__longjmp_chk"
+            | "__assert_fail"
+            | "__assert_perror_fail"
+            | "__assert"
+            | "err"
+            | "errx"
+            | "verr"
+            | "verrx"
+            | "pthread_exit"
+            | "thrd_exit"
+            | "__stack_chk_fail"
+    )
+}
+
 /// Names of C library functions (C, POSIX, GNU) that an optimiser may
 /// recognise by name: LLVM folds, rewrites or reasons about calls to
 /// them. The mathematical functions also have their `f` and `l` forms.

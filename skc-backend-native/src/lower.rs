@@ -1640,6 +1640,12 @@ impl<'a> FnCx<'a> {
         if direct.is_some_and(skc_ir::ir::returns_twice) {
             call.push_str(" returns_twice");
         }
+        // Without it LLVM lays error paths out inside hot loops: an
+        // interpreter's dispatch loop, whose stack check ends in `exit`,
+        // then takes two jumps per instruction instead of one.
+        if direct.is_some_and(libc::never_returns) {
+            call.push_str(" cold");
+        }
         self.call_args = arg_list;
         let ret_actual = match use_sig.ret.as_ref() {
             "ptr" => Repr::Ptr,
