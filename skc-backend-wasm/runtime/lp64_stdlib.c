@@ -31,6 +31,25 @@ void *__skc_lp64_bsearch(const void *key, const void *base, size_t n, size_t siz
     return found;
 }
 
+/* The same given, after the IL comparator, an adapter of it that takes
+ * 32-bit pointers (skc writes one for a comparator the IL file defines):
+ * the C library calls the adapter, no trampoline in between. */
+typedef int c_compare(const void *, const void *);
+
+void __skc_lp64_qsort_adapted(void *base, size_t n, size_t size, il_compare *compare,
+                              c_compare *adapter)
+{
+    (void)compare;
+    qsort(base, n, size, adapter);
+}
+
+void *__skc_lp64_bsearch_adapted(const void *key, const void *base, size_t n, size_t size,
+                                 il_compare *compare, c_compare *adapter)
+{
+    (void)compare;
+    return bsearch(key, base, n, size, adapter);
+}
+
 /* `*end` is an 8-byte pointer slot in the IL. */
 #define STORE_END(end, p)                                                                  \
     do {                                                                                   \

@@ -128,6 +128,19 @@ fn unbound_results_and_calls_without_varargs() {
 #[test]
 fn comparators_by_name_by_value_and_sorting_inside_a_comparator() {
     let il = include_str!("programs/named_comparators.ssa");
+    let object = common::compile_il(il, "named_comparators.ssa");
+    let text = wasmprinter::print_bytes(&object).expect("prints");
+    // Comparators the file defines before the call reach the C library
+    // through an adapter; the one passed in a value goes through the
+    // runtime's trampoline.
+    for import in [
+        "\"__skc_lp64_qsort_adapted\"",
+        "\"__skc_lp64_bsearch_adapted\"",
+        "\"__skc_lp64_qsort\"",
+    ] {
+        assert!(text.contains(import), "{import} is not imported:\n{text}");
+    }
+    assert!(!text.contains("\"__skc_lp64_bsearch\""), "{text}");
     for opt in [OptLevel::O0, OptLevel::O2] {
         let module = compile_and_link("named-comparators", il, opt);
         let out = run(&module, &[]);
@@ -136,5 +149,51 @@ fn comparators_by_name_by_value_and_sorting_inside_a_comparator() {
             "at {opt:?}"
         );
         assert_eq!(out.code, 0, "at {opt:?}");
+    }
+}
+
+#[test]
+fn comparators_the_file_does_not_define_first_go_through_the_trampoline() {
+    // Defined after the call, or not of the comparator's shape: the call
+    // keeps the runtime's trampoline, which works for any comparator.
+    for comparator in [
+        "function w $cmp(l %a, l %b) {\n@s\n\tret 0\n}\n",
+        "function w $other(l %a, l %b) {\n@s\n\tret 0\n}\nfunction w $cmp(w %a, w %b) {\n@s\n\tret 0\n}\n",
+    ] {
+        let call = "export function $sort(l %p) {\n@s\n\tcall $qsort(l %p, l 3, l 4, l $cmp)\n\tret\n}\n";
+        let il = if comparator.contains("$other") {
+            format!("{comparator}{call}")
+        } else {
+            format!("{call}{comparator}")
+        };
+        let text = wasmprinter::print_bytes(common::compile_il(&il, "late.ssa")).expect("prints");
+        assert!(text.contains("\"__skc_lp64_qsort\""), "{il}\n{text}");
+        assert!(!text.contains("adapted"), "{il}\n{text}");
+    }
+}
+
+#[test]
+fn a_longjmp_out_of_a_comparator_the_c_library_calls_directly_is_refused() {
+    // The adapter path (`__skc_lp64_qsort_adapted`) counts the C frame as
+    // the trampoline does: the jump across `qsort` stops the program
+    // with a message instead of resuming `main` with `qsort` half done.
+    let il = "data $buf = { z 512 }\ndata $nums = { w 3, w 1, w 2 }\n\
+              function w $cmp(l %a, l %b) {\n@s\n\tcall $longjmp(l $buf, w 7)\n\tret 0\n}\n\
+              export function w $main() {\n@s\n\t%r =w call $setjmp(l $buf)\n\
+              \tjnz %r, @done, @sort\n@sort\n\tcall $qsort(l $nums, l 3, l 4, l $cmp)\n\
+              @done\n\tret %r\n}\n";
+    let text = wasmprinter::print_bytes(common::compile_il(il, "jump.ssa")).expect("prints");
+    assert!(text.contains("\"__skc_lp64_qsort_adapted\""), "{text}");
+    for opt in [OptLevel::O0, OptLevel::O2] {
+        let module = compile_and_link("comparator-longjmp", il, opt);
+        let out = run(&module, &[]);
+        assert!(
+            out.stderr
+                .contains("longjmp across the frame of a C function"),
+            "at {opt:?}: {}",
+            out.stderr
+        );
+        assert_ne!(out.code, 0, "at {opt:?}");
+        assert_ne!(out.code, 7, "at {opt:?}: main resumed");
     }
 }

@@ -78,7 +78,9 @@ pub mod c_frames {
     /// the runtime's shims of `qsort` and `bsearch`).
     pub const CALLING_BACK: &[&str] = &[
         "__skc_lp64_bsearch",
+        "__skc_lp64_bsearch_adapted",
         "__skc_lp64_qsort",
+        "__skc_lp64_qsort_adapted",
         "bsearch",
         "lfind",
         "lsearch",

@@ -178,6 +178,21 @@ impl<'a> FunctionCodegen<'a> {
         if let (Some(name), Some(_)) = (library, &adapted) {
             self.obj.note_library_call(name);
         }
+        // `qsort`/`bsearch` given a comparator this file defines: the C
+        // library calls it through an adapter, not the runtime trampoline.
+        let sort = adapted
+            .as_ref()
+            .and_then(|a| lp64::sort_with_adapter(a.symbol));
+        let comparator_adapter = match (sort, fixed.last()) {
+            (
+                Some(_),
+                Some(CallArg {
+                    value: Operand::Const(Const::Addr { sym, offset: 0 }),
+                    ..
+                }),
+            ) => self.obj.comparator_adapter(sym)?,
+            _ => None,
+        };
         let (mut params, mut results) = abi::signature(
             self.types,
             ret,
@@ -186,6 +201,9 @@ impl<'a> FunctionCodegen<'a> {
         );
         if let Some(a) = &adapted {
             a.adjust_params(&mut params, &mut results);
+        }
+        if comparator_adapter.is_some() {
+            params.push(ValType::I32);
         }
         if let Some(e) = env {
             let slot = self.obj.env_slot()?;
@@ -225,8 +243,15 @@ impl<'a> FunctionCodegen<'a> {
         } else if adapted.as_ref().is_some_and(|a| a.empty_varargs) {
             self.ins(I::I32Const(0));
         }
+        if let Some(adapter) = comparator_adapter {
+            self.symbol_id_address(adapter, 0);
+        }
         let original = direct;
-        let direct = adapted.as_ref().map(|a| a.symbol).or(direct);
+        let direct = match comparator_adapter {
+            Some(_) => sort,
+            None => adapted.as_ref().map(|a| a.symbol),
+        }
+        .or(direct);
         match direct {
             Some(name) => {
                 let sym = self.obj.symbol(name);

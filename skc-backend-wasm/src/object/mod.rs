@@ -19,6 +19,7 @@
 //! constructors and checks what the symbols became; `write` lays the
 //! object out and writes it.
 
+mod comparators;
 pub mod data;
 pub mod kinds;
 pub mod leb;
@@ -205,6 +206,9 @@ pub struct Object {
     /// The function whose table index an address of a C library function
     /// stands for: an adapter with the LP64 signature.
     address_adapters: HashMap<SymId, SymId>,
+    /// For a comparator this object defines, the adapter the C library
+    /// calls it through (see [`Object::comparator_adapter`]).
+    comparator_adapters: HashMap<SymId, SymId>,
     /// For a callee and a call-site signature that disagrees with it, the
     /// local function such call sites call instead (see
     /// [`Object::define_call_adapters`]).

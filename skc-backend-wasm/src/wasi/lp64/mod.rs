@@ -152,6 +152,22 @@ pub fn adapt_call(
     })
 }
 
+/// For the shims of `qsort` and `bsearch`, the runtime function that
+/// takes one more argument after the IL comparator: an adapter of it
+/// with the C signature, which it hands the C library instead of the
+/// trampoline (see [`crate::object::Object::comparator_adapter`]). The
+/// comparator is the last fixed argument of both. The IL comparator stays
+/// in its place, so should the file define the function it calls itself
+/// (the call then goes to that definition), the extra argument is merely
+/// ignored.
+pub fn sort_with_adapter(shim: &str) -> Option<&'static str> {
+    match shim {
+        "__skc_lp64_qsort" => Some("__skc_lp64_qsort_adapted"),
+        "__skc_lp64_bsearch" => Some("__skc_lp64_bsearch_adapted"),
+        _ => None,
+    }
+}
+
 /// The symbol IL references to a libc data object resolve to.
 pub fn data_symbol(sym: &str) -> &str {
     match sym {
