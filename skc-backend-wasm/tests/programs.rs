@@ -101,3 +101,15 @@ fn c_compiler_output_with_goto_into_a_loop() {
         39,
     );
 }
+
+#[test]
+fn floats_copied_as_integers_keep_their_bits() {
+    // Native skc prints the same two lines.
+    check(
+        "float_moves",
+        include_str!("programs/float_moves.ssa"),
+        &[],
+        "7ff0000000000001 7f800001 1 1\n-3.0000 9999999997.6250 4620130267728707584\n",
+        0,
+    );
+}

@@ -44,6 +44,7 @@ use skc_ir::types::TypeTable;
 use wasm_encoder::{Encode, Instruction as I, MemArg, ValType};
 
 use crate::abi::{self, AggPassing};
+use crate::ir_passes::float_moves;
 use crate::ir_passes::narrow;
 use crate::ir_passes::offsets;
 use crate::ir_passes::result_slot;
@@ -153,6 +154,9 @@ pub fn compile_function_knowing(
         // Neither wasm-opt nor the engines keep a value stored in one
         // iteration and read back in the next out of memory.
         skc_ir::carry::carry_stored_values(f, quiet);
+    }
+    if optimize {
+        float_moves::keep_floats_in_float_moves(f);
     }
     let narrowed = narrow::narrow_addresses(f);
     let offsets = offsets::fold_address_offsets(f);
