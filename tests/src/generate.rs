@@ -675,6 +675,9 @@ impl<'r> FunctionWriter<'r> {
         if self.rng.chance(15) {
             return self.small_memory();
         }
+        if self.rng.chance(15) {
+            return self.float_copy();
+        }
         let slot = self.rng.pick(&self.slots).clone();
         let off = [0u32, 1, 2, 4, 6, 8, 12, 16, 24][self.rng.below(9)];
         let at = self.address(&slot, off);
@@ -752,6 +755,30 @@ impl<'r> FunctionWriter<'r> {
         let mask = self.temp(bits, &format!("sub 0, {wide}"));
         let kept = self.temp(bits, &format!("and {raw}, {mask}"));
         self.temp(ty, &format!("cast {kept}"))
+    }
+
+    /// A float copied through memory as an integer, as C front ends copy
+    /// structures: loaded whole as `l`/`w`, stored whole elsewhere in the
+    /// slot, and read as the float with `cast` (whatever bits the slot
+    /// held, NaN payloads included).
+    fn float_copy(&mut self) {
+        let slot = self.rng.pick(&self.slots).clone();
+        let (load, store, bits, float, width) = if self.rng.chance(50) {
+            ("loadl", "storel", Ty::L, Ty::D, 8)
+        } else {
+            ("loadw", "storew", Ty::W, Ty::S, 4)
+        };
+        let offsets = [0u32, 4, 8, 16, 24];
+        let from = offsets[self.rng.below(offsets.len())];
+        let to = offsets[self.rng.below(offsets.len())];
+        if from + width > 32 || to + width > 32 {
+            return;
+        }
+        let at = self.address(&slot, from);
+        let x = self.temp(bits, &format!("{load} {at}"));
+        let to = self.address(&slot, to);
+        self.line(&format!("{store} {x}, {to}"));
+        self.def(float, &format!("cast {x}"));
     }
 
     /// A byte or half-word access to the 2-byte slot.
