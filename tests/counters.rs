@@ -1,7 +1,7 @@
 //! Loop counters at the edges of their width, end to end: every kind of
 //! counting loop the native backend may mark free of wrap (`skc_ir::no_wrap`)
 //! or copy behind a guard (`skc_ir::version`) — strict and inclusive,
-//! counting up and down, signed and unsigned, `w` and `l` — called with
+//! counting up and down by one or two, signed and unsigned, `w` and `l` — called with
 //! bounds far from the limit, one short of it and at it, where an
 //! inclusive loop's counter really wraps and the loop ends at a `break`.
 //! Built the four ways skc builds; the expected output is computed here by
@@ -20,8 +20,10 @@ use skc_tests::pipelines::{self, Outcome, PIPELINES};
 struct Kind {
     long: bool,
     signed: bool,
-    /// Counts up (`add %j, 1`) or down (`sub %j, 1`).
+    /// Counts up (`add %j, STEP`) or down (`sub %j, STEP`).
     up: bool,
+    /// 1, or a larger step (proven only counting up, signed).
+    step: i128,
     inclusive: bool,
     /// The test written with the bound first (`csgew %n, %j` for `j <= n`).
     bound_first: bool,
@@ -116,6 +118,20 @@ impl Kind {
         let lim = self.limit();
         let short = self.wrap(lim - d);
         let from_far = if self.signed { 1 } else { 40 };
+        if self.step > 1 {
+            // Bounds `step` short of the limit (the guarded copy's last
+            // one), one closer, and at it; each call starts two steps
+            // before its bound and stops two steps after it.
+            let k = d * self.step;
+            let around = |n: i128| (n, self.wrap(n - 2 * k), self.wrap(n + 2 * k));
+            return vec![
+                (self.wrap(from_far + 5 * k), from_far, never(from_far)),
+                (self.wrap(from_far - d), from_far, never(from_far)),
+                around(self.wrap(lim - k)),
+                around(self.wrap(lim - k + d)),
+                around(lim),
+            ];
+        }
         vec![
             (self.wrap(from_far + 5 * d), from_far, never(from_far)),
             (self.wrap(from_far - d), from_far, never(from_far)),
@@ -141,7 +157,7 @@ impl Kind {
                 break;
             }
             s = s2;
-            j = self.wrap(j + d);
+            j = self.wrap(j + d * self.step);
         }
         assert!(!self.holds(j, n) || j == stop, "every test loop ends soon");
         self.wrap(s * 3 + j)
@@ -149,7 +165,11 @@ impl Kind {
 
     fn function(self, name: &str) -> String {
         let (ty, test) = (self.ty(), self.test());
-        let step = if self.up { "add %j, 1" } else { "sub %j, 1" };
+        let step = if self.up {
+            format!("add %j, {}", self.step)
+        } else {
+            format!("sub %j, {}", self.step)
+        };
         format!(
             "function {ty} ${name}({ty} %n, {ty} %from, {ty} %stop) {{
 @start
@@ -184,13 +204,16 @@ fn kinds() -> Vec<Kind> {
             for up in [true, false] {
                 for inclusive in [true, false] {
                     for bound_first in [false, true] {
-                        kinds.push(Kind {
-                            long,
-                            signed,
-                            up,
-                            inclusive,
-                            bound_first,
-                        });
+                        for step in [1, 2] {
+                            kinds.push(Kind {
+                                long,
+                                signed,
+                                up,
+                                step,
+                                inclusive,
+                                bound_first,
+                            });
+                        }
                     }
                 }
             }
@@ -283,11 +306,16 @@ fn the_native_ir_marks_exactly_the_steps_proven_free_of_wrap() {
     assert_eq!(count(&o0, " nuw "), 0);
     let o2 = llvm("-O2");
     let kinds = kinds();
-    // Each function has one step: marked once for a strict test, and for
-    // an inclusive one in the guarded copy only (its original is kept for
-    // the bound at the limit). Signed steps get `nsw`, unsigned `nuw`.
-    let signed = kinds.iter().filter(|k| k.signed).count();
-    let unsigned = kinds.len() - signed;
+    // Each function has one step: a step of one is marked once for a
+    // strict test, and for an inclusive one in the guarded copy only (its
+    // original is kept for the bound at the limit); a larger step only
+    // counting up, signed, in the copy. Signed steps get `nsw`, unsigned
+    // `nuw`.
+    let signed = kinds
+        .iter()
+        .filter(|k| k.signed && (k.step == 1 || k.up))
+        .count();
+    let unsigned = kinds.iter().filter(|k| !k.signed && k.step == 1).count();
     assert_eq!(
         count(&o2, "add nsw") + count(&o2, "sub nsw"),
         signed,
@@ -298,7 +326,7 @@ fn the_native_ir_marks_exactly_the_steps_proven_free_of_wrap() {
         unsigned,
         "{o2}"
     );
-    let inclusive = kinds.iter().filter(|k| k.inclusive).count();
+    let inclusive = kinds.iter().filter(|k| k.inclusive && k.step == 1).count();
     let guards = o2
         .lines()
         .filter(|l| {
@@ -316,4 +344,24 @@ fn the_native_ir_marks_exactly_the_steps_proven_free_of_wrap() {
         })
         .count();
     assert!(guards >= inclusive, "one guard per inclusive loop:\n{o2}");
+    // Room for a step of two: `n <= MAX - 2` (inclusive), `n <= MAX - 1`.
+    let larger = kinds
+        .iter()
+        .filter(|k| k.signed && k.up && k.step > 1)
+        .count();
+    let room = o2
+        .lines()
+        .filter(|l| {
+            l.contains("icmp sgt")
+                && [
+                    "2147483645",
+                    "2147483646",
+                    "9223372036854775805",
+                    "9223372036854775806",
+                ]
+                .iter()
+                .any(|c| l.ends_with(c))
+        })
+        .count();
+    assert!(room >= larger, "one guard per larger step:\n{o2}");
 }

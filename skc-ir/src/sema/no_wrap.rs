@@ -31,6 +31,14 @@
 //! | `x <u y`, or `x <=u y` with y ≠ UMAX | all ones    | `add x, 1`: nuw         |
 //! | `x >u y`, or `x >=u y` with y ≠ 0 | zero           | `sub x, 1`: nuw         |
 //!
+//! A larger step up, `add x, k` with `1 < k <= 2^16` under a signed `x < y`
+//! or `x <= y`, cannot wrap when `y` leaves room for it: `y <= MAX - k + 1`
+//! for the strict test, `y <= MAX - k` for the inclusive one — a constant
+//! that does, or a value every entry has compared with a constant on the
+//! arm that says so (the guard `version` puts before its copy is
+//! `y > MAX - k`, to the original). Such a guard also keeps `y` off the
+//! maximum, which proves steps of one.
+//!
 //! Functions with irreducible control flow are left alone: the argument
 //! needs the header to be the only way into its loop.
 
@@ -218,7 +226,13 @@ fn bound_clear_of(f: &Function, cf: &ControlFlow, h: Block, test: &LoopTest, lim
         .iter()
         .filter(|&&p| !cf.in_loop(h, p))
         .peekable();
-    entries.peek().is_some() && entries.all(|&p| guards(f, p, h, y, test.ty, limit))
+    // A guard leaving room below the signed maximum (see
+    // [`guards_at_most`]) keeps `y` off it too.
+    let below_max = |p: Block| {
+        limit == Limit::SignedMax
+            && guards_at_most(f, p, h, y, test.ty, limit.constant(test.ty) - 1)
+    };
+    entries.peek().is_some() && entries.all(|&p| guards(f, p, h, y, test.ty, limit) || below_max(p))
 }
 
 /// Whether block `p` reaches `h` only on the arm where `y`, at width
@@ -275,9 +289,7 @@ pub fn find(f: &Function, cf: &ControlFlow) -> NoWrap {
         let Some((limit, needs_bound)) = test.limit() else {
             continue;
         };
-        if needs_bound && !bound_clear_of(f, cf, h, &test, limit) {
-            continue;
-        }
+        let clear = !needs_bound || bound_clear_of(f, cf, h, &test, limit);
         for b in f.block_ids().filter(|&b| b != h && cf.in_loop(h, b)) {
             for inst in &f.block(b).insts {
                 let (Some(r), InstKind::Binary { op, lhs, rhs }) = (inst.result, &inst.kind) else {
@@ -287,12 +299,113 @@ pub fn find(f: &Function, cf: &ControlFlow) -> NoWrap {
                     continue;
                 }
                 if let Some(bit) = step_flag(*op, lhs, rhs, test.x, test.ty, limit) {
-                    flags[r.index()] |= bit;
+                    if clear {
+                        flags[r.index()] |= bit;
+                    }
+                    continue;
+                }
+                let bound = constant_step(*op, lhs, rhs, test.x)
+                    .and_then(|k| largest_safe_bound(&test, narrow(k, test.ty)));
+                if bound.is_some_and(|b| bound_at_most(f, cf, h, &test, b)) {
+                    flags[r.index()] |= NSW;
                 }
             }
         }
     }
     NoWrap { flags }
+}
+
+/// Steps above this are not proven (nor worth a guard).
+const MAX_STEP: i64 = 1 << 16;
+
+/// For a step of the tested value by `k` (1 < k <= [`MAX_STEP`]) up
+/// towards a signed bound `y`, the largest `y` that keeps the step from
+/// wrapping. Inside the loop `x < y` (so `x <= y - 1`) or `x <= y`, and
+/// `x + k` stays a signed number of the width when `x <= MAX - k`: so `y`
+/// may be at most `MAX - k + 1`, or `MAX - k` for the inclusive test.
+/// (A step of one is [`step_flag`]'s case.)
+pub(crate) fn largest_safe_bound(test: &LoopTest, k: i64) -> Option<i64> {
+    if !(2..=MAX_STEP).contains(&k) {
+        return None;
+    }
+    let max = Limit::SignedMax.constant(test.ty);
+    match test.op {
+        CmpOp::Slt => Some(max - k + 1),
+        CmpOp::Sle => Some(max - k),
+        _ => None,
+    }
+}
+
+/// Whether `y` is at most `b` (signed, at the test's width) whenever the
+/// loop headed by `h` runs: a constant that is, or a value every entry
+/// into the loop has compared with a constant on the arm that says so.
+pub(crate) fn bound_at_most(
+    f: &Function,
+    cf: &ControlFlow,
+    h: Block,
+    test: &LoopTest,
+    b: i64,
+) -> bool {
+    let y = match &test.y {
+        Operand::Const(Const::Int(c)) => return narrow(*c, test.ty) <= b,
+        Operand::Const(_) => return false,
+        Operand::Value(y) => *y,
+    };
+    let mut entries = cf.preds[h.index()]
+        .iter()
+        .filter(|&&p| !cf.in_loop(h, p))
+        .peekable();
+    entries.peek().is_some() && entries.all(|&p| guards_at_most(f, p, h, y, test.ty, b))
+}
+
+/// Whether block `p` reaches `h` only on an arm where `y`, a signed
+/// number of width `ty`, is at most `b`.
+pub(crate) fn guards_at_most(
+    f: &Function,
+    p: Block,
+    h: Block,
+    y: Value,
+    ty: BaseType,
+    b: i64,
+) -> bool {
+    let data = f.block(p);
+    let Terminator::Jnz {
+        cond: Operand::Value(g),
+        nonzero,
+        zero,
+    } = data.term
+    else {
+        return false;
+    };
+    if nonzero == zero {
+        return false;
+    }
+    let Some((op, cty, lhs, rhs)) = compare_of(data, g) else {
+        return false;
+    };
+    if cty != ty {
+        return false;
+    }
+    // As `y op c`.
+    let (op, c) = match (lhs, rhs) {
+        (Operand::Value(a), Operand::Const(Const::Int(c))) if *a == y => (op, *c),
+        (Operand::Const(Const::Int(c)), Operand::Value(a)) if *a == y => match swap(op) {
+            Some(op) => (op, *c),
+            None => return false,
+        },
+        _ => return false,
+    };
+    let c = narrow(c, ty);
+    let min = Limit::SignedMin.constant(ty);
+    // The largest `y` on the arm that reaches `h`.
+    let largest = match op {
+        CmpOp::Sle if nonzero == h => c,
+        CmpOp::Sgt if zero == h => c,
+        CmpOp::Slt if nonzero == h && c > min => c - 1,
+        CmpOp::Sge if zero == h && c > min => c - 1,
+        _ => return false,
+    };
+    largest <= b
 }
 
 /// The constant `op lhs, rhs` adds to `x` (`add x, c`, `add c, x`,
@@ -468,6 +581,77 @@ export function w $f(w %n) {{
         assert_eq!(flags_of(&wrong), vec![]);
         let wrong = guarded("ceqw %n, 2147483646", "@other, @head");
         assert_eq!(flags_of(&wrong), vec![]);
+    }
+
+    #[test]
+    fn a_larger_step_up_needs_room_below_the_limit() {
+        let fits = |test: &str, step: &str| {
+            flags_of(&counting(test, step, "@body, @done")) == vec![("j2".into(), NSW)]
+        };
+        // j < c: j + k fits when c <= MAX - k + 1; j <= c when c <= MAX - k.
+        assert!(fits("csltw %j, 2147483646", "add %j, 2"));
+        assert!(!fits("csltw %j, 2147483647", "add %j, 2"));
+        assert!(fits("cslew %j, 2147483645", "add %j, 2"));
+        assert!(!fits("cslew %j, 2147483646", "add %j, 2"));
+        assert!(fits("cslew %j, 2147483640", "add 7, %j"));
+        assert!(!fits("cslew %j, 2147483641", "add 7, %j"));
+        assert!(fits("csltw %j, 100", "sub %j, -3"));
+        // As a `w`, 4294967298 adds 2.
+        assert!(fits("csltw %j, 2147483646", "add %j, 4294967298"));
+        // An unknown bound, an unsigned or downward test, a step too large.
+        assert!(!fits("csltw %j, %n", "add %j, 2"));
+        assert!(!fits("cultw %j, 100", "add %j, 2"));
+        assert!(!fits("csgtw %j, -100", "sub %j, 2"));
+        assert!(!fits("csltw %j, 100", "add %j, 65537"));
+    }
+
+    #[test]
+    fn a_guard_leaving_room_clears_a_larger_step() {
+        let guarded = |guard: &str, arms: &str| {
+            format!(
+                "
+export function w $f(w %n) {{
+@start
+	%g =w {guard}
+	jnz %g, {arms}
+@head
+	%j =w phi @start 1, @body %j2
+	%c =w cslew %j, %n
+	jnz %c, @body, @done
+@body
+	%k =w add %j, 1
+	%j2 =w add %j, 2
+	jmp @head
+@done
+	ret %k
+@other
+	ret 0
+}}
+"
+            )
+        };
+        // The room proven for the step of two also proves `%j + 1`; a
+        // bound that is only off the limit proves `%j + 1` alone.
+        let both = ["j2", "k"].as_slice();
+        let one = ["k"].as_slice();
+        for (guard, arms, proven) in [
+            ("csgtw %n, 2147483645", "@other, @head", both),
+            ("cslew %n, 2147483645", "@head, @other", both),
+            ("csltw %n, 2147483646", "@head, @other", both),
+            ("csgew %n, 2147483646", "@other, @head", both),
+            ("csltw 2147483645, %n", "@other, @head", both),
+            ("csgtw %n, 100", "@other, @head", both),
+            ("csgtw %n, 2147483646", "@other, @head", one),
+            ("ceqw %n, 2147483647", "@other, @head", one),
+            // The wrong arm, unsigned.
+            ("csgtw %n, 2147483645", "@head, @other", &[]),
+            ("cugtw %n, 2147483645", "@other, @head", &[]),
+        ] {
+            let mut found = flags_of(&guarded(guard, arms));
+            found.sort();
+            let want: Vec<(String, u8)> = proven.iter().map(|v| (v.to_string(), NSW)).collect();
+            assert_eq!(found, want, "{guard} / {arms}");
+        }
     }
 
     #[test]

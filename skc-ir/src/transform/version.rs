@@ -31,10 +31,16 @@
 //! second time; SSA construction then renames them and joins the two
 //! loops' results where they meet after the loop.
 //!
+//! A loop stepping its counter up by more than one (`for (j = a; j <= n;
+//! j += 2)`), under a strict test too, wraps whenever `%n` is within the
+//! step of the limit; its copy is guarded by `%n <= MAX - k` instead
+//! (`csgtw %n, 2147483645` to the original for a step of two and `<=`),
+//! the room [`crate::sema::no_wrap`] needs for the largest such step.
+//!
 //! Only innermost loops are copied (a copy of an outer loop would copy
 //! every loop inside it), only small ones, and only when the tested value
-//! is stepped by one towards the bound inside the loop: otherwise the copy
-//! would buy nothing.
+//! is stepped towards the bound inside the loop (by one, with an inclusive
+//! test, or by more up): otherwise the copy would buy nothing.
 
 use std::collections::HashSet;
 
@@ -42,7 +48,10 @@ use crate::ir::{
     BaseType, Block, BlockData, CmpOp, Const, Function, Inst, InstKind, Name, Operand, Terminator,
 };
 use crate::sema::cfg::{normalize, ControlFlow};
-use crate::sema::no_wrap::{guards, loop_test, step_flag, Limit, LoopTest};
+use crate::sema::no_wrap::{
+    constant_step, guards, guards_at_most, largest_safe_bound, loop_test, step_flag, Limit,
+    LoopTest,
+};
 use crate::sema::ssa;
 
 /// Loops with more instructions than this are not copied.
@@ -93,8 +102,17 @@ struct Candidate {
     /// The one block outside the loop that jumps to its header.
     entry: Block,
     test: LoopTest,
-    /// What the bound must differ from for the step to be proven.
-    limit: Limit,
+    /// What the copy may assume of the bound.
+    guard: Guard,
+}
+
+/// The fact about the bound `y` that the guard checks before the copy.
+#[derive(Clone, Copy)]
+enum Guard {
+    /// `y` is not the limit (a step of one, inclusive test).
+    NotLimit(Limit),
+    /// `y <= b`, signed (a larger step up).
+    AtMost(i64),
 }
 
 /// The loop headed by `h`, if it is worth copying.
@@ -122,30 +140,53 @@ fn candidate(f: &Function, cf: &ControlFlow, h: Block) -> Option<Candidate> {
             d.phis.iter().any(|p| p.result == v) || d.insts.iter().any(|i| i.result == Some(v))
         })
     };
-    let steps = body.iter().any(|&b| {
-        b != h
-            && f.block(b).insts.iter().any(|i| match &i.kind {
-                InstKind::Binary { op, lhs, rhs }
-                    if i.result.map(|r| f.value_type(r)) == Some(test.ty) =>
-                {
-                    step_flag(*op, lhs, rhs, test.x, test.ty, limit).is_some()
-                }
-                _ => false,
+    let steps = || {
+        body.iter()
+            .filter(|&&b| b != h)
+            .flat_map(|&b| &f.block(b).insts)
+            .filter(|i| i.result.map(|r| f.value_type(r)) == Some(test.ty))
+            .filter_map(|i| match &i.kind {
+                InstKind::Binary { op, lhs, rhs } => Some((*op, lhs, rhs)),
+                _ => None,
             })
-    });
-    let ok = inclusive
-        && innermost
+    };
+    let by_one =
+        steps().any(|(op, lhs, rhs)| step_flag(op, lhs, rhs, test.x, test.ty, limit).is_some());
+    // Larger steps up: the bound must leave room for the largest of them.
+    let narrow = |k: i64| {
+        if test.ty == BaseType::W {
+            k as i32 as i64
+        } else {
+            k
+        }
+    };
+    let at_most = steps()
+        .filter_map(|(op, lhs, rhs)| {
+            largest_safe_bound(&test, narrow(constant_step(op, lhs, rhs, test.x)?))
+        })
+        .min();
+    // `y <= b` also keeps `y` off the limit, so steps of one are proven
+    // under either guard.
+    let guard = match at_most {
+        Some(b) => Guard::AtMost(b),
+        None if inclusive && by_one => Guard::NotLimit(limit),
+        None => return None,
+    };
+    let unguarded = match guard {
+        Guard::NotLimit(limit) => !guards(f, entries.first()?.to_owned(), h, y, test.ty, limit),
+        Guard::AtMost(b) => !guards_at_most(f, entries.first()?.to_owned(), h, y, test.ty, b),
+    };
+    let ok = innermost
         && size <= MAX_LOOP_INSTS
         && entries.len() == 1
-        && !guards(f, entries[0], h, y, test.ty, limit)
-        && !defined_in_loop(y)
-        && steps;
+        && unguarded
+        && !defined_in_loop(y);
     ok.then(|| Candidate {
         header: h,
         body,
         entry: entries[0],
         test,
-        limit,
+        guard,
     })
 }
 
@@ -230,11 +271,19 @@ fn copy_loop(
         phis: Vec::new(),
         insts: vec![Inst {
             result: Some(g),
-            kind: InstKind::Compare {
-                op: CmpOp::Eq,
-                ty: test.ty,
-                lhs: test.y.clone(),
-                rhs: Operand::Const(Const::Int(c.limit.constant(test.ty))),
+            kind: match c.guard {
+                Guard::NotLimit(limit) => InstKind::Compare {
+                    op: CmpOp::Eq,
+                    ty: test.ty,
+                    lhs: test.y.clone(),
+                    rhs: Operand::Const(Const::Int(limit.constant(test.ty))),
+                },
+                Guard::AtMost(b) => InstKind::Compare {
+                    op: CmpOp::Sgt,
+                    ty: test.ty,
+                    lhs: test.y.clone(),
+                    rhs: Operand::Const(Const::Int(b)),
+                },
             },
             pos,
         }],
@@ -427,13 +476,64 @@ export function w $main() {{
         for (test, step) in [
             ("csltw %j, %n", "add %j, 1"),
             ("cslew %j, 100", "add %j, 1"),
-            ("cslew %j, %n", "add %j, 2"),
+            ("csltw %j, 100", "add %j, 2"),
+            ("csltw %j, %n", "add %j, 65537"),
+            ("cultw %j, %n", "add %j, 2"),
+            ("csgtw %j, %n", "sub %j, 2"),
             ("cslew %j, %n", "sub %j, 1"),
             ("cnew %j, %n", "add %j, 1"),
         ] {
             let text = counting("w", test, step, &[(5, 1, -3)]);
             let (count, _, printed) = version_module(&text);
             assert_eq!(count, 0, "{test} / {step}\n{printed}");
+        }
+    }
+
+    #[test]
+    fn a_larger_step_up_gets_a_copy_guarded_by_room_below_the_limit() {
+        // (test, step, guard, calls): the calls run the copy, the
+        // original at the bound one above the guard's (where the counter
+        // wraps and the loop ends at the break), and the original again.
+        let cases: [(&str, &str, &str, &str, Vec<Call>); 4] = [
+            (
+                "w",
+                "cslew %j, %n",
+                "add %j, 2",
+                "csgtw %n, 2147483645",
+                vec![(9, 1, 99), (MAX - 2, MAX - 6, 99), (MAX - 1, MAX - 5, MIN)],
+            ),
+            (
+                "w",
+                "csltw %j, %n",
+                "add %j, 3",
+                "csgtw %n, 2147483645",
+                vec![(10, 0, 99), (MAX - 2, MAX - 8, 99), (MAX, MAX - 5, MIN)],
+            ),
+            (
+                "w",
+                "csltw %j, %n",
+                "sub %j, -2",
+                "csgtw %n, 2147483646",
+                vec![(7, -4, 99), (MAX, MAX - 1, MIN)],
+            ),
+            (
+                "l",
+                "cslel %j, %n",
+                "add %j, 2",
+                "csgtl %n, 9223372036854775805",
+                vec![(9, 1, 99), (i64::MAX, i64::MAX - 4, i64::MIN + 1)],
+            ),
+        ];
+        for (ty, test, step, guard, calls) in cases {
+            let text = counting(ty, test, step, &calls);
+            let (count, flags, printed) = version_module(&text);
+            assert_eq!(count, 1, "{test} / {step}\n{printed}");
+            assert_eq!(
+                flags.iter().map(|f| f.1).collect::<Vec<_>>(),
+                vec![NSW],
+                "{test} / {step}\n{printed}"
+            );
+            assert!(printed.contains(guard), "{guard}\n{printed}");
         }
     }
 
