@@ -114,7 +114,7 @@ impl Limit {
 }
 
 /// `c` as a signed number of width `ty`.
-fn narrow(c: i64, ty: BaseType) -> i64 {
+pub(crate) fn narrow(c: i64, ty: BaseType) -> i64 {
     match ty {
         BaseType::W => c as i32 as i64,
         _ => c,

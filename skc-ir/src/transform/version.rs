@@ -49,7 +49,7 @@ use crate::ir::{
 };
 use crate::sema::cfg::{normalize, ControlFlow};
 use crate::sema::no_wrap::{
-    constant_step, guards, guards_at_most, largest_safe_bound, loop_test, step_flag, Limit,
+    constant_step, guards, guards_at_most, largest_safe_bound, loop_test, narrow, step_flag, Limit,
     LoopTest,
 };
 use crate::sema::ssa;
@@ -153,16 +153,9 @@ fn candidate(f: &Function, cf: &ControlFlow, h: Block) -> Option<Candidate> {
     let by_one =
         steps().any(|(op, lhs, rhs)| step_flag(op, lhs, rhs, test.x, test.ty, limit).is_some());
     // Larger steps up: the bound must leave room for the largest of them.
-    let narrow = |k: i64| {
-        if test.ty == BaseType::W {
-            k as i32 as i64
-        } else {
-            k
-        }
-    };
     let at_most = steps()
         .filter_map(|(op, lhs, rhs)| {
-            largest_safe_bound(&test, narrow(constant_step(op, lhs, rhs, test.x)?))
+            largest_safe_bound(&test, narrow(constant_step(op, lhs, rhs, test.x)?, test.ty))
         })
         .min();
     // `y <= b` also keeps `y` off the limit, so steps of one are proven
@@ -172,19 +165,18 @@ fn candidate(f: &Function, cf: &ControlFlow, h: Block) -> Option<Candidate> {
         None if inclusive && by_one => Guard::NotLimit(limit),
         None => return None,
     };
-    let unguarded = match guard {
-        Guard::NotLimit(limit) => !guards(f, entries.first()?.to_owned(), h, y, test.ty, limit),
-        Guard::AtMost(b) => !guards_at_most(f, entries.first()?.to_owned(), h, y, test.ty, b),
+    let &[entry] = entries.as_slice() else {
+        return None;
     };
-    let ok = innermost
-        && size <= MAX_LOOP_INSTS
-        && entries.len() == 1
-        && unguarded
-        && !defined_in_loop(y);
-    ok.then(|| Candidate {
+    let unguarded = match guard {
+        Guard::NotLimit(limit) => !guards(f, entry, h, y, test.ty, limit),
+        Guard::AtMost(b) => !guards_at_most(f, entry, h, y, test.ty, b),
+    };
+    let ok = innermost && size <= MAX_LOOP_INSTS && unguarded && !defined_in_loop(y);
+    ok.then_some(Candidate {
         header: h,
         body,
-        entry: entries[0],
+        entry,
         test,
         guard,
     })
