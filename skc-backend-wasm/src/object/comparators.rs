@@ -13,7 +13,7 @@
 use anyhow::Result;
 use wasm_encoder::ValType;
 
-use super::{leb, CodeReloc, CodeRelocKind, Definition, EncodedFunction, Object, SymId};
+use super::{leb, CodeReloc, CodeRelocKind, Definition, Object, SymId};
 
 impl Object {
     /// The adapter of `comparator` for the C library, written on first
@@ -47,18 +47,12 @@ impl Object {
         }];
         code.extend_from_slice(&leb::padded_u32(0));
         code.push(0x0b); // end
-        let adapter = self.symbol(&format!("__skc_cmp.{comparator}"));
-        let type_index = self.type_index(&[ValType::I32, ValType::I32], &[ValType::I32]);
-        self.define_function(
-            EncodedFunction {
-                sym: adapter,
-                aliases: Vec::new(),
-                type_index,
-                locals: vec![0],
-                code,
-                relocs,
-            },
-            true,
+        let adapter = self.define_local_function(
+            &format!("__skc_cmp.{comparator}"),
+            &[ValType::I32, ValType::I32],
+            &[ValType::I32],
+            code,
+            relocs,
         )?;
         self.comparator_adapters.insert(sym, adapter);
         Ok(Some(adapter))

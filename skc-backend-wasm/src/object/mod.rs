@@ -505,6 +505,32 @@ impl Object {
         Ok(())
     }
 
+    /// Defines a file-local function `name` of type `(params) -> results`
+    /// with no locals of its own, from its instruction bytes.
+    pub(super) fn define_local_function(
+        &mut self,
+        name: &str,
+        params: &[ValType],
+        results: &[ValType],
+        code: Vec<u8>,
+        relocs: Vec<CodeReloc>,
+    ) -> Result<SymId> {
+        let sym = self.symbol(name);
+        let type_index = self.type_index(params, results);
+        self.define_function(
+            EncodedFunction {
+                sym,
+                aliases: Vec::new(),
+                type_index,
+                locals: vec![0],
+                code,
+                relocs,
+            },
+            true,
+        )?;
+        Ok(sym)
+    }
+
     /// Adds a function definition.
     pub fn define_function(&mut self, mut f: EncodedFunction, local: bool) -> Result<()> {
         let too_large = || anyhow!("function `{}` is too large", self.name(f.sym));

@@ -125,19 +125,7 @@ impl Object {
             code.push(0x1a); // drop
         }
         code.push(0x0b);
-        let sym = self.symbol(REGISTER_DESTRUCTORS);
-        let type_index = self.type_index(&[], &[]);
-        self.define_function(
-            EncodedFunction {
-                sym,
-                aliases: Vec::new(),
-                type_index,
-                locals: vec![0],
-                code,
-                relocs,
-            },
-            true,
-        )?;
+        let sym = self.define_local_function(REGISTER_DESTRUCTORS, &[], &[], code, relocs)?;
         // After every constructor, as a C++ runtime registers destructors
         // once the objects they destroy exist.
         self.init_funcs.push((u32::from(u16::MAX), sym));
@@ -265,18 +253,12 @@ impl Object {
             w.encode(&mut code);
         }
         code.push(0x0b);
-        let adapter = self.symbol(&format!("__skc_lp64_address.{name}"));
-        let type_index = self.type_index(&params, &results);
-        self.define_function(
-            EncodedFunction {
-                sym: adapter,
-                aliases: Vec::new(),
-                type_index,
-                locals: vec![0],
-                code,
-                relocs,
-            },
-            true,
+        let adapter = self.define_local_function(
+            &format!("__skc_lp64_address.{name}"),
+            &params,
+            &results,
+            code,
+            relocs,
         )?;
         Ok(Some(adapter))
     }

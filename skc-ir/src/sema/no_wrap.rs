@@ -222,17 +222,47 @@ fn bound_clear_of(f: &Function, cf: &ControlFlow, h: Block, test: &LoopTest, lim
         Operand::Const(_) => return false,
         Operand::Value(y) => *y,
     };
-    let mut entries = cf.preds[h.index()]
-        .iter()
-        .filter(|&&p| !cf.in_loop(h, p))
-        .peekable();
     // A guard leaving room below the signed maximum (see
     // [`guards_at_most`]) keeps `y` off it too.
     let below_max = |p: Block| {
         limit == Limit::SignedMax
             && guards_at_most(f, p, h, y, test.ty, limit.constant(test.ty) - 1)
     };
-    entries.peek().is_some() && entries.all(|&p| guards(f, p, h, y, test.ty, limit) || below_max(p))
+    every_entry(cf, h, |p| {
+        guards(f, p, h, y, test.ty, limit) || below_max(p)
+    })
+}
+
+/// Whether the loop headed by `h` has an entry and `holds` of each of
+/// its entries (the predecessors outside it).
+fn every_entry(cf: &ControlFlow, h: Block, holds: impl Fn(Block) -> bool) -> bool {
+    let mut entries = cf.preds[h.index()]
+        .iter()
+        .filter(|&&p| !cf.in_loop(h, p))
+        .peekable();
+    entries.peek().is_some() && entries.all(|&p| holds(p))
+}
+
+/// The comparison block `p` ends by branching on, and its two distinct
+/// targets: `(op, width, lhs, rhs, nonzero, zero)`.
+fn branch_compare(
+    f: &Function,
+    p: Block,
+) -> Option<(CmpOp, BaseType, &Operand, &Operand, Block, Block)> {
+    let data = f.block(p);
+    let Terminator::Jnz {
+        cond: Operand::Value(g),
+        nonzero,
+        zero,
+    } = data.term
+    else {
+        return None;
+    };
+    if nonzero == zero {
+        return None;
+    }
+    let (op, ty, lhs, rhs) = compare_of(data, g)?;
+    Some((op, ty, lhs, rhs, nonzero, zero))
 }
 
 /// Whether block `p` reaches `h` only on the arm where `y`, at width
@@ -245,19 +275,7 @@ pub(crate) fn guards(
     ty: BaseType,
     limit: Limit,
 ) -> bool {
-    let data = f.block(p);
-    let Terminator::Jnz {
-        cond: Operand::Value(g),
-        nonzero,
-        zero,
-    } = data.term
-    else {
-        return false;
-    };
-    if nonzero == zero {
-        return false;
-    }
-    let Some((op, cty, lhs, rhs)) = compare_of(data, g) else {
+    let Some((op, cty, lhs, rhs, nonzero, zero)) = branch_compare(f, p) else {
         return false;
     };
     let compares_y_with_limit = cty == ty
@@ -351,11 +369,7 @@ pub(crate) fn bound_at_most(
         Operand::Const(_) => return false,
         Operand::Value(y) => *y,
     };
-    let mut entries = cf.preds[h.index()]
-        .iter()
-        .filter(|&&p| !cf.in_loop(h, p))
-        .peekable();
-    entries.peek().is_some() && entries.all(|&p| guards_at_most(f, p, h, y, test.ty, b))
+    every_entry(cf, h, |p| guards_at_most(f, p, h, y, test.ty, b))
 }
 
 /// Whether block `p` reaches `h` only on an arm where `y`, a signed
@@ -368,19 +382,7 @@ pub(crate) fn guards_at_most(
     ty: BaseType,
     b: i64,
 ) -> bool {
-    let data = f.block(p);
-    let Terminator::Jnz {
-        cond: Operand::Value(g),
-        nonzero,
-        zero,
-    } = data.term
-    else {
-        return false;
-    };
-    if nonzero == zero {
-        return false;
-    }
-    let Some((op, cty, lhs, rhs)) = compare_of(data, g) else {
+    let Some((op, cty, lhs, rhs, nonzero, zero)) = branch_compare(f, p) else {
         return false;
     };
     if cty != ty {
