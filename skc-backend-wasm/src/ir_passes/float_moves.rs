@@ -16,6 +16,7 @@
 //! other use (arithmetic, an address, a comparison, a call, a constant
 //! joining the web) leaves the web as it is.
 
+use skc_ir::cfg::UnionFind;
 use skc_ir::ir::{BaseType, Function, InstKind, LoadKind, Operand, StoreKind, UnOp, Value};
 
 /// Retypes the webs described above; returns whether any changed.
@@ -170,37 +171,22 @@ pub fn keep_floats_in_float_moves(f: &mut Function) -> bool {
     true
 }
 
-/// Union-find over values.
-struct Webs {
-    parent: Vec<u32>,
-}
+/// Values joined by phis and copies.
+struct Webs(UnionFind);
 
 impl Webs {
     fn new(n: usize) -> Self {
-        Webs {
-            parent: (0..n as u32).collect(),
-        }
+        Webs(UnionFind::new(Vec::new(), n))
     }
 
     fn root(&mut self, v: usize) -> usize {
-        let mut r = v;
-        while self.parent[r] as usize != r {
-            r = self.parent[r] as usize;
-        }
-        // Path compression.
-        let mut x = v;
-        while self.parent[x] as usize != r {
-            let next = self.parent[x] as usize;
-            self.parent[x] = r as u32;
-            x = next;
-        }
-        r
+        self.0.find(v)
     }
 
     fn join(&mut self, a: Value, b: Value) {
-        let (ra, rb) = (self.root(a.index()), self.root(b.index()));
+        let (ra, rb) = (self.0.find(a.index()), self.0.find(b.index()));
         if ra != rb {
-            self.parent[ra] = rb as u32;
+            self.0.union_into(ra, rb);
         }
     }
 }

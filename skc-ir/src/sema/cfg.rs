@@ -556,19 +556,20 @@ fn number_tree(
 
 /// Disjoint sets where each set's representative is chosen by the caller
 /// (the loop header absorbing a block).
-struct UnionFind {
+pub struct UnionFind {
     parent: Vec<u32>,
 }
 
 impl UnionFind {
     /// `n` singleton sets, in `parent`'s memory.
-    fn new(mut parent: Vec<u32>, n: usize) -> Self {
+    pub fn new(mut parent: Vec<u32>, n: usize) -> Self {
         parent.clear();
         parent.extend(0..n as u32);
         UnionFind { parent }
     }
 
-    fn find(&mut self, x: usize) -> usize {
+    /// The representative of `x`'s set.
+    pub fn find(&mut self, x: usize) -> usize {
         let mut root = x;
         while self.parent[root] as usize != root {
             root = self.parent[root] as usize;
@@ -582,8 +583,9 @@ impl UnionFind {
         root
     }
 
-    /// Makes `into`'s set absorb `x`'s set, `into` staying representative.
-    fn union_into(&mut self, x: usize, into: usize) {
+    /// Makes `into`'s set absorb `x`'s set, `into` staying representative
+    /// (`into` must be a representative, of another set than `x`).
+    pub fn union_into(&mut self, x: usize, into: usize) {
         let rx = self.find(x);
         self.parent[rx] = into as u32;
     }
