@@ -550,11 +550,11 @@ export function w $f(w %n) {{
         assert_eq!(flags_of(&down), vec![]);
     }
 
-    #[test]
-    fn a_guard_on_every_entry_clears_an_inclusive_bound() {
-        let guarded = |guard: &str, arms: &str| {
-            format!(
-                "
+    /// `j <= n` from 1, entered through `jnz %g, ARMS` on `%g = GUARD`;
+    /// `BODY` steps `%j` to `%j2`, and the function returns `RESULT`.
+    fn guarded(guard: &str, arms: &str, body: &str, result: &str) -> String {
+        format!(
+            "
 export function w $f(w %n) {{
 @start
 	%g =w {guard}
@@ -564,16 +564,20 @@ export function w $f(w %n) {{
 	%c =w cslew %j, %n
 	jnz %c, @body, @done
 @body
-	%j2 =w add %j, 1
+{body}
 	jmp @head
 @done
-	ret %j
+	ret {result}
 @other
 	ret 0
 }}
 "
-            )
-        };
+        )
+    }
+
+    #[test]
+    fn a_guard_on_every_entry_clears_an_inclusive_bound() {
+        let guarded = |guard: &str, arms: &str| guarded(guard, arms, "\t%j2 =w add %j, 1", "%j");
         let ok = guarded("ceqw %n, 2147483647", "@other, @head");
         assert_eq!(flags_of(&ok), vec![("j2".into(), NSW)]);
         let ok = guarded("cnew 2147483647, %n", "@head, @other");
@@ -610,27 +614,7 @@ export function w $f(w %n) {{
     #[test]
     fn a_guard_leaving_room_clears_a_larger_step() {
         let guarded = |guard: &str, arms: &str| {
-            format!(
-                "
-export function w $f(w %n) {{
-@start
-	%g =w {guard}
-	jnz %g, {arms}
-@head
-	%j =w phi @start 1, @body %j2
-	%c =w cslew %j, %n
-	jnz %c, @body, @done
-@body
-	%k =w add %j, 1
-	%j2 =w add %j, 2
-	jmp @head
-@done
-	ret %k
-@other
-	ret 0
-}}
-"
-            )
+            guarded(guard, arms, "\t%k =w add %j, 1\n\t%j2 =w add %j, 2", "%k")
         };
         // The room proven for the step of two also proves `%j + 1`; a
         // bound that is only off the limit proves `%j + 1` alone.
